@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from .models import User
+
+
+class SignInForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": "Wrong username or password. After 5 failed attempts the account is locked.",
+        "inactive": "This account is switched off or its access has ended.",
+    }
+
+    def confirm_login_allowed(self, user) -> None:
+        if getattr(user, "access_has_ended", False):
+            raise forms.ValidationError(self.error_messages["inactive"], code="inactive")
+        super().confirm_login_allowed(user)
+
+
+class TokenForm(forms.Form):
+    otp_token = forms.CharField(
+        label="6-digit code from your authenticator app",
+        min_length=6,
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )
+
+    def clean_otp_token(self) -> str:
+        token = self.cleaned_data["otp_token"].replace(" ", "")
+        if not token.isdigit():
+            raise forms.ValidationError("Enter the digits shown in your authenticator app.")
+        return token
+
+
+class StaffCreateForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=User.Role.choices)
+    access_ends_on = forms.DateField(
+        required=False,
+        label="Access ends on",
+        help_text="Required for auditors: the last day of the engagement (dd/mm/yyyy).",
+    )
+    password = forms.CharField(widget=forms.PasswordInput, help_text="At least 12 characters, not a common password.")
+
+
+class StaffUpdateForm(forms.Form):
+    role = forms.ChoiceField(choices=[("", "No role"), *User.Role.choices], required=False)
+    is_active = forms.BooleanField(required=False, label="Account active")
+    access_ends_on = forms.DateField(required=False, label="Access ends on", help_text="dd/mm/yyyy")
+    reason = forms.CharField(max_length=500, help_text="Why this change is made (kept in the history).")

@@ -1,0 +1,53 @@
+"""Create the demo cast (one user per role) and a small realistic data set. Idempotent."""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from privacy_portal.models import User
+from privacy_portal.roles import group_name
+
+DEMO_USERS = [
+    ("agent", "Amira", "Agent", User.Role.AGENT),
+    ("handler", "Harry", "Handler", User.Role.HANDLER),
+    ("dpo", "Dana", "Protection", User.Role.DPO),
+    ("auditor", "Avery", "Auditor", User.Role.AUDITOR),
+    ("itadmin", "Ivan", "Admin", User.Role.ITADMIN),
+]
+
+# Later work adds its demo data by appending callables taking (stdout) to this list.
+DEMO_DATA_STEPS: list = []
+
+
+class Command(BaseCommand):
+    help = "Create one demo user per role and a small realistic data set (never in production)."
+
+    def handle(self, *args, **options):
+        if settings.DJANGO_ENV == "production":
+            raise CommandError("seed_demo refuses to run when DJANGO_ENV=production.")
+        password = settings.DEMO_PASSWORD or secrets.token_urlsafe(12)
+        # A demo auditor's engagement ends 90 days from today.
+        engagement_end = timezone.localdate() + datetime.timedelta(days=90)
+        with transaction.atomic():
+            for username, first, last, role in DEMO_USERS:
+                user = User.objects.filter(username=username).first() or User(username=username)
+                user.first_name, user.last_name, user.email = first, last, f"{username}@example.org"
+                user.role = role
+                user.is_active = True
+                user.access_ends_on = engagement_end if role == User.Role.AUDITOR else None
+                user.set_password(password)
+                user._change_reason = "Demo data"
+                user.save()
+                user.groups.set([Group.objects.get(name=group_name(role))])
+            for step in DEMO_DATA_STEPS:
+                step(self.stdout)
+        self.stdout.write(self.style.SUCCESS("Demo sign-ins (username / password):"))
+        for username, *_ in DEMO_USERS:
+            self.stdout.write(f"  {username:<8} / {password}")

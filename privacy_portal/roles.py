@@ -1,0 +1,75 @@
+"""The five roles of PRODUCT.md and the model permissions each carries.
+
+Roles are Django groups (created by a data migration and kept in step after every
+migrate). Object-level grants (a handler's own cases) go through django-guardian.
+Patterns use fnmatch syntax over "app_label.codename".
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+from .models import User
+
+Role = User.Role
+
+# Apps whose models hold the portal's records; auditors read all of them.
+DOMAIN_APPS = ("privacy_portal", "customers", "requests")
+
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    Role.AGENT: ("privacy_portal.use_portal",),
+    Role.HANDLER: ("privacy_portal.use_portal",),
+    Role.DPO: ("privacy_portal.use_portal",),
+    Role.AUDITOR: (
+        "privacy_portal.use_portal",
+        # Read everything, change nothing (staff accounts included, for who-did-what).
+        *(f"{app}.view_*" for app in DOMAIN_APPS),
+    ),
+    Role.ITADMIN: (
+        "privacy_portal.use_portal",
+        "privacy_portal.manage_staff",
+        "privacy_portal.view_user",
+        "privacy_portal.add_user",
+        "privacy_portal.change_user",
+    ),
+}
+
+ROLE_HOME_TITLES: dict[str, str] = {
+    Role.AGENT: "Customer desk",
+    Role.HANDLER: "My cases",
+    Role.DPO: "DPO dashboard",
+    Role.AUDITOR: "Audit",
+    Role.ITADMIN: "Staff accounts",
+}
+
+
+def group_name(role: str) -> str:
+    return Role(role).label
+
+
+def resolve_permissions(role: str, available: list[tuple[str, str, int]]) -> list[int]:
+    """Permission ids for `role`, given (app_label, codename, id) of every permission."""
+    patterns = ROLE_PERMISSIONS[role]
+    return [pk for app, codename, pk in available if any(fnmatchcase(f"{app}.{codename}", p) for p in patterns)]
+
+
+def sync_role_groups(group_model, permission_model) -> None:
+    """Create one group per role and set its permissions exactly to ROLE_PERMISSIONS."""
+    available = list(permission_model.objects.values_list("content_type__app_label", "codename", "pk"))
+    for role in Role.values:
+        group, _ = group_model.objects.get_or_create(name=group_name(role))
+        group.permissions.set(resolve_permissions(role, available))
+
+
+def sync_roles_after_migrate(sender, using="default", **kwargs) -> None:
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+
+    if sender.name != "privacy_portal":
+        return
+    # Later apps' permissions are created by their own post_migrate; make sure they
+    # exist now so every role gets them in this same run.
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=using)
+    sync_role_groups(Group, Permission)

@@ -1,0 +1,159 @@
+"""Sign-in flow, role home pages, staff administration and error pages."""
+
+from __future__ import annotations
+
+from base64 import b32encode
+
+import qrcode
+import qrcode.image.svg
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import devices_for_user
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from . import services
+from .access import mfa_satisfied, public, requires, signed_in_only
+from .forms import SignInForm, StaffCreateForm, StaffUpdateForm, TokenForm
+from .models import JobRun, User
+
+MSG_BAD_TOKEN = "That code is not right. Check the time on your phone and try the newest code."  # noqa: S105 (a message, not a secret)
+
+
+def _next_url(request, default: str = "home") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def sign_in(request):
+    if request.user.is_authenticated and mfa_satisfied(request):
+        return redirect("home")
+    form = SignInForm(request, data=request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            login(request, form.get_user())
+            return redirect(_next_url(request))
+        return render(request, "registration/login.html", {"form": form, "next": _next_url(request, "")}, status=401)
+    return render(request, "registration/login.html", {"form": form, "next": _next_url(request, "")})
+
+
+@signed_in_only
+@require_POST
+def sign_out(request):
+    logout(request)
+    messages.info(request, "You have signed out.")
+    return redirect("login")
+
+
+@signed_in_only
+@require_http_methods(["GET", "POST"])
+def mfa_verify(request):
+    devices = list(devices_for_user(request.user, confirmed=True))
+    if not devices:
+        return redirect("mfa_enrol")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        for device in devices:
+            if device.verify_token(form.cleaned_data["otp_token"]):
+                otp_login(request, device)
+                return redirect(_next_url(request))
+        form.add_error("otp_token", MSG_BAD_TOKEN)
+    status = 401 if request.method == "POST" else 200
+    return render(request, "registration/mfa_verify.html", {"form": form}, status=status)
+
+
+@signed_in_only
+@require_http_methods(["GET", "POST"])
+def mfa_enrol(request):
+    if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+        return redirect("mfa_verify")
+    device, _ = TOTPDevice.objects.get_or_create(user=request.user, confirmed=False, defaults={"name": "Authenticator"})
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["otp_token"]):
+            device.confirmed = True
+            device.save()
+            otp_login(request, device)
+            messages.success(request, "Your authenticator is set up. You will need a code at each sign-in.")
+            return redirect("home")
+        form.add_error("otp_token", MSG_BAD_TOKEN)
+    qr_svg = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage).to_string(encoding="unicode")
+    context = {"form": form, "qr_svg": qr_svg, "secret": b32encode(device.bin_key).decode()}
+    return render(request, "registration/mfa_enrol.html", context, status=401 if request.method == "POST" else 200)
+
+
+@requires("privacy_portal.use_portal")
+def home(request):
+    role = request.user.role
+    context = {}
+    if role in (User.Role.DPO, User.Role.AUDITOR):
+        context["job_runs"] = JobRun.objects.order_by("-started_at")[:10]
+    return render(request, [f"privacy_portal/home_{role}.html", "privacy_portal/home.html"], context)
+
+
+@requires("privacy_portal.manage_staff", "privacy_portal.view_user")
+def staff_list(request):
+    staff = User.objects.order_by("username").prefetch_related("totpdevice_set")
+    return render(request, "privacy_portal/staff_list.html", {"staff": staff})
+
+
+@requires("privacy_portal.manage_staff", "privacy_portal.add_user")
+@require_http_methods(["GET", "POST"])
+def staff_create(request):
+    form = StaffCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.staff_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, f"Account {user.username} created.")
+            return redirect("staff_list")
+    return render(request, "privacy_portal/staff_form.html", {"form": form, "title": "New staff account"})
+
+
+@requires("privacy_portal.manage_staff", "privacy_portal.change_user")
+@require_http_methods(["GET", "POST"])
+def staff_edit(request, pk: int):
+    member = get_object_or_404(User, pk=pk)
+    initial = {"role": member.role, "is_active": member.is_active, "access_ends_on": member.access_ends_on}
+    form = StaffUpdateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.staff_update(actor=request.user, user=member, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, f"Account {member.username} updated.")
+            return redirect("staff_list")
+    context = {"form": form, "member": member, "title": f"Edit {member.username}"}
+    return render(request, "privacy_portal/staff_form.html", context)
+
+
+@requires("privacy_portal.manage_staff", "privacy_portal.change_user")
+@require_POST
+def staff_reset_mfa(request, pk: int):
+    member = get_object_or_404(User, pk=pk)
+    services.staff_reset_second_factor(actor=request.user, user=member)
+    messages.success(request, f"{member.username} will set up a new authenticator at next sign-in.")
+    return redirect("staff_list")
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def csrf_failure(request, reason: str = ""):
+    return render(request, "403_csrf.html", status=403)

@@ -1,0 +1,86 @@
+"""The cast of users, shared fixtures, and guards that keep the suite honest."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from privacy_portal.models import User
+from tests.factories import PASSWORD, UserFactory
+
+ROLES = [User.Role.AGENT, User.Role.HANDLER, User.Role.DPO, User.Role.AUDITOR, User.Role.ITADMIN]
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing_and_postgres(settings, request):
+    # MD5 in tests for speed; Argon2 is what settings.py configures (asserted in test_settings).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if "django_db_setup" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        assert connection.vendor == "postgresql", "The suite runs on PostgreSQL, never SQLite."
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def agent(db) -> User:
+    return UserFactory(username="alice_agent", role=User.Role.AGENT)
+
+
+@pytest.fixture
+def handler(db) -> User:
+    """A handler who will be assigned the case in case fixtures."""
+    return UserFactory(username="hana_handler", role=User.Role.HANDLER)
+
+
+@pytest.fixture
+def other_handler(db) -> User:
+    """A handler without the case."""
+    return UserFactory(username="otto_handler", role=User.Role.HANDLER)
+
+
+@pytest.fixture
+def dpo(db) -> User:
+    return UserFactory(username="dora_dpo", role=User.Role.DPO)
+
+
+@pytest.fixture
+def auditor(db) -> User:
+    return UserFactory(username="aud_auditor", role=User.Role.AUDITOR)
+
+
+@pytest.fixture
+def itadmin(db) -> User:
+    return UserFactory(username="ian_itadmin", role=User.Role.ITADMIN)
+
+
+@pytest.fixture
+def nobody(db) -> User:
+    """Signed in, but with no role."""
+    return UserFactory(username="noah_norole")
+
+
+@pytest.fixture
+def cast(agent, handler, other_handler, dpo, auditor, itadmin, nobody) -> dict[str, User]:
+    return {
+        "agent": agent,
+        "handler": handler,
+        "other_handler": other_handler,
+        "dpo": dpo,
+        "auditor": auditor,
+        "itadmin": itadmin,
+        "nobody": nobody,
+    }
+
+
+@pytest.fixture
+def client_for(client):
+    """`client_for(user)` gives a test client signed in as that user."""
+
+    def _client(user: User):
+        client.force_login(user)
+        return client
+
+    return _client

@@ -1,0 +1,40 @@
+"""Factories for test data (factory_boy). Build where the database is not needed."""
+
+from __future__ import annotations
+
+import datetime
+
+import factory
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from privacy_portal.models import User
+from privacy_portal.roles import group_name
+
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    first_name = factory.Faker("first_name", locale="en_GB")
+    last_name = factory.Faker("last_name", locale="en_GB")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    role = ""
+    access_ends_on = factory.LazyAttribute(
+        lambda u: timezone.localdate() + datetime.timedelta(days=60) if u.role == User.Role.AUDITOR else None
+    )
+
+    @factory.post_generation
+    def password(self, create, extracted, **kwargs):
+        self.set_password(extracted or PASSWORD)
+        if create:
+            self.save()
+
+    @factory.post_generation
+    def with_role_group(self, create, extracted, **kwargs):
+        if create and self.role:
+            self.groups.set([Group.objects.get(name=group_name(self.role))])

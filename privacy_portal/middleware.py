@@ -6,7 +6,7 @@ import logging
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.views import redirect_to_login
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -27,6 +27,13 @@ class SessionTimeoutMiddleware:
 
     def __call__(self, request):
         user = request.user
+        if not user.is_authenticated and SESSION_KEY in request.session:
+            # The session names a user the backend no longer accepts (switched off, or an
+            # auditor past the engagement's end): end it and say why.
+            security_log.info("session ended user_id=%s reason=account", request.session.get(SESSION_KEY))
+            logout(request)
+            messages.warning(request, MSG_ACCOUNT_ENDED)
+            return redirect_to_login(request.get_full_path())
         if user.is_authenticated:
             reason = self._reason_to_end(request, user)
             if reason:

@@ -21,6 +21,7 @@ from .access import mfa_satisfied, public, requires, signed_in_only
 from .forms import SignInForm, StaffCreateForm, StaffUpdateForm, TokenForm
 from .models import JobRun, User
 
+MSG_THROTTLED = "Too many wrong codes. Wait a few seconds, then enter the newest code."
 MSG_BAD_TOKEN = "That code is not right. Check the time on your phone and try the newest code."  # noqa: S105 (a message, not a secret)
 
 
@@ -65,7 +66,7 @@ def mfa_verify(request):
             if device.verify_token(form.cleaned_data["otp_token"]):
                 otp_login(request, device)
                 return redirect(_next_url(request))
-        form.add_error("otp_token", MSG_BAD_TOKEN)
+        form.add_error("otp_token", _token_error(devices))
     status = 401 if request.method == "POST" else 200
     return render(request, "registration/mfa_verify.html", {"form": form}, status=status)
 
@@ -84,7 +85,7 @@ def mfa_enrol(request):
             otp_login(request, device)
             messages.success(request, "Your authenticator is set up. You will need a code at each sign-in.")
             return redirect("home")
-        form.add_error("otp_token", MSG_BAD_TOKEN)
+        form.add_error("otp_token", _token_error([device]))
     qr_svg = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage).to_string(encoding="unicode")
     context = {"form": form, "qr_svg": qr_svg, "secret": b32encode(device.bin_key).decode()}
     return render(request, "registration/mfa_enrol.html", context, status=401 if request.method == "POST" else 200)
@@ -145,6 +146,12 @@ def staff_reset_mfa(request, pk: int):
     services.staff_reset_second_factor(actor=request.user, user=member)
     messages.success(request, f"{member.username} will set up a new authenticator at next sign-in.")
     return redirect("staff_list")
+
+
+def _token_error(devices) -> str:
+    # django-otp throttles a device after a wrong code (1 s, doubling); say so instead of "wrong".
+    throttled = any(not d.verify_is_allowed()[0] for d in devices if hasattr(d, "verify_is_allowed"))
+    return MSG_THROTTLED if throttled else MSG_BAD_TOKEN
 
 
 def _add_errors(form, exc: ValidationError) -> None:

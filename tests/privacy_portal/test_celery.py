@@ -1,0 +1,102 @@
+"""A real Celery worker on the local Redis runs a task end to end, writing to PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.db import transaction
+from kombu import pools
+
+from privacy_portal.celery import app
+from privacy_portal.models import JobRun
+from privacy_portal.schedule import BEAT_SCHEDULE
+from privacy_portal.tasks import heartbeat
+
+
+def _reset_broker_connections() -> None:
+    # Connections and producers are pooled (kombu's global pools); drop them when the URL changes.
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def redis_worker():
+    """A worker thread consuming a private queue on the local Redis (the real broker)."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "task_default_queue")}
+    app.conf.update(broker_url=os.environ["TEST_REDIS_URL"], task_always_eager=False, task_default_queue=queue)
+    _reset_broker_connections()
+    try:
+        with start_worker(app, pool="solo", queues=[queue], perform_ping_check=False, loglevel="WARNING") as worker:
+            yield worker
+    finally:
+        app.conf.update(saved)
+        _reset_broker_connections()
+
+
+def wait_for(predicate, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_runs_on_a_real_worker_and_writes_to_postgresql(redis_worker):
+    assert not app.conf.task_always_eager
+    heartbeat.delay()
+    assert wait_for(lambda: JobRun.objects.filter(name="heartbeat", finished_at__isnull=False).exists())
+    run = JobRun.objects.get(name="heartbeat")
+    assert run.outcome == JobRun.Outcome.OK
+    assert run.detail == {"alive": True}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_delay_on_commit_enqueues_only_after_the_transaction_commits(redis_worker):
+    with transaction.atomic():
+        heartbeat.delay_on_commit()
+        time.sleep(1.0)
+        # Not sent while the transaction is open.
+        assert not JobRun.objects.filter(name="heartbeat").exists()
+    assert wait_for(lambda: JobRun.objects.filter(name="heartbeat", finished_at__isnull=False).exists())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_delay_on_commit_sends_nothing_when_the_transaction_rolls_back(redis_worker):
+    class Rollback(Exception):
+        pass
+
+    with pytest.raises(Rollback), transaction.atomic():
+        heartbeat.delay_on_commit()
+        raise Rollback
+    time.sleep(1.5)
+    assert not JobRun.objects.filter(name="heartbeat").exists()
+
+
+def test_task_defaults_suit_a_system_that_must_lose_nothing():
+    assert app.conf.task_serializer == "json"
+    assert app.conf.accept_content == ["json"]
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.task_time_limit and app.conf.task_soft_time_limit < app.conf.task_time_limit
+    assert app.conf.worker_prefetch_multiplier == 1
+
+
+def test_without_a_broker_tasks_run_eagerly_for_the_demo():
+    assert settings.CELERY_BROKER_URL == ""
+    assert settings.CELERY_TASK_ALWAYS_EAGER is True
+
+
+def test_the_beat_schedule_names_only_registered_tasks():
+    app.loader.import_default_modules()
+    for entry in BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks, entry["task"]
+    assert app.conf.beat_schedule == BEAT_SCHEDULE

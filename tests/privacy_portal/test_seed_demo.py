@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from privacy_portal.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_creates_one_user_per_role_and_is_idempotent(settings):
+    settings.DEMO_PASSWORD = "demo-password-for-tests"
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", stdout=io.StringIO())
+    users = {u.username: u for u in User.objects.filter(username__in=["agent", "handler", "dpo", "auditor", "itadmin"])}
+    assert {u: users[u].role for u in users} == {
+        "agent": "agent",
+        "handler": "handler",
+        "dpo": "dpo",
+        "auditor": "auditor",
+        "itadmin": "itadmin",
+    }
+    assert users["auditor"].access_ends_on is not None
+    assert all(u.check_password("demo-password-for-tests") for u in users.values())
+    assert "demo-password-for-tests" in out.getvalue()
+
+
+def test_seed_demo_generates_and_prints_a_password_when_none_is_set(settings):
+    settings.DEMO_PASSWORD = ""
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    printed = out.getvalue().split("agent")[1].split("/")[1].split()[0]
+    assert User.objects.get(username="agent").check_password(printed)
+
+
+def test_seed_demo_refuses_to_run_in_production(settings):
+    settings.DJANGO_ENV = "production"
+    with pytest.raises(CommandError, match="production"):
+        call_command("seed_demo", stdout=io.StringIO())
+    assert not User.objects.filter(username="agent").exists()

@@ -1,0 +1,78 @@
+"""Deny by default: every route declares who may use it, and anonymous visitors get nowhere."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+from django.http import HttpResponse
+from django.test import override_settings
+from django.urls import clear_url_caches, include, path
+
+from privacy_portal.urlwalk import ADMIN_NAMESPACE, undeclared, walk
+
+ROUTES = walk()
+
+
+def test_every_view_declares_an_access_rule():
+    missing = [f"{r.pattern} ({r.name})" for r in undeclared()]
+    assert missing == [], f"Views without @requires/@signed_in_only/@public: {missing}"
+
+
+def test_the_walk_fails_when_an_unprotected_view_is_added():
+    def naked_view(request):
+        return HttpResponse("customer data")
+
+    module = types.ModuleType("tests._naked_urls")
+    module.urlpatterns = [path("naked/", naked_view, name="naked"), path("", include("privacy_portal.urls"))]
+    sys.modules[module.__name__] = module
+    try:
+        with override_settings(ROOT_URLCONF=module.__name__):
+            clear_url_caches()
+            assert [r.name for r in undeclared(module.__name__)] == ["naked"]
+    finally:
+        del sys.modules[module.__name__]
+        clear_url_caches()
+
+
+def test_the_walk_finds_the_portal_routes():
+    names = {r.name for r in ROUTES}
+    assert {"home", "login", "staff_list", "staff_edit"} <= names
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "route",
+    # Public routes are excluded here and listed by name in test_public_views_are_the_expected_few.
+    [r for r in ROUTES if r.namespace != ADMIN_NAMESPACE and r.rule is not None and r.rule.kind != "public"],
+    ids=lambda r: r.pattern,
+)
+def test_anonymous_visitor_reaches_no_protected_view(client, route):
+    for method in ("get", "post"):
+        response = getattr(client, method)(route.sample_path())
+        assert response.status_code in (302, 403, 404, 405), (route.pattern, method, response.status_code)
+        if response.status_code == 302:
+            assert response["Location"].startswith("/accounts/login/"), response["Location"]
+
+
+def test_public_views_are_the_expected_few():
+    public = sorted(r.name for r in ROUTES if r.rule is not None and r.rule.kind == "public")
+    assert public == sorted(PUBLIC_ROUTE_NAMES)
+
+
+# Every login-free page, named. Adding one means adding it here, on purpose.
+PUBLIC_ROUTE_NAMES = ["login"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if r.namespace == ADMIN_NAMESPACE and r.name != "login"], ids=lambda r: r.pattern
+)
+def test_anonymous_visitor_is_sent_to_admin_sign_in(client, route):
+    response = client.get(route.sample_path())
+    assert response.status_code in (302, 404), route.pattern
+    if response.status_code == 302:
+        assert response["Location"].startswith("/django-admin/"), response["Location"]
+        if route.name != "logout":
+            assert "/django-admin/login/" in response["Location"]

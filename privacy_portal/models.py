@@ -78,3 +78,49 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class AccessEvent(models.Model):
+    """One read of personal data: who, when, what, from where, and why when asked.
+
+    Append-only and immutable: it holds ids and field names, never personal values, so
+    erasure never needs to touch it. Not a tracked (history) model for that reason.
+    """
+
+    class Action(models.TextChoices):
+        VIEW_CUSTOMER = "view_customer", "Opened a customer record"
+        SEARCH = "search", "Searched customers"
+        VIEW_TRANSCRIPT = "view_transcript", "Read a call transcript"
+        VIEW_CALLS = "view_calls", "Listed a customer's calls"
+        VIEW_PURCHASES = "view_purchases", "Listed a customer's purchases"
+        EDIT_FORM = "edit_form", "Opened a customer's edit form"
+        EXPORT = "export", "Downloaded an export"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey("privacy_portal.User", on_delete=models.PROTECT, related_name="access_events")
+    action = models.CharField(max_length=32, choices=Action.choices)
+    customer_id = models.BigIntegerField(null=True, blank=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    # For searches: the ids of the customers the search returned (never the search words).
+    result_ids = models.JSONField(default=list, blank=True)
+    search_kind = models.CharField(max_length=16, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["customer_id", "-at"], name="access_customer_at"),
+            models.Index(fields=["user", "-at"], name="access_user_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.action} {self.customer_id or ''} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("Access events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Access events are append-only.")

@@ -17,9 +17,26 @@ Role = User.Role
 DOMAIN_APPS = ("privacy_portal", "customers", "requests")
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    Role.AGENT: ("privacy_portal.use_portal",),
-    Role.HANDLER: ("privacy_portal.use_portal",),
-    Role.DPO: ("privacy_portal.use_portal",),
+    Role.AGENT: (
+        "privacy_portal.use_portal",
+        # Contact details and preferences; never transcripts, purchases or exports.
+        "customers.view_customer",
+        "customers.add_customer",
+        "customers.change_customer",
+        "customers.view_preferencechange",
+        "customers.add_preferencechange",
+        "customers.view_correspondence",
+        "customers.add_correspondence",
+    ),
+    Role.HANDLER: (
+        "privacy_portal.use_portal",
+        # Customers, calls and transcripts only through per-case (guardian) grants.
+    ),
+    Role.DPO: (
+        "privacy_portal.use_portal",
+        "customers.*",
+        "privacy_portal.view_accessevent",
+    ),
     Role.AUDITOR: (
         "privacy_portal.use_portal",
         # Read everything, change nothing (staff accounts included, for who-did-what).

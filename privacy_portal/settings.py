@@ -186,6 +186,7 @@ AXES_HTTP_RESPONSE_CODE = 403
 AXES_RESET_ON_SUCCESS = True
 AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
 AXES_ENABLED = _bool("AXES_ENABLED", default=True)
+AXES_VERBOSE = False
 
 # Sessions: NIST SP 800-63B AAL2 -- reauthenticate after 30 minutes idle and 12 hours in all.
 # Fixed, not configurable: the messages staff see and the security policy both say so.
@@ -294,8 +295,19 @@ LOGGING = {
     "loggers": {
         "django.security": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "portal.security": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
+
+# Keyed hash for the suppression list (HMAC-SHA256). Changing it orphans every entry, so
+# it is set once per installation and kept secret; required in production.
+SUPPRESSION_HASH_KEY = env.str("SUPPRESSION_HASH_KEY", default="" if PRODUCTION else "local-suppression-key")
+if PRODUCTION and len(SUPPRESSION_HASH_KEY) < 32:
+    raise ImproperlyConfigured("Environment variable SUPPRESSION_HASH_KEY must be set (32+ characters) in production.")
+# Shared secret of the SMS gateway's inbound webhook (HMAC-SHA256 over the body).
+SMS_WEBHOOK_SECRET = env.str("SMS_WEBHOOK_SECRET", default="" if PRODUCTION else "local-sms-secret")
+if PRODUCTION and len(SMS_WEBHOOK_SECRET) < 32:
+    raise ImproperlyConfigured("Environment variable SMS_WEBHOOK_SECRET must be set (32+ characters) in production.")
 
 # Demo sign-in password for `seed_demo` (generated and printed when unset).
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")

@@ -94,6 +94,7 @@ def test_the_sign_in_page_and_the_home_page_load_with_no_csp_violations_or_conso
     csp = response.headers.get("content-security-policy", "")
     assert "script-src 'self'" in csp
     assert "style-src 'self'" in csp
+    assert "unsafe-inline" not in csp
     expect(h1(page)).to_have_text("Sign in")
     page.wait_for_load_state("networkidle")  # the page's own requests too (stylesheet, script, icon)
     # The stylesheet really applied (a blocked or missing one leaves the page unstyled).

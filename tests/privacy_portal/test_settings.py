@@ -17,6 +17,8 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "portal.example.org",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/privacy_portal",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "SUPPRESSION_HASH_KEY": secrets.token_urlsafe(40),
+    "SMS_WEBHOOK_SECRET": secrets.token_urlsafe(40),
 }
 
 

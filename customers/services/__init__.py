@@ -1,0 +1,1 @@
+"""Business rules for the customers app, one module per concern."""

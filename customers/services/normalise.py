@@ -1,0 +1,85 @@
+"""Normalising contact details: one canonical form for storage, search and hashing."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+ERR_EMAIL = "Enter a valid email address, like name@example.co.uk."
+ERR_PHONE = "Enter a valid UK phone number, like 07700 900123 or +44 20 7946 0000."
+ERR_POSTCODE = "Enter a valid UK postcode, like SW1A 1AA."
+
+# UK postcode (the standard pattern plus GIR 0AA), without the space.
+_POSTCODE = re.compile(r"^(GIR0AA|[A-Z]{1,2}[0-9][0-9A-Z]?[0-9][ABD-HJLNP-UW-Z]{2})$")
+
+
+def normalise_email(value: str) -> str:
+    value = (value or "").strip().lower()
+    if not value:
+        return ""
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise ValidationError(ERR_EMAIL, code="email") from None
+    return value
+
+
+def normalise_phone(value: str) -> str:
+    """Any UK way of writing a number (07700 900123, +44 (0)7700-900123, 0044...) to E.164."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    if value.startswith("00"):
+        value = "+" + value[2:]
+    value = value.replace("(0)", "")
+    try:
+        number = phonenumbers.parse(value, "GB")
+    except phonenumbers.NumberParseException:
+        raise ValidationError(ERR_PHONE, code="phone") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(ERR_PHONE, code="phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def looks_like_phone(value: str) -> bool:
+    digits = re.sub(r"[\s\-().]", "", value)
+    return bool(re.fullmatch(r"\+?\d{10,15}", digits))
+
+
+def format_phone(e164: str) -> str:
+    """For display: the national format for UK numbers (07700 900123)."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    fmt = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 44
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, fmt)
+
+
+def normalise_postcode(value: str) -> str:
+    compact = re.sub(r"\s+", "", (value or "")).upper()
+    if not compact:
+        return ""
+    if not _POSTCODE.match(compact):
+        raise ValidationError(ERR_POSTCODE, code="postcode")
+    return f"{compact[:-3]} {compact[-3:]}"
+
+
+def looks_like_postcode(value: str) -> bool:
+    return bool(_POSTCODE.match(re.sub(r"\s+", "", value).upper()))
+
+
+def address_key(line1: str, postcode: str) -> str:
+    """The canonical postal identity for suppression: first line and postcode, squashed."""
+    line = re.sub(r"[^A-Z0-9]+", " ", (line1 or "").upper()).strip()
+    pc = re.sub(r"\s+", "", postcode or "").upper()
+    return f"{line}|{pc}" if line and pc else ""

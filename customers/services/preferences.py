@@ -1,0 +1,210 @@
+"""Marketing preferences: recording each change with its evidence and take-effect date."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from privacy_portal import legal
+
+from ..models import CHANNEL_PURPOSES, Channel, Customer, PreferenceChange, Purpose, SuppressionEntry
+from .suppression import suppression_add_customer
+
+Source = PreferenceChange.Source
+
+ERR_CHANNEL = "Choose a channel: email, SMS, phone or post."
+ERR_NO_CHANNEL = "{purpose} is not tied to a channel; leave the channel empty."
+ERR_PURPOSE = "Choose a purpose: direct marketing, personalised online advertising or sharing sensitive data."
+ERR_SOURCE = "Choose where the change came from."
+ERR_FUTURE = "The date received cannot be in the future."
+ERR_OBJECTED = "The customer has objected to direct marketing (Art 21): marketing consent cannot be recorded."
+ERR_RESTRICTED = "Processing is restricted for this customer (Art 18): no new marketing consent can be recorded."
+ERR_ERASED = "This customer has been erased."
+
+# Purposes that are marketing (an Art 21 objection withdraws all of them).
+MARKETING_PURPOSES = (Purpose.DIRECT_MARKETING, Purpose.PERSONALISED_ADS)
+
+# How long each opt-out may take to be in effect, from the day it is received.
+OPT_OUT_DELAY: dict[tuple[str, str], datetime.timedelta] = {
+    (Purpose.DIRECT_MARKETING, Channel.EMAIL): datetime.timedelta(days=legal.OPT_OUT_DAYS_EMAIL),
+    (Purpose.DIRECT_MARKETING, Channel.SMS): datetime.timedelta(days=legal.OPT_OUT_DAYS_SMS),
+    (Purpose.DIRECT_MARKETING, Channel.PHONE): datetime.timedelta(days=legal.OPT_OUT_DAYS_PHONE),
+    (Purpose.DIRECT_MARKETING, Channel.POST): datetime.timedelta(weeks=legal.OPT_OUT_WEEKS_POST),
+    (Purpose.PERSONALISED_ADS, ""): datetime.timedelta(days=legal.OPT_OUT_DAYS_PERSONALISED_ADS),
+    (Purpose.SENSITIVE_SHARING, ""): datetime.timedelta(days=legal.OPT_OUT_DAYS_SENSITIVE_SHARING),
+}
+
+
+def preference_keys() -> list[tuple[str, str]]:
+    """Every (purpose, channel) pair a customer has a preference for, in display order."""
+    return list(OPT_OUT_DELAY)
+
+
+def take_effect_by(*, purpose: str, channel: str, granted: bool, received_at: datetime.datetime) -> datetime.date:
+    """The date a change must be in effect: opt-ins at once, opt-outs within the promised time."""
+    received = timezone.localtime(received_at).date()
+    if granted:
+        return received
+    return received + OPT_OUT_DELAY[(purpose, channel)]
+
+
+def validate_key(purpose: str, channel: str) -> None:
+    if purpose not in Purpose.values:
+        raise ValidationError({"purpose": ERR_PURPOSE})
+    if purpose in CHANNEL_PURPOSES:
+        if channel not in Channel.values:
+            raise ValidationError({"channel": ERR_CHANNEL})
+    elif channel:
+        raise ValidationError({"channel": ERR_NO_CHANNEL.format(purpose=Purpose(purpose).label)})
+
+
+def validate_change(*, customer: Customer, purpose: str, channel: str, granted: bool, source: str, received_at) -> None:
+    """All the rules for one change, raising a ValidationError that names the field."""
+    validate_key(purpose, channel)
+    if source not in Source.values:
+        raise ValidationError({"source": ERR_SOURCE})
+    if received_at > timezone.now() + datetime.timedelta(minutes=5):
+        raise ValidationError({"received_at": ERR_FUTURE})
+    if customer.is_erased:
+        raise ValidationError(ERR_ERASED)
+    if granted and customer.marketing_objected and purpose in MARKETING_PURPOSES:
+        raise ValidationError(ERR_OBJECTED)
+    if granted and customer.processing_restricted:
+        raise ValidationError(ERR_RESTRICTED)
+
+
+@dataclass(frozen=True)
+class PreferenceState:
+    purpose: str
+    channel: str
+    change: PreferenceChange | None
+
+    @property
+    def label(self) -> str:
+        purpose = Purpose(self.purpose).label
+        return f"{purpose} by {Channel(self.channel).label}" if self.channel else purpose
+
+    @property
+    def granted(self) -> bool:
+        return bool(self.change and self.change.granted)
+
+    @property
+    def pending(self) -> bool:
+        """An opt-out received but not yet past its take-effect date."""
+        return bool(self.change and not self.change.granted and self.change.takes_effect_by > timezone.localdate())
+
+
+def preference_states(customer: Customer) -> list[PreferenceState]:
+    """The customer's current preference for every (purpose, channel): the latest change wins."""
+    latest: dict[tuple[str, str], PreferenceChange] = {}
+    for change in customer.preference_changes.select_related("recorded_by").order_by("received_at", "id"):
+        latest[(change.purpose, change.channel)] = change
+    return [PreferenceState(p, c, latest.get((p, c))) for p, c in preference_keys()]
+
+
+def current_change(customer: Customer, purpose: str, channel: str) -> PreferenceChange | None:
+    return (
+        PreferenceChange.objects.filter(customer=customer, purpose=purpose, channel=channel)
+        .order_by("-received_at", "-id")
+        .first()
+    )
+
+
+def may_market(customer: Customer, channel: str, purpose: str = Purpose.DIRECT_MARKETING) -> bool:
+    """Whether marketing for `purpose` on `channel` is allowed now. Restricted, objected or
+    erased customers are never marketed to; otherwise only with a current opt-in."""
+    if customer.processing_restricted or customer.marketing_objected or customer.is_erased:
+        return False
+    change = current_change(customer, purpose, channel if purpose in CHANNEL_PURPOSES else "")
+    return bool(change and change.granted)
+
+
+@transaction.atomic
+def preference_record(
+    *,
+    actor,
+    customer: Customer,
+    purpose: str,
+    channel: str = "",
+    granted: bool,
+    source: str,
+    received_at: datetime.datetime | None = None,
+    evidence: str = "",
+    notice_version: str = "",
+) -> tuple[PreferenceChange, bool]:
+    """Record one preference change. Returns (change, created).
+
+    Idempotent: if the customer's current preference already says the same, nothing is
+    recorded and the existing change is returned, so a repeated opt-out never pushes its
+    take-effect date later. Opt-outs from direct marketing also suppress the channel's
+    identifier for good.
+    """
+    received_at = received_at or timezone.now()
+    channel = channel or ""
+    validate_change(
+        customer=customer, purpose=purpose, channel=channel, granted=granted, source=source, received_at=received_at
+    )
+    current = current_change(customer, purpose, channel)
+    if current is not None and current.granted == granted:
+        return current, False
+    change = PreferenceChange(
+        customer=customer,
+        purpose=purpose,
+        channel=channel,
+        granted=granted,
+        source=source,
+        evidence=evidence.strip(),
+        notice_version=notice_version.strip(),
+        recorded_by=actor,
+        received_at=received_at,
+        takes_effect_by=take_effect_by(purpose=purpose, channel=channel, granted=granted, received_at=received_at),
+    )
+    change._history_user = actor
+    change._change_reason = f"{'Opt-in' if granted else 'Opt-out'} via {Source(source).label}"
+    change.save()
+    if not granted and purpose == Purpose.DIRECT_MARKETING:
+        suppression_add_customer(customer=customer, channels=[channel], reason=SuppressionEntry.Reason.OPTED_OUT)
+    return change, True
+
+
+@transaction.atomic
+def customer_object_to_marketing(
+    *,
+    actor,
+    customer: Customer,
+    source: str,
+    received_at: datetime.datetime | None = None,
+    evidence: str = "",
+) -> list[PreferenceChange]:
+    """Art 21(2)-(3): an objection to direct marketing is absolute. Withdraws every marketing
+    purpose on every channel at once, flags the customer, and suppresses every identifier."""
+    received_at = received_at or timezone.now()
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    changes = []
+    for purpose, channel in preference_keys():
+        if purpose not in MARKETING_PURPOSES:
+            continue
+        change, created = preference_record(
+            actor=actor,
+            customer=customer,
+            purpose=purpose,
+            channel=channel,
+            granted=False,
+            source=source,
+            received_at=received_at,
+            evidence=evidence or "Objection to direct marketing (Art 21)",
+        )
+        if created:
+            changes.append(change)
+    if not customer.marketing_objected:
+        customer.marketing_objected = True
+        customer.objected_at = received_at
+        customer._history_user = actor
+        customer._change_reason = "Objection to direct marketing (Art 21)"
+        customer.save()
+    suppression_add_customer(customer=customer, channels=Channel.values, reason=SuppressionEntry.Reason.OBJECTED)
+    return changes

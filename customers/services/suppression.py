@@ -1,0 +1,60 @@
+"""The suppression list: keyed one-way hashes of identifiers never to contact again."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.db import transaction
+
+from ..models import Channel, Customer, SuppressionEntry
+from .normalise import address_key
+
+
+def identifier_hash(identifier: str) -> str:
+    """HMAC-SHA256 of a normalised identifier under the installation's secret key.
+
+    Keyed, so the list cannot be reversed by hashing a dictionary of emails or numbers
+    without the key; one-way, so it keeps no personal value.
+    """
+    key = settings.SUPPRESSION_HASH_KEY.encode()
+    return hmac.new(key, identifier.encode(), hashlib.sha256).hexdigest()
+
+
+def channel_identifier(customer: Customer, channel: str) -> str:
+    """The normalised identifier a channel reaches the customer by ('' if we have none)."""
+    if channel == Channel.EMAIL:
+        return customer.email
+    if channel in (Channel.SMS, Channel.PHONE):
+        return customer.phone
+    if channel == Channel.POST:
+        return address_key(customer.address_line1, customer.postcode)
+    raise ValueError(f"unknown channel {channel!r}")
+
+
+@transaction.atomic
+def suppression_add(*, channel: str, identifier: str, reason: str) -> SuppressionEntry | None:
+    """Suppress `identifier` on `channel`. Idempotent: an existing entry is kept as it is."""
+    if not identifier:
+        return None
+    entry, _ = SuppressionEntry.objects.get_or_create(
+        channel=channel, identifier_hash=identifier_hash(identifier), defaults={"reason": reason}
+    )
+    return entry
+
+
+def suppression_add_customer(*, customer: Customer, channels, reason: str) -> list[SuppressionEntry]:
+    """Suppress every identifier the customer has on each of `channels`."""
+    entries = []
+    for channel in channels:
+        entry = suppression_add(channel=channel, identifier=channel_identifier(customer, channel), reason=reason)
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def is_suppressed(*, channel: str, identifier: str) -> bool:
+    if not identifier:
+        return False
+    return SuppressionEntry.objects.filter(channel=channel, identifier_hash=identifier_hash(identifier)).exists()

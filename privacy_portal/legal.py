@@ -1,0 +1,54 @@
+"""Every legal figure the portal applies, named, in one place, with its source.
+
+Change a figure here and everything that counts with it follows. Tests assert on these
+names, never on bare numbers.
+"""
+
+from __future__ import annotations
+
+# --- Marketing opt-outs --------------------------------------------------------------
+# Privacy notice (seed/privacy-notice.txt): "if you inform us that you no longer wish to
+# receive marketing emails and/or telephone calls you will stop receiving them within
+# 7 Days of your request being received." SMS is electronic marketing under PECR reg 22
+# and is held to the same promise.
+OPT_OUT_DAYS_EMAIL = 7
+OPT_OUT_DAYS_SMS = 7
+OPT_OUT_DAYS_PHONE = 7
+# Postal marketing is planned weeks ahead (print and mailing-house lead times); the
+# company's published promise for post is 6 weeks (DMA Code, "reasonable time").
+OPT_OUT_WEEKS_POST = 6
+# Personalised online advertising is switched off in the ad platforms' audiences, an
+# electronic change held to the same 7 days. Withdrawing consent to share sensitive data
+# takes effect at once: it is a guard on every later disclosure (UK GDPR Art 7(3)).
+OPT_OUT_DAYS_PERSONALISED_ADS = 7
+OPT_OUT_DAYS_SENSITIVE_SHARING = 0
+
+# --- Age ------------------------------------------------------------------------------
+# Privacy notice: the business does not knowingly hold data on, or sell to, under-18s
+# (it offers credit and instalment plans: Consumer Credit Act 1974 requires adults).
+MINIMUM_CUSTOMER_AGE_YEARS = 18
+
+# --- Retention ------------------------------------------------------------------------
+# Privacy notice, "Call Recording and AI Transcription": "call recordings and
+# transcriptions are kept for 6 months and then securely deleted"; and "a brief record of
+# any correspondence or telephone calls ... for up to six months".
+CALL_RETENTION_MONTHS = 6
+CORRESPONDENCE_RETENTION_MONTHS = 6
+# Purchases: kept for guarantees and tax. Companies Act 2006 s388(4)(b): a public company
+# keeps accounting records 6 years; HMRC: VAT records 6 years (VAT Act 1994 Sch 11 para 6).
+PURCHASE_RETENTION_YEARS = 6
+
+# --- Rights requests (UK GDPR Art 12(3); ICO guidance on time limits) ---------------------
+# One calendar month from receipt, extendable by two further months where complex or
+# numerous (Art 12(3)); the requester must be told of an extension within the first month.
+DSAR_RESPONSE_MONTHS = 1
+DSAR_EXTENSION_MONTHS = 2
+
+# --- Complaints (DPA 2018 s164A, inserted by the Data (Use and Access) Act 2025) ---------
+# Acknowledge within 30 days beginning with the day of receipt.
+COMPLAINT_ACKNOWLEDGE_DAYS = 30
+
+# --- Links we send --------------------------------------------------------------------
+# Unsubscribe links in marketing emails must keep working long after the email is sent
+# (PECR reg 22(3)(b): a simple means of refusing in every message). One year.
+UNSUBSCRIBE_LINK_MAX_AGE_DAYS = 365

@@ -1,3 +1,7 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from .views import calls, desk, imports, retention
+
+app_name = "customers"
+
+urlpatterns = [*desk.urlpatterns, *calls.urlpatterns, *imports.urlpatterns, *retention.urlpatterns]

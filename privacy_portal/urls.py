@@ -24,5 +24,6 @@ urlpatterns = [
     path("staff/<int:pk>/reset-mfa/", views.staff_reset_mfa, name="staff_reset_mfa"),
     path("customers/", include("customers.urls")),
     path("cases/", include("requests.urls")),
+    path("p/", include("customers.public_urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,0 +1,9 @@
+"""Public (login-free) routes, mounted at the site root under /p/."""
+
+from __future__ import annotations
+
+from .views import public
+
+app_name = "public"
+
+urlpatterns = [*public.urlpatterns]

@@ -1,0 +1,1 @@
+"""Customer views, one module per area; each module declares its own `urlpatterns`."""

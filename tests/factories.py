@@ -38,3 +38,20 @@ class UserFactory(factory.django.DjangoModelFactory):
     def with_role_group(self, create, extracted, **kwargs):
         if create and self.role:
             self.groups.set([Group.objects.get(name=group_name(self.role))])
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    """A realistic UK customer with normalised contact details."""
+
+    class Meta:
+        model = "customers.Customer"
+
+    title = factory.Iterator(["Mr", "Mrs", "Ms", "Dr", ""])
+    first_name = factory.Faker("first_name", locale="en_GB")
+    last_name = factory.Faker("last_name", locale="en_GB")
+    email = factory.Sequence(lambda n: f"customer{n}@example.co.uk")
+    phone = factory.Sequence(lambda n: f"+4477009{n % 100000:05d}")
+    address_line1 = factory.Faker("street_address", locale="en_GB")
+    town = factory.Faker("city", locale="en_GB")
+    postcode = factory.Iterator(["SW1A 1AA", "SE5 9DF", "M1 1AE", "EH1 1YZ", "B33 8TH", "CR2 6XH"])
+    date_of_birth = factory.LazyFunction(lambda: datetime.date(1960, 5, 17))

@@ -50,7 +50,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name", locale="en_GB")
     last_name = factory.Faker("last_name", locale="en_GB")
     email = factory.Sequence(lambda n: f"customer{n}@example.co.uk")
-    phone = factory.Sequence(lambda n: f"+4477009{n % 100000:05d}")
+    phone = factory.Sequence(lambda n: f"+447911{n % 1000000:06d}")
     address_line1 = factory.Faker("street_address", locale="en_GB")
     town = factory.Faker("city", locale="en_GB")
     postcode = factory.Iterator(["SW1A 1AA", "SE5 9DF", "M1 1AE", "EH1 1YZ", "B33 8TH", "CR2 6XH"])

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 ERR_EMAIL = "Enter a valid email address, like name@example.co.uk."
-ERR_PHONE = "Enter a valid UK phone number, like 07700 900123 or +44 20 7946 0000."
+ERR_PHONE = "Enter a valid UK phone number, like 07911 123456 or 020 7946 0000."
 ERR_POSTCODE = "Enter a valid UK postcode, like SW1A 1AA."
 
 # UK postcode (the standard pattern plus GIR 0AA), without the space.
@@ -28,7 +28,7 @@ def normalise_email(value: str) -> str:
 
 
 def normalise_phone(value: str) -> str:
-    """Any UK way of writing a number (07700 900123, +44 (0)7700-900123, 0044...) to E.164."""
+    """Any UK way of writing a number (07911 123456, +44 (0)7911-123456, 0044...) to E.164."""
     value = (value or "").strip()
     if not value:
         return ""
@@ -50,7 +50,7 @@ def looks_like_phone(value: str) -> bool:
 
 
 def format_phone(e164: str) -> str:
-    """For display: the national format for UK numbers (07700 900123)."""
+    """For display: the national format for UK numbers (07911 123456)."""
     if not e164:
         return ""
     try:

@@ -183,7 +183,8 @@ def customer_object_to_marketing(
     """Art 21(2)-(3): an objection to direct marketing is absolute. Withdraws every marketing
     purpose on every channel at once, flags the customer, and suppresses every identifier."""
     received_at = received_at or timezone.now()
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    Customer.objects.select_for_update().filter(pk=customer.pk).first()  # serialise concurrent objections
+    customer.refresh_from_db()
     changes = []
     for purpose, channel in preference_keys():
         if purpose not in MARKETING_PURPOSES:

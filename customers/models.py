@@ -30,6 +30,13 @@ class Purpose(models.TextChoices):
 CHANNEL_PURPOSES = {Purpose.DIRECT_MARKETING}
 
 
+def preference_label(purpose: str, channel: str) -> str:
+    """'Direct marketing by post', 'Direct marketing by SMS', 'Personalised online advertising'."""
+    if not channel:
+        return Purpose(purpose).label
+    return f"{Purpose(purpose).label} by {Channel(channel).label if channel == Channel.SMS else channel}"
+
+
 class Customer(models.Model):
     title = models.CharField(max_length=20, blank=True)
     first_name = models.CharField(max_length=100)
@@ -72,9 +79,10 @@ class Customer(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["email"], name="customer_email"),
+            # varchar_pattern_ops serves both exact and prefix (LIKE 'x%') lookups on PostgreSQL.
+            models.Index(fields=["email"], name="customer_email", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["phone"], name="customer_phone"),
-            models.Index(fields=["postcode", "id"], name="customer_postcode"),
+            models.Index(fields=["postcode"], name="customer_postcode", opclasses=["varchar_pattern_ops"]),
             # The trigram index on search_name is created in a PostgreSQL-only migration.
         ]
         constraints = [

@@ -97,6 +97,10 @@ def home(request):
     context = {}
     if role in (User.Role.DPO, User.Role.AUDITOR):
         context["job_runs"] = JobRun.objects.order_by("-started_at")[:10]
+    if request.user.has_perm("customers.view_customer"):
+        from customers.forms import SearchForm
+
+        context["search_form"] = SearchForm()
     return render(request, [f"privacy_portal/home_{role}.html", "privacy_portal/home.html"], context)
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from privacy_portal import legal
 
-from ..models import CHANNEL_PURPOSES, Channel, Customer, PreferenceChange, Purpose, SuppressionEntry
+from ..models import CHANNEL_PURPOSES, Channel, Customer, PreferenceChange, Purpose, SuppressionEntry, preference_label
 from .suppression import suppression_add_customer
 
 Source = PreferenceChange.Source
@@ -85,8 +85,7 @@ class PreferenceState:
 
     @property
     def label(self) -> str:
-        purpose = Purpose(self.purpose).label
-        return f"{purpose} by {Channel(self.channel).label}" if self.channel else purpose
+        return preference_label(self.purpose, self.channel)
 
     @property
     def granted(self) -> bool:

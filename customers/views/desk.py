@@ -1,3 +1,180 @@
+"""The agent's desk: find a customer, read and edit contact details, record preferences."""
+
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from privacy_portal.access import get_for_user_or_404, requires
+from privacy_portal.audit import access_record
+from privacy_portal.models import AccessEvent
+
+from ..forms import ContactEditForm, ContactForm, ObjectionForm, PreferenceForm, SearchForm
+from ..models import Customer, preference_label
+from ..selectors import customer_search
+from ..services import customers as customer_services
+from ..services import preferences as preference_services
+from ..services.customers import CONTACT_FIELDS, StaleEditError
+from ..services.normalise import format_phone
+
+Action = AccessEvent.Action
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _customer(request, pk: int, perm: str = "customers.view_customer") -> Customer:
+    return get_for_user_or_404(request.user, Customer, perm, pk=pk)
+
+
+@requires("customers.view_customer")
+@require_GET
+def search(request):
+    form = SearchForm(request.GET or None)
+    result = None
+    if form.is_valid() and form.cleaned_data["q"]:
+        result = customer_search(form.cleaned_data["q"], after=form.cleaned_data["after"])
+        # A search is a read of personal data: record that it happened and whom it returned,
+        # never the words typed (themselves personal data).
+        access_record(
+            request=request,
+            action=Action.SEARCH,
+            result_ids=[c.pk for c in result.customers],
+            search_kind=result.kind,
+        )
+    template = "customers/_results.html" if request.htmx else "customers/search.html"
+    return render(request, template, {"form": form, "result": result, "q": form.data.get("q", "")})
+
+
+@requires("customers.view_customer")
+@require_GET
+def detail(request, pk: int):
+    customer = _customer(request, pk)
+    access_record(request=request, action=Action.VIEW_CUSTOMER, customer_id=customer.pk, obj=customer)
+    context = {
+        "customer": customer,
+        "phone_display": format_phone(customer.phone),
+        "preferences": preference_services.preference_states(customer),
+        "today": timezone.localdate(),
+    }
+    return render(request, "customers/detail.html", context)
+
+
+@requires("customers.add_customer")
+@require_http_methods(["GET", "POST"])
+def create(request):
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = customer_services.customer_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Customer {customer.reference} created.")
+            return redirect(customer)
+    return render(request, "customers/create.html", {"form": form})
+
+
+@requires("customers.change_customer")
+@require_http_methods(["GET", "POST"])
+def edit(request, pk: int):
+    customer = _customer(request, pk, "customers.change_customer")
+    initial = {f: getattr(customer, f) for f in CONTACT_FIELDS} | {"version": customer.version}
+    initial["phone"] = format_phone(customer.phone)
+    form = ContactEditForm(request.POST or None, initial=initial)
+    stale_changes = None
+    if request.method == "POST" and form.is_valid():
+        data = {f: form.cleaned_data[f] for f in CONTACT_FIELDS}
+        try:
+            customer_services.customer_update_contact(
+                actor=request.user,
+                customer_id=customer.pk,
+                expected_version=form.cleaned_data["version"],
+                reason=form.cleaned_data["reason"],
+                **data,
+            )
+        except StaleEditError as exc:
+            stale_changes = exc.changes
+            form.add_error(None, exc.messages)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Contact details saved.")
+            return redirect(customer)
+    else:
+        access_record(request=request, action=Action.EDIT_FORM, customer_id=customer.pk, obj=customer)
+    context = {"form": form, "customer": customer, "stale_changes": stale_changes}
+    return render(request, "customers/edit.html", context)
+
+
+@requires("customers.add_preferencechange")
+@require_http_methods(["GET", "POST"])
+def record_preference(request, pk: int):
+    customer = _customer(request, pk)
+    form = PreferenceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        purpose, channel = form.cleaned_data["preference"]
+        try:
+            change, created = preference_services.preference_record(
+                actor=request.user,
+                customer=customer,
+                purpose=purpose,
+                channel=channel,
+                granted=form.cleaned_data["action"] == "opt_in",
+                source=form.cleaned_data["source"],
+                received_at=form.cleaned_data["received_at"],
+                evidence=form.cleaned_data["evidence"],
+                notice_version=form.cleaned_data["notice_version"],
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _preference_message(change, created))
+            return redirect(customer)
+    return render(request, "customers/preference_form.html", {"form": form, "customer": customer})
+
+
+def _preference_message(change, created: bool) -> str:
+    label = preference_label(change.purpose, change.channel)
+    verb = "Opt-in" if change.granted else "Opt-out"
+    when = f"{change.takes_effect_by:%-d %B %Y}"
+    if not created:
+        return f"Already recorded: {verb.lower()} of {label.lower()}, in effect by {when}. Nothing changed."
+    if change.granted:
+        return f"{verb} recorded: {label.lower()}, in effect from {when}."
+    return f"{verb} recorded: {label.lower()}. It takes effect by {when}."
+
+
+@requires("customers.add_preferencechange")
+@require_http_methods(["GET", "POST"])
+def object_to_marketing(request, pk: int):
+    customer = _customer(request, pk)
+    form = ObjectionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            preference_services.customer_object_to_marketing(actor=request.user, customer=customer, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Objection recorded: all marketing on every channel is withdrawn.")
+            return redirect(customer)
+    return render(request, "customers/object_form.html", {"form": form, "customer": customer})
+
+
+urlpatterns = [
+    path("", search, name="search"),
+    path("new/", create, name="create"),
+    path("<int:pk>/", detail, name="detail"),
+    path("<int:pk>/edit/", edit, name="edit"),
+    path("<int:pk>/preferences/", record_preference, name="record_preference"),
+    path("<int:pk>/object/", object_to_marketing, name="object"),
+]

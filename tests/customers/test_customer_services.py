@@ -46,7 +46,9 @@ def test_invalid_phone_numbers_are_refused(bad):
         normalise_phone(bad)
 
 
-@pytest.mark.parametrize(("written", "stored"), [("sw1a1aa", "SW1A 1AA"), (" se5  9df ", "SE5 9DF"), ("M11AE", "M1 1AE")])
+@pytest.mark.parametrize(
+    ("written", "stored"), [("sw1a1aa", "SW1A 1AA"), (" se5  9df ", "SE5 9DF"), ("M11AE", "M1 1AE")]
+)
 def test_postcodes_are_normalised(written, stored):
     assert normalise_postcode(written) == stored
 
@@ -94,7 +96,10 @@ def test_an_under_18_is_refused_and_an_18th_birthday_today_is_accepted(agent):
             date_of_birth=today - relativedelta(years=MINIMUM_CUSTOMER_AGE_YEARS) + datetime.timedelta(days=1),
         )
     ok = svc.customer_create(
-        actor=agent, first_name="A", last_name="B", date_of_birth=today - relativedelta(years=MINIMUM_CUSTOMER_AGE_YEARS)
+        actor=agent,
+        first_name="A",
+        last_name="B",
+        date_of_birth=today - relativedelta(years=MINIMUM_CUSTOMER_AGE_YEARS),
     )
     assert ok.pk
 

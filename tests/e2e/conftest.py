@@ -109,8 +109,10 @@ def sign_in() -> Callable[..., None]:
 
 @pytest.fixture
 def screenshot(pytestconfig: pytest.Config) -> Callable[..., Path]:
-    """`screenshot(page, "name")` saves the whole page to test-results/screenshots/name.png."""
-    folder = pytestconfig.rootpath / pytestconfig.getoption("--output") / "screenshots"
+    """`screenshot(page, "name")` saves the whole page as PNG under $E2E_SCREENSHOT_DIR
+    (default /tmp/privacy-portal-screenshots): outside pytest-playwright's --output folder,
+    which every pytest run empties at start."""
+    folder = Path(os.environ.get("E2E_SCREENSHOT_DIR", "/tmp/privacy-portal-screenshots"))
 
     def _screenshot(page: Page, name: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from .models import PreferenceChange, preference_label
+from .services.preferences import preference_keys
+
+PREFERENCE_CHOICES = [(f"{p}:{c}", preference_label(p, c)) for p, c in preference_keys()]
+# What staff record by hand; links, SMS STOP and imports record themselves.
+STAFF_SOURCES = [
+    (s.value, s.label)
+    for s in (
+        PreferenceChange.Source.PHONE_CALL,
+        PreferenceChange.Source.LETTER,
+        PreferenceChange.Source.EMAIL,
+        PreferenceChange.Source.ACCOUNT_PAGE,
+        PreferenceChange.Source.RIGHTS_REQUEST,
+    )
+]
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label="Find a customer",
+        help_text="Name, email, phone (any format), postcode or reference (C-000123).",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "autofocus": True}),
+    )
+    after = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0)
+
+
+class ContactForm(forms.Form):
+    title = forms.CharField(max_length=20, required=False)
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    email = forms.CharField(max_length=254, required=False, label="Email")
+    phone = forms.CharField(max_length=30, required=False, label="Phone", help_text="Any UK format.")
+    address_line1 = forms.CharField(max_length=200, required=False, label="Address line 1")
+    address_line2 = forms.CharField(max_length=200, required=False, label="Address line 2")
+    town = forms.CharField(max_length=100, required=False)
+    county = forms.CharField(max_length=100, required=False)
+    postcode = forms.CharField(max_length=10, required=False)
+    date_of_birth = forms.DateField(required=False, label="Date of birth", help_text="dd/mm/yyyy, if given.")
+
+
+class ContactEditForm(ContactForm):
+    reason = forms.CharField(
+        max_length=500, label="Reason for the change", help_text="For example: customer moved house (phone call)."
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class PreferenceForm(forms.Form):
+    preference = forms.ChoiceField(choices=PREFERENCE_CHOICES, label="Preference")
+    action = forms.ChoiceField(
+        choices=[("opt_out", "Opt out (stop)"), ("opt_in", "Opt in (customer agrees)")],
+        widget=forms.RadioSelect,
+        label="Change",
+    )
+    source = forms.ChoiceField(choices=STAFF_SOURCES, label="How the customer told us")
+    received_at = forms.DateTimeField(
+        label="Received",
+        help_text="When the customer told us (dd/mm/yyyy hh:mm). Leave as now for this call.",
+        initial=lambda: timezone.localtime().strftime("%d/%m/%Y %H:%M"),
+        input_formats=["%d/%m/%Y %H:%M", "%d/%m/%Y", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+    evidence = forms.CharField(max_length=500, required=False, label="Evidence or note")
+    notice_version = forms.CharField(max_length=40, required=False, label="Privacy notice version shown")
+
+    def clean_preference(self) -> tuple[str, str]:
+        purpose, _, channel = self.cleaned_data["preference"].partition(":")
+        return purpose, channel
+
+
+class ObjectionForm(forms.Form):
+    source = forms.ChoiceField(choices=STAFF_SOURCES, label="How the customer told us")
+    evidence = forms.CharField(max_length=500, required=False, label="Evidence or note")

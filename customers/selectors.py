@@ -1,0 +1,158 @@
+"""Non-trivial reads for the customers app."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .models import Customer, PreferenceChange
+from .services.normalise import looks_like_phone, normalise_email, normalise_phone, normalise_postcode
+
+SEARCH_MIN_TERM_LENGTH = 3
+SEARCH_PAGE_SIZE = 25
+
+MSG_TOO_SHORT = f"Type at least {SEARCH_MIN_TERM_LENGTH} characters."
+MSG_BAD_PHONE = "That looks like a phone number but is not a valid UK number. Check the digits."
+
+_OUTWARD_CODE = re.compile(r"^[A-Z]{1,2}[0-9][0-9A-Z]?$")
+_FULL_POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][0-9A-Z]?\s*[0-9][A-Z]{2}$")
+_REFERENCE = re.compile(r"^C-?\s*\d{1,12}$", re.IGNORECASE)
+
+# The columns the agent sees in results: no more is loaded.
+RESULT_FIELDS = (
+    "id",
+    "title",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "postcode",
+    "processing_restricted",
+    "marketing_objected",
+    "erased_at",
+)
+
+
+@dataclass
+class SearchResult:
+    kind: str
+    customers: list[Customer] = field(default_factory=list)
+    next_after: int | None = None
+    message: str = ""
+
+
+def classify(term: str) -> str:
+    """Which kind of search a term is: reference, email, phone, postcode, outward code or name."""
+    term = term.strip()
+    if _REFERENCE.match(term):
+        return "reference"
+    if "@" in term:
+        return "email"
+    if looks_like_phone(term):
+        return "phone"
+    upper = term.upper()
+    if _FULL_POSTCODE.match(upper):
+        return "postcode"
+    if _OUTWARD_CODE.match(upper) and any(c.isdigit() for c in upper):
+        return "outward"
+    return "name"
+
+
+def customer_search(term: str, *, after: int | None = None, limit: int = SEARCH_PAGE_SIZE) -> SearchResult:
+    """Find customers by name, email, phone (any format), postcode or reference.
+
+    Every kind is an indexed lookup: exact or prefix on b-tree indexes, and the trigram
+    index for names. Keyset paging (`after` = the last id shown); never a COUNT(*).
+    """
+    term = (term or "").strip()
+    if len(term) < SEARCH_MIN_TERM_LENGTH:
+        return SearchResult(kind="too_short", message=MSG_TOO_SHORT)
+    kind = classify(term)
+    qs = Customer.objects.only(*RESULT_FIELDS)
+    if kind == "reference":
+        pk = Customer.pk_from_reference(term)
+        qs = qs.filter(pk=pk)
+    elif kind == "email":
+        try:
+            qs = qs.filter(email=normalise_email(term))
+        except ValidationError:
+            qs = qs.filter(email__startswith=term.lower())
+    elif kind == "phone":
+        try:
+            qs = qs.filter(phone=normalise_phone(term))
+        except ValidationError:
+            return SearchResult(kind=kind, message=MSG_BAD_PHONE)
+    elif kind == "postcode":
+        qs = qs.filter(postcode=normalise_postcode(term))
+    elif kind == "outward":
+        qs = qs.filter(postcode__startswith=term.upper() + " ")
+    else:
+        return _name_search(qs, term, after=after, limit=limit)
+    if after is not None:
+        qs = qs.filter(pk__gt=after)
+    return _page(kind, qs.order_by("id"), limit)
+
+
+def _name_search(qs: QuerySet, term: str, *, after: int | None, limit: int) -> SearchResult:
+    words = [w for w in re.split(r"\s+", term.lower()) if w]
+    for word in words:
+        qs = qs.filter(search_name__contains=word)
+    if after is not None:
+        last = Customer.objects.filter(pk=after).values_list("search_name", flat=True).first()
+        if last is not None:
+            qs = qs.filter(Q(search_name__gt=last) | Q(search_name=last, pk__gt=after))
+    return _page("name", qs.order_by("search_name", "id"), limit)
+
+
+def _page(kind: str, qs: QuerySet, limit: int) -> SearchResult:
+    rows = list(qs[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return SearchResult(kind=kind, customers=rows, next_after=rows[-1].pk if more else None)
+
+
+def customer_search_baseline(term: str, *, limit: int = SEARCH_PAGE_SIZE) -> list[Customer]:
+    """The naive search, for the benchmark only: icontains over every field, no normalising."""
+    term = term.strip()
+    q = (
+        Q(first_name__icontains=term)
+        | Q(last_name__icontains=term)
+        | Q(email__icontains=term)
+        | Q(phone__icontains=term)
+        | Q(postcode__icontains=term)
+    )
+    return list(Customer.objects.only(*RESULT_FIELDS).filter(q).order_by("id")[:limit])
+
+
+def optout_breaches(*, today: datetime.date | None = None) -> QuerySet[PreferenceChange]:
+    """Opt-outs past their take-effect date and still not actioned (not yet in the
+    suppression feed): breaches of the promise, oldest deadline first, for the DPO.
+
+    Served by the partial index `prefchange_unactioned` (granted = false, actioned_at null).
+    """
+    today = today or timezone.localdate()
+    return (
+        PreferenceChange.objects.filter(granted=False, actioned_at__isnull=True, takes_effect_by__lt=today)
+        .select_related("customer")
+        .only(
+            "id",
+            "purpose",
+            "channel",
+            "source",
+            "received_at",
+            "takes_effect_by",
+            "customer__id",
+            "customer__erased_at",
+        )
+        .order_by("takes_effect_by", "id")
+    )
+
+
+def breach_count(*, today: datetime.date | None = None) -> int:
+    """How many opt-outs are in breach now (for the DPO's dashboard and the feed's report)."""
+    return optout_breaches(today=today).count()

@@ -55,3 +55,18 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     town = factory.Faker("city", locale="en_GB")
     postcode = factory.Iterator(["SW1A 1AA", "SE5 9DF", "M1 1AE", "EH1 1YZ", "B33 8TH", "CR2 6XH"])
     date_of_birth = factory.LazyFunction(lambda: datetime.date(1960, 5, 17))
+
+
+class PurchaseFactory(factory.django.DjangoModelFactory):
+    """A card purchase of a coin, with a two-year guarantee."""
+
+    class Meta:
+        model = "customers.Purchase"
+
+    customer = factory.SubFactory(CustomerFactory)
+    order_ref = factory.Sequence(lambda n: f"LMO-{n:07d}")
+    ordered_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=30))
+    description = "2024 Britannia silver 1 oz proof coin"
+    amount = "89.95"
+    payment_method = "card"
+    guarantee_until = factory.LazyAttribute(lambda p: p.ordered_on + datetime.timedelta(days=730))

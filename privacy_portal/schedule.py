@@ -12,4 +12,15 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "privacy_portal.tasks.heartbeat",
         "schedule": crontab(minute="*/15"),
     },
+    # The suppression feed marketing systems load each morning; it actions pending opt-outs.
+    # 00:30, not 01:xx: that hour is skipped when the clocks go forward in March.
+    "build-suppression-feed": {
+        "task": "customers.tasks.build_suppression_feed",
+        "schedule": crontab(hour=0, minute=30),
+    },
+    # Calls, transcripts and correspondence past six months, history included.
+    "purge-expired-calls": {
+        "task": "customers.tasks.purge_expired_calls",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }

@@ -70,3 +70,34 @@ class PurchaseFactory(factory.django.DjangoModelFactory):
     amount = "89.95"
     payment_method = "card"
     guarantee_until = factory.LazyAttribute(lambda p: p.ordered_on + datetime.timedelta(days=730))
+
+
+class CallFactory(factory.django.DjangoModelFactory):
+    """A recorded inbound customer-service call from yesterday, with an AI transcript."""
+
+    class Meta:
+        model = "customers.Call"
+
+    customer = factory.SubFactory(CustomerFactory)
+    direction = "inbound"
+    customer_number = factory.LazyAttribute(lambda c: c.customer.phone if c.customer else "+447700900123")
+    our_number = "+442079460000"
+    started_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=1))
+    duration_seconds = 245
+    purpose = "customer_service"
+    recording_ref = factory.Sequence(lambda n: f"rec://calls/2025/{n:08d}.wav")
+    transcript = "Agent: Good morning, how can I help?\nCaller: I would like to update my address."
+    transcript_provider = "Example Transcribe Inc. (US)"
+
+
+class CorrespondenceFactory(factory.django.DjangoModelFactory):
+    """A brief record of a letter from the customer, received yesterday."""
+
+    class Meta:
+        model = "customers.Correspondence"
+
+    customer = factory.SubFactory(CustomerFactory)
+    direction = "inbound"
+    medium = "letter"
+    occurred_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=1))
+    summary = "Asked for a copy of the latest catalogue."

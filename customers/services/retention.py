@@ -1,0 +1,113 @@
+"""Retention: the nightly purge of calls, transcripts and correspondence past six months.
+
+THE AUDITED EXCEPTION. Everywhere else the portal writes tracked models only through
+saves or simple-history's bulk helpers, so every change leaves a history row. Here it must
+not: the privacy notice promises that call recordings, transcripts and brief records of
+correspondence are deleted after six months, and a history row holds the same personal
+values (numbers, transcript, summary). So this one service deletes the live rows *and*
+their history rows directly, in SQL, without creating the "deleted" history record
+simple-history would otherwise write (it would copy the transcript into history again).
+What is kept is the count of what was removed, in the job's run record (JobRun).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from dateutil.relativedelta import relativedelta
+from django.db import connection, models, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from privacy_portal import legal
+
+from ..models import Call, Correspondence
+
+# Ids deleted per transaction: short transactions, bounded memory, little lock contention.
+PURGE_BATCH_SIZE = 5000
+
+
+def retention_cutoff(months: int, now: datetime.datetime | None = None) -> datetime.datetime:
+    """The instant before which records are expired: `months` calendar months before now
+    (31 August minus six months is 28 or 29 February), counted in local time."""
+    return timezone.localtime(now or timezone.now()) - relativedelta(months=months)
+
+
+def _raw_delete(model: type[models.Model], ids: list[int]) -> int:
+    """DELETE by primary key in SQL: no signals, so no history row is written for the delete.
+
+    Refuses a model that other tables point at: a cascade would be skipped silently.
+    """
+    if [rel for rel in model._meta.related_objects if not rel.related_model._meta.auto_created]:
+        raise RuntimeError(f"{model._meta.label} has dependent rows; purge them with their own rule first.")
+    table = connection.ops.quote_name(model._meta.db_table)
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE {pk} = ANY(%s)", [ids])  # noqa: S608 (names from model meta)
+        return cursor.rowcount
+
+
+def _purge_model(
+    model: type[models.Model], date_field: str, cutoff: datetime.datetime, batch_size: int
+) -> dict[str, int]:
+    """Delete expired rows of `model` and every history row of each, batch by batch.
+
+    Each batch is its own transaction, so a failure loses at most one batch of work and a
+    re-run picks up where it stopped. History rows whose live row is already gone (deleted
+    earlier by hand, say) and whose own date is past the cutoff are scrubbed as well.
+    """
+    history = model.history.model
+    removed = {"rows": 0, "history_rows": 0, "transcripts": 0}
+    expired = model._default_manager.filter(**{f"{date_field}__lt": cutoff}).order_by("pk")
+    while True:
+        with transaction.atomic():
+            ids = list(expired.values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                break
+            if model is Call:
+                removed["transcripts"] += Call.objects.filter(pk__in=ids).exclude(transcript="").count()
+            # History first (plain DELETE: historical models carry no signals), then the rows.
+            removed["history_rows"] += history.objects.filter(id__in=ids).delete()[0]
+            removed["rows"] += _raw_delete(model, ids)
+    orphans = (
+        history.objects.filter(**{f"{date_field}__lt": cutoff})
+        .filter(~Exists(model._default_manager.filter(pk=OuterRef("id"))))
+        .order_by("history_id")
+        .values_list("history_id", flat=True)
+    )
+    while True:
+        with transaction.atomic():
+            history_ids = list(orphans[:batch_size])
+            if not history_ids:
+                break
+            removed["history_rows"] += history.objects.filter(history_id__in=history_ids).delete()[0]
+    return removed
+
+
+def purge_expired_calls(*, now: datetime.datetime | None = None, batch_size: int = PURGE_BATCH_SIZE) -> dict[str, int]:
+    """Delete calls (with their transcripts) and correspondence older than six months, and
+    scrub them from their history tables. Safe to run twice: a second run removes nothing.
+
+    Not one transaction on purpose: each batch of `batch_size` ids commits on its own.
+    Returns counts only: calls, transcripts, call_history, correspondence,
+    correspondence_history.
+    """
+    calls = _purge_model(
+        Call,
+        "started_at",
+        retention_cutoff(legal.CALL_RETENTION_MONTHS, now),
+        batch_size,
+    )
+    letters = _purge_model(
+        Correspondence,
+        "occurred_at",
+        retention_cutoff(legal.CORRESPONDENCE_RETENTION_MONTHS, now),
+        batch_size,
+    )
+    return {
+        "calls": calls["rows"],
+        "transcripts": calls["transcripts"],
+        "call_history": calls["history_rows"],
+        "correspondence": letters["rows"],
+        "correspondence_history": letters["history_rows"],
+    }

@@ -1,0 +1,22 @@
+"""Background jobs of the customers app. Thin: each calls one service and records the run."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from privacy_portal.jobs import run_job
+
+from .services.feed import suppression_feed_build
+from .services.retention import purge_expired_calls as purge_expired_calls_service
+
+
+@shared_task(name="customers.tasks.purge_expired_calls")
+def purge_expired_calls() -> int:
+    """Nightly: delete calls, transcripts and correspondence past six months, history included."""
+    return run_job("purge_expired_calls", purge_expired_calls_service).pk
+
+
+@shared_task(name="customers.tasks.build_suppression_feed")
+def build_suppression_feed() -> int:
+    """Daily: write the suppression feed files and record which opt-outs it actioned."""
+    return run_job("build_suppression_feed", suppression_feed_build).pk

@@ -1,7 +1,13 @@
 from __future__ import annotations
 
-from .views import calls, desk, imports, retention
+from .views import calls, desk, imports, purchases, retention
 
 app_name = "customers"
 
-urlpatterns = [*desk.urlpatterns, *calls.urlpatterns, *imports.urlpatterns, *retention.urlpatterns]
+urlpatterns = [
+    *desk.urlpatterns,
+    *calls.urlpatterns,
+    *imports.urlpatterns,
+    *purchases.urlpatterns,
+    *retention.urlpatterns,
+]

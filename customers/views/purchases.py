@@ -1,0 +1,39 @@
+"""A customer's purchases, read-only (they are imported from the order system)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.urls import path
+from django.views.decorators.http import require_GET
+
+from privacy_portal import legal
+from privacy_portal.access import get_for_user_or_404, requires
+from privacy_portal.audit import access_record
+from privacy_portal.models import AccessEvent
+
+from ..models import Customer
+from ..services.purchases import purchases_for
+
+PERMISSION = "customers.view_purchase"
+
+
+# Any member of staff may ask: who may know the customer is decided per customer (a handler's
+# case grant on it), then who may see purchases. A guardian grant only holds permissions of the
+# granted object's own model, so a handler's per-customer access to purchases would need a
+# Customer permission for it; until then purchases need the model-level permission.
+@requires()
+@require_GET
+def purchases(request, pk: int):
+    customer = get_for_user_or_404(request.user, Customer, "customers.view_customer", pk=pk)
+    if not request.user.has_perm(PERMISSION):
+        raise PermissionDenied
+    items = list(purchases_for(customer))
+    access_record(request=request, action=AccessEvent.Action.VIEW_PURCHASES, customer_id=customer.pk, obj=customer)
+    context = {"customer": customer, "purchases": items, "retention_years": legal.PURCHASE_RETENTION_YEARS}
+    return render(request, "customers/purchases.html", context)
+
+
+urlpatterns = [
+    path("<int:pk>/purchases/", purchases, name="purchases"),
+]

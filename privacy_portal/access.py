@@ -64,8 +64,13 @@ def signed_in_only(view: Callable) -> Callable:
     return _mark(wrapped, AccessRule("signed_in"))
 
 
-def requires(*permissions: str) -> Callable[[Callable], Callable]:
-    """Declare the model permissions a view needs. With none listed, `use_portal` is required."""
+def requires(*permissions: str, object_perm: str = "") -> Callable[[Callable], Callable]:
+    """Declare the model permissions a view needs. With none listed, `use_portal` is required.
+
+    `object_perm` declares a permission checked on the object instead of the model (a
+    handler's grant on its own case's customer): the view must then fetch the object with
+    get_for_user_or_404(..., object_perm, ...), which answers 404 to everyone else.
+    """
     perms = permissions or ("privacy_portal.use_portal",)
 
     def decorator(view: Callable) -> Callable:
@@ -83,7 +88,8 @@ def requires(*permissions: str) -> Callable[[Callable], Callable]:
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
-        return _mark(wrapped, AccessRule("permission", tuple(perms)))
+        kind = "object" if object_perm else "permission"
+        return _mark(wrapped, AccessRule(kind, (*perms, object_perm) if object_perm else tuple(perms)))
 
     return decorator
 

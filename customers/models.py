@@ -1,7 +1,9 @@
 """Customers, their marketing preferences, the suppression list, calls and correspondence,
-purchases. Every model is tracked by django-simple-history."""
+purchases, recipients and the disclosure log. Every model is tracked by django-simple-history."""
 
 from __future__ import annotations
+
+import datetime
 
 from django.conf import settings
 from django.db import models
@@ -9,6 +11,8 @@ from django.db.models.functions import Concat, Lower
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+
+from privacy_portal.models import LawfulBasis, SpecialCategoryCondition
 
 REFERENCE_PREFIX = "C-"
 
@@ -99,6 +103,8 @@ class Customer(models.Model):
             ("view_transcript", "Can read call transcripts"),
             ("import_preferences", "Can import marketing preference changes in bulk"),
             ("view_breaches", "Can see opt-outs that missed their deadline"),
+            # Checked on the customer (a handler's case) or model-wide (DPO, auditors).
+            ("view_disclosure", "Can see disclosures of customer data"),
         ]
 
     def __str__(self) -> str:
@@ -352,3 +358,204 @@ class Purchase(models.Model):
 
     def __str__(self) -> str:
         return self.order_ref
+
+
+# --- Third parties and the disclosure log ----------------------------------------------------
+
+# The United Kingdom as an ISO 3166-1 alpha-2 code: a recipient here makes no international transfer.
+UK_COUNTRY_CODE = "GB"
+
+
+class DataCategory(models.TextChoices):
+    """The fixed vocabulary of what a disclosure contains."""
+
+    IDENTITY = "identity", "Identity"
+    CONTACT = "contact", "Contact details"
+    ORDER = "order", "Orders"
+    PAYMENT = "payment", "Payment"
+    CREDIT_FINANCE = "credit_finance", "Credit and finance"
+    CALL_RECORDING = "call_recording", "Call recording and transcript"
+    DEVICE_ONLINE = "device_online", "Device and online identifiers"
+    CORRESPONDENCE = "correspondence", "Correspondence"
+
+
+class Recipient(models.Model):
+    """A third party that receives customers' personal data (the privacy notice's list)."""
+
+    class Category(models.TextChoices):
+        FINANCE_PROVIDER = "finance_provider", "External credit and finance provider"
+        LOGISTICS = "logistics", "Outsourced logistics partner or postal service"
+        DEBT_COLLECTION = "debt_collection", "Debt collection service"
+        CREDIT_REFERENCE = "credit_reference", "Credit reference agency"
+        PAYMENT = "payment", "Payment service provider"
+        DIRECT_MARKETING = "direct_marketing", "Direct marketing service"
+        IT_SERVICES = "it_services", "IT systems and services"
+        LEGAL = "legal", "Legal services"
+        AUTHORITIES = "authorities", "The authorities"
+        AUDITORS = "auditors", "Auditors"
+        CALL_TRANSCRIPTION = "call_transcription", "Call transcription (AI)"
+
+    class Role(models.TextChoices):
+        PROCESSOR = "processor", "Processor"
+        INDEPENDENT_CONTROLLER = "independent_controller", "Independent controller"
+        JOINT_CONTROLLER = "joint_controller", "Joint controller"
+
+    class TransferMechanism(models.TextChoices):
+        NONE = "", "None"
+        UK_IDTA = "uk_idta", "UK International Data Transfer Agreement (IDTA)"
+        EU_SCCS_UK_ADDENDUM = "eu_sccs_uk_addendum", "EU standard contractual clauses with the UK Addendum"
+
+    code = models.SlugField(max_length=50, unique=True, help_text="Short code used in import files.")
+    name = models.CharField(max_length=200, unique=True)
+    category = models.CharField(max_length=24, choices=Category.choices)
+    role = models.CharField(max_length=24, choices=Role.choices)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code, e.g. GB, IE, US.")
+    country_adequate = models.BooleanField(
+        "country has UK adequacy",
+        default=False,
+        help_text="UK adequacy regulations (DPA 2018 s17A) cover the country. Not needed in the UK.",
+    )
+    transfer_mechanism = models.CharField(max_length=24, choices=TransferMechanism.choices, blank=True)
+    tra_date = models.DateField("transfer risk assessment date", null=True, blank=True)
+    tra_reference = models.CharField("transfer risk assessment reference", max_length=100, blank=True)
+    agreement_reference = models.CharField(
+        "contract or data-processing agreement",
+        max_length=100,
+        blank=True,
+        help_text="Required for processors (Art 28).",
+    )
+    agreement_renews_on = models.DateField(
+        "agreement renewal date",
+        null=True,
+        blank=True,
+        help_text="The agreement lapses after this day unless renewed (then enter the new date).",
+    )
+    contact = models.CharField(max_length=300, help_text="Who to tell about a rectification, erasure or restriction.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                name="recipient_transfer_has_assessment",
+                condition=models.Q(transfer_mechanism="")
+                | (models.Q(tra_date__isnull=False) & ~models.Q(tra_reference="")),
+                violation_error_message="A transfer mechanism needs the transfer risk assessment's date and reference.",
+            ),
+            models.CheckConstraint(
+                name="recipient_processor_has_agreement",
+                condition=~models.Q(role="processor") | ~models.Q(agreement_reference=""),
+                violation_error_message="A processor needs a data-processing agreement (Art 28(3)).",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("customers:recipient", args=[self.pk])
+
+    @property
+    def outside_uk(self) -> bool:
+        return self.country != UK_COUNTRY_CODE
+
+    @property
+    def transfer_safeguarded(self) -> bool:
+        """No restricted transfer (UK, or an adequate country), or a recorded mechanism (UK GDPR Art 46)."""
+        return not self.outside_uk or self.country_adequate or bool(self.transfer_mechanism)
+
+    def agreement_lapsed(self, on: datetime.date) -> bool:
+        return self.agreement_renews_on is not None and on > self.agreement_renews_on
+
+
+class Disclosure(models.Model):
+    """One disclosure of a customer's personal data to a recipient. Recorded through
+    customers.services.disclosures, which applies the guards; answers Art 19 questions."""
+
+    class Purpose(models.TextChoices):
+        ORDER_DELIVERY = "order_delivery", "Delivering an order"
+        PAYMENT = "payment", "Taking a payment"
+        FINANCE = "finance", "Third-party finance application and agreement"
+        CREDIT_CHECK = "credit_check", "Credit check"
+        DEBT_RECOVERY = "debt_recovery", "Recovering a debt (a legal claim)"
+        LEGAL_CLAIMS = "legal_claims", "Establishing, exercising or defending legal claims"
+        LEGAL_REQUIREMENT = "legal_requirement", "A legal requirement or an enforceable request of the authorities"
+        FRAUD_PREVENTION = "fraud_prevention", "Preventing fraud"
+        DIRECT_MARKETING = "direct_marketing", "Direct marketing"
+        CALL_TRANSCRIPTION = "call_transcription", "Transcribing recorded calls"
+        IT_SUPPORT = "it_support", "Running and supporting our systems"
+        AUDIT = "audit", "Audit"
+
+    class Via(models.TextChoices):
+        FORM = "form", "Recorded by hand"
+        IMPORT = "import", "Bulk import"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="disclosures")
+    recipient = models.ForeignKey(Recipient, on_delete=models.PROTECT, related_name="disclosures")
+    # A list of DataCategory values, validated by the service (JSON, so the SQLite demo works too).
+    data_categories = models.JSONField(default=list)
+    purpose = models.CharField(max_length=24, choices=Purpose.choices)
+    lawful_basis = models.CharField(max_length=24, choices=LawfulBasis.choices)
+    sensitive = models.BooleanField(
+        "includes sensitive data", default=False, help_text="Special category data (UK GDPR Art 9), e.g. health."
+    )
+    special_category_condition = models.CharField(
+        "Art 9 condition", max_length=32, choices=SpecialCategoryCondition.choices, blank=True
+    )
+    disclosed_at = models.DateTimeField()
+    recipient_reference = models.CharField(
+        max_length=100, blank=True, help_text="The recipient's own reference: application, consignment or file number."
+    )
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    via = models.CharField(max_length=8, choices=Via.choices, default=Via.FORM)
+    # The DPO's override of a processing restriction (Art 18(2)): who, and why.
+    override_reason = models.CharField(max_length=1000, blank=True)
+    overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        # "customers.view_disclosure" lives on Customer, so a handler can be granted it per customer.
+        default_permissions = ("add", "change", "delete")
+        permissions = [
+            ("override_restriction", "Can record a disclosure for a restricted customer (Art 18(2))"),
+            ("import_disclosures", "Can import disclosures in bulk"),
+        ]
+        indexes = [
+            # The customer's tab and the Art 19 list: one customer's rows, newest first (keyset paged).
+            models.Index(fields=["customer", "-disclosed_at", "-id"], name="disclosure_customer_at"),
+            # The recipient's page (keyset paged) and the counts per recipient and month.
+            models.Index(fields=["recipient", "-disclosed_at", "-id"], name="disclosure_recipient_at"),
+        ]
+        constraints = [
+            # Idempotency of imports: a recipient's reference is recorded once.
+            models.UniqueConstraint(
+                fields=["recipient", "recipient_reference"],
+                condition=~models.Q(recipient_reference=""),
+                name="disclosure_unique_reference",
+                violation_error_message="This recipient's reference is already recorded.",
+            ),
+            models.CheckConstraint(
+                name="disclosure_sensitive_has_condition",
+                condition=(models.Q(sensitive=False) & models.Q(special_category_condition=""))
+                | (models.Q(sensitive=True) & ~models.Q(special_category_condition="")),
+            ),
+            models.CheckConstraint(
+                name="disclosure_override_complete",
+                condition=(models.Q(override_reason="") & models.Q(overridden_by__isnull=True))
+                | (~models.Q(override_reason="") & models.Q(overridden_by__isnull=False)),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Disclosure {self.pk} to recipient {self.recipient_id} for customer {self.customer_id}"
+
+    @property
+    def data_category_labels(self) -> list[str]:
+        return [DataCategory(c).label for c in self.data_categories if c in DataCategory.values]

@@ -1,4 +1,5 @@
-"""Cross-cutting models: staff accounts and the record of scheduled job runs."""
+"""Cross-cutting models: staff accounts, the record of scheduled job runs, the access log,
+the register of processing activities and the archive of privacy notice versions."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -95,6 +97,7 @@ class AccessEvent(models.Model):
         VIEW_PURCHASES = "view_purchases", "Listed a customer's purchases"
         EDIT_FORM = "edit_form", "Opened a customer's edit form"
         EXPORT = "export", "Downloaded an export"
+        VIEW_DISCLOSURES = "view_disclosures", "Listed disclosures of customer data"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey("privacy_portal.User", on_delete=models.PROTECT, related_name="access_events")
@@ -124,3 +127,102 @@ class AccessEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Access events are append-only.")
+
+
+# --- Register of processing activities (UK GDPR Art 30) and the privacy notice archive ----
+
+
+class LawfulBasis(models.TextChoices):
+    """The six lawful bases of UK GDPR Art 6(1)."""
+
+    CONSENT = "consent", "Consent (Art 6(1)(a))"
+    CONTRACT = "contract", "Contract (Art 6(1)(b))"
+    LEGAL_OBLIGATION = "legal_obligation", "Legal obligation (Art 6(1)(c))"
+    VITAL_INTERESTS = "vital_interests", "Vital interests (Art 6(1)(d))"
+    PUBLIC_TASK = "public_task", "Public task (Art 6(1)(e))"
+    LEGITIMATE_INTERESTS = "legitimate_interests", "Legitimate interests (Art 6(1)(f))"
+
+
+class SpecialCategoryCondition(models.TextChoices):
+    """The UK GDPR Art 9(2) conditions a mail-order business can rely on for sensitive data."""
+
+    EXPLICIT_CONSENT = "explicit_consent", "Explicit consent (Art 9(2)(a))"
+    VITAL_INTERESTS = "vital_interests", "Vital interests, consent impossible (Art 9(2)(c))"
+    MADE_PUBLIC = "made_public", "Made public by the customer (Art 9(2)(e))"
+    LEGAL_CLAIMS = "legal_claims", "Legal claims (Art 9(2)(f))"
+    SUBSTANTIAL_PUBLIC_INTEREST = (
+        "substantial_public_interest",
+        "Substantial public interest, DPA 2018 Sch 1 Part 2 (Art 9(2)(g))",
+    )
+
+
+class ProcessingActivity(models.Model):
+    """One entry of the register of processing activities (UK GDPR Art 30(1)).
+
+    The single source of the "supplementary information" of every access response
+    (Art 15(1)-(2)): see privacy_portal.register.supplementary_information.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order on the register page.")
+    purpose = models.TextField()
+    lawful_basis = models.CharField(max_length=24, choices=LawfulBasis.choices)
+    lawful_basis_detail = models.TextField(
+        blank=True, help_text="Why the basis applies (the legitimate interest, the law, the contract)."
+    )
+    special_category_condition = models.CharField(
+        max_length=32, choices=SpecialCategoryCondition.choices, blank=True, help_text="Only if sensitive data."
+    )
+    data_subjects = models.TextField("categories of people")
+    data_categories = models.TextField("categories of personal data")
+    source = models.TextField(help_text="Where the data comes from (Art 14(2)(f), Art 15(1)(g)).")
+    recipients = models.ManyToManyField("customers.Recipient", blank=True, related_name="processing_activities")
+    recipients_detail = models.TextField(blank=True, help_text="Other recipients or categories of recipient.")
+    retention_period = models.CharField(max_length=200)
+    retention_trigger = models.CharField(max_length=300, help_text="What starts the retention period.")
+    transfers = models.TextField("international transfers", blank=True, help_text="Countries outside the UK, if any.")
+    transfer_safeguards = models.TextField(blank=True, help_text="Adequacy, UK IDTA, or EU SCCs with the UK Addendum.")
+    security_measures = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[recipients], excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "processing activities"
+        constraints = [
+            models.CheckConstraint(
+                name="activity_transfers_have_safeguards",
+                condition=models.Q(transfers="") | ~models.Q(transfer_safeguards=""),
+                violation_error_message="Name the safeguards for the international transfers.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("register_activity", args=[self.pk])
+
+
+class PrivacyNoticeVersion(models.Model):
+    """A published version of the privacy notice, kept as the notice promises ("We will also
+    keep prior versions of this Privacy Notice in an archive for review"). Preference
+    changes name the version the customer was shown (PreferenceChange.notice_version)."""
+
+    label = models.CharField(max_length=40, unique=True, help_text="As recorded with preference changes, e.g. 2026-06.")
+    effective_on = models.DateField(unique=True, help_text="The day this version took effect.")
+    text = models.TextField()
+    summary_of_changes = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-effective_on"]
+
+    def __str__(self) -> str:
+        return f"Privacy notice {self.label}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("notice_version", args=[self.pk])

@@ -52,3 +52,21 @@ COMPLAINT_ACKNOWLEDGE_DAYS = 30
 # Unsubscribe links in marketing emails must keep working long after the email is sent
 # (PECR reg 22(3)(b): a simple means of refusing in every message). One year.
 UNSUBSCRIBE_LINK_MAX_AGE_DAYS = 365
+
+# --- Identity checks ------------------------------------------------------------------
+# ICO guidance: where identity is in doubt, ask for evidence "promptly"; the clock then
+# starts when it arrives. Company policy reads "promptly" as within 5 calendar days of
+# receipt; asked later, the clock runs from receipt.
+IDENTITY_REQUEST_PROMPT_DAYS = 5
+# Identity documents: PDF, JPEG or PNG only, at most 10 MB (company security policy).
+IDENTITY_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+
+# --- Access exports -------------------------------------------------------------------
+# Company retention policy: a prepared access/portability package is deleted 30 days
+# after it is built (long enough for the requester to receive it, short enough not to
+# become a second copy of everything).
+EXPORT_RETENTION_DAYS = 30
+
+# --- Reminders ------------------------------------------------------------------------
+# Company policy: handlers are reminded 7 and 2 days before a case is due.
+CASE_REMINDER_DAYS_BEFORE = (7, 2)

@@ -27,14 +27,20 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "customers.add_preferencechange",
         "customers.view_correspondence",
         "customers.add_correspondence",
+        # Log a rights request and follow its status; nothing inside the case.
+        "requests.add_case",
+        "requests.view_case_status",
     ),
     Role.HANDLER: (
         "privacy_portal.use_portal",
-        # Customers, calls and transcripts only through per-case (guardian) grants.
+        # Cases, their customers, calls and transcripts only through per-case (guardian) grants.
+        "requests.add_case",
+        "requests.work_case",
     ),
     Role.DPO: (
         "privacy_portal.use_portal",
         "customers.*",
+        "requests.*",
         "privacy_portal.view_accessevent",
     ),
     Role.AUDITOR: (

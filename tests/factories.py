@@ -101,3 +101,26 @@ class CorrespondenceFactory(factory.django.DjangoModelFactory):
     medium = "letter"
     occurred_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=1))
     summary = "Asked for a copy of the latest catalogue."
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    """A rights request received today, clock running, unassigned."""
+
+    class Meta:
+        model = "requests.Case"
+        skip_postgeneration_save = True
+
+    reference = factory.Sequence(lambda n: f"R-2026-{n + 90000:05d}")
+    right = "access"
+    channel = "phone"
+    received_on = factory.LazyFunction(timezone.localdate)
+    customer = factory.SubFactory(CustomerFactory)
+    clock_started_on = factory.LazyAttribute(lambda c: c.received_on)
+
+    @factory.post_generation
+    def due(self, create, extracted, **kwargs):
+        from requests.services.cases import recompute_due
+
+        recompute_due(self)
+        if create:
+            self.save()

@@ -1,0 +1,1 @@
+"""Business rules for rights requests, one module per concern."""

@@ -35,7 +35,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "privacy_portal.use_portal",
         # Cases, their customers, calls and transcripts only through per-case (guardian) grants.
         "requests.add_case",
-        "requests.work_case",
+        "requests.view_queue",
     ),
     Role.DPO: (
         "privacy_portal.use_portal",

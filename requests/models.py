@@ -161,6 +161,7 @@ class Case(models.Model):
             ("signoff_case", "Can sign off refusals, erasures and extensions"),
             ("work_case", "Can work a case (identity, clarification, fulfilment)"),
             ("view_case_status", "Can see the status of cases it logged"),
+            ("view_queue", "Can see a queue of cases (its own, or all with view_case)"),
         ]
 
     def __str__(self) -> str:

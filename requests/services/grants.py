@@ -11,7 +11,8 @@ CASE_PERMS = ("requests.view_case", "requests.work_case")
 # most sensitive, stands for the whole case file: the customer's calls and transcripts,
 # correspondence, disclosures and purchases (PRODUCT.md: a handler sees "the customers in
 # them, their disclosures and call records"). See customers.access.may_read_case_file.
-CUSTOMER_PERMS = ("customers.view_customer", "customers.view_transcript")
+# `view_disclosure` is also declared on Customer, for the disclosures tab.
+CUSTOMER_PERMS = ("customers.view_customer", "customers.view_transcript", "customers.view_disclosure")
 
 
 def grant_case(user, case: Case) -> None:

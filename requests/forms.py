@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from privacy_portal.models import User
+
+from .models import Case
+
+DATE_HELP = "dd/mm/yyyy"
+
+
+class IntakeForm(forms.Form):
+    customer_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    rights = forms.MultipleChoiceField(
+        choices=Case.Right.choices,
+        widget=forms.CheckboxSelectMultiple,
+        label="Rights asked for",
+        help_text="One case is opened per right; a letter asking for several makes linked cases.",
+    )
+    channel = forms.ChoiceField(choices=Case.Channel.choices, label="How the request arrived")
+    received_on = forms.DateField(label="Date received", help_text=DATE_HELP, initial=timezone.localdate)
+    requester_name = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Requester's name",
+        help_text="Needed when no customer record matches, or for a representative.",
+    )
+    requester_email = forms.EmailField(required=False, label="Requester's email")
+    requester_phone = forms.CharField(max_length=20, required=False, label="Requester's phone")
+    requester_address = forms.CharField(max_length=400, required=False, label="Requester's postal address")
+    acting_for_other = forms.BooleanField(required=False, label="The requester acts for the customer")
+    representative_relationship = forms.CharField(
+        max_length=100, required=False, label="Relationship", help_text="Solicitor, relative, attorney…"
+    )
+    authority_note = forms.CharField(max_length=500, required=False, label="Evidence of authority")
+    description = forms.CharField(widget=forms.Textarea, required=False, label="What they asked for")
+
+
+class QueueFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "Open (all)"), ("closed", "Closed"), *Case.Status.choices], required=False)
+    right = forms.ChoiceField(choices=[("", "Any right"), *Case.Right.choices], required=False)
+    window = forms.ChoiceField(
+        choices=[("", "Any time"), ("overdue", "Overdue"), ("week", "Due within 7 days")], required=False, label="Due"
+    )
+    mine = forms.BooleanField(required=False, label="Only mine")
+    after = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class AssignForm(forms.Form):
+    handler = forms.ModelChoiceField(
+        queryset=User.objects.filter(role__in=[User.Role.HANDLER, User.Role.DPO], is_active=True).order_by("username"),
+        label="Handler",
+    )
+
+
+class IdentityUploadForm(forms.Form):
+    file = forms.FileField(label="Identity evidence", help_text="PDF, JPEG or PNG, at most 10 MB.")
+    received_on = forms.DateField(label="Date received", help_text=DATE_HELP, initial=timezone.localdate)
+
+
+class IdentityDecisionForm(forms.Form):
+    verified = forms.TypedChoiceField(
+        choices=[("yes", "Identity confirmed"), ("no", "Not confirmed")],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+        label="Decision",
+    )
+    note = forms.CharField(max_length=500, required=False, label="Note")
+
+
+class ClarificationForm(forms.Form):
+    question = forms.CharField(widget=forms.Textarea, max_length=1000, label="What we asked the requester")
+    on = forms.DateField(label="Date asked", help_text=DATE_HELP, initial=timezone.localdate)
+
+
+class DateForm(forms.Form):
+    on = forms.DateField(label="Date", help_text=DATE_HELP, initial=timezone.localdate)
+
+
+class SignoffRequestForm(forms.Form):
+    kind = forms.ChoiceField(choices=Case.Signoff.choices, label="Ask the DPO to sign off")
+    reason = forms.CharField(widget=forms.Textarea, label="Reason")
+    refusal_ground = forms.ChoiceField(
+        choices=[("", "—"), *Case.RefusalGround.choices], required=False, label="Ground (for a refusal)"
+    )
+
+
+class SignoffForm(forms.Form):
+    approve = forms.TypedChoiceField(
+        choices=[("yes", "Approve"), ("no", "Decline")], coerce=lambda v: v == "yes", widget=forms.RadioSelect,
+        label="Decision",
+    )  # fmt: skip
+    note = forms.CharField(max_length=500, required=False, label="Note")
+    notified_on = forms.DateField(
+        required=False, label="Requester told of the extension on", help_text="For an extension: " + DATE_HELP
+    )
+
+
+class OutcomeForm(forms.Form):
+    outcome = forms.CharField(widget=forms.Textarea, label="What was done")
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=500, label="Reason")
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea, label="Note")

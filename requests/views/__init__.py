@@ -1,0 +1,1 @@
+"""Rights-request views: intake, queues, the case page and its actions."""

@@ -1,0 +1,211 @@
+"""Intake, the case page, and every action on a case (each a service call)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from customers.models import Customer
+from privacy_portal.access import get_for_user_or_404, requires
+from privacy_portal.audit import access_record
+from privacy_portal.models import AccessEvent
+
+from .. import forms
+from ..models import Case, CaseDocument
+from ..services import cases as svc
+from ..services import documents
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@requires("requests.add_case")
+@require_http_methods(["GET", "POST"])
+def intake(request):
+    """Log a request, usually while the requester is on the phone."""
+    customer = None
+    customer_id = request.POST.get("customer_id") or request.GET.get("customer")
+    if customer_id:
+        customer = get_for_user_or_404(request.user, Customer, "customers.view_customer", pk=customer_id)
+    form = forms.IntakeForm(request.POST or None, initial={"customer_id": customer.pk if customer else None})
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "customer_id"}
+        try:
+            cases = svc.case_log(actor=request.user, customer=customer, **data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            refs = ", ".join(c.reference for c in cases)
+            due = cases[0].due_on
+            messages.success(request, f"Logged {refs}. Due by {due:%-d %B %Y} unless identity is needed.")
+            if request.user.has_perm("requests.view_case", cases[0]):
+                return redirect(cases[0])
+            return redirect("requests:logged")
+    return render(request, "requests/intake.html", {"form": form, "customer": customer})
+
+
+def _case(request, pk: int) -> Case:
+    return get_for_user_or_404(
+        request.user, Case.objects.select_related("customer", "handler"), "requests.view_case", pk=pk
+    )
+
+
+@requires(object_perm="requests.view_case")
+@require_GET
+def case_page(request, pk: int):
+    case = _case(request, pk)
+    if case.customer_id:
+        access_record(request=request, action=AccessEvent.Action.VIEW_CUSTOMER, customer_id=case.customer_id, obj=case)
+    history = list(case.history.select_related("history_user").order_by("history_date", "history_id"))
+    timeline = []
+    for older, newer in zip([None, *history], history, strict=False):
+        changes = []
+        if older is not None:
+            delta = newer.diff_against(older, included_fields=["status", "handler", "due_on", "identity", "extended"])
+            changes = [c.field for c in delta.changes]
+        timeline.append({"record": newer, "changes": changes})
+    user = request.user
+    context = {
+        "case": case,
+        "timeline": timeline,
+        "stops": case.stops.order_by("started_on"),
+        "tasks": case.tasks.order_by("done_at", "created_at"),
+        "notes": case.notes.select_related("author").order_by("-created_at"),
+        "documents": case.documents.order_by("-uploaded_at"),
+        "may_work": svc.may_work(user, case) and case.is_open,
+        "may_assign": user.has_perm("requests.assign_case") and case.is_open,
+        "may_signoff": user.has_perm("requests.signoff_case")
+        and case.status == Case.Status.AWAITING_SIGNOFF
+        and user.pk not in (case.handler_id, case.signoff_requested_by_id),
+        "forms": {name: form_class() for name, (form_class, _) in ACTIONS.items() if form_class is not None},
+        "today": timezone.localdate(),
+    }
+    return render(request, "requests/case.html", context)
+
+
+# Each action: (form class or None, function(request, case, cleaned_data) -> success message).
+def _assign(request, case, data):
+    svc.case_assign(actor=request.user, case=case, handler=data["handler"])
+    return f"Assigned to {data['handler']}."
+
+
+def _upload_identity(request, case, data):
+    documents.document_store(actor=request.user, case=case, upload=data["file"], kind=CaseDocument.Kind.IDENTITY)
+    svc.case_identity_received(actor=request.user, case=case, on=data["received_on"])
+    return "Identity evidence stored privately. It will be deleted as soon as you decide."
+
+
+def _signoff(request, case, data):
+    svc.case_signoff(
+        actor=request.user, case=case, approve=data["approve"], note=data["note"], notified_on=data["notified_on"]
+    )
+    return "Signed off." if data["approve"] else "Declined: the case is back with its handler."
+
+
+ACTIONS = {
+    "assign": (forms.AssignForm, _assign),
+    "start": (None, lambda r, c, d: svc.case_start(actor=r.user, case=c) and "Work started."),
+    "request_identity": (
+        None,
+        lambda r, c, d: svc.case_request_identity(actor=r.user, case=c) and "Identity requested.",
+    ),
+    "upload_identity": (forms.IdentityUploadForm, _upload_identity),
+    "decide_identity": (
+        forms.IdentityDecisionForm,
+        lambda r, c, d: (
+            svc.case_decide_identity(actor=r.user, case=c, verified=d["verified"], note=d["note"])
+            and "Identity decision recorded; the evidence has been deleted."
+        ),
+    ),
+    "request_clarification": (
+        forms.ClarificationForm,
+        lambda r, c, d: (
+            svc.case_request_clarification(actor=r.user, case=c, question=d["question"], on=d["on"])
+            and "Clarification requested: the clock has stopped."
+        ),
+    ),
+    "clarification_received": (
+        forms.DateForm,
+        lambda r, c, d: (
+            svc.case_clarification_received(actor=r.user, case=c, on=d["on"])
+            and f"Clock restarted. Now due {c.due_on:%-d %B %Y}."
+        ),
+    ),
+    "request_signoff": (
+        forms.SignoffRequestForm,
+        lambda r, c, d: svc.case_request_signoff(actor=r.user, case=c, **d) and "Sent to the DPO for sign-off.",
+    ),
+    "signoff": (forms.SignoffForm, _signoff),
+    "complete": (
+        forms.OutcomeForm,
+        lambda r, c, d: svc.case_complete(actor=r.user, case=c, outcome=d["outcome"]) and "Case completed.",
+    ),
+    "withdraw": (
+        forms.ReasonForm,
+        lambda r, c, d: svc.case_withdraw(actor=r.user, case=c, reason=d["reason"]) and "Case withdrawn.",
+    ),
+    "note": (forms.NoteForm, lambda r, c, d: svc.case_add_note(actor=r.user, case=c, text=d["text"]) and "Note added."),
+}
+SIGNOFF_ACTIONS = {"signoff"}
+ASSIGN_ACTIONS = {"assign"}
+
+
+@requires(object_perm="requests.work_case")
+@require_POST
+def case_action(request, pk: int, action: str):
+    if action not in ACTIONS:
+        raise Http404
+    case = _case(request, pk)
+    user = request.user
+    allowed = (
+        user.has_perm("requests.signoff_case")
+        if action in SIGNOFF_ACTIONS
+        else user.has_perm("requests.assign_case")
+        if action in ASSIGN_ACTIONS
+        else svc.may_work(user, case)
+    )
+    if not allowed:
+        raise PermissionDenied  # e.g. an auditor, who reads but never changes
+    form_class, run = ACTIONS[action]
+    form = form_class(request.POST, request.FILES) if form_class else None
+    if form is not None and not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+        return redirect(case)
+    try:
+        message = run(request, case, form.cleaned_data if form else {})
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+    else:
+        messages.success(request, message)
+    return redirect(case)
+
+
+@requires(object_perm="requests.view_case")
+@require_GET
+def document_download(request, pk: int, doc_pk: int):
+    case = _case(request, pk)
+    doc = case.documents.filter(pk=doc_pk, deleted_at__isnull=True).first()
+    if doc is None or not doc.path:
+        raise Http404
+    if doc.kind == CaseDocument.Kind.IDENTITY and not svc.may_work(request.user, case):
+        raise Http404
+    access_record(request=request, action=AccessEvent.Action.EXPORT, customer_id=case.customer_id, obj=doc)
+    path: Path = documents.private_path(doc.path)
+    response = FileResponse(path.open("rb"), content_type=doc.content_type, as_attachment=True,
+                            filename=f"{case.reference}-{doc.kind}-{doc.pk}{path.suffix}")  # fmt: skip
+    response["Cache-Control"] = "no-store"
+    return response

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import io
 import zoneinfo
 from collections.abc import Iterable, Iterator
@@ -41,6 +42,7 @@ PREFERENCE_HEADER = (
     "notice_version",
 )
 ACTIONS = {"opt_in": True, "opt_out": False}
+SOURCES = frozenset(Source.values)
 
 ERR_NOT_CSV = "The file is not a CSV file. Save it from your spreadsheet as “CSV UTF-8 (comma delimited)” (.csv)."
 ERR_TOO_BIG = f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB. Split it into smaller files."
@@ -83,10 +85,6 @@ class ImportRejected(Exception):
     @classmethod
     def file(cls, message: str, line: int | None = None) -> ImportRejected:
         return cls([RowError(line, "", message)])
-
-    @property
-    def bad_lines(self) -> int:
-        return len({e.line for e in self.errors})
 
 
 @dataclass
@@ -198,21 +196,28 @@ class _PreferenceRow:
         return (self.customer_id, self.purpose, self.channel)
 
 
+@functools.lru_cache(maxsize=256)
+def _key_problems(purpose: str, channel: str) -> tuple[tuple[str, str], ...]:
+    """validate_key's verdict as (column, message) pairs. A file has only a few distinct
+    (purpose, channel) pairs, so each is checked once, not once per row."""
+    try:
+        validate_key(purpose, channel)
+    except ValidationError as exc:
+        return tuple((column, message) for column, messages in exc.message_dict.items() for message in messages)
+    return ()
+
+
 def _parse_preference_row(line: int, cells: list[str], errors: list[RowError]) -> _PreferenceRow | None:
     """Check one row's format (no database); record each bad column in `errors`."""
     values = dict(zip(PREFERENCE_HEADER, cells, strict=True))
     found = len(errors)
     pk = parse_reference(errors, line, values["customer_reference"])
     purpose, channel = values["purpose"], values["channel"]
-    try:
-        validate_key(purpose, channel)
-    except ValidationError as exc:
-        for column, messages in exc.message_dict.items():
-            errors.extend(RowError(line, column, message) for message in messages)
+    errors.extend(RowError(line, column, message) for column, message in _key_problems(purpose, channel))
     granted = ACTIONS.get(values["action"])
     if granted is None:
         errors.append(RowError(line, "action", ERR_ACTION))
-    if values["source"] not in Source.values:
+    if values["source"] not in SOURCES:
         errors.append(RowError(line, "source", ERR_SOURCE.format(choices=", ".join(Source.values))))
     try:
         received_at = parse_received_at(values["received_at"])

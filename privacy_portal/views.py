@@ -11,7 +11,7 @@ from django.contrib.auth import login, logout
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -92,6 +92,7 @@ def mfa_enrol(request):
 
 
 @requires("privacy_portal.use_portal")
+@require_GET
 def home(request):
     role = request.user.role
     context = {}

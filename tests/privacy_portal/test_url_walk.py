@@ -76,3 +76,30 @@ def test_anonymous_visitor_is_sent_to_admin_sign_in(client, route):
         assert response["Location"].startswith("/django-admin/"), response["Location"]
         if route.name != "logout":
             assert "/django-admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "route",
+    # The sign-in flow (signed_in: sign-out, second factor) changes only the auditor's own session.
+    [
+        r
+        for r in ROUTES
+        if r.namespace != ADMIN_NAMESPACE and r.rule is not None and r.rule.kind in ("permission", "object")
+    ],
+    ids=lambda r: r.pattern,
+)
+def test_an_auditor_can_change_nothing_anywhere(client, auditor, route):
+    """Auditors read everything and change nothing: every POST is refused (403, or 405 where
+    the page only reads)."""
+    from tests.factories import CaseFactory, CustomerFactory
+
+    CustomerFactory.reset_sequence(1)
+    customer = CustomerFactory()
+    case = CaseFactory(customer=customer)
+    path = route.sample_path().replace("/1/", f"/{customer.pk}/")
+    if route.pattern.startswith("cases/"):
+        path = route.sample_path().replace("/1/", f"/{case.pk}/").replace("/x/", "/start/")
+    client.force_login(auditor)
+    response = client.post(path, {})
+    assert response.status_code in (403, 405), (route.pattern, response.status_code)

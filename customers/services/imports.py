@@ -333,13 +333,14 @@ def _suppress(rows: list[_PreferenceRow], *, actor) -> int:
     reason = "Opt-out by bulk import"
     try:
         with transaction.atomic():
-            bulk_create_with_history(
+            created = bulk_create_with_history(
                 entries, SuppressionEntry, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason
             )
     except IntegrityError:
         # Someone suppressed one of these meanwhile. Insert what is still missing, skipping
-        # conflicts; simple-history then finds the inserted rows again to write their history.
-        bulk_create_with_history(
+        # conflicts; simple-history then finds the inserted rows again (by their values,
+        # created_at included) to write their history, and returns only those.
+        created = bulk_create_with_history(
             entries,
             SuppressionEntry,
             batch_size=BATCH_SIZE,
@@ -347,7 +348,7 @@ def _suppress(rows: list[_PreferenceRow], *, actor) -> int:
             default_user=actor,
             default_change_reason=reason,
         )
-    return len(entries)
+    return len(created)
 
 
 @transaction.atomic

@@ -5,6 +5,8 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from customers.demo import DEMO_CUSTOMERS
+from customers.models import Call, Correspondence, Customer, PreferenceChange, Purchase
 from privacy_portal.models import User
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +28,22 @@ def test_seed_demo_creates_one_user_per_role_and_is_idempotent(settings):
     assert users["auditor"].access_ends_on is not None
     assert all(u.check_password("demo-password-for-tests") for u in users.values())
     assert "demo-password-for-tests" in out.getvalue()
+
+
+def test_seed_demo_adds_the_demo_customers_once_with_their_story(settings):
+    settings.DEMO_PASSWORD = "demo-password-for-tests"
+    call_command("seed_demo", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert Customer.objects.count() == len(DEMO_CUSTOMERS) >= 20
+    emails = [p.email for p in DEMO_CUSTOMERS if p.email]
+    assert sorted(Customer.objects.exclude(email="").values_list("email", flat=True)) == sorted(emails)
+    agent = User.objects.get(username="agent")
+    assert PreferenceChange.objects.filter(granted=False, recorded_by=agent).exists()
+    assert Customer.objects.filter(marketing_objected=True).count() == 1
+    assert Call.objects.exclude(transcript="").exists() and Correspondence.objects.exists()
+    assert Purchase.objects.filter(customer__email="ann.leeming@example.co.uk").count() == 2
+    assert f"0 created, {len(DEMO_CUSTOMERS)} already present" in out.getvalue()
 
 
 def test_seed_demo_generates_and_prints_a_password_when_none_is_set(settings):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,6 +16,7 @@ from privacy_portal.access import get_for_user_or_404, requires
 from privacy_portal.audit import access_record
 from privacy_portal.models import AccessEvent
 
+from ..access import may_read_case_file
 from ..models import Call, Correspondence, Customer
 from ..services.calls import SUMMARY_MAX_LENGTH, correspondence_record
 from ..services.normalise import format_phone
@@ -59,10 +60,12 @@ def _may_read_transcripts(user, customer: Customer | None) -> bool:
     return customer is not None and user.has_perm("customers.view_transcript", customer)
 
 
-@requires("customers.view_call")
+@requires(object_perm="customers.view_customer")
 @require_GET
 def calls(request, pk: int):
-    customer = get_for_user_or_404(request.user, Customer, "customers.view_call", pk=pk)
+    customer = get_for_user_or_404(request.user, Customer, "customers.view_customer", pk=pk)
+    if not may_read_case_file(request.user, customer, "customers.view_call"):
+        raise PermissionDenied  # agents know the customer but never see call records
     rows = list(
         customer.calls.defer("transcript")
         .annotate(has_transcript=ExpressionWrapper(~Q(transcript=""), output_field=BooleanField()))
@@ -107,10 +110,12 @@ def _may_add_correspondence(user, customer: Customer) -> bool:
     return user.has_perm("customers.add_correspondence") and not customer.is_erased
 
 
-@requires("customers.view_correspondence")
+@requires(object_perm="customers.view_customer")
 @require_GET
 def correspondence(request, pk: int):
-    customer = get_for_user_or_404(request.user, Customer, "customers.view_correspondence", pk=pk)
+    customer = get_for_user_or_404(request.user, Customer, "customers.view_customer", pk=pk)
+    if not may_read_case_file(request.user, customer, "customers.view_correspondence"):
+        raise PermissionDenied
     form = CorrespondenceForm() if _may_add_correspondence(request.user, customer) else None
     return _render_correspondence(request, customer, form)
 

@@ -13,6 +13,7 @@ from privacy_portal.access import get_for_user_or_404, requires
 from privacy_portal.audit import access_record
 from privacy_portal.models import AccessEvent
 
+from ..access import may_read_case_file
 from ..forms import ContactEditForm, ContactForm, ObjectionForm, PreferenceForm, SearchForm
 from ..models import Customer, preference_label
 from ..selectors import customer_search
@@ -55,12 +56,16 @@ def search(request):
     return render(request, template, {"form": form, "result": result, "q": form.data.get("q", "")})
 
 
-@requires("customers.view_customer")
+@requires(object_perm="customers.view_customer")
 @require_GET
 def detail(request, pk: int):
     customer = _customer(request, pk)
     access_record(request=request, action=Action.VIEW_CUSTOMER, customer_id=customer.pk, obj=customer)
+    user = request.user
     context = {
+        "may_read_calls": may_read_case_file(user, customer, "customers.view_call"),
+        "may_read_purchases": may_read_case_file(user, customer, "customers.view_purchase"),
+        "may_read_correspondence": may_read_case_file(user, customer, "customers.view_correspondence"),
         "customer": customer,
         "phone_display": format_phone(customer.phone),
         "preferences": preference_services.preference_states(customer),

@@ -12,21 +12,20 @@ from privacy_portal.access import get_for_user_or_404, requires
 from privacy_portal.audit import access_record
 from privacy_portal.models import AccessEvent
 
+from ..access import may_read_case_file
 from ..models import Customer
 from ..services.purchases import purchases_for
 
 PERMISSION = "customers.view_purchase"
 
 
-# Any member of staff may ask: who may know the customer is decided per customer (a handler's
-# case grant on it), then who may see purchases. A guardian grant only holds permissions of the
-# granted object's own model, so a handler's per-customer access to purchases would need a
-# Customer permission for it; until then purchases need the model-level permission.
-@requires()
+# Who may know the customer is decided per customer (a handler's case grant on it), then who may
+# see purchases: the model permission, or the handler's case-file grant on this customer.
+@requires(object_perm="customers.view_customer")
 @require_GET
 def purchases(request, pk: int):
     customer = get_for_user_or_404(request.user, Customer, "customers.view_customer", pk=pk)
-    if not request.user.has_perm(PERMISSION):
+    if not may_read_case_file(request.user, customer, PERMISSION):
         raise PermissionDenied
     items = list(purchases_for(customer))
     access_record(request=request, action=AccessEvent.Action.VIEW_PURCHASES, customer_id=customer.pk, obj=customer)

@@ -27,15 +27,18 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "customers.add_preferencechange",
         "customers.view_correspondence",
         "customers.add_correspondence",
-        # Log a rights request and follow its status; nothing inside the case.
+        # Log a rights request or complaint and follow its status; nothing inside.
         "requests.add_case",
         "requests.view_case_status",
+        "requests.add_complaint",
+        "requests.view_complaint_status",
     ),
     Role.HANDLER: (
         "privacy_portal.use_portal",
         # Cases, their customers, calls and transcripts only through per-case (guardian) grants.
         "requests.add_case",
         "requests.view_queue",
+        "requests.add_complaint",
     ),
     Role.DPO: (
         "privacy_portal.use_portal",

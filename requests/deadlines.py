@@ -57,3 +57,12 @@ def working_days_between(start: datetime.date, end: datetime.date) -> int:
         count += is_working_day(day)
         day += datetime.timedelta(days=1)
     return sign * count
+
+
+def complaint_acknowledge_by(received: datetime.date) -> datetime.date:
+    """DPA 2018 s164A(4): acknowledge "within the period of 30 days beginning with the day on
+    which the complaint is received". Counting the day of receipt as day one (the cautious
+    reading), the last day is received + 29 days. Not moved for weekends: the statute counts days."""
+    from privacy_portal.legal import COMPLAINT_ACKNOWLEDGE_DAYS
+
+    return received + datetime.timedelta(days=COMPLAINT_ACKNOWLEDGE_DAYS - 1)

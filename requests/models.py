@@ -297,3 +297,207 @@ class ReminderSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}:{self.threshold}"
+
+
+class Complaint(models.Model):
+    """A complaint about how personal data or a request was handled (DPA 2018 s164A)."""
+
+    class Category(models.TextChoices):
+        REQUEST_HANDLING = "request_handling", "Handling of a rights request"
+        MARKETING = "marketing", "Marketing after opting out"
+        DISCLOSURE = "disclosure", "A disclosure"
+        ACCURACY = "accuracy", "Data accuracy"
+        SECURITY = "security", "Security or breach"
+        CALL_RECORDING = "call_recording", "Call recording"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        INVESTIGATING = "investigating", "Investigating"
+        RESPONDED = "responded", "Responded"
+        REVIEW_REQUESTED = "review_requested", "Internal review requested"
+        REVIEW_CONCLUDED = "review_concluded", "Review concluded"
+        ESCALATED = "escalated", "Escalated to the ICO"
+        CLOSED = "closed", "Closed"
+
+    reference = models.CharField(max_length=16, unique=True, editable=False)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="complaints"
+    )
+    complainant_name = models.CharField(max_length=200, blank=True)
+    complainant_email = models.EmailField(blank=True)
+    complainant_phone = models.CharField(max_length=20, blank=True)
+    complainant_address = models.CharField(max_length=400, blank=True)
+    received_on = models.DateField()
+    channel = models.CharField(max_length=12, choices=Case.Channel.choices)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    description = models.TextField()
+    cases = models.ManyToManyField(Case, blank=True, related_name="complaints")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    handler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="handled_complaints"
+    )
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="logged_complaints"
+    )
+    acknowledge_by = models.DateField(help_text="30 days beginning with the day of receipt (s164A).")
+    acknowledged_on = models.DateField(null=True, blank=True)
+    response_due_on = models.DateField(null=True, blank=True, help_text="Target set by the DPO.")
+    responded_on = models.DateField(null=True, blank=True)
+    response_summary = models.TextField(blank=True)
+    review_requested_on = models.DateField(null=True, blank=True)
+    review_concluded_on = models.DateField(null=True, blank=True)
+    review_outcome = models.TextField(blank=True)
+    closed_on = models.DateField(null=True, blank=True)
+    outcome = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords(m2m_fields=[cases])
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["acknowledge_by"], name="complaint_ack_due", condition=models.Q(acknowledged_on__isnull=True)
+            ),
+            models.Index(fields=["handler", "status"], name="complaint_handler_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="complaint_customer_or_complainant",
+                condition=models.Q(customer__isnull=False) | ~models.Q(complainant_name=""),
+                violation_error_message="A complaint needs a customer or the complainant's name.",
+            ),
+        ]
+        permissions = [
+            ("work_complaint", "Can work a complaint (acknowledge, investigate, respond)"),
+            ("escalate_complaint", "Can record the ICO's involvement"),
+            ("view_complaint_status", "Can see the status of complaints it logged"),
+            ("download_bundle", "Can download a complaint's case bundle"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def get_absolute_url(self) -> str:
+        return reverse("requests:complaint", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.CLOSED
+
+
+class ComplaintUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Complaint, on_delete=models.CASCADE)
+
+
+class ComplaintGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Complaint, on_delete=models.CASCADE)
+
+
+class IcoCase(models.Model):
+    """The ICO's involvement in a complaint: its reference, caseworker, questions and outcome."""
+
+    class Method(models.TextChoices):
+        EMAIL = "email", "Email"
+        LETTER = "letter", "Letter"
+        PHONE = "phone", "Phone"
+        PORTAL = "portal", "ICO portal"
+
+    class Outcome(models.TextChoices):
+        NO_FURTHER_ACTION = "nfa", "No further action"
+        RECOMMENDATIONS = "recommendations", "Recommendations"
+        REPRIMAND = "reprimand", "Reprimand"
+        ENFORCEMENT = "enforcement", "Enforcement"
+
+    complaint = models.OneToOneField(Complaint, on_delete=models.CASCADE, related_name="ico_case")
+    ico_reference = models.CharField(max_length=40)
+    contacted_on = models.DateField()
+    contact_method = models.CharField(max_length=10, choices=Method.choices)
+    caseworker = models.CharField(max_length=200, blank=True)
+    requested = models.TextField(help_text="What the ICO asked for.")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    outcome_on = models.DateField(null=True, blank=True)
+    outcome_notes = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "ICO case"
+
+    def __str__(self) -> str:
+        return self.ico_reference
+
+
+class IcoDeadline(models.Model):
+    """One deadline the ICO set, and when we answered it."""
+
+    ico_case = models.ForeignKey(IcoCase, on_delete=models.CASCADE, related_name="deadlines")
+    what = models.CharField(max_length=500)
+    due_on = models.DateField()
+    answered_on = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["due_on"], name="ico_deadline_open", condition=models.Q(answered_on__isnull=True))
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.what} by {self.due_on}"
+
+
+class CaseCorrespondence(models.Model):
+    """A letter, email or call in or out on a rights request or a complaint (part of the case
+    file, kept under the register's case-file retention, not the 6-month customer-service rule)."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "In"
+        OUTBOUND = "outbound", "Out"
+
+    class Medium(models.TextChoices):
+        LETTER = "letter", "Letter"
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone call"
+
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="correspondence")
+    complaint = models.ForeignKey(
+        Complaint, null=True, blank=True, on_delete=models.CASCADE, related_name="correspondence"
+    )
+    occurred_on = models.DateField()
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    medium = models.CharField(max_length=10, choices=Medium.choices)
+    summary = models.CharField(max_length=2000)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    # Attachment in private storage (same upload rules as identity documents); blank if none.
+    attachment_path = models.CharField(max_length=300, blank=True)
+    attachment_type = models.CharField(max_length=50, blank=True)
+    attachment_size = models.PositiveIntegerField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "case correspondence"
+        constraints = [
+            models.CheckConstraint(
+                name="correspondence_one_parent",
+                condition=(models.Q(case__isnull=False) & models.Q(complaint__isnull=True))
+                | (models.Q(case__isnull=True) & models.Q(complaint__isnull=False)),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_medium_display()} {self.get_direction_display().lower()} {self.occurred_on}"
+
+
+class ReminderKey(models.Model):
+    """A reminder already sent, by key ("complaint:12:ack:7d"), so each goes once per threshold."""
+
+    key = models.CharField(max_length=100, unique=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.key

@@ -68,3 +68,10 @@ def test_scottish_only_holidays_do_not_count():
 def test_negative_months_are_refused():
     with pytest.raises(ValueError):
         due_date(D(2026, 3, 3), -1)
+
+
+def test_a_complaint_is_acknowledged_within_30_days_beginning_with_the_day_of_receipt():
+    from requests.deadlines import complaint_acknowledge_by
+
+    assert complaint_acknowledge_by(D(2026, 3, 3)) == D(2026, 4, 1)
+    assert complaint_acknowledge_by(D(2026, 12, 20)) == D(2027, 1, 18)

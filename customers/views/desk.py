@@ -15,7 +15,7 @@ from privacy_portal.models import AccessEvent
 
 from ..access import may_read_case_file
 from ..forms import ContactEditForm, ContactForm, ObjectionForm, PreferenceForm, SearchForm
-from ..models import Customer, preference_label
+from ..models import Customer, PreferenceChange, preference_label
 from ..selectors import customer_search
 from ..services import customers as customer_services
 from ..services import preferences as preference_services
@@ -66,6 +66,8 @@ def detail(request, pk: int):
         "may_read_calls": may_read_case_file(user, customer, "customers.view_call"),
         "may_read_purchases": may_read_case_file(user, customer, "customers.view_purchase"),
         "may_read_correspondence": may_read_case_file(user, customer, "customers.view_correspondence"),
+        "may_read_disclosures": user.has_perm("customers.view_disclosure")
+        or user.has_perm("customers.view_disclosure", customer),
         "customer": customer,
         "phone_display": format_phone(customer.phone),
         "preferences": preference_services.preference_states(customer),
@@ -175,6 +177,28 @@ def object_to_marketing(request, pk: int):
     return render(request, "customers/object_form.html", {"form": form, "customer": customer})
 
 
+@requires(object_perm="customers.view_customer")
+@require_GET
+def history(request, pk: int):
+    """The customer's change history, for anyone who may see the record."""
+    from privacy_portal.history import timeline
+
+    customer = _customer(request, pk)
+    access_record(request=request, action=Action.VIEW_CUSTOMER, customer_id=customer.pk, obj=customer)
+    records = list(customer.history.select_related("history_user"))
+    entries = timeline(records, exclude={"version"}, record_label="Contact details")
+    by_change: dict[int, list] = {}
+    for record in PreferenceChange.history.filter(customer_id=customer.pk).select_related("history_user"):
+        by_change.setdefault(record.id, []).append(record)
+    for records_of_one in by_change.values():
+        first = records_of_one[0]
+        entries += timeline(
+            records_of_one, record_label=f"Preference: {preference_label(first.purpose, first.channel)}"
+        )
+    entries.sort(key=lambda e: e.when)
+    return render(request, "customers/history.html", {"customer": customer, "entries": entries})
+
+
 urlpatterns = [
     path("", search, name="search"),
     path("new/", create, name="create"),
@@ -182,4 +206,5 @@ urlpatterns = [
     path("<int:pk>/edit/", edit, name="edit"),
     path("<int:pk>/preferences/", record_preference, name="record_preference"),
     path("<int:pk>/object/", object_to_marketing, name="object"),
+    path("<int:pk>/history/", history, name="history"),
 ]

@@ -23,4 +23,14 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "customers.tasks.purge_expired_calls",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Access and portability exports past legal.EXPORT_RETENTION_DAYS, each deletion recorded.
+    "delete-expired-exports": {
+        "task": "requests.tasks.delete_expired_exports",
+        "schedule": crontab(hour=3, minute=0),
+    },
+    # Handlers 7 and 2 days before a case is due, the DPO once it is overdue: before the working day.
+    "send-case-reminders": {
+        "task": "requests.tasks.send_case_reminders",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }

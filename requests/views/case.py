@@ -19,7 +19,10 @@ from privacy_portal.models import AccessEvent
 from .. import forms
 from ..models import Case, CaseDocument
 from ..services import cases as svc
-from ..services import documents
+from ..services import documents, export
+
+MSG_EXPORT_QUEUED = "The export is being built. It will appear under Documents when it is ready: reload this page."
+SENSITIVE_KINDS = (CaseDocument.Kind.IDENTITY, CaseDocument.Kind.EXPORT)
 
 
 def _form_errors(form, exc: ValidationError) -> None:
@@ -83,6 +86,9 @@ def case_page(request, pk: int):
         "tasks": case.tasks.order_by("done_at", "created_at"),
         "notes": case.notes.select_related("author").order_by("-created_at"),
         "documents": case.documents.order_by("-uploaded_at"),
+        "may_download_sensitive": svc.may_work(user, case),
+        "sensitive_kinds": SENSITIVE_KINDS,
+        "may_export": case.right in export.EXPORT_RIGHTS and case.customer_id is not None,
         "may_work": svc.may_work(user, case) and case.is_open,
         "may_assign": user.has_perm("requests.assign_case") and case.is_open,
         "may_signoff": user.has_perm("requests.signoff_case")
@@ -111,6 +117,11 @@ def _signoff(request, case, data):
         actor=request.user, case=case, approve=data["approve"], note=data["note"], notified_on=data["notified_on"]
     )
     return "Signed off." if data["approve"] else "Declined: the case is back with its handler."
+
+
+def _build_export(request, case, data):
+    export.export_request(actor=request.user, case=case)
+    return MSG_EXPORT_QUEUED
 
 
 ACTIONS = {
@@ -156,6 +167,7 @@ ACTIONS = {
         lambda r, c, d: svc.case_withdraw(actor=r.user, case=c, reason=d["reason"]) and "Case withdrawn.",
     ),
     "note": (forms.NoteForm, lambda r, c, d: svc.case_add_note(actor=r.user, case=c, text=d["text"]) and "Note added."),
+    "build_export": (None, _build_export),
 }
 SIGNOFF_ACTIONS = {"signoff"}
 ASSIGN_ACTIONS = {"assign"}
@@ -201,7 +213,9 @@ def document_download(request, pk: int, doc_pk: int):
     doc = case.documents.filter(pk=doc_pk, deleted_at__isnull=True).first()
     if doc is None or not doc.path:
         raise Http404
-    if doc.kind == CaseDocument.Kind.IDENTITY and not svc.may_work(request.user, case):
+    # Identity evidence and exports (a copy of everything about the customer) only for those
+    # who work the case: its handler while it is open, the DPO. Auditors see that they exist.
+    if doc.kind in SENSITIVE_KINDS and not svc.may_work(request.user, case):
         raise Http404
     access_record(request=request, action=AccessEvent.Action.EXPORT, customer_id=case.customer_id, obj=doc)
     path: Path = documents.private_path(doc.path)

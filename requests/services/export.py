@@ -1,0 +1,704 @@
+"""Access (Art 15) and portability (Art 20) exports: one ZIP in private storage per build.
+
+What goes in, and why:
+
+- **Access** (`right=access`): everything held about the customer, across every model that
+  holds it: the customer record and every earlier version of it, the current marketing
+  preferences, every preference change and every version of those, disclosures to third
+  parties, calls and their transcripts, correspondence records, purchases, SMS received,
+  the customer's rights requests with their notes and tasks. Then the supplementary
+  information of Art 15(1)-(2) from the register of processing activities (purposes, lawful
+  bases, recipients, retention, source, the rights, the right to complain to the ICO), as
+  JSON and as readable HTML.
+- **Portability** (`right=portability`): only what the customer provided to us (Art 20(1);
+  ICO guidance counts data the person actively gave and the record of what they did, such
+  as orders placed, but not what we derived or wrote ourselves): contact details and date
+  of birth, the marketing preferences they gave, and their orders. Not call recordings
+  (processed for legitimate interests, outside Art 20), not correspondence summaries or case
+  notes (written by staff), not disclosures (our own record of what we did).
+
+Left out of both, on purpose: the names of members of staff (other people's data; ICO
+guidance allows withholding it: we say "a member of staff"), internal ids, and the one-way
+suppression hashes (they cannot be linked back to anyone).
+
+Files: `personal_data.json` (every data set, self-describing), `csv/<data set>.csv` (one per
+data set, spreadsheet-safe), `index.html` (what the package is, in plain English) and, for
+access, `supplementary_information.json` and `.html`.
+
+Building is idempotent per request: a second delivery of the same request finds the export
+it already built and returns it. A newer request replaces the older export (one live
+package per case: fewer copies of everything). Exports are deleted after
+legal.EXPORT_RETENTION_DAYS by the nightly job, the deletion recorded on the document row.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime
+import decimal
+import io
+import json
+import logging
+import os
+import re
+import tempfile
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from customers.models import (
+    Call,
+    Correspondence,
+    Customer,
+    Disclosure,
+    InboundSms,
+    PreferenceChange,
+    Purchase,
+    preference_label,
+)
+from privacy_portal import legal
+
+from ..models import Case, CaseCorrespondence, CaseDocument, CaseNote, CaseTask, Complaint
+from .cases import may_work
+from .documents import document_delete, private_path
+
+log = logging.getLogger(__name__)
+
+ERR_RIGHT = "Only access and portability requests have an export."
+ERR_STATUS = "Build the export while the case is in progress."
+ERR_NO_CUSTOMER = "This case is not linked to a customer record, so there is nothing to export from the portal."
+ERR_ERASED = "This customer has been erased: there is no personal data left to export."
+ERR_NOT_WORKER = "Only the assigned handler or the DPO can build the export."
+
+EXPORT_RIGHTS = (Case.Right.ACCESS, Case.Right.PORTABILITY)
+CONTENT_TYPE = "application/zip"
+STAFF = "A member of staff"
+SYSTEM = "Automatic (no member of staff)"
+HISTORY_TYPES = {"+": "Created", "~": "Changed", "-": "Deleted"}
+REPLACED_REASON = "Replaced by a newer export"
+EXPIRED_REASON = f"Export kept {legal.EXPORT_RETENTION_DAYS} days (retention policy), then deleted"
+
+# Fields a spreadsheet would run as a formula; prefixed with ' in the CSV files only.
+_FORMULA_START = ("=", "@", "\t", "\r")
+_SIGNED_NUMBER = re.compile(r"[+-][\d .]*")
+
+
+# --- Data sets ----------------------------------------------------------------------------------
+
+
+Getter = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    get: Getter
+
+
+def field(name: str, attribute: str | None = None) -> Column:
+    """A column read from a model field; choices come out as their labels, not internal codes."""
+    attribute = attribute or name
+
+    def get(obj):
+        display = getattr(obj, f"get_{attribute}_display", None)
+        value = getattr(obj, attribute)
+        return display() if display is not None and value not in (None, "") else value
+
+    return Column(name, get)
+
+
+def column(name: str, get: Getter) -> Column:
+    return Column(name, get)
+
+
+@dataclass(frozen=True)
+class DataSet:
+    name: str
+    title: str
+    description: str
+    columns: tuple[Column, ...]
+    rows: Callable[[Customer], Iterable[Any]]
+    portable: bool = False  # in a portability export (data the customer provided)
+
+    def records(self, customer: Customer) -> list[dict]:
+        return [{c.name: _plain(c.get(obj)) for c in self.columns} for obj in self.rows(customer)]
+
+
+def _staff_or_system(user_id) -> str:
+    return STAFF if user_id else SYSTEM
+
+
+def _history_columns(columns: tuple[Column, ...]) -> tuple[Column, ...]:
+    return (
+        column("changed_at", lambda h: h.history_date),
+        column("change", lambda h: HISTORY_TYPES.get(h.history_type, h.history_type)),
+        column("changed_by", lambda h: _staff_or_system(h.history_user_id)),
+        column("reason", lambda h: h.history_change_reason or ""),
+        *columns,
+    )
+
+
+CUSTOMER_COLUMNS = (
+    column("reference", lambda c: c.reference),
+    field("title"),
+    field("first_name"),
+    field("last_name"),
+    field("email"),
+    field("phone"),
+    field("address_line1"),
+    field("address_line2"),
+    field("town"),
+    field("county"),
+    field("postcode"),
+    field("date_of_birth"),
+    field("account_opened_on"),
+    field("last_order_on"),
+    field("processing_restricted"),
+    field("restricted_at"),
+    field("marketing_objected"),
+    field("objected_at"),
+)
+# What the customer gave us: the portable part of the record.
+PROVIDED_CUSTOMER_COLUMNS = tuple(
+    c
+    for c in CUSTOMER_COLUMNS
+    if c.name
+    in {"title", "first_name", "last_name", "email", "phone", "address_line1", "address_line2", "town", "county",
+        "postcode", "date_of_birth"}
+)  # fmt: skip
+
+PREFERENCE_COLUMNS = (
+    column("preference", lambda p: preference_label(p.purpose, p.channel)),
+    field("purpose"),
+    field("channel"),
+    column("choice", lambda p: "Opted in" if p.granted else "Opted out"),
+    field("source"),
+    field("evidence"),
+    field("notice_version"),
+    field("received_at"),
+    field("takes_effect_by"),
+    field("actioned_at"),
+)
+
+
+def _current_preferences(customer: Customer) -> list[PreferenceChange]:
+    latest: dict[tuple[str, str], PreferenceChange] = {}
+    for change in customer.preference_changes.order_by("received_at", "id"):
+        latest[(change.purpose, change.channel)] = change
+    return list(latest.values())
+
+
+def _history(model: type[models.Model], **lookup) -> Callable[[Customer], Iterable[Any]]:
+    def rows(customer: Customer):
+        return model.history.filter(**{k: v(customer) for k, v in lookup.items()}).order_by("history_date", "pk")
+
+    return rows
+
+
+def _customer_cases(customer: Customer):
+    return customer.cases.order_by("received_on", "id")
+
+
+def _requester(case: Case, attribute: str) -> str:
+    # Details of someone acting for the customer are that person's data, not the customer's.
+    return "" if case.acting_for_other else getattr(case, attribute)
+
+
+DATA_SETS: list[DataSet] = [
+    DataSet(
+        "customer",
+        "Your customer record",
+        "Your name, contact details and date of birth as we hold them now, and whether you have restricted our "
+        "use of your data or objected to marketing.",
+        CUSTOMER_COLUMNS,
+        lambda customer: [customer],
+    ),
+    DataSet(
+        "customer_history",
+        "Earlier versions of your customer record",
+        "Every version of your customer record since it was created: when it changed, why, and what it held.",
+        _history_columns(CUSTOMER_COLUMNS[1:]),
+        _history(Customer, id=lambda c: c.pk),
+    ),
+    DataSet(
+        "current_preferences",
+        "Your marketing preferences now",
+        "For each kind of marketing, the latest choice you told us and when it takes effect.",
+        PREFERENCE_COLUMNS,
+        _current_preferences,
+        portable=True,
+    ),
+    DataSet(
+        "preference_changes",
+        "Every marketing choice you told us",
+        "Each time you opted in or out of a kind of marketing: how you told us, when, and by when it took effect.",
+        PREFERENCE_COLUMNS,
+        lambda customer: customer.preference_changes.order_by("received_at", "id"),
+        portable=True,
+    ),
+    DataSet(
+        "preference_change_history",
+        "Earlier versions of those records",
+        "Every version of each preference record, for example when an opt-out was sent to our marketing systems.",
+        _history_columns(PREFERENCE_COLUMNS),
+        _history(PreferenceChange, customer_id=lambda c: c.pk),
+    ),
+    DataSet(
+        "disclosures",
+        "Who we have shared your data with",
+        "Each time we passed some of your data to another organisation: who, what kind of data, why, and the "
+        "lawful basis.",
+        (
+            field("disclosed_at"),
+            column("recipient", lambda d: d.recipient.name),
+            column("recipient_type", lambda d: d.recipient.get_category_display()),
+            column("recipient_country", lambda d: d.recipient.country),
+            column("data_categories", lambda d: d.data_category_labels),
+            field("purpose"),
+            field("lawful_basis"),
+            field("sensitive"),
+            field("special_category_condition"),
+            field("recipient_reference"),
+        ),
+        lambda customer: (
+            Disclosure.objects.filter(customer=customer).select_related("recipient").order_by("disclosed_at", "id")
+        ),
+    ),
+    DataSet(
+        "calls",
+        "Recorded calls and their transcripts",
+        f"Calls recorded between you and us (kept {legal.CALL_RETENTION_MONTHS} months), with the automatic "
+        "transcript of each. The recordings themselves are available on request.",
+        (
+            field("started_at"),
+            field("direction"),
+            field("purpose"),
+            field("duration_seconds"),
+            field("customer_number"),
+            field("our_number"),
+            field("recording_ref"),
+            field("transcript"),
+            field("transcript_provider"),
+        ),
+        lambda customer: Call.objects.filter(customer=customer).order_by("started_at", "id"),
+    ),
+    DataSet(
+        "correspondence",
+        "Letters, emails and calls",
+        f"Our brief record of each letter, email or call with you (kept {legal.CORRESPONDENCE_RETENTION_MONTHS} "
+        "months).",
+        (field("occurred_at"), field("direction"), field("medium"), field("summary")),
+        lambda customer: Correspondence.objects.filter(customer=customer).order_by("occurred_at", "id"),
+    ),
+    DataSet(
+        "purchases",
+        "Your orders",
+        f"What you bought, how you paid, and any guarantee (kept {legal.PURCHASE_RETENTION_YEARS} years for tax "
+        "and guarantees).",
+        (
+            field("order_ref"),
+            field("ordered_on"),
+            field("description"),
+            field("amount"),
+            field("payment_method"),
+            field("instalments"),
+            field("instalment_amount"),
+            field("guarantee_until"),
+        ),
+        lambda customer: Purchase.objects.filter(customer=customer).order_by("ordered_on", "id"),
+        portable=True,
+    ),
+    DataSet(
+        "sms_received",
+        "Text messages you sent us",
+        "Replies to our text messages (for example STOP) and what we did with them. We keep no copy of the text.",
+        (field("received_at"), field("outcome")),
+        lambda customer: InboundSms.objects.filter(customer_id=customer.pk).order_by("received_at", "id"),
+    ),
+    DataSet(
+        "rights_requests",
+        "Your data-protection requests",
+        "Each request you made about your data (this one included), what you asked, its progress and outcome.",
+        (
+            field("reference"),
+            field("right"),
+            field("channel"),
+            field("received_on"),
+            field("status"),
+            field("identity"),
+            field("due_on"),
+            field("extended"),
+            field("extension_reason"),
+            field("closed_on"),
+            field("outcome"),
+            field("description"),
+            column("requester_name", lambda c: _requester(c, "requester_name")),
+            column("requester_email", lambda c: _requester(c, "requester_email")),
+            column("requester_phone", lambda c: _requester(c, "requester_phone")),
+            column("requester_address", lambda c: _requester(c, "requester_address")),
+            field("acting_for_other"),
+            field("representative_relationship"),
+        ),
+        _customer_cases,
+    ),
+    DataSet(
+        "rights_request_notes",
+        "Notes on your requests",
+        "Notes our staff wrote while handling your requests.",
+        (column("request", lambda n: n.case.reference), field("created_at"), field("text")),
+        lambda customer: (
+            CaseNote.objects.filter(case__customer=customer).select_related("case").order_by("created_at", "id")
+        ),
+    ),
+    DataSet(
+        "rights_request_tasks",
+        "Work done on your requests",
+        "Tasks on your requests, such as telling an organisation we shared your data with about a correction.",
+        (
+            column("request", lambda t: t.case.reference),
+            field("title"),
+            field("created_at"),
+            column("done", lambda t: t.done_at is not None),
+            field("done_at"),
+        ),
+        lambda customer: (
+            CaseTask.objects.filter(case__customer=customer).select_related("case").order_by("created_at", "id")
+        ),
+    ),
+]
+
+
+def _customer_complaints(customer: Customer):
+    return Complaint.objects.filter(customer=customer).select_related("ico_case").order_by("received_on", "id")
+
+
+def _ico(complaint: Complaint, attribute: str):
+    ico = getattr(complaint, "ico_case", None)  # the reverse one-to-one raises AttributeError when absent
+    if ico is None:
+        return None
+    display = getattr(ico, f"get_{attribute}_display", None)
+    value = getattr(ico, attribute)
+    return display() if display is not None and value else value
+
+
+def _case_file_correspondence(customer: Customer):
+    return (
+        CaseCorrespondence.objects.filter(Q(case__customer=customer) | Q(complaint__customer=customer))
+        .select_related("case", "complaint")
+        .order_by("occurred_on", "id")
+    )
+
+
+def _about(item: CaseCorrespondence) -> str:
+    return item.case.reference if item.case_id else item.complaint.reference
+
+
+def attachment_name(item: CaseCorrespondence) -> str:
+    """Where a case-file attachment sits in the ZIP."""
+    suffix = PurePosixPath(item.attachment_path).suffix
+    return f"attachments/{_about(item)}-{item.pk}{suffix}" if item.attachment_path else ""
+
+
+DATA_SETS += [
+    DataSet(
+        "complaints",
+        "Your complaints",
+        "Each complaint you made about how we handled your data, its progress, our response and any review, and "
+        "whether the Information Commissioner's Office was involved.",
+        (
+            field("reference"),
+            field("received_on"),
+            field("channel"),
+            field("category"),
+            field("description"),
+            field("status"),
+            field("acknowledged_on"),
+            field("responded_on"),
+            field("response_summary"),
+            field("review_requested_on"),
+            field("review_concluded_on"),
+            field("review_outcome"),
+            field("closed_on"),
+            field("outcome"),
+            column("ico_reference", lambda c: _ico(c, "ico_reference")),
+            column("ico_outcome", lambda c: _ico(c, "outcome")),
+            column("ico_outcome_on", lambda c: _ico(c, "outcome_on")),
+        ),
+        _customer_complaints,
+    ),
+    DataSet(
+        "case_correspondence",
+        "Letters, emails and calls about your requests and complaints",
+        "Each letter, email or call about your data-protection requests and complaints. Where we hold a copy of a "
+        "letter or document, it is in the attachments folder, named as shown.",
+        (
+            column("about", _about),
+            field("occurred_on"),
+            field("direction"),
+            field("medium"),
+            field("summary"),
+            column("attachment", attachment_name),
+        ),
+        _case_file_correspondence,
+    ),
+]
+
+PORTABLE_CUSTOMER = DataSet(
+    "customer",
+    "The details you gave us",
+    "Your name, contact details and date of birth.",
+    PROVIDED_CUSTOMER_COLUMNS,
+    lambda customer: [customer],
+    portable=True,
+)
+
+
+def data_sets_for(right: str) -> list[DataSet]:
+    if right == Case.Right.PORTABILITY:
+        return [PORTABLE_CUSTOMER, *(d for d in DATA_SETS if d.portable)]
+    return list(DATA_SETS)
+
+
+# --- Values ---------------------------------------------------------------------------------------
+
+
+def _plain(value):
+    """A JSON-ready value: dates as ISO 8601 (local time), amounts as exact strings."""
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).isoformat() if timezone.is_aware(value) else value.isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def csv_cell(value) -> str:
+    """How one value reads in a spreadsheet: yes/no, lists joined, and nothing a spreadsheet
+    would run as a formula (such text gets a leading apostrophe; phone numbers stay as they are)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        value = "; ".join(str(v) for v in value)
+    text = str(value)
+    if text.startswith(_FORMULA_START) or (text[:1] in "+-" and not _SIGNED_NUMBER.fullmatch(text)):
+        return "'" + text
+    return text
+
+
+def _csv(columns: tuple[Column, ...], records: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([c.name for c in columns])
+    for record in records:
+        writer.writerow([csv_cell(record[c.name]) for c in columns])
+    return out.getvalue()
+
+
+# --- Supplementary information ----------------------------------------------------------------------
+
+
+def supplementary() -> Any:
+    """The Art 15(1)-(2) information, from the register of processing activities (one source)."""
+    from privacy_portal.register import supplementary_information
+
+    return supplementary_information()
+
+
+def _label(key: str) -> str:
+    return key.replace("_", " ").strip().capitalize()
+
+
+def _is_table(value: list) -> bool:
+    """A list of mappings with the same keys and plain values reads best as a table."""
+    if not value or not all(isinstance(v, dict) for v in value):
+        return False
+    keys = list(value[0])
+    return all(list(v) == keys and not any(isinstance(x, (dict, list)) for x in v.values()) for v in value)
+
+
+def render_html_value(value) -> str:
+    """Readable HTML for any JSON-shaped value: mappings as definition lists, lists of
+    records as tables, other lists as bullet lists. Everything is escaped."""
+    if isinstance(value, dict):
+        items = ((_label(k), render_html_value(v)) for k, v in value.items())
+        return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", items))
+    if isinstance(value, list):
+        if not value:
+            return "None."
+        if _is_table(value):
+            head = format_html_join("", '<th scope="col">{}</th>', ((_label(k),) for k in value[0]))
+            cells = (format_html_join("", "<td>{}</td>", ((render_html_value(x),) for x in r.values())) for r in value)
+            rows = format_html_join("", "<tr>{}</tr>", ((c,) for c in cells))
+            return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, rows)
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((render_html_value(v),) for v in value)))
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if value is None or value == "":
+        return "—"
+    return format_html("{}", value)
+
+
+# --- Building ---------------------------------------------------------------------------------------
+
+
+def _check(case: Case) -> None:
+    if case.right not in EXPORT_RIGHTS:
+        raise ValidationError(ERR_RIGHT)
+    if case.customer_id is None:
+        raise ValidationError(ERR_NO_CUSTOMER)
+    if case.customer.is_erased:
+        raise ValidationError(ERR_ERASED)
+
+
+def export_files(case: Case, *, generated_at: datetime.datetime | None = None) -> dict[str, bytes]:
+    """The package's files, by name in the ZIP. Reads only this case's customer's rows."""
+    customer = case.customer
+    generated_at = generated_at or timezone.now()
+    kind = Case.Right(case.right)
+    sets = [(data_set, data_set.records(customer)) for data_set in data_sets_for(case.right)]
+    about = {
+        "kind": kind.label,
+        "request_reference": case.reference,
+        "customer_reference": customer.reference,
+        "generated_at": _plain(generated_at),
+        "deleted_after": _plain(generated_at + datetime.timedelta(days=legal.EXPORT_RETENTION_DAYS)),
+    }
+    personal_data = {
+        "package": about,
+        "data_sets": {
+            d.name: {"title": d.title, "description": d.description, "records": records} for d, records in sets
+        },
+    }
+    files: dict[str, bytes] = {
+        "personal_data.json": json.dumps(personal_data, ensure_ascii=False, indent=2).encode(),
+    }
+    for data_set, records in sets:
+        # With a byte-order mark, so that Excel reads the file as UTF-8.
+        files[f"csv/{data_set.name}.csv"] = _csv(data_set.columns, records).encode("utf-8-sig")
+    info = None
+    if case.right == Case.Right.ACCESS:
+        info = _plain(supplementary())
+        files["supplementary_information.json"] = json.dumps(info, ensure_ascii=False, indent=2).encode()
+        files["supplementary_information.html"] = render_to_string(
+            "requests/export/supplementary_information.html",
+            {"about": about, "body": render_html_value(info)},
+        ).encode()
+        for item in _case_file_correspondence(customer).exclude(attachment_path=""):
+            try:
+                files[attachment_name(item)] = private_path(item.attachment_path).read_bytes()
+            except FileNotFoundError:
+                log.warning("export: attachment of case correspondence %s is missing", item.pk)
+    files["index.html"] = render_to_string(
+        "requests/export/index.html",
+        {
+            "about": about,
+            "access": case.right == Case.Right.ACCESS,
+            "sets": [{"data_set": d, "count": len(records)} for d, records in sets],
+            "retention_days": legal.EXPORT_RETENTION_DAYS,
+        },
+    ).encode()
+    return files
+
+
+def _write_zip(relative: str, files: dict[str, bytes]) -> int:
+    """Write the ZIP atomically (a reader never sees half a file); returns its size."""
+    path = private_path(relative)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
+            # index.html first: the file a person opens.
+            for name in sorted(files, key=lambda n: (n != "index.html", n)):
+                archive.writestr(name, files[name])
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path.stat().st_size
+
+
+def _live_exports(case: Case) -> list[CaseDocument]:
+    return list(case.documents.filter(kind=CaseDocument.Kind.EXPORT, deleted_at__isnull=True).order_by("uploaded_at"))
+
+
+@transaction.atomic
+def export_request(*, actor, case: Case) -> None:
+    """Queue the build of the case's export (it runs in the background, after this commits)."""
+    from ..tasks import build_export
+
+    if not may_work(actor, case):
+        raise ValidationError(ERR_NOT_WORKER)
+    _check(case)
+    if case.status != Case.Status.IN_PROGRESS:
+        raise ValidationError(ERR_STATUS)
+    build_export.delay_on_commit(case.pk, actor.pk, timezone.now().isoformat())
+
+
+@transaction.atomic
+def export_build(*, actor, case: Case, requested_at: datetime.datetime | None = None) -> CaseDocument:
+    """Build the ZIP for an access or portability case and store it privately as a document.
+
+    Idempotent per request: if an export was already built at or after `requested_at`, that
+    one is returned and nothing is built. Concurrent deliveries queue on the case's row lock.
+    """
+    case = Case.objects.select_for_update(of=("self",)).select_related("customer").get(pk=case.pk)
+    existing = _live_exports(case)
+    if requested_at is not None:
+        done = [doc for doc in existing if doc.uploaded_at >= requested_at]
+        if done:
+            return done[-1]
+    _check(case)
+    files = export_files(case)
+    relative = f"cases/{case.pk}/{CaseDocument.Kind.EXPORT}/{uuid.uuid4().hex}.zip"
+    size = _write_zip(relative, files)
+    try:
+        doc = CaseDocument(
+            case=case, kind=CaseDocument.Kind.EXPORT, path=relative, content_type=CONTENT_TYPE, size=size,
+            uploaded_by=actor,
+        )  # fmt: skip
+        doc._history_user = actor
+        doc._change_reason = f"{Case.Right(case.right).label} export built"
+        doc.save()
+        for old in existing:
+            document_delete(actor=actor, doc=old, reason=REPLACED_REASON)
+    except BaseException:
+        private_path(relative).unlink(missing_ok=True)  # no file without its row
+        raise
+    return doc
+
+
+def exports_delete_expired(*, now: datetime.datetime | None = None) -> dict:
+    """Nightly: delete every export older than legal.EXPORT_RETENTION_DAYS, recording each deletion."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=legal.EXPORT_RETENTION_DAYS)
+    expired = CaseDocument.objects.filter(
+        kind=CaseDocument.Kind.EXPORT, deleted_at__isnull=True, uploaded_at__lte=cutoff
+    ).order_by("pk")
+    deleted = 0
+    for doc in expired.iterator(chunk_size=500):
+        document_delete(actor=None, doc=doc, reason=EXPIRED_REASON)
+        deleted += 1
+    return {"deleted": deleted}

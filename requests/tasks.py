@@ -1,0 +1,48 @@
+"""Background jobs of the rights-requests app. Thin: load by id, call one service."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from celery import shared_task
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+
+from privacy_portal.jobs import run_job
+
+from .models import Case
+from .services.export import export_build, exports_delete_expired
+from .services.reminders import reminders_send
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="requests.tasks.build_export")
+def build_export(case_id: int, actor_id: int, requested_at: str | None = None) -> int | None:
+    """Build a case's access or portability export. A second delivery of the same request
+    returns the export already built (export_build is idempotent per `requested_at`)."""
+    case = Case.objects.filter(pk=case_id).first()
+    actor = get_user_model().objects.filter(pk=actor_id).first()
+    if case is None or actor is None:
+        log.warning("build_export: case %s or actor %s no longer exists", case_id, actor_id)
+        return None
+    when = datetime.datetime.fromisoformat(requested_at) if requested_at else None
+    try:
+        return export_build(actor=actor, case=case, requested_at=when).pk
+    except ValidationError as exc:
+        # The case changed since the request (e.g. the customer was erased): nothing to retry.
+        log.warning("build_export: case %s not exported: %s", case_id, "; ".join(exc.messages))
+        return None
+
+
+@shared_task(name="requests.tasks.delete_expired_exports")
+def delete_expired_exports() -> int:
+    """Nightly: delete exports past legal.EXPORT_RETENTION_DAYS, each deletion recorded."""
+    return run_job("delete_expired_exports", exports_delete_expired).pk
+
+
+@shared_task(name="requests.tasks.send_case_reminders")
+def send_case_reminders() -> int:
+    """Daily: remind handlers of cases due soon and tell the DPO of overdue ones, once each."""
+    return run_job("send_case_reminders", reminders_send).pk

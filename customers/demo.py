@@ -32,7 +32,7 @@ DEMO_ACTOR = "agent"
 DEMO_REASON = "Demo data"
 OUR_NUMBER = "0191 498 0000"
 TRANSCRIPT_PROVIDER = "Example Transcribe Inc. (US)"
-NOTICE_VERSION = "2025-06"
+NOTICE_VERSION = "2026-06"  # as archived (privacy_portal.PrivacyNoticeVersion)
 
 DM = Purpose.DIRECT_MARKETING
 ADS = Purpose.PERSONALISED_ADS

@@ -70,3 +70,12 @@ EXPORT_RETENTION_DAYS = 30
 # --- Reminders ------------------------------------------------------------------------
 # Company policy: handlers are reminded 7 and 2 days before a case is due.
 CASE_REMINDER_DAYS_BEFORE = (7, 2)
+
+# --- Case files and the limitation period -------------------------------------------------
+# Limitation Act 1980 ss2 and 5: claims in tort and in simple contract are barred 6 years
+# after they arise; compensation claims under UK GDPR Art 82 / DPA 2018 s168 are treated
+# alike. Company retention schedule: rights-request and complaint case files (and the
+# records of finance agreements) are kept that long after the case closes (or the agreement
+# ends), so the company can show what it did if the requester, the ICO or a court asks.
+LIMITATION_PERIOD_YEARS = 6
+CASE_FILE_RETENTION_YEARS = LIMITATION_PERIOD_YEARS

@@ -124,3 +124,35 @@ class CaseFactory(factory.django.DjangoModelFactory):
         recompute_due(self)
         if create:
             self.save()
+
+
+class RecipientFactory(factory.django.DjangoModelFactory):
+    """An active UK processor whose agreement runs for another year."""
+
+    class Meta:
+        model = "customers.Recipient"
+
+    code = factory.Sequence(lambda n: f"recipient-{n}")
+    name = factory.Sequence(lambda n: f"Recipient {n} Ltd")
+    category = "logistics"
+    role = "processor"
+    country = "GB"
+    agreement_reference = factory.Sequence(lambda n: f"DPA-{n:04d}")
+    agreement_renews_on = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=365))
+    contact = "privacy@recipient.example.co.uk"
+
+
+class DisclosureFactory(factory.django.DjangoModelFactory):
+    """Contact and order details sent to a logistics partner yesterday (saved directly: no guards)."""
+
+    class Meta:
+        model = "customers.Disclosure"
+
+    customer = factory.SubFactory(CustomerFactory)
+    recipient = factory.SubFactory(RecipientFactory)
+    data_categories = factory.LazyFunction(lambda: ["identity", "contact", "order"])
+    purpose = "order_delivery"
+    lawful_basis = "contract"
+    disclosed_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=1))
+    recipient_reference = factory.Sequence(lambda n: f"CONS-{n:08d}")
+    recorded_by = factory.SubFactory(UserFactory)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from privacy_portal import legal
+from privacy_portal.models import PrivacyNoticeVersion
 
 from ..models import CHANNEL_PURPOSES, Channel, Customer, PreferenceChange, Purpose, SuppressionEntry, preference_label
 from .suppression import suppression_add_customer
@@ -24,6 +25,7 @@ ERR_FUTURE = "The date received cannot be in the future."
 ERR_OBJECTED = "The customer has objected to direct marketing (Art 21): marketing consent cannot be recorded."
 ERR_RESTRICTED = "Processing is restricted for this customer (Art 18): no new marketing consent can be recorded."
 ERR_ERASED = "This customer has been erased."
+ERR_NOTICE_VERSION = "No privacy notice version “{version}” is in the archive. Give the version shown, as archived."
 
 # Purposes that are marketing (an Art 21 objection withdraws all of them).
 MARKETING_PURPOSES = (Purpose.DIRECT_MARKETING, Purpose.PERSONALISED_ADS)
@@ -62,11 +64,16 @@ def validate_key(purpose: str, channel: str) -> None:
         raise ValidationError({"channel": ERR_NO_CHANNEL.format(purpose=Purpose(purpose).label)})
 
 
-def validate_change(*, customer: Customer, purpose: str, channel: str, granted: bool, source: str, received_at) -> None:
+def validate_change(
+    *, customer: Customer, purpose: str, channel: str, granted: bool, source: str, received_at, notice_version: str = ""
+) -> None:
     """All the rules for one change, raising a ValidationError that names the field."""
     validate_key(purpose, channel)
     if source not in Source.values:
         raise ValidationError({"source": ERR_SOURCE})
+    version = notice_version.strip()
+    if version and not PrivacyNoticeVersion.objects.filter(label=version).exists():
+        raise ValidationError({"notice_version": ERR_NOTICE_VERSION.format(version=version)})
     if received_at > timezone.now() + datetime.timedelta(minutes=5):
         raise ValidationError({"received_at": ERR_FUTURE})
     if customer.is_erased:
@@ -145,7 +152,13 @@ def preference_record(
     received_at = received_at or timezone.now()
     channel = channel or ""
     validate_change(
-        customer=customer, purpose=purpose, channel=channel, granted=granted, source=source, received_at=received_at
+        customer=customer,
+        purpose=purpose,
+        channel=channel,
+        granted=granted,
+        source=source,
+        received_at=received_at,
+        notice_version=notice_version,
     )
     current = current_change(customer, purpose, channel)
     if current is not None and current.granted == granted:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from .views import calls, desk, imports, purchases, retention
+from .views import calls, desk, disclosures, imports, purchases, retention
 
 app_name = "customers"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     *imports.urlpatterns,
     *purchases.urlpatterns,
     *retention.urlpatterns,
+    *disclosures.urlpatterns,
 ]

@@ -32,6 +32,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "requests.view_case_status",
         "requests.add_complaint",
         "requests.view_complaint_status",
+        # The register of processing activities and the privacy notice archive (no personal data).
+        "privacy_portal.view_processingactivity",
+        "privacy_portal.view_privacynoticeversion",
     ),
     Role.HANDLER: (
         "privacy_portal.use_portal",
@@ -39,12 +42,21 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "requests.add_case",
         "requests.view_queue",
         "requests.add_complaint",
+        # The register of processing activities and the privacy notice archive (no personal data).
+        "privacy_portal.view_processingactivity",
+        "privacy_portal.view_privacynoticeversion",
     ),
     Role.DPO: (
         "privacy_portal.use_portal",
         "customers.*",
         "requests.*",
         "privacy_portal.view_accessevent",
+        # Keeps the register of processing activities and archives each published privacy notice.
+        "privacy_portal.view_processingactivity",
+        "privacy_portal.add_processingactivity",
+        "privacy_portal.change_processingactivity",
+        "privacy_portal.view_privacynoticeversion",
+        "privacy_portal.add_privacynoticeversion",
     ),
     Role.AUDITOR: (
         "privacy_portal.use_portal",

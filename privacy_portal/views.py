@@ -98,6 +98,15 @@ def home(request):
     context = {}
     if role in (User.Role.DPO, User.Role.AUDITOR):
         context["job_runs"] = JobRun.objects.order_by("-started_at")[:10]
+    if role == User.Role.DPO:
+        from customers.disclosure_selectors import disclosure_chart
+
+        context["disclosure_chart"] = disclosure_chart()
+        from customers.selectors import breach_count
+        from requests.selectors import dashboard_figures
+
+        context["case_figures"] = dashboard_figures()
+        context["breach_count"] = breach_count()
     if request.user.has_perm("customers.view_customer"):
         from customers.forms import SearchForm
 

@@ -1,0 +1,52 @@
+"""The access log, read: "who has seen my data?" per customer, and everything one member of staff opened."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, render
+from django.urls import path
+from django.views.decorators.http import require_GET
+
+from .access import requires
+from .models import AccessEvent, User
+
+PAGE_SIZE = 100
+
+
+def _page(qs, before: str | None):
+    if before and before.isdigit():
+        qs = qs.filter(pk__lt=int(before))
+    rows = list(qs.select_related("user").order_by("-pk")[: PAGE_SIZE + 1])
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return rows, (rows[-1].pk if more else None)
+
+
+def events_for_customer(customer_id: int):
+    """Every read of this customer: opened directly, or returned by a search."""
+    return AccessEvent.objects.filter(Q(customer_id=customer_id) | Q(result_ids__contains=[customer_id]))
+
+
+@requires("privacy_portal.view_accessevent")
+@require_GET
+def customer_access(request, customer_id: int):
+    from customers.models import Customer
+
+    customer = get_object_or_404(Customer.objects.only("id"), pk=customer_id)
+    rows, before = _page(events_for_customer(customer.pk), request.GET.get("before"))
+    context = {"customer": customer, "events": rows, "before": before}
+    return render(request, "privacy_portal/access_customer.html", context)
+
+
+@requires("privacy_portal.view_accessevent")
+@require_GET
+def staff_access(request, user_id: int):
+    member = get_object_or_404(User, pk=user_id)
+    rows, before = _page(AccessEvent.objects.filter(user=member), request.GET.get("before"))
+    return render(request, "privacy_portal/access_staff.html", {"member": member, "events": rows, "before": before})
+
+
+urlpatterns = [
+    path("audit/customers/<int:customer_id>/access/", customer_access, name="customer_access"),
+    path("audit/staff/<int:user_id>/access/", staff_access, name="staff_access"),
+]

@@ -1,0 +1,71 @@
+"""The access log: every read recorded with ids only; "who has seen my data?"."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from privacy_portal.models import AccessEvent
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_who_has_seen_my_data_lists_openings_and_searches_that_returned_the_customer(client, agent, dpo):
+    ann = CustomerFactory(last_name="Quigglesworth", email="ann.q@example.co.uk")
+    other = CustomerFactory()
+    client.force_login(agent)
+    client.get(reverse("customers:detail", args=[ann.pk]))
+    client.get(reverse("customers:search"), {"q": "quigglesworth"})
+    client.get(reverse("customers:detail", args=[other.pk]))
+    client.force_login(dpo)
+    response = client.get(reverse("customer_access", args=[ann.pk]))
+    assert response.status_code == 200
+    events = response.context["events"]
+    assert {(e.user_id, e.action) for e in events} == {(agent.pk, "view_customer"), (agent.pk, "search")}
+    body = response.content.decode()
+    assert "quigglesworth" not in body.lower() and "ann.q@" not in body
+
+
+def test_the_log_holds_no_personal_values():
+    ann = CustomerFactory(last_name="Zanzibarova", email="zz@example.co.uk", phone="+447911123456")
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    agent = UserFactory(role="agent")
+    client = Client()
+    client.force_login(agent)
+    for term in ("zanzibarova", "zz@example.co.uk", "07911 123456"):
+        client.get(reverse("customers:search"), {"q": term})
+    client.get(reverse("customers:detail", args=[ann.pk]))
+    dumped = " ".join(str(v) for e in AccessEvent.objects.values() for v in e.values()).lower()
+    assert "zanzibarova" not in dumped and "zz@example" not in dumped and "7911123456" not in dumped
+
+
+def test_everything_a_member_of_staff_opened(client, agent, dpo):
+    ann = CustomerFactory()
+    client.force_login(agent)
+    client.get(reverse("customers:detail", args=[ann.pk]))
+    client.force_login(dpo)
+    response = client.get(reverse("staff_access", args=[agent.pk]))
+    assert response.status_code == 200
+    assert [e.customer_id for e in response.context["events"]] == [ann.pk]
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [("dpo", 200), ("auditor", 200), ("agent", 403), ("handler", 403), ("itadmin", 403)]
+)
+def test_access_log_pages_by_role(client, cast, role, status):
+    client.force_login(cast[role])
+    assert client.get(reverse("staff_access", args=[cast["agent"].pk])).status_code == status
+    assert client.get(reverse("customer_access", args=[CustomerFactory().pk])).status_code == status
+
+
+def test_access_events_cannot_be_changed_or_deleted_through_the_application(agent):
+    event = AccessEvent.objects.create(user=agent, action="view_customer", customer_id=1)
+    event.reason = "tampered"
+    with pytest.raises(ValueError, match="append-only"):
+        event.save()
+    with pytest.raises(ValueError, match="append-only"):
+        event.delete()

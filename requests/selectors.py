@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, DateField, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Aggregate, Count, DateField, F, FloatField, Func, IntegerField, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
@@ -89,3 +89,193 @@ def case_queue(
     )
     queue.overdue, queue.due_this_week = stats["overdue"], stats["week"]
     return queue
+
+
+# --- The DPO's dashboard ----------------------------------------------------------------------
+
+DASHBOARD_MONTHS = 12
+RESPONDED = (Case.Status.COMPLETED, Case.Status.REFUSED)
+
+
+class Median(Aggregate):
+    """PostgreSQL's exact median (percentile_cont), over a whole number of days."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+@dataclass
+class Bar:
+    label: str
+    value: int
+    # Geometry of a horizontal bar in the chart's own units (the template only places it).
+    y: float = 0
+    width: float = 0
+    text_y: float = 0
+    value_x: float = 0
+
+
+@dataclass
+class BarChart:
+    bars: list[Bar]
+    width: int = 480
+    height: int = 0
+    label_width: int = 200
+    bar_height: int = 14
+    total: int = 0
+
+
+def bar_chart(items: list[tuple[str, int]], *, row: int = 22, width: int = 480, label_width: int = 200) -> BarChart:
+    """Horizontal bars, longest = the largest value; laid out here so the template holds no arithmetic."""
+    top = max((value for _, value in items), default=0) or 1
+    span = width - label_width - 48  # room for the value printed after the bar
+    bars = []
+    for i, (label, value) in enumerate(items):
+        length = round(span * value / top, 1)
+        bars.append(
+            Bar(label, value, y=i * row + 4, width=length, text_y=i * row + 15, value_x=label_width + length + 6)
+        )
+    return BarChart(
+        bars, width=width, height=len(items) * row + 8, label_width=label_width, total=sum(v for _, v in items)
+    )
+
+
+@dataclass
+class MonthShare:
+    label: str
+    responded: int
+    on_time: int
+    share: float | None  # None when nothing was answered that month
+    x: float = 0
+    y: float = 0
+    height: float = 0
+    label_x: float = 0
+    text_y: float = 0
+
+    @property
+    def percent(self) -> int | None:
+        return None if self.share is None else round(self.share * 100)
+
+
+@dataclass
+class MonthlyChart:
+    months: list[MonthShare]
+    width: int = 480
+    height: int = 180
+    bottom: int = 150
+    top: int = 20
+    slot: float = 0
+    bar_width: float = 0
+    label_y: int = 166
+
+
+def monthly_chart(months: list[MonthShare], *, width: int = 480, height: int = 180) -> MonthlyChart:
+    """Vertical bars: the share answered on time, month by month (100% reaches the top)."""
+    top, bottom = 20, height - 30
+    slot = width / max(len(months), 1)
+    bar_width = round(slot * 0.6, 1)
+    for i, month in enumerate(months):
+        month.x = round(i * slot + (slot - bar_width) / 2, 1)
+        month.label_x = round(i * slot + slot / 2, 1)
+        month.height = round((bottom - top) * (month.share or 0), 1)
+        month.y = round(bottom - month.height, 1)
+        month.text_y = round(month.y - 4, 1)
+    return MonthlyChart(
+        months, width=width, height=height, bottom=bottom, top=top, slot=round(slot, 1), bar_width=bar_width,
+        label_y=bottom + 16,
+    )  # fmt: skip
+
+
+@dataclass
+class DashboardFigures:
+    open_total: int
+    by_status: BarChart
+    by_right: BarChart
+    overdue: int
+    due_this_week: int
+    extended_open: int
+    responded: int  # answered (completed or refused) in the last 12 months
+    on_time: int
+    on_time_share: float | None
+    on_time_percent: int | None
+    extensions_used: int
+    median_days: float | None
+    monthly: MonthlyChart
+    since: datetime.date
+    months: int = DASHBOARD_MONTHS
+
+
+def _month_start(day: datetime.date, back: int = 0) -> datetime.date:
+    month = day.year * 12 + day.month - 1 - back
+    return datetime.date(month // 12, month % 12 + 1, 1)
+
+
+def dashboard_figures(*, today: datetime.date | None = None, months: int = DASHBOARD_MONTHS) -> DashboardFigures:
+    """The DPO's figures in three queries, whatever the number of cases.
+
+    Open cases come from the partial index on open cases. The last `months` months count
+    cases answered (completed or refused; withdrawn ones are not answers) by the month they
+    closed: on time when closed by the due date, or when the clock never started (identity
+    never came, so no deadline ran). Days to complete are calendar days from receipt.
+    """
+    today = today or timezone.localdate()
+    week_end = today + datetime.timedelta(days=7)
+    open_rows = list(
+        Case.objects.filter(closed_on__isnull=True)
+        .values("status", "right")
+        .annotate(
+            n=Count("id"),
+            overdue=Count("id", filter=Q(due_on__lt=today)),
+            week=Count("id", filter=Q(due_on__gte=today, due_on__lte=week_end)),
+            extended=Count("id", filter=Q(extended=True)),
+        )
+        .order_by()
+    )
+    status_counts = {s: 0 for s in Case.OPEN_STATUSES}
+    right_counts = {r: 0 for r in Case.Right.values}
+    for row in open_rows:
+        status_counts[row["status"]] = status_counts.get(row["status"], 0) + row["n"]
+        right_counts[row["right"]] = right_counts.get(row["right"], 0) + row["n"]
+
+    since = _month_start(today, months - 1)
+    answered = Case.objects.filter(closed_on__gte=since, status__in=RESPONDED)
+    on_time_q = Q(due_on__isnull=True) | Q(closed_on__lte=F("due_on"))
+    per_month = {
+        row["month"]: row
+        for row in answered.annotate(month=TruncMonth("closed_on", output_field=DateField()))
+        .values("month")
+        .annotate(n=Count("id"), on_time=Count("id", filter=on_time_q))
+        .order_by()
+    }
+    days = Func(F("closed_on"), F("received_on"), template="(%(expressions)s)", arg_joiner=" - ",
+                output_field=IntegerField())  # fmt: skip
+    totals = answered.aggregate(
+        extensions=Count("id", filter=Q(extended=True)),
+        median=Median(days, filter=Q(status=Case.Status.COMPLETED)),
+    )
+    monthly = []
+    for back in range(months - 1, -1, -1):
+        start = _month_start(today, back)
+        row = per_month.get(start, {"n": 0, "on_time": 0})
+        share = row["on_time"] / row["n"] if row["n"] else None
+        monthly.append(MonthShare(f"{start:%b}", row["n"], row["on_time"], share))
+    responded = sum(m.responded for m in monthly)
+    on_time = sum(m.on_time for m in monthly)
+    return DashboardFigures(
+        open_total=sum(status_counts.values()),
+        by_status=bar_chart([(Case.Status(s).label, n) for s, n in status_counts.items()]),
+        by_right=bar_chart([(Case.Right(r).label, n) for r, n in right_counts.items()]),
+        overdue=sum(row["overdue"] for row in open_rows),
+        due_this_week=sum(row["week"] for row in open_rows),
+        extended_open=sum(row["extended"] for row in open_rows),
+        responded=responded,
+        on_time=on_time,
+        on_time_share=on_time / responded if responded else None,
+        on_time_percent=round(100 * on_time / responded) if responded else None,
+        extensions_used=totals["extensions"],
+        median_days=totals["median"],
+        monthly=monthly_chart(monthly),
+        since=since,
+        months=months,
+    )

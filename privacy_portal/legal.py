@@ -47,6 +47,12 @@ DSAR_EXTENSION_MONTHS = 2
 # --- Complaints (DPA 2018 s164A, inserted by the Data (Use and Access) Act 2025) ---------
 # Acknowledge within 30 days beginning with the day of receipt.
 COMPLAINT_ACKNOWLEDGE_DAYS = 30
+# Company policy: the handler is reminded 7 and 2 days before a complaint's acknowledgement
+# is due and before the response target the DPO set; the DPO is told once either is missed.
+COMPLAINT_REMINDER_DAYS_BEFORE = (7, 2)
+# Company policy: the DPO is reminded 7 and 2 days before each deadline the ICO sets, on the
+# day itself, and once it has passed unanswered.
+ICO_DEADLINE_REMINDER_DAYS_BEFORE = (7, 2)
 
 # --- Links we send --------------------------------------------------------------------
 # Unsubscribe links in marketing emails must keep working long after the email is sent

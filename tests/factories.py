@@ -156,3 +156,24 @@ class DisclosureFactory(factory.django.DjangoModelFactory):
     disclosed_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=1))
     recipient_reference = factory.Sequence(lambda n: f"CONS-{n:08d}")
     recorded_by = factory.SubFactory(UserFactory)
+
+
+class ComplaintFactory(factory.django.DjangoModelFactory):
+    """A complaint from a customer received today: unassigned, not yet acknowledged."""
+
+    class Meta:
+        model = "requests.Complaint"
+
+    reference = factory.Sequence(lambda n: f"CP-2026-{n + 90000:05d}")
+    customer = factory.SubFactory(CustomerFactory)
+    received_on = factory.LazyFunction(timezone.localdate)
+    channel = "phone"
+    category = "marketing"
+    description = "Still getting catalogues after asking to stop."
+    acknowledge_by = factory.LazyAttribute(lambda c: _complaint_acknowledge_by(c.received_on))
+
+
+def _complaint_acknowledge_by(received_on: datetime.date) -> datetime.date:
+    from requests.deadlines import complaint_acknowledge_by
+
+    return complaint_acknowledge_by(received_on)

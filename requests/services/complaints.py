@@ -1,0 +1,478 @@
+"""Complaints (DPA 2018 s164A): logging, acknowledgement, investigation, response, internal
+review, the ICO's involvement, and closing.
+
+Every move is checked here against TRANSITIONS, so a page that forgets to hide a button
+still cannot make an illegal move. The lawful paths, and why:
+
+- received -> acknowledged: s164A(4) requires an acknowledgement within 30 days; nothing
+  else may happen first (not even closing: a withdrawn complaint is still acknowledged).
+- acknowledged -> investigating -> responded; or acknowledged -> responded directly, when
+  the answer needs no investigation (s164A(5): "appropriate steps" without undue delay).
+- responded -> closed when the complainant asks for no review; -> review requested.
+- review requested -> review concluded -> closed.
+- escalated (the ICO takes the complaint up): from any acknowledged, open state. The
+  complainant may go to the ICO at any time (DPA 2018 s165); the ICO usually waits for our
+  response (or the review), but takes up complaints we are slow to answer. We record it
+  whenever it happens. An escalated complaint closes only once the ICO's outcome is recorded.
+- closed is final.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from ..deadlines import complaint_acknowledge_by
+from ..models import Case, Complaint, IcoCase, IcoDeadline
+from .grants import CUSTOMER_PERMS
+from .references import next_reference
+
+S = Complaint.Status
+
+TRANSITIONS: dict[str, set[str]] = {
+    S.RECEIVED: {S.ACKNOWLEDGED},
+    S.ACKNOWLEDGED: {S.INVESTIGATING, S.RESPONDED, S.ESCALATED},
+    S.INVESTIGATING: {S.RESPONDED, S.ESCALATED},
+    S.RESPONDED: {S.REVIEW_REQUESTED, S.ESCALATED, S.CLOSED},
+    S.REVIEW_REQUESTED: {S.REVIEW_CONCLUDED, S.ESCALATED},
+    S.REVIEW_CONCLUDED: {S.ESCALATED, S.CLOSED},
+    S.ESCALATED: {S.CLOSED},
+    S.CLOSED: set(),
+}
+
+COMPLAINT_PERMS = ("requests.view_complaint", "requests.work_complaint")
+
+ERR_MOVE = "A complaint that is “{current}” cannot be moved to “{target}”."
+ERR_WHO = "Find the customer, or enter the complainant's name."
+ERR_ERASED = "This customer has been erased: log the complaint with the complainant's details instead."
+ERR_RECEIVED_FUTURE = "The date received cannot be in the future."
+ERR_DESCRIPTION = "Say what the complaint is about."
+ERR_CHANNEL = "Choose how the complaint arrived."
+ERR_CATEGORY = "Choose what the complaint is about."
+ERR_CASE_OTHER_CUSTOMER = "Request {reference} belongs to another customer."
+ERR_CASE_LINKED = "Request {reference} is already linked to this complaint."
+ERR_CASE_UNKNOWN = "No request has the reference {reference}."
+ERR_NOT_WORKER = "Only the assigned handler or the DPO can work this complaint."
+ERR_DPO_ONLY = "Only the DPO can do this."
+ERR_ICO_ONLY = "Only the DPO can record the ICO's involvement."
+ERR_HANDLER_ROLE = "Complaints can be assigned only to privacy case handlers or the DPO."
+ERR_CLOSED = "This complaint is closed."
+ERR_DATE_FUTURE = "The date cannot be in the future."
+ERR_ACK_BEFORE_RECEIPT = "The acknowledgement cannot be dated before the complaint was received ({received})."
+ERR_DATE_BEFORE = "The date cannot be before {what} ({day})."
+ERR_TARGET_PAST = "The response target cannot be in the past."
+ERR_TARGET_BEFORE_RECEIPT = "The response target cannot be before the complaint was received."
+ERR_SUMMARY = "Say what we told the complainant."
+ERR_OUTCOME = "Say what the outcome was."
+ERR_ICO_REFERENCE = "Enter the ICO's case reference."
+ERR_ICO_REQUESTED = "Say what the ICO asked for."
+ERR_ICO_METHOD = "Choose how the ICO contacted us."
+ERR_ICO_DEADLINE_PAST = "An ICO deadline cannot be in the past when it is recorded."
+ERR_ICO_DEADLINE_WHAT = "Say what the ICO wants by this date."
+ERR_ICO_ANSWERED = "This ICO deadline was already answered on {day}."
+ERR_ICO_OUTCOME = "Choose the ICO's outcome."
+ERR_ICO_OUTCOME_MISSING = "Record the ICO's outcome before closing an escalated complaint."
+ERR_NO_ICO_CASE = "This complaint has not been escalated to the ICO."
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def may_work(user, complaint: Complaint) -> bool:
+    """The assigned handler (object grant) or the DPO (model permission)."""
+    return user.has_perm("requests.work_complaint") or user.has_perm("requests.work_complaint", complaint)
+
+
+def may_manage(user) -> bool:
+    """The DPO: assigns, sets the response target, concludes internal reviews."""
+    return user.has_perm("requests.change_complaint")
+
+
+def may_escalate(user) -> bool:
+    return user.has_perm("requests.escalate_complaint")
+
+
+def _require_worker(user, complaint: Complaint) -> None:
+    if not may_work(user, complaint):
+        raise ValidationError(ERR_NOT_WORKER)
+    if complaint.status == S.CLOSED:
+        raise ValidationError(ERR_CLOSED)
+
+
+def _require_manager(user, complaint: Complaint) -> None:
+    if not may_manage(user):
+        raise ValidationError(ERR_DPO_ONLY)
+    if complaint.status == S.CLOSED:
+        raise ValidationError(ERR_CLOSED)
+
+
+def _require_escalator(user, complaint: Complaint) -> None:
+    if not may_escalate(user):
+        raise ValidationError(ERR_ICO_ONLY)
+    if complaint.status == S.CLOSED:
+        raise ValidationError(ERR_CLOSED)
+
+
+def _move(complaint: Complaint, target: str) -> None:
+    if target not in TRANSITIONS[complaint.status]:
+        raise ValidationError(ERR_MOVE.format(current=complaint.get_status_display(), target=S(target).label))
+    complaint.status = target
+
+
+def _save(obj, actor, reason: str) -> None:
+    obj._history_user = actor
+    obj._change_reason = reason
+    obj.save()
+
+
+def _not_future(day: datetime.date, field: str) -> None:
+    if day > timezone.localdate():
+        raise ValidationError({field: ERR_DATE_FUTURE})
+
+
+def _not_before(day: datetime.date, earliest: datetime.date | None, what: str, field: str) -> None:
+    if earliest is not None and day < earliest:
+        raise ValidationError({field: ERR_DATE_BEFORE.format(what=what, day=f"{earliest:%-d %B %Y}")})
+
+
+# --- object grants ---------------------------------------------------------------------
+
+
+def grant_complaint(user, complaint: Complaint) -> None:
+    """The handler sees and works the complaint, and reads its customer's case file."""
+    for perm in COMPLAINT_PERMS:
+        assign_perm(perm, user, complaint)
+    if complaint.customer_id:
+        for perm in CUSTOMER_PERMS:
+            assign_perm(perm, user, complaint.customer)
+
+
+def _customer_still_needed(user, customer_id: int, *, except_complaint: int) -> bool:
+    """Another open case or complaint of the same customer still needs the customer grants."""
+    return (
+        Complaint.objects.filter(customer_id=customer_id, handler=user)
+        .exclude(status=S.CLOSED)
+        .exclude(pk=except_complaint)
+        .exists()
+        or Case.objects.filter(customer_id=customer_id, handler=user, closed_on__isnull=True).exists()
+    )
+
+
+def revoke_complaint(user, complaint: Complaint, *, keep_view: bool = False) -> None:
+    """Take the grants back (reassignment, or closing with `keep_view`: the handler may still
+    read the complaint it worked, but no longer works it or reads the customer's case file)."""
+    for perm in COMPLAINT_PERMS:
+        if not (keep_view and perm == "requests.view_complaint"):
+            remove_perm(perm, user, complaint)
+    if complaint.customer_id and not _customer_still_needed(user, complaint.customer_id, except_complaint=complaint.pk):
+        for perm in CUSTOMER_PERMS:
+            remove_perm(perm, user, complaint.customer)
+
+
+# --- services --------------------------------------------------------------------------
+
+
+def _check_case_links(complaint_customer_id: int | None, cases: list[Case], already: set[int]) -> dict[str, str]:
+    for case in cases:
+        if case.pk in already:
+            return {"cases": ERR_CASE_LINKED.format(reference=case.reference)}
+        if complaint_customer_id and case.customer_id and case.customer_id != complaint_customer_id:
+            return {"cases": ERR_CASE_OTHER_CUSTOMER.format(reference=case.reference)}
+    return {}
+
+
+@transaction.atomic
+def complaint_log(
+    *,
+    actor,
+    received_on: datetime.date,
+    channel: str,
+    category: str,
+    description: str,
+    customer=None,
+    complainant_name: str = "",
+    complainant_email: str = "",
+    complainant_phone: str = "",
+    complainant_address: str = "",
+    cases: list[Case] | tuple[Case, ...] = (),
+) -> Complaint:
+    """Log a complaint (often while the caller is on the phone). The acknowledgement is due
+    within 30 days beginning with the day of receipt (s164A(4))."""
+    errors: dict[str, str] = {}
+    if received_on > timezone.localdate():
+        errors["received_on"] = ERR_RECEIVED_FUTURE
+    if customer is None and not complainant_name.strip():
+        errors["complainant_name"] = ERR_WHO
+    if customer is not None and customer.is_erased:
+        errors["customer"] = ERR_ERASED
+    if channel not in Case.Channel.values:
+        errors["channel"] = ERR_CHANNEL
+    if category not in Complaint.Category.values:
+        errors["category"] = ERR_CATEGORY
+    if not description.strip():
+        errors["description"] = ERR_DESCRIPTION
+    cases = list(dict.fromkeys(cases))
+    errors.update(_check_case_links(customer.pk if customer else None, cases, set()))
+    if errors:
+        raise ValidationError(errors)
+    complaint = Complaint(
+        reference=next_reference("CP"),
+        customer=customer,
+        complainant_name=complainant_name.strip(),
+        complainant_email=complainant_email.strip().lower(),
+        complainant_phone=complainant_phone.strip(),
+        complainant_address=complainant_address.strip(),
+        received_on=received_on,
+        channel=channel,
+        category=category,
+        description=description.strip(),
+        logged_by=actor,
+        acknowledge_by=complaint_acknowledge_by(received_on),
+    )
+    _save(complaint, actor, f"Logged from {Case.Channel(channel).label.lower()}")
+    if cases:
+        complaint._change_reason = "Linked " + ", ".join(case.reference for case in cases)
+        complaint.cases.add(*cases)
+    return complaint
+
+
+@transaction.atomic
+def complaint_link_case(*, actor, complaint: Complaint, case: Case) -> Complaint:
+    """Link a rights request the complaint is about (its summary goes into the bundle)."""
+    _require_worker(actor, complaint)
+    errors = _check_case_links(complaint.customer_id, [case], set(complaint.cases.values_list("pk", flat=True)))
+    if errors:
+        raise ValidationError(errors)
+    complaint._history_user = actor
+    complaint._change_reason = f"Linked request {case.reference}"
+    complaint.cases.add(case)
+    return complaint
+
+
+@transaction.atomic
+def complaint_assign(*, actor, complaint: Complaint, handler) -> Complaint:
+    """The DPO assigns a handler, who gets object permissions on the complaint and its
+    customer; a previous handler loses them."""
+    from privacy_portal.models import User
+
+    _require_manager(actor, complaint)
+    if handler.role not in (User.Role.HANDLER, User.Role.DPO) or not handler.is_active:
+        raise ValidationError({"handler": ERR_HANDLER_ROLE})
+    previous = complaint.handler
+    complaint.handler = handler
+    _save(complaint, actor, f"Assigned to staff #{handler.pk}")
+    if previous is not None and previous.pk != handler.pk:
+        revoke_complaint(previous, complaint)
+    grant_complaint(handler, complaint)
+    return complaint
+
+
+@transaction.atomic
+def complaint_set_target(*, actor, complaint: Complaint, due_on: datetime.date) -> Complaint:
+    """The DPO sets (or moves) the date by which the complainant should have our response."""
+    _require_manager(actor, complaint)
+    if due_on < complaint.received_on:
+        raise ValidationError({"due_on": ERR_TARGET_BEFORE_RECEIPT})
+    if due_on < timezone.localdate():
+        raise ValidationError({"due_on": ERR_TARGET_PAST})
+    if complaint.responded_on is not None:
+        raise ValidationError(ERR_MOVE.format(current=complaint.get_status_display(), target="a new target"))
+    complaint.response_due_on = due_on
+    _save(complaint, actor, f"Response target set for {due_on:%-d %B %Y}")
+    return complaint
+
+
+@transaction.atomic
+def complaint_acknowledge(*, actor, complaint: Complaint, on: datetime.date) -> Complaint:
+    """Record that the complainant was told we have the complaint (s164A(4))."""
+    _require_worker(actor, complaint)
+    if on < complaint.received_on:
+        raise ValidationError({"on": ERR_ACK_BEFORE_RECEIPT.format(received=f"{complaint.received_on:%-d %B %Y}")})
+    _not_future(on, "on")
+    _move(complaint, S.ACKNOWLEDGED)
+    complaint.acknowledged_on = on
+    late = on > complaint.acknowledge_by
+    _save(complaint, actor, "Acknowledged" + (" late" if late else ""))
+    return complaint
+
+
+@transaction.atomic
+def complaint_investigate(*, actor, complaint: Complaint) -> Complaint:
+    _require_worker(actor, complaint)
+    _move(complaint, S.INVESTIGATING)
+    _save(complaint, actor, "Investigation started")
+    return complaint
+
+
+@transaction.atomic
+def complaint_respond(*, actor, complaint: Complaint, on: datetime.date, summary: str) -> Complaint:
+    """Record the response sent to the complainant, and what it said (s164A(5))."""
+    _require_worker(actor, complaint)
+    if not summary.strip():
+        raise ValidationError({"summary": ERR_SUMMARY})
+    _not_before(on, complaint.acknowledged_on, "the acknowledgement", "on")
+    _not_future(on, "on")
+    _move(complaint, S.RESPONDED)
+    complaint.responded_on = on
+    complaint.response_summary = summary.strip()
+    _save(complaint, actor, "Response sent")
+    return complaint
+
+
+@transaction.atomic
+def complaint_request_review(*, actor, complaint: Complaint, on: datetime.date) -> Complaint:
+    """The complainant, unhappy with our response, asked for an internal review."""
+    _require_worker(actor, complaint)
+    _not_before(on, complaint.responded_on, "our response", "on")
+    _not_future(on, "on")
+    _move(complaint, S.REVIEW_REQUESTED)
+    complaint.review_requested_on = on
+    _save(complaint, actor, "Internal review requested")
+    return complaint
+
+
+@transaction.atomic
+def complaint_conclude_review(*, actor, complaint: Complaint, on: datetime.date, outcome: str) -> Complaint:
+    """The DPO concludes the internal review (someone senior to the first response)."""
+    _require_manager(actor, complaint)
+    if not outcome.strip():
+        raise ValidationError({"outcome": ERR_OUTCOME})
+    _not_before(on, complaint.review_requested_on, "the review was requested", "on")
+    _not_future(on, "on")
+    _move(complaint, S.REVIEW_CONCLUDED)
+    complaint.review_concluded_on = on
+    complaint.review_outcome = outcome.strip()
+    _save(complaint, actor, "Internal review concluded")
+    return complaint
+
+
+@transaction.atomic
+def complaint_close(*, actor, complaint: Complaint, outcome: str) -> Complaint:
+    """Close the complaint. An escalated one only by the DPO, once the ICO's outcome is in."""
+    if complaint.status == S.ESCALATED:
+        _require_escalator(actor, complaint)
+        ico = IcoCase.objects.filter(complaint=complaint).first()
+        if ico is None or not ico.outcome:
+            raise ValidationError(ERR_ICO_OUTCOME_MISSING)
+    else:
+        _require_worker(actor, complaint)
+    if not outcome.strip():
+        raise ValidationError({"outcome": ERR_OUTCOME})
+    _move(complaint, S.CLOSED)
+    complaint.outcome = outcome.strip()
+    complaint.closed_on = timezone.localdate()
+    _save(complaint, actor, "Closed")
+    if complaint.handler is not None:
+        revoke_complaint(complaint.handler, complaint, keep_view=True)
+    return complaint
+
+
+# --- the ICO ---------------------------------------------------------------------------
+
+
+def _check_deadline(what: str, due_on: datetime.date) -> None:
+    if not what.strip():
+        raise ValidationError({"what": ERR_ICO_DEADLINE_WHAT})
+    if due_on < timezone.localdate():
+        raise ValidationError({"due_on": ERR_ICO_DEADLINE_PAST})
+
+
+@transaction.atomic
+def complaint_escalate(
+    *,
+    actor,
+    complaint: Complaint,
+    ico_reference: str,
+    contacted_on: datetime.date,
+    contact_method: str,
+    requested: str,
+    caseworker: str = "",
+    deadlines: list[tuple[str, datetime.date]] | tuple = (),
+) -> IcoCase:
+    """The ICO has taken the complaint up: record its case, what it asked and by when."""
+    _require_escalator(actor, complaint)
+    errors: dict[str, str] = {}
+    if not ico_reference.strip():
+        errors["ico_reference"] = ERR_ICO_REFERENCE
+    if not requested.strip():
+        errors["requested"] = ERR_ICO_REQUESTED
+    if contact_method not in IcoCase.Method.values:
+        errors["contact_method"] = ERR_ICO_METHOD
+    if contacted_on > timezone.localdate():
+        errors["contacted_on"] = ERR_DATE_FUTURE
+    elif contacted_on < complaint.received_on:
+        errors["contacted_on"] = ERR_DATE_BEFORE.format(
+            what="the complaint was received", day=f"{complaint.received_on:%-d %B %Y}"
+        )
+    if errors:
+        raise ValidationError(errors)
+    for what, due_on in deadlines:
+        _check_deadline(what, due_on)
+    _move(complaint, S.ESCALATED)
+    _save(complaint, actor, f"Escalated to the ICO ({ico_reference.strip()})")
+    ico = IcoCase(
+        complaint=complaint,
+        ico_reference=ico_reference.strip(),
+        contacted_on=contacted_on,
+        contact_method=contact_method,
+        caseworker=caseworker.strip(),
+        requested=requested.strip(),
+    )
+    _save(ico, actor, "ICO case recorded")
+    for what, due_on in deadlines:
+        _save(IcoDeadline(ico_case=ico, what=what.strip(), due_on=due_on), actor, "ICO deadline recorded")
+    return ico
+
+
+def _ico_case(complaint: Complaint) -> IcoCase:
+    ico = IcoCase.objects.filter(complaint=complaint).first()
+    if ico is None:
+        raise ValidationError(ERR_NO_ICO_CASE)
+    return ico
+
+
+@transaction.atomic
+def ico_deadline_add(*, actor, complaint: Complaint, what: str, due_on: datetime.date) -> IcoDeadline:
+    """Another date the ICO set (each is tracked and reminded on its own)."""
+    _require_escalator(actor, complaint)
+    ico = _ico_case(complaint)
+    _check_deadline(what, due_on)
+    deadline = IcoDeadline(ico_case=ico, what=what.strip(), due_on=due_on)
+    _save(deadline, actor, "ICO deadline recorded")
+    return deadline
+
+
+@transaction.atomic
+def ico_deadline_answer(*, actor, complaint: Complaint, deadline: IcoDeadline, on: datetime.date) -> IcoDeadline:
+    """We answered what the ICO asked by this deadline (on time or not)."""
+    _require_escalator(actor, complaint)
+    ico = _ico_case(complaint)
+    if deadline.ico_case_id != ico.pk:
+        raise ValidationError(ERR_NO_ICO_CASE)
+    if deadline.answered_on is not None:
+        raise ValidationError(ERR_ICO_ANSWERED.format(day=f"{deadline.answered_on:%-d %B %Y}"))
+    _not_before(on, ico.contacted_on, "the ICO contacted us", "on")
+    _not_future(on, "on")
+    deadline.answered_on = on
+    _save(deadline, actor, "Answered" + (" late" if on > deadline.due_on else ""))
+    return deadline
+
+
+@transaction.atomic
+def ico_outcome_record(*, actor, complaint: Complaint, outcome: str, on: datetime.date, notes: str = "") -> IcoCase:
+    """The ICO's decision: no further action, recommendations, a reprimand or enforcement."""
+    _require_escalator(actor, complaint)
+    ico = _ico_case(complaint)
+    if outcome not in IcoCase.Outcome.values:
+        raise ValidationError({"outcome": ERR_ICO_OUTCOME})
+    _not_before(on, ico.contacted_on, "the ICO contacted us", "on")
+    _not_future(on, "on")
+    ico.outcome = outcome
+    ico.outcome_on = on
+    ico.outcome_notes = notes.strip()
+    _save(ico, actor, f"ICO outcome: {IcoCase.Outcome(outcome).label}")
+    return ico

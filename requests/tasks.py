@@ -46,3 +46,18 @@ def delete_expired_exports() -> int:
 def send_case_reminders() -> int:
     """Daily: remind handlers of cases due soon and tell the DPO of overdue ones, once each."""
     return run_job("send_case_reminders", reminders_send).pk
+
+
+@shared_task(name="requests.tasks.erase_customer")
+def erase_customer(case_id: int, actor_id: int) -> bool:
+    """Carry out a signed-off erasure again, e.g. after restoring a backup taken before it
+    (the DPO's sign-off itself erases at once, in its own transaction). Idempotent: an
+    erased customer is left as it is. True if anything was erased."""
+    from .services.erasure import customer_erase
+
+    case = Case.objects.filter(pk=case_id).first()
+    actor = get_user_model().objects.filter(pk=actor_id).first()
+    if case is None or actor is None:
+        log.warning("erase_customer: case %s or actor %s no longer exists", case_id, actor_id)
+        return False
+    return customer_erase(actor=actor, case=case) is not None

@@ -150,6 +150,7 @@ class Segment:
 @dataclass(frozen=True)
 class MonthBar:
     label: str
+    year_label: str  # under the first month and each January
     total: int
     x: float
     label_x: float
@@ -183,10 +184,15 @@ class DisclosureChart:
         return self.plot_bottom + 16
 
     @property
+    def year_label_y(self) -> float:
+        return self.plot_bottom + 30
+
+    @property
     def gridlines(self) -> list[tuple[float, int]]:
         """(y, value) for 0, half and the top of the scale."""
         span = self.plot_bottom - self.plot_top
-        return [(self.plot_bottom - span * f, round(self.max_value * f)) for f in (0, 0.5, 1)]
+        fractions = (0, 0.5, 1) if self.max_value >= 2 else (0, 1)
+        return [(round(self.plot_bottom - span * f, 1), round(self.max_value * f)) for f in fractions]
 
 
 # Colour-blind-safe palette (Okabe-Ito, then Tol's muted), readable on white.
@@ -247,8 +253,8 @@ def disclosure_chart(*, months: int = CHART_MONTHS, today: datetime.date | None 
     totals = [sum(counts.get((r, m), 0) for r in order) for m in month_starts]
     max_value = _nice_ceiling(max(totals, default=0))
 
-    width, height = 720, 260
-    left, right, top, bottom = 48.0, width - 12.0, 16.0, height - 32.0
+    width, height = 880, 280
+    left, right, top, bottom = 48.0, width - 12.0, 16.0, height - 44.0
     slot = (right - left) / len(month_starts)
     bar_width = slot * 0.64
     scale = (bottom - top) / max_value
@@ -268,7 +274,8 @@ def disclosure_chart(*, months: int = CHART_MONTHS, today: datetime.date | None 
             )
         bars.append(
             MonthBar(
-                label=f"{month:%b %y}",
+                label=f"{month:%b}",
+                year_label=f"{month:%Y}" if i == 0 or month.month == 1 else "",
                 total=totals[i],
                 x=round(x, 1),
                 label_x=round(x + bar_width / 2, 1),

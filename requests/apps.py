@@ -9,3 +9,13 @@ class RequestsConfig(AppConfig):
     name = "requests"
     label = "requests"
     verbose_name = "Rights requests and complaints"
+
+    def ready(self):
+        # seed_demo runs each app's demo step in turn; this one comes after the customers'
+        # (INSTALLED_APPS order) and makes a case in every state for its named customers.
+        from privacy_portal.management.commands.seed_demo import DEMO_DATA_STEPS
+
+        from .demo import seed_demo_cases
+
+        if seed_demo_cases not in DEMO_DATA_STEPS:
+            DEMO_DATA_STEPS.append(seed_demo_cases)

@@ -1,0 +1,27 @@
+"""Objection to direct marketing (UK GDPR Art 21(2)-(3)): absolute, and at once."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from customers.models import PreferenceChange
+from customers.services.preferences import customer_object_to_marketing
+
+from ..models import Case
+from .cases import _save
+from .fulfilment import require_fulfilment
+
+
+@transaction.atomic
+def case_object(*, actor, case: Case) -> list[PreferenceChange]:
+    """Withdraw every marketing purpose on every channel, flag the customer as objecting and
+    suppress every identifier, through the customers service. Returns the changes recorded."""
+    require_fulfilment(actor, case, Case.Right.OBJECTION)
+    changes = customer_object_to_marketing(
+        actor=actor,
+        customer=case.customer,
+        source=PreferenceChange.Source.RIGHTS_REQUEST,
+        evidence=f"Objection to direct marketing (Art 21), case {case.reference}",
+    )
+    _save(case, actor, f"Objection recorded: marketing withdrawn ({len(changes)} change(s)), identifiers suppressed")
+    return changes

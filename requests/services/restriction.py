@@ -1,0 +1,66 @@
+"""Restriction (UK GDPR Art 18): flag the customer so marketing and disclosures are refused until lifted.
+
+The flag is what the rest of the portal reads: customers.services.preferences.may_market
+refuses marketing, and customers.services.disclosures refuses disclosures (bar the DPO's
+Art 18(2) override), for a restricted customer.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from customers.models import Customer
+
+from ..models import Case, CaseTask
+from .cases import _save
+from .fulfilment import Art19Action, art19_tasks_create, clean_reason, require_fulfilment
+
+ERR_ALREADY_RESTRICTED = "Processing is already restricted for this customer."
+ERR_NOT_RESTRICTED = "Processing is not restricted for this customer: there is nothing to lift."
+
+
+def _locked_customer(case: Case) -> Customer:
+    customer = Customer.objects.select_for_update().get(pk=case.customer_id)
+    case.customer = customer
+    return customer
+
+
+@transaction.atomic
+def case_restrict(*, actor, case: Case, reason: str) -> list[CaseTask]:
+    """Restrict processing of the case's customer, with the reason in the record's history,
+    and open an Art 19 task per recipient. Returns the tasks created."""
+    require_fulfilment(actor, case, Case.Right.RESTRICTION)
+    reason = clean_reason(reason)
+    customer = _locked_customer(case)
+    if customer.processing_restricted:
+        raise ValidationError(ERR_ALREADY_RESTRICTED)
+    customer.processing_restricted = True
+    customer.restricted_at = timezone.now()
+    customer._history_user = actor
+    customer._change_reason = f"Restricted (Art 18), {case.reference}: {reason}"
+    customer.save()
+    tasks = art19_tasks_create(actor=actor, case=case, action=Art19Action.RESTRICTION)
+    _save(case, actor, f"Processing restricted; {len(tasks)} recipient(s) to tell (Art 19)")
+    return tasks
+
+
+@transaction.atomic
+def case_lift_restriction(*, actor, case: Case, reason: str) -> list[CaseTask]:
+    """Lift the restriction (Art 18(3): the requester is told before it is lifted; say so in
+    the reason). Recorded in the customer's and the case's history; recipients told to
+    restrict are told it is lifted. Returns the tasks created."""
+    require_fulfilment(actor, case, Case.Right.RESTRICTION)
+    reason = clean_reason(reason)
+    customer = _locked_customer(case)
+    if not customer.processing_restricted:
+        raise ValidationError(ERR_NOT_RESTRICTED)
+    customer.processing_restricted = False
+    customer.restricted_at = None
+    customer._history_user = actor
+    customer._change_reason = f"Restriction lifted, {case.reference}: {reason}"
+    customer.save()
+    tasks = art19_tasks_create(actor=actor, case=case, action=Art19Action.LIFTED)
+    _save(case, actor, f"Restriction lifted: {reason}")
+    return tasks

@@ -33,4 +33,14 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "requests.tasks.send_case_reminders",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Complaints: the s164A acknowledgement, the DPO's response target and each ICO deadline.
+    "send-complaint-reminders": {
+        "task": "requests.tasks.send_complaint_reminders",
+        "schedule": crontab(hour=7, minute=5),
+    },
+    # Case-file correspondence of requests and complaints closed over 6 years ago, history included.
+    "purge-expired-case-files": {
+        "task": "requests.tasks.purge_expired_case_files",
+        "schedule": crontab(hour=2, minute=45),
+    },
 }

@@ -61,3 +61,21 @@ def erase_customer(case_id: int, actor_id: int) -> bool:
         log.warning("erase_customer: case %s or actor %s no longer exists", case_id, actor_id)
         return False
     return customer_erase(actor=actor, case=case) is not None
+
+
+@shared_task(name="requests.tasks.send_complaint_reminders")
+def send_complaint_reminders() -> int:
+    """Daily: complaint acknowledgements and response targets (handler before, DPO once
+    missed) and the ICO's deadlines (DPO before, on the day and once missed), once each."""
+    from .services.complaint_reminders import complaint_reminders_send
+
+    return run_job("send_complaint_reminders", complaint_reminders_send).pk
+
+
+@shared_task(name="requests.tasks.purge_expired_case_files")
+def purge_expired_case_files() -> int:
+    """Nightly: correspondence of requests and complaints closed more than
+    legal.CASE_FILE_RETENTION_YEARS ago, attachments and history rows included."""
+    from .services.correspondence import case_files_purge_expired
+
+    return run_job("purge_expired_case_files", case_files_purge_expired).pk

@@ -1,0 +1,194 @@
+"""Case-file correspondence: letters, emails and calls in and out on a rights request or a
+complaint, with an optional attachment in private storage, and their retention.
+
+Attachments follow the identity-document rules (requests.services.documents): PDF, JPEG or
+PNG recognised by content, at most legal.IDENTITY_DOCUMENT_MAX_BYTES, written under
+PRIVATE_STORAGE_ROOT and served only through an access-checked view.
+
+Retention. These records are part of the case file, which the register of processing
+activities ("Rights requests", "Complaints") keeps for legal.CASE_FILE_RETENTION_YEARS after
+the case or complaint closes (the limitation period). The 6-month rule for brief
+customer-service records (customers.services.retention) does not apply to them.
+`case_files_purge_expired` enforces it nightly.
+
+THE AUDITED EXCEPTION, as in customers.services.retention: the purge deletes the live rows
+*and* their history rows in SQL, without the "deleted" history record simple-history would
+write (it would copy the summary into history again). What is kept is the count of what was
+removed, in the job's run record (JobRun).
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from dateutil.relativedelta import relativedelta
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from privacy_portal import legal
+
+from ..models import Case, CaseCorrespondence, Complaint
+from .documents import ERR_EMPTY, ERR_SIZE, ERR_TYPE, private_path, sniff
+
+ERR_PARENT = "Correspondence belongs to exactly one rights request or complaint."
+ERR_NOT_WORKER = "Only the handler or the DPO can add correspondence here."
+ERR_SUMMARY = "Summarise the letter, email or call."
+ERR_SUMMARY_LONG = "Keep the summary under 2,000 characters; attach the full text."
+ERR_DIRECTION = "Say whether it came in or went out."
+ERR_MEDIUM = "Choose letter, email or phone call."
+ERR_DATE_FUTURE = "The date cannot be in the future."
+ERR_DATE_BEFORE = "The date cannot be before the {what} was received ({day})."
+
+# Ids deleted per transaction in the purge.
+PURGE_BATCH_SIZE = 2000
+
+
+def read_upload(upload) -> tuple[bytes, str, str]:
+    """The upload's bytes, content type and extension, or a ValidationError (nothing stored)."""
+    size = getattr(upload, "size", None)
+    if size is not None and size > legal.IDENTITY_DOCUMENT_MAX_BYTES:
+        raise ValidationError({"attachment": ERR_SIZE})
+    data = upload.read(legal.IDENTITY_DOCUMENT_MAX_BYTES + 1)
+    if len(data) > legal.IDENTITY_DOCUMENT_MAX_BYTES:
+        raise ValidationError({"attachment": ERR_SIZE})
+    if not data:
+        raise ValidationError({"attachment": ERR_EMPTY})
+    sniffed = sniff(data[:16])
+    if sniffed is None:
+        raise ValidationError({"attachment": ERR_TYPE})
+    return data, *sniffed
+
+
+def _may_add(actor, case: Case | None, complaint: Complaint | None) -> bool:
+    if case is not None:
+        from .cases import may_work
+
+        return may_work(actor, case)
+    from .complaints import may_work
+
+    return may_work(actor, complaint)
+
+
+@transaction.atomic
+def correspondence_add(
+    *,
+    actor,
+    occurred_on: datetime.date,
+    direction: str,
+    medium: str,
+    summary: str,
+    case: Case | None = None,
+    complaint: Complaint | None = None,
+    upload=None,
+) -> CaseCorrespondence:
+    """Record a letter, email or call on one case or complaint, with an optional attachment.
+    Refused input stores nothing (no row, no file)."""
+    if (case is None) == (complaint is None):
+        raise ValidationError(ERR_PARENT)
+    if not _may_add(actor, case, complaint):
+        raise ValidationError(ERR_NOT_WORKER)
+    parent = case or complaint
+    errors: dict[str, str] = {}
+    if direction not in CaseCorrespondence.Direction.values:
+        errors["direction"] = ERR_DIRECTION
+    if medium not in CaseCorrespondence.Medium.values:
+        errors["medium"] = ERR_MEDIUM
+    if not summary.strip():
+        errors["summary"] = ERR_SUMMARY
+    elif len(summary.strip()) > 2000:
+        errors["summary"] = ERR_SUMMARY_LONG
+    if occurred_on > timezone.localdate():
+        errors["occurred_on"] = ERR_DATE_FUTURE
+    elif occurred_on < parent.received_on:
+        what = "request" if case is not None else "complaint"
+        errors["occurred_on"] = ERR_DATE_BEFORE.format(what=what, day=f"{parent.received_on:%-d %B %Y}")
+    if errors:
+        raise ValidationError(errors)
+    item = CaseCorrespondence(
+        case=case,
+        complaint=complaint,
+        occurred_on=occurred_on,
+        direction=direction,
+        medium=medium,
+        summary=summary.strip(),
+        recorded_by=actor,
+    )
+    path = None
+    if upload is not None:
+        data, content_type, ext = read_upload(upload)
+        folder = f"cases/{case.pk}" if case is not None else f"complaints/{complaint.pk}"
+        item.attachment_path = f"{folder}/correspondence/{uuid.uuid4().hex}.{ext}"
+        item.attachment_type = content_type
+        item.attachment_size = len(data)
+        path = private_path(item.attachment_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    try:
+        item._history_user = actor
+        item._change_reason = "Correspondence recorded"
+        item.save()
+    except Exception:
+        if path is not None:
+            path.unlink(missing_ok=True)  # no file without its row
+        raise
+    return item
+
+
+# --- retention -------------------------------------------------------------------------
+
+
+def case_file_cutoff(today: datetime.date | None = None) -> datetime.date:
+    """Case files closed before this day are past legal.CASE_FILE_RETENTION_YEARS."""
+    return (today or timezone.localdate()) - relativedelta(years=legal.CASE_FILE_RETENTION_YEARS)
+
+
+def _expired_parents(cutoff: datetime.date) -> Q:
+    closed_cases = Case.objects.filter(closed_on__lt=cutoff).values("pk")
+    closed_complaints = Complaint.objects.filter(status=Complaint.Status.CLOSED, closed_on__lt=cutoff).values("pk")
+    return Q(case_id__in=closed_cases) | Q(complaint_id__in=closed_complaints)
+
+
+def _raw_delete(ids: list[int]) -> int:
+    """DELETE in SQL: no signals, so no history row copying the summary is written."""
+    table = connection.ops.quote_name(CaseCorrespondence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", [ids])  # noqa: S608 (name from model meta)
+        return cursor.rowcount
+
+
+def case_files_purge_expired(
+    *, today: datetime.date | None = None, batch_size: int = PURGE_BATCH_SIZE
+) -> dict[str, int]:
+    """Delete the correspondence (rows, attachments and history rows) of rights requests and
+    complaints closed more than legal.CASE_FILE_RETENTION_YEARS ago. Open case files, and
+    those closed more recently, are untouched whatever the age of their letters.
+
+    Safe to run twice: a second run finds nothing. Each batch commits on its own; a file is
+    unlinked inside its batch's transaction, so if the commit fails the row survives (its
+    file already gone, `missing_ok`) and the next run finishes the job.
+    Returns counts only: correspondence, attachments, correspondence_history.
+    """
+    cutoff = case_file_cutoff(today)
+    expired = _expired_parents(cutoff)
+    history = CaseCorrespondence.history.model
+    report = {"correspondence": 0, "attachments": 0, "correspondence_history": 0}
+    rows = CaseCorrespondence.objects.filter(expired).order_by("pk")
+    while True:
+        with transaction.atomic():
+            batch = list(rows.values_list("pk", "attachment_path")[:batch_size])
+            if not batch:
+                break
+            ids = [pk for pk, _ in batch]
+            for _, relative in batch:
+                if relative:
+                    private_path(relative).unlink(missing_ok=True)
+                    report["attachments"] += 1
+            report["correspondence_history"] += history.objects.filter(id__in=ids).delete()[0]
+            report["correspondence"] += _raw_delete(ids)
+    # History rows of the same expired case files whose live row had gone already.
+    with transaction.atomic():
+        report["correspondence_history"] += history.objects.filter(expired).delete()[0]
+    return report

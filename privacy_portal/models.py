@@ -36,6 +36,8 @@ class User(AbstractUser):
         permissions = [
             ("use_portal", "Can sign in to the portal"),
             ("manage_staff", "Can manage staff accounts and roles"),
+            ("break_glass", "Can open a customer outside own cases, giving a reason (flagged)"),
+            ("search_history", "Can search the change history of every record"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -82,11 +84,16 @@ class JobRun(models.Model):
         return f"{self.name} at {self.started_at:%Y-%m-%d %H:%M}"
 
 
-class AccessEvent(models.Model):
-    """One read of personal data: who, when, what, from where, and why when asked.
+GENESIS_HASH = "0" * 64
 
-    Append-only and immutable: it holds ids and field names, never personal values, so
-    erasure never needs to touch it. Not a tracked (history) model for that reason.
+
+class AccessEvent(models.Model):
+    """One read of personal data (or one scrub of it): who, when, what, from where, and why.
+
+    Append-only and tamper-evident: it holds ids and field names, never personal values, so
+    erasure never needs to touch it; each entry carries a SHA-256 hash chained to the one
+    before (verify with `manage.py verify_audit_log`); on PostgreSQL a trigger refuses any
+    UPDATE or DELETE. Not a tracked (history) model for that reason.
     """
 
     class Action(models.TextChoices):
@@ -98,9 +105,17 @@ class AccessEvent(models.Model):
         EDIT_FORM = "edit_form", "Opened a customer's edit form"
         EXPORT = "export", "Downloaded an export"
         VIEW_DISCLOSURES = "view_disclosures", "Listed disclosures of customer data"
+        VIEW_CASE = "view_case", "Opened a case or complaint"
+        VIEW_CORRESPONDENCE = "view_correspondence", "Listed a customer's correspondence"
+        VIEW_HISTORY = "view_history", "Read a record's change history"
+        BREAK_GLASS = "break_glass", "Opened a customer outside own cases (break-glass)"
+        SCRUB = "scrub", "Scrubbed personal values (erasure or retention)"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
-    user = models.ForeignKey("privacy_portal.User", on_delete=models.PROTECT, related_name="access_events")
+    # Null for the system's own entries (nightly retention scrubbing).
+    user = models.ForeignKey(
+        "privacy_portal.User", null=True, blank=True, on_delete=models.PROTECT, related_name="access_events"
+    )
     action = models.CharField(max_length=32, choices=Action.choices)
     customer_id = models.BigIntegerField(null=True, blank=True)
     object_type = models.CharField(max_length=64, blank=True)
@@ -110,23 +125,52 @@ class AccessEvent(models.Model):
     search_kind = models.CharField(max_length=16, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     reason = models.CharField(max_length=500, blank=True)
+    # Break-glass and other accesses the DPO must look at.
+    flagged = models.BooleanField(default=False)
+    # Scrub entries: which tables and fields, and how many rows (never the values).
+    details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    hash = models.CharField(max_length=64, default="", editable=False)
 
     class Meta:
         indexes = [
             models.Index(fields=["customer_id", "-at"], name="access_customer_at"),
             models.Index(fields=["user", "-at"], name="access_user_at"),
+            models.Index(fields=["-at"], name="access_flagged_at", condition=models.Q(flagged=True)),
+            # The GIN index on result_ids (searches that returned a customer) is PostgreSQL-only:
+            # created in migration 0006.
         ]
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.action} {self.customer_id or ''} at {self.at:%Y-%m-%d %H:%M}"
 
     def save(self, *args, **kwargs):
-        if self.pk is not None and not kwargs.get("force_insert"):
+        if self.pk is not None:
             raise ValueError("Access events are append-only.")
-        super().save(*args, **kwargs)
+        from .audit import chain_and_insert
+
+        chain_and_insert(self, lambda: super(AccessEvent, self).save(*args, **kwargs))
 
     def delete(self, *args, **kwargs):
         raise ValueError("Access events are append-only.")
+
+    def content(self) -> dict:
+        """What the hash covers: every field but the id and the hashes, in a canonical form."""
+        at = self.at.astimezone(datetime.UTC).isoformat(timespec="microseconds")
+        return {
+            "at": at,
+            "user_id": self.user_id,
+            "action": self.action,
+            "customer_id": self.customer_id,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "result_ids": list(self.result_ids or []),
+            "search_kind": self.search_kind,
+            "ip_address": self.ip_address,
+            "reason": self.reason,
+            "flagged": self.flagged,
+            "details": self.details or {},
+        }
 
 
 # --- Register of processing activities (UK GDPR Art 30) and the privacy notice archive ----

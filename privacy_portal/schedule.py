@@ -43,4 +43,9 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "requests.tasks.purge_expired_case_files",
         "schedule": crontab(hour=2, minute=45),
     },
+    # The access log's hash chain, walked end to end; the DPO is emailed on a break.
+    "verify-audit-log": {
+        "task": "privacy_portal.tasks.verify_audit_log",
+        "schedule": crontab(hour=4, minute=0),
+    },
 }

@@ -42,6 +42,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "requests.add_case",
         "requests.view_queue",
         "requests.add_complaint",
+        # A customer outside its cases: only with a reason, flagged, the DPO told.
+        "privacy_portal.break_glass",
         # The register of processing activities and the privacy notice archive (no personal data).
         "privacy_portal.view_processingactivity",
         "privacy_portal.view_privacynoticeversion",
@@ -51,6 +53,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "customers.*",
         "requests.*",
         "privacy_portal.view_accessevent",
+        "privacy_portal.search_history",
         # Keeps the register of processing activities and archives each published privacy notice.
         "privacy_portal.view_processingactivity",
         "privacy_portal.add_processingactivity",
@@ -62,6 +65,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "privacy_portal.use_portal",
         # Read everything, change nothing (staff accounts included, for who-did-what).
         *(f"{app}.view_*" for app in DOMAIN_APPS),
+        "privacy_portal.search_history",
     ),
     Role.ITADMIN: (
         "privacy_portal.use_portal",

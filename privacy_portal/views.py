@@ -19,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from . import services
 from .access import mfa_satisfied, public, requires, signed_in_only
 from .forms import SignInForm, StaffCreateForm, StaffUpdateForm, TokenForm
-from .models import JobRun, User
+from .models import AccessEvent, JobRun, User
 
 MSG_THROTTLED = "Too many wrong codes. Wait a few seconds, then enter the newest code."
 MSG_BAD_TOKEN = "That code is not right. Check the time on your phone and try the newest code."  # noqa: S105 (a message, not a secret)
@@ -107,6 +107,8 @@ def home(request):
 
         context["case_figures"] = dashboard_figures()
         context["breach_count"] = breach_count()
+        # Break-glass openings and other flagged reads, newest first, for the DPO to review.
+        context["flagged_access"] = AccessEvent.objects.filter(flagged=True).select_related("user").order_by("-at")[:10]
     if request.user.has_perm("customers.view_customer"):
         from customers.forms import SearchForm
 

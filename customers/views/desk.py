@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -199,7 +200,59 @@ def history(request, pk: int):
     return render(request, "customers/history.html", {"customer": customer, "entries": entries})
 
 
+class BreakGlassForm(forms.Form):
+    reference = forms.CharField(max_length=20, label="Customer reference", help_text="For example C-000123.")
+    reason = forms.CharField(
+        widget=forms.Textarea,
+        min_length=15,
+        max_length=500,
+        label="Why you need this customer",
+        help_text="Recorded, flagged, and sent to the DPO.",
+    )
+
+
+@requires("privacy_portal.break_glass")
+@require_http_methods(["GET", "POST"])
+def break_glass(request):
+    """A handler opens a customer outside its cases: only with a reason, flagged, DPO told."""
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        pk = Customer.pk_from_reference(form.cleaned_data["reference"])
+        customer = Customer.objects.filter(pk=pk).first() if pk else None
+        if customer is None:
+            form.add_error("reference", "No customer has that reference.")
+        else:
+            reason = form.cleaned_data["reason"]
+            access_record(request=request, action=Action.BREAK_GLASS, customer_id=customer.pk, obj=customer,
+                          reason=reason, flagged=True)  # fmt: skip
+            _tell_dpo_of_break_glass(request.user, customer)
+            context = {
+                "customer": customer,
+                "phone_display": format_phone(customer.phone),
+                "preferences": preference_services.preference_states(customer),
+                "today": timezone.localdate(),
+                "break_glass": True,
+            }
+            return render(request, "customers/detail.html", context)
+    return render(request, "customers/break_glass.html", {"form": form})
+
+
+def _tell_dpo_of_break_glass(user, customer) -> None:
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    # Ids only: the email leaves the portal.
+    send_mail(
+        "Privacy Portal: break-glass access",
+        f"Staff #{user.pk} ({user.get_role_display()}) opened customer {customer.reference} outside their cases "
+        "and gave a reason. Review it in the access log.",
+        settings.DEFAULT_FROM_EMAIL,
+        [settings.DPO_EMAIL],
+    )
+
+
 urlpatterns = [
+    path("break-glass/", break_glass, name="break_glass"),
     path("", search, name="search"),
     path("new/", create, name="create"),
     path("<int:pk>/", detail, name="detail"),

@@ -1,0 +1,481 @@
+"""The case bundle: everything about one complaint, in one download for the ICO.
+
+A ZIP holding a PDF report, the same content as JSON, and the correspondence attachments:
+
+- the summary (who complained, about what, the s164A dates and whether they were kept);
+- the ICO's case, its deadlines and whether each was answered in time;
+- the timeline: every status change, with who and when, from the complaint's history;
+- the linked rights requests, each with its deadline met or missed;
+- the correspondence list (the complaint's and its linked requests');
+- the complete change history of the complaint (and its ICO case), its linked requests and
+  the affected customer record: who changed which field from what to what, and when.
+
+`bundle_content` gathers it once; the PDF (ReportLab) and the JSON are two renderings of
+that one dict, so they cannot disagree. Reading it is a read of personal data: the view
+records it in the access log.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.utils import timezone
+
+from ..models import Case, CaseCorrespondence, Complaint, IcoCase, IcoDeadline
+from .documents import private_path
+
+NONE = "(none)"
+HISTORY_ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+# --- gathering -------------------------------------------------------------------------
+
+
+def _day(value: datetime.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def deadline_state(due: datetime.date | None, done: datetime.date | None, today: datetime.date) -> str:
+    """'met', 'missed', 'open' (still in time), 'overdue' (open and late) or 'no deadline'."""
+    if due is None:
+        return "no deadline"
+    if done is not None:
+        return "met" if done <= due else "missed"
+    return "overdue" if today > due else "open"
+
+
+class _Names:
+    """Usernames by id, looked up once (history rows and foreign keys carry ids)."""
+
+    def __init__(self) -> None:
+        self.cache: dict[int, str] = {}
+
+    def __call__(self, user_id: int | None) -> str:
+        if user_id is None:
+            return "the system"
+        if user_id not in self.cache:
+            user = get_user_model().objects.filter(pk=user_id).only("username").first()
+            self.cache[user_id] = user.username if user else f"staff #{user_id}"
+        return self.cache[user_id]
+
+
+def _value(field: models.Field | None, value, names: _Names, refs: dict[int, str]) -> str:
+    """A field value as text: users by username, requests and customers by reference, other
+    records as "ico case #3"."""
+    if value is None or value == "":
+        return NONE
+    if isinstance(value, list):  # a many-to-many field: the through rows
+        ids = sorted(row.get("case") for row in value if isinstance(row, dict))
+        return ", ".join(refs.get(pk, f"request #{pk}") for pk in ids) or NONE
+    if field is not None and field.is_relation:
+        if field.related_model is get_user_model():
+            return names(value)
+        label = field.related_model._meta.label_lower
+        return refs.get((label, value)) or f"{field.related_model._meta.verbose_name} #{value}"
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _history(history_qs, label, names: _Names, refs: dict[int, str], *, fields: dict[str, models.Field]) -> list[dict]:
+    """Each history record of one model's objects as who / when / what changed."""
+    entries = []
+    previous: dict[int, object] = {}
+    for record in history_qs.order_by("history_date", "history_id"):
+        before = previous.get(record.id)
+        if record.history_type == "+" or before is None:
+            changes = []
+            for name, field in fields.items():
+                value = getattr(record, field.attname, None)
+                if value not in (None, "") and not field.primary_key:
+                    changes.append({"field": name, "from": NONE, "to": _value(field, value, names, refs)})
+        elif record.history_type == "-":
+            changes = []
+        else:
+            delta = record.diff_against(before)
+            changes = [
+                {
+                    "field": change.field,
+                    "from": _value(fields.get(change.field), change.old, names, refs),
+                    "to": _value(fields.get(change.field), change.new, names, refs),
+                }
+                for change in delta.changes
+            ]
+        previous[record.id] = record
+        entries.append(
+            {
+                "at": timezone.localtime(record.history_date).isoformat(timespec="microseconds"),
+                "who": names(record.history_user_id),
+                "record": label(record),
+                "action": HISTORY_ACTIONS.get(record.history_type, record.history_type),
+                "reason": record.history_change_reason or "",
+                "changes": changes,
+            }
+        )
+    return entries
+
+
+def _tracked(model: type[models.Model]) -> dict[str, models.Field]:
+    return {field.name: field for field in model.history.model.tracked_fields}
+
+
+def bundle_content(complaint: Complaint, *, actor=None, today: datetime.date | None = None) -> dict:
+    """Everything the bundle holds, as plain data (dates as ISO strings)."""
+    today = today or timezone.localdate()
+    names = _Names()
+    customer = complaint.customer
+    cases = list(complaint.cases.order_by("received_on", "pk"))
+    refs: dict = {case.pk: case.reference for case in cases}
+    refs.update({("requests.case", case.pk): case.reference for case in cases})
+    refs[("requests.complaint", complaint.pk)] = complaint.reference
+    if customer is not None:
+        refs[("customers.customer", customer.pk)] = customer.reference
+    ico = IcoCase.objects.filter(complaint=complaint).first()
+    deadlines = list(ico.deadlines.order_by("due_on", "pk")) if ico else []
+
+    summary = {
+        "reference": complaint.reference,
+        "status": complaint.get_status_display(),
+        "category": complaint.get_category_display(),
+        "channel": complaint.get_channel_display(),
+        "received_on": _day(complaint.received_on),
+        "description": complaint.description,
+        "customer": f"{customer.reference} {customer.full_name}" if customer else None,
+        "complainant": {
+            "name": complaint.complainant_name or (customer.full_name if customer else ""),
+            "email": complaint.complainant_email or (customer.email if customer else ""),
+            "phone": complaint.complainant_phone,
+            "address": complaint.complainant_address,
+        },
+        "handler": complaint.handler.username if complaint.handler_id else None,
+        "logged_by": complaint.logged_by.username if complaint.logged_by_id else None,
+        "acknowledge_by": _day(complaint.acknowledge_by),
+        "acknowledged_on": _day(complaint.acknowledged_on),
+        "acknowledgement": deadline_state(complaint.acknowledge_by, complaint.acknowledged_on, today),
+        "response_due_on": _day(complaint.response_due_on),
+        "responded_on": _day(complaint.responded_on),
+        "response": deadline_state(complaint.response_due_on, complaint.responded_on, today),
+        "response_summary": complaint.response_summary,
+        "review_requested_on": _day(complaint.review_requested_on),
+        "review_concluded_on": _day(complaint.review_concluded_on),
+        "review_outcome": complaint.review_outcome,
+        "closed_on": _day(complaint.closed_on),
+        "outcome": complaint.outcome,
+    }
+
+    timeline = []
+    last_status = None
+    for record in complaint.history.order_by("history_date", "history_id"):
+        if record.status != last_status:
+            timeline.append(
+                {
+                    "at": timezone.localtime(record.history_date).isoformat(timespec="seconds"),
+                    "who": names(record.history_user_id),
+                    "status": Complaint.Status(record.status).label,
+                    "note": record.history_change_reason or "",
+                }
+            )
+            last_status = record.status
+
+    linked = [
+        {
+            "reference": case.reference,
+            "right": case.get_right_display(),
+            "status": case.get_status_display(),
+            "received_on": _day(case.received_on),
+            "due_on": _day(case.due_on),
+            "closed_on": _day(case.closed_on),
+            "deadline": deadline_state(case.due_on, case.closed_on, today),
+            "extended": case.extended,
+            "description": case.description,
+            "outcome": case.outcome,
+        }
+        for case in cases
+    ]
+
+    letters = CaseCorrespondence.objects.filter(complaint=complaint) | CaseCorrespondence.objects.filter(case__in=cases)
+    correspondence = [
+        {
+            "on": refs.get(item.case_id) or complaint.reference,
+            "occurred_on": _day(item.occurred_on),
+            "direction": item.get_direction_display(),
+            "medium": item.get_medium_display(),
+            "summary": item.summary,
+            "recorded_by": names(item.recorded_by_id),
+            "attachment": attachment_name(item) if item.attachment_path else None,
+        }
+        for item in letters.order_by("occurred_on", "pk")
+    ]
+
+    history = _history(
+        complaint.history.all(),
+        lambda r: f"Complaint {complaint.reference}",
+        names,
+        refs,
+        fields=_tracked(Complaint),
+    )
+    if ico:
+        history += _history(
+            ico.history.all(), lambda r: f"ICO case {r.ico_reference}", names, refs, fields=_tracked(IcoCase)
+        )
+        history += _history(
+            IcoDeadline.history.filter(ico_case_id=ico.pk),
+            lambda r: f"ICO deadline {r.due_on.isoformat()}",
+            names,
+            refs,
+            fields=_tracked(IcoDeadline),
+        )
+    for case in cases:
+        history += _history(
+            case.history.all(), lambda r, ref=case.reference: f"Request {ref}", names, refs, fields=_tracked(Case)
+        )
+    if customer is not None:
+        history += _history(
+            customer.history.all(),
+            lambda r: f"Customer {customer.reference}",
+            names,
+            refs,
+            fields=_tracked(type(customer)),
+        )
+    history.sort(key=lambda entry: entry["at"])
+
+    return {
+        "bundle": {
+            "title": f"Complaint {complaint.reference}: case bundle",
+            "generated_at": timezone.localtime().isoformat(timespec="seconds"),
+            "generated_by": actor.username if actor is not None else None,
+        },
+        "summary": summary,
+        "ico_case": (
+            {
+                "ico_reference": ico.ico_reference,
+                "contacted_on": _day(ico.contacted_on),
+                "contact_method": ico.get_contact_method_display(),
+                "caseworker": ico.caseworker,
+                "requested": ico.requested,
+                "deadlines": [
+                    {
+                        "what": d.what,
+                        "due_on": _day(d.due_on),
+                        "answered_on": _day(d.answered_on),
+                        "state": deadline_state(d.due_on, d.answered_on, today),
+                    }
+                    for d in deadlines
+                ],
+                "outcome": ico.get_outcome_display() if ico.outcome else None,
+                "outcome_on": _day(ico.outcome_on),
+                "outcome_notes": ico.outcome_notes,
+            }
+            if ico
+            else None
+        ),
+        "timeline": timeline,
+        "linked_requests": linked,
+        "correspondence": correspondence,
+        "history": history,
+    }
+
+
+def attachment_name(item: CaseCorrespondence) -> str:
+    return f"attachments/{item.occurred_on.isoformat()}-{item.pk}{Path(item.attachment_path).suffix}"
+
+
+# --- the PDF ---------------------------------------------------------------------------
+
+
+def _styles():
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    # Bitstream Vera ships with ReportLab: unlike the built-in Helvetica it holds the accented
+    # letters of customers' names (and embeds, so the text can be read back from the PDF).
+    if "Vera" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("Vera", "Vera.ttf"))
+        pdfmetrics.registerFont(TTFont("VeraBd", "VeraBd.ttf"))
+    styles = getSampleStyleSheet()
+    for name in ("Normal", "BodyText", "Title", "Heading1", "Heading2", "Heading3"):
+        styles[name].fontName = "VeraBd" if name.startswith(("Title", "Heading")) else "Vera"
+    styles["Normal"].fontSize = 8
+    styles["Normal"].leading = 10
+    return styles
+
+
+def _when(iso: str) -> str:
+    """An ISO timestamp as '2026-11-25 10:02' (local time, as stored), to fit a table cell."""
+    return iso[:16].replace("T", " ")
+
+
+def _p(text, style):
+    from reportlab.platypus import Paragraph
+
+    return Paragraph(escape(str(text if text not in (None, "") else NONE)).replace("\n", "<br/>"), style)
+
+
+def _table(rows: list[list], widths: list[float], styles, *, header: bool = True):
+    from reportlab.lib import colors
+    from reportlab.platypus import Table, TableStyle
+
+    data = [[_p(cell, styles["Normal"]) for cell in row] for row in rows]
+    table = Table(data, colWidths=widths, repeatRows=1 if header else 0)
+    commands = [
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+    ]
+    if header:
+        commands.append(("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9)))
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def bundle_pdf(content: dict) -> bytes:
+    """The report as a PDF (A4), rendered from `bundle_content`."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate, Spacer
+
+    styles = _styles()
+    normal, h2 = styles["Normal"], styles["Heading2"]
+    width = A4[0] - 30 * mm
+    buffer = io.BytesIO()
+    meta = content["bundle"]
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=meta["title"],
+        author="Privacy Portal",
+    )
+    story = [
+        _p(meta["title"], styles["Title"]),
+        _p(f"Generated {_when(meta['generated_at'])} by {meta['generated_by'] or 'the system'}.", normal),
+        Spacer(1, 4 * mm),
+        _p("Summary", h2),
+    ]
+    s = content["summary"]
+    complainant = s["complainant"]
+    facts = [
+        ("Reference", s["reference"]),
+        ("Status", s["status"]),
+        ("Category", s["category"]),
+        ("Received", f"{s['received_on']} by {s['channel'].lower()}"),
+        ("Customer", s["customer"]),
+        (
+            "Complainant",
+            ", ".join(v for v in (complainant["name"], complainant["email"], complainant["phone"]) if v),
+        ),
+        ("What it is about", s["description"]),
+        ("Handler", s["handler"]),
+        ("Logged by", s["logged_by"]),
+        ("Acknowledge by", s["acknowledge_by"]),
+        ("Acknowledged", f"{s['acknowledged_on'] or 'not yet'} ({s['acknowledgement']})"),
+        ("Response target", s["response_due_on"] or "not set"),
+        ("Responded", f"{s['responded_on'] or 'not yet'} ({s['response']})"),
+        ("Response", s["response_summary"]),
+        ("Review requested", s["review_requested_on"]),
+        ("Review concluded", s["review_concluded_on"]),
+        ("Review outcome", s["review_outcome"]),
+        ("Closed", s["closed_on"]),
+        ("Outcome", s["outcome"]),
+    ]
+    story.append(_table([list(row) for row in facts], [40 * mm, width - 40 * mm], styles, header=False))
+
+    ico = content["ico_case"]
+    story += [Spacer(1, 4 * mm), _p("The ICO's case", h2)]
+    if ico is None:
+        story.append(_p("Not escalated to the ICO.", normal))
+    else:
+        rows = [
+            ("ICO reference", ico["ico_reference"]),
+            ("Contacted us", f"{ico['contacted_on']} by {ico['contact_method'].lower()}"),
+            ("Caseworker", ico["caseworker"]),
+            ("Asked for", ico["requested"]),
+            ("Outcome", f"{ico['outcome']} on {ico['outcome_on']}" if ico["outcome"] else "Awaited"),
+            ("Outcome notes", ico["outcome_notes"]),
+        ]
+        story.append(_table([list(row) for row in rows], [40 * mm, width - 40 * mm], styles, header=False))
+        story.append(Spacer(1, 2 * mm))
+        rows = [["What the ICO wants", "Due", "Answered", "Kept"]]
+        rows += [[d["what"], d["due_on"], d["answered_on"] or "not yet", d["state"]] for d in ico["deadlines"]]
+        story.append(_table(rows, [width - 75 * mm, 25 * mm, 25 * mm, 25 * mm], styles))
+
+    story += [Spacer(1, 4 * mm), _p("Timeline (status changes)", h2)]
+    rows = [["When (local time)", "Who", "Status", "Note"]]
+    rows += [[_when(t["at"]), t["who"], t["status"], t["note"]] for t in content["timeline"]]
+    story.append(_table(rows, [38 * mm, 30 * mm, 40 * mm, width - 108 * mm], styles))
+
+    story += [Spacer(1, 4 * mm), _p("Linked rights requests", h2)]
+    if not content["linked_requests"]:
+        story.append(_p("No rights requests are linked to this complaint.", normal))
+    else:
+        rows = [["Request", "Right", "Status", "Received", "Due", "Closed", "Deadline"]]
+        rows += [
+            [r["reference"], r["right"], r["status"], r["received_on"], r["due_on"], r["closed_on"], r["deadline"]]
+            for r in content["linked_requests"]
+        ]
+        story.append(_table(rows, [26 * mm, 30 * mm, 26 * mm, 22 * mm, 22 * mm, 22 * mm, width - 148 * mm], styles))
+        for r in content["linked_requests"]:
+            if r["description"] or r["outcome"]:
+                story.append(
+                    _p(
+                        f"{r['reference']}: asked for: {r['description'] or NONE}. Outcome: {r['outcome'] or NONE}",
+                        normal,
+                    )
+                )
+
+    story += [Spacer(1, 4 * mm), _p("Correspondence", h2)]
+    if not content["correspondence"]:
+        story.append(_p("No correspondence recorded.", normal))
+    else:
+        rows = [["Date", "On", "In/out", "How", "Summary", "Attachment"]]
+        rows += [
+            [c["occurred_on"], c["on"], c["direction"], c["medium"], c["summary"], c["attachment"] or "-"]
+            for c in content["correspondence"]
+        ]
+        story.append(_table(rows, [22 * mm, 30 * mm, 14 * mm, 20 * mm, width - 130 * mm, 44 * mm], styles))
+
+    story += [Spacer(1, 4 * mm), _p("Change history", h2)]
+    story.append(
+        _p("Every change to the complaint, its ICO case, its linked requests and the customer record.", normal)
+    )
+    rows = [["When", "Who", "Record", "Change"]]
+    for entry in content["history"]:
+        lines = [f"{entry['action']}" + (f": {entry['reason']}" if entry["reason"] else "")]
+        lines += [f"{c['field']}: {c['from']} -> {c['to']}" for c in entry["changes"]]
+        rows.append([_when(entry["at"]), entry["who"], entry["record"], "\n".join(lines)])
+    story.append(_table(rows, [38 * mm, 26 * mm, 40 * mm, width - 104 * mm], styles))
+    doc.build(story)
+    return buffer.getvalue()
+
+
+# --- the ZIP ---------------------------------------------------------------------------
+
+
+def bundle_zip(complaint: Complaint, *, actor=None) -> tuple[str, bytes]:
+    """The download: (file name, ZIP bytes) with the PDF, the JSON and the attachments."""
+    content = bundle_content(complaint, actor=actor)
+    reference = complaint.reference
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{reference}-report.pdf", bundle_pdf(content))
+        archive.writestr(f"{reference}.json", json.dumps(content, indent=2, ensure_ascii=False))
+        items = CaseCorrespondence.objects.filter(complaint=complaint) | CaseCorrespondence.objects.filter(
+            case__in=complaint.cases.all()
+        )
+        for item in items.exclude(attachment_path=""):
+            path = private_path(item.attachment_path)
+            if path.exists():
+                archive.write(path, attachment_name(item))
+    return f"{reference}-bundle.zip", buffer.getvalue()

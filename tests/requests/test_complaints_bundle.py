@@ -1,0 +1,155 @@
+"""The case bundle: one ZIP for the ICO with a PDF report (read back with pypdf) and the same
+content as JSON; the complete change history of the complaint, its requests and the customer."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from pypdf import PdfReader
+
+from customers.services.customers import customer_update_contact
+from requests.services import cases as case_svc
+from requests.services import complaints as svc
+from requests.services.bundle import bundle_content, bundle_pdf, bundle_zip, deadline_state
+from requests.services.correspondence import correspondence_add
+from tests.factories import CaseFactory, ComplaintFactory, CustomerFactory
+
+pytestmark = pytest.mark.django_db
+TODAY = timezone.localdate
+DAY = datetime.timedelta(days=1)
+PDF = b"%PDF-1.4\n" + b"0" * 100
+
+
+@pytest.fixture(autouse=True)
+def private_storage(settings, tmp_path):
+    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
+
+
+@pytest.fixture
+def escalated(dpo, handler, agent):
+    """A complaint about a late access request and a customer whose email was changed,
+    acknowledged, answered, escalated to the ICO, with a letter."""
+    customer = CustomerFactory(first_name="Zofia", last_name="Łukasiewicz", email="zofia@example.com")
+    late = CaseFactory(customer=customer, received_on=TODAY() - 60 * DAY, description="A copy of my data")
+    late = case_svc.case_assign(actor=dpo, case=late, handler=handler)
+    case_svc.case_start(actor=handler, case=late)
+    case_svc.case_complete(actor=handler, case=late, outcome="Sent the export.")
+    on_time = CaseFactory(customer=customer, received_on=TODAY() - 5 * DAY, right="rectification")
+    complaint = svc.complaint_log(
+        actor=agent,
+        customer=customer,
+        received_on=TODAY() - 3 * DAY,
+        channel="phone",
+        category="request_handling",
+        description="My access request was answered late.",
+        cases=[late, on_time],
+    )
+    svc.complaint_assign(actor=dpo, complaint=complaint, handler=handler)
+    svc.complaint_acknowledge(actor=handler, complaint=complaint, on=TODAY() - 2 * DAY)
+    svc.complaint_respond(actor=handler, complaint=complaint, on=TODAY() - DAY, summary="We apologised.")
+    svc.complaint_escalate(
+        actor=dpo,
+        complaint=complaint,
+        ico_reference="IC-445566-K7L8",
+        contacted_on=TODAY(),
+        contact_method="email",
+        caseworker="J. Caseworker",
+        requested="Our response and the timeline of the access request.",
+        deadlines=[("Our response", TODAY() + 14 * DAY)],
+    )
+    correspondence_add(actor=handler, complaint=complaint, occurred_on=TODAY(), direction="outbound",
+                       medium="letter", summary="Apology letter", upload=SimpleUploadedFile("a.pdf", PDF))  # fmt: skip
+    customer_update_contact(
+        actor=agent, customer_id=customer.pk, expected_version=customer.version, reason="Caller asked",
+        email="zofia.l@example.com",
+    )  # fmt: skip
+    complaint.refresh_from_db()
+    return complaint
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_deadline_states():
+    d = datetime.date(2026, 5, 1)
+    assert deadline_state(d, d, d) == "met"
+    assert deadline_state(d, d + DAY, d) == "missed"
+    assert deadline_state(d, None, d) == "open"
+    assert deadline_state(d, None, d + DAY) == "overdue"
+    assert deadline_state(None, None, d) == "no deadline"
+
+
+def test_the_content_holds_summary_timeline_requests_correspondence_and_history(escalated, dpo, handler, agent):
+    content = bundle_content(escalated, actor=dpo)
+    assert content["summary"]["reference"] == escalated.reference
+    assert content["summary"]["acknowledgement"] == "met"
+    assert [(t["status"], t["who"]) for t in content["timeline"]] == [
+        ("Received", agent.username),
+        ("Acknowledged", handler.username),
+        ("Responded", handler.username),
+        ("Escalated to the ICO", dpo.username),
+    ]
+    requests = {r["reference"]: r["deadline"] for r in content["linked_requests"]}
+    late, on_time = escalated.cases.order_by("received_on")
+    assert requests == {late.reference: "missed", on_time.reference: "open"}
+    assert content["ico_case"]["ico_reference"] == "IC-445566-K7L8"
+    assert content["ico_case"]["deadlines"][0]["state"] == "open"
+    assert [c["summary"] for c in content["correspondence"]] == ["Apology letter"]
+    # Who changed which field from what to what.
+    changes = [
+        (entry["who"], entry["record"], change["field"], change["from"], change["to"])
+        for entry in content["history"]
+        for change in entry["changes"]
+    ]
+    customer = escalated.customer
+    assert (agent.username, f"Customer {customer.reference}", "email", "zofia@example.com", "zofia.l@example.com") in (
+        changes
+    )
+    assert (dpo.username, f"Complaint {escalated.reference}", "handler", "(none)", handler.username) in changes
+    assert (handler.username, f"Complaint {escalated.reference}", "status", "received", "acknowledged") in changes
+    assert (handler.username, f"Request {late.reference}", "status", "in_progress", "completed") in changes
+    linked = [c for c in changes if c[2] == "cases"]
+    assert linked and late.reference in linked[0][4] and on_time.reference in linked[0][4]
+    assert content["history"] == sorted(content["history"], key=lambda e: e["at"])
+
+
+def test_the_pdf_names_the_complaint_its_timeline_and_its_history(escalated, dpo, handler):
+    text = pdf_text(bundle_pdf(bundle_content(escalated, actor=dpo)))
+    flat = " ".join(text.split())
+    assert f"Complaint {escalated.reference}: case bundle" in flat
+    assert "Timeline (status changes)" in flat and "Escalated to the ICO" in flat
+    assert "IC-445566-K7L8" in flat and "Our response" in flat
+    assert "Change history" in flat
+    assert "zofia@example.com -> zofia.l@example.com" in flat
+    assert "Łukasiewicz" in flat  # non-Latin-1 names survive (embedded Vera font)
+    late = escalated.cases.order_by("received_on").first()
+    assert late.reference in flat and "missed" in flat
+    assert "Apology letter" in flat
+
+
+def test_the_zip_holds_the_pdf_the_same_content_as_json_and_the_attachments(escalated, dpo):
+    name, data = bundle_zip(escalated, actor=dpo)
+    assert name == f"{escalated.reference}-bundle.zip"
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    names = archive.namelist()
+    assert f"{escalated.reference}-report.pdf" in names and f"{escalated.reference}.json" in names
+    content = json.loads(archive.read(f"{escalated.reference}.json"))
+    assert content["summary"]["reference"] == escalated.reference
+    attachment = content["correspondence"][0]["attachment"]
+    assert attachment in names and archive.read(attachment) == PDF
+    assert escalated.reference in pdf_text(archive.read(f"{escalated.reference}-report.pdf"))
+
+
+def test_a_complaint_without_customer_ico_or_requests_still_bundles(dpo):
+    complaint = ComplaintFactory(customer=None, complainant_name="Walter Bishop")
+    content = bundle_content(complaint, actor=dpo)
+    assert content["ico_case"] is None and content["linked_requests"] == [] and content["summary"]["customer"] is None
+    text = pdf_text(bundle_pdf(content))
+    assert "Walter Bishop" in text and "Not escalated to the ICO." in text

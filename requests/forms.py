@@ -3,9 +3,13 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from customers.forms import ContactForm
+from customers.services.customers import CONTACT_FIELDS
 from privacy_portal.models import User
 
 from .models import Case
+from .services.fulfilment import REASON_MAX_LENGTH
+from .services.informed import SENT_BY
 
 DATE_HELP = "dd/mm/yyyy"
 
@@ -107,3 +111,35 @@ class ReasonForm(forms.Form):
 
 class NoteForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea, label="Note")
+
+
+# --- Fulfilment ---------------------------------------------------------------------------------
+
+FULFILMENT_REASON_HELP = "Kept in the customer record's history."
+
+
+class RectifyForm(ContactForm):
+    """The customer's contact details, pre-filled, to correct as the requester asked."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        max_length=REASON_MAX_LENGTH, label="Reason for the correction", help_text=FULFILMENT_REASON_HELP
+    )
+
+    @classmethod
+    def for_customer(cls, customer) -> RectifyForm:
+        return cls(initial={f: getattr(customer, f) for f in CONTACT_FIELDS} | {"expected_version": customer.version})
+
+
+class RestrictionForm(forms.Form):
+    reason = forms.CharField(max_length=REASON_MAX_LENGTH, label="Reason", help_text=FULFILMENT_REASON_HELP)
+
+
+class InformForm(forms.Form):
+    sent_by = forms.ChoiceField(
+        choices=[(k.value, k.label) for k in SENT_BY], label="Sent to the requester by", widget=forms.RadioSelect
+    )
+
+
+class TaskDoneForm(forms.Form):
+    task_id = forms.IntegerField(widget=forms.HiddenInput)

@@ -20,6 +20,7 @@ from .. import forms
 from ..models import Case, CaseDocument
 from ..services import cases as svc
 from ..services import documents, export
+from . import fulfilment
 
 MSG_EXPORT_QUEUED = "The export is being built. It will appear under Documents when it is ready: reload this page."
 SENSITIVE_KINDS = (CaseDocument.Kind.IDENTITY, CaseDocument.Kind.EXPORT)
@@ -96,6 +97,7 @@ def case_page(request, pk: int):
         and user.pk not in (case.handler_id, case.signoff_requested_by_id),
         "forms": {name: form_class() for name, (form_class, _) in ACTIONS.items() if form_class is not None},
         "today": timezone.localdate(),
+        **fulfilment.page_context(user, case),
     }
     return render(request, "requests/case.html", context)
 
@@ -168,6 +170,7 @@ ACTIONS = {
     ),
     "note": (forms.NoteForm, lambda r, c, d: svc.case_add_note(actor=r.user, case=c, text=d["text"]) and "Note added."),
     "build_export": (None, _build_export),
+    **fulfilment.ACTIONS,
 }
 SIGNOFF_ACTIONS = {"signoff"}
 ASSIGN_ACTIONS = {"assign"}

@@ -1,0 +1,466 @@
+"""Complaint pages by role: logging, the list, the complaint page and its actions, the ICO
+panel, correspondence on complaints and requests, the bundle download, "complaints I logged"."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from privacy_portal.models import AccessEvent
+from requests.models import CaseCorrespondence, Complaint, IcoCase
+from requests.services import cases as case_svc
+from requests.services import complaints as svc
+from requests.services.correspondence import correspondence_add
+from requests.services.documents import ERR_TYPE
+from tests.factories import CaseFactory, ComplaintFactory, CustomerFactory
+
+pytestmark = pytest.mark.django_db
+TODAY = timezone.localdate
+DAY = datetime.timedelta(days=1)
+PDF = b"%PDF-1.4\n" + b"0" * 64
+ROLES = ["agent", "handler", "other_handler", "dpo", "auditor", "itadmin", "nobody"]
+
+
+@pytest.fixture(autouse=True)
+def private_storage(settings, tmp_path):
+    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
+
+
+@pytest.fixture
+def complaint(dpo, handler):
+    return svc.complaint_assign(actor=dpo, complaint=ComplaintFactory(), handler=handler)
+
+
+def d(day: datetime.date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def act(client, complaint, action, **data):
+    return client.post(reverse("requests:complaint_action", args=[complaint.pk, action]), data, follow=True)
+
+
+def page_messages(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+# --- logging -----------------------------------------------------------------------------
+
+
+def test_agent_logs_a_complaint_from_a_caller_and_sees_only_its_status(client, agent):
+    customer = CustomerFactory()
+    case = CaseFactory(customer=customer)
+    client.force_login(agent)
+    url = reverse("requests:complaint_new") + f"?customer={customer.pk}"
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url,
+        {"customer_id": customer.pk, "received_on": d(TODAY()), "channel": "phone", "category": "marketing",
+         "description": "Still getting calls.", "case_references": case.reference.lower()},
+        follow=True,
+    )  # fmt: skip
+    complaint = Complaint.objects.get()
+    assert response.redirect_chain[-1][0] == reverse("requests:complaints_logged")
+    body = response.content.decode()
+    assert complaint.reference in body and "Received" in body and "Marketing after opting out" in body
+    assert list(complaint.cases.all()) == [case] and complaint.logged_by == agent
+    assert f"acknowledged by {complaint.acknowledge_by:%-d %B %Y}" in page_messages(response)[0]
+    # The status, not the complaint.
+    assert client.get(reverse("requests:complaint", args=[complaint.pk])).status_code == 404
+
+
+def test_a_complaint_with_bad_input_names_the_fields_and_logs_nothing(client, agent):
+    client.force_login(agent)
+    response = client.post(
+        reverse("requests:complaint_new"),
+        {"received_on": d(TODAY() + DAY), "channel": "phone", "category": "other", "description": "x"},
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and "There is a problem" in body
+    assert svc.ERR_RECEIVED_FUTURE in body and svc.ERR_WHO.replace("'", "&#x27;") in body
+    assert not Complaint.objects.exists()
+
+
+def test_an_unknown_request_reference_is_refused(client, agent):
+    client.force_login(agent)
+    response = client.post(
+        reverse("requests:complaint_new"),
+        {"received_on": d(TODAY()), "channel": "phone", "category": "other", "description": "x",
+         "complainant_name": "Ann Caller", "case_references": "R-2026-99999"},
+    )  # fmt: skip
+    assert "No request has the reference R-2026-99999." in response.content.decode()
+    assert not Complaint.objects.exists()
+
+
+def test_a_handler_who_logs_a_complaint_lands_on_its_list(client, handler):
+    client.force_login(handler)
+    response = client.post(
+        reverse("requests:complaint_new"),
+        {"received_on": d(TODAY()), "channel": "email", "category": "other", "description": "x",
+         "complainant_name": "Ann Caller"},
+        follow=True,
+    )  # fmt: skip
+    assert response.redirect_chain[-1][0] == reverse("requests:complaints")
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("agent", 200), ("handler", 200), ("dpo", 200), ("auditor", 403), ("itadmin", 403), ("nobody", 403)],
+)
+def test_logging_page_access_by_role(client, cast, role, status):
+    client.force_login(cast[role])
+    assert client.get(reverse("requests:complaint_new")).status_code == status
+
+
+def test_logging_page_rejects_other_methods(client, agent):
+    client.force_login(agent)
+    assert client.put(reverse("requests:complaint_new")).status_code == 405
+
+
+# --- the list ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("agent", 403), ("handler", 200), ("other_handler", 200), ("dpo", 200), ("auditor", 200), ("itadmin", 403),
+     ("nobody", 403)],
+)  # fmt: skip
+def test_list_access_by_role(client, cast, complaint, role, status):
+    client.force_login(cast[role])
+    response = client.get(reverse("requests:complaints"))
+    assert response.status_code == status
+    if status == 200:
+        sees = complaint.reference in response.content.decode()
+        assert sees == (role in ("handler", "dpo", "auditor"))
+
+
+def test_list_filters_by_status_category_overdue_acknowledgement_and_ico(client, dpo):
+    overdue = ComplaintFactory(received_on=TODAY() - 40 * DAY, category="security")
+    fresh = ComplaintFactory(category="marketing")
+    escalated = ComplaintFactory(category="accuracy")
+    svc.complaint_acknowledge(actor=dpo, complaint=escalated, on=TODAY())
+    svc.complaint_escalate(actor=dpo, complaint=escalated, ico_reference="IC-1", contacted_on=TODAY(),
+                           contact_method="letter", requested="Everything")  # fmt: skip
+    client.force_login(dpo)
+    url = reverse("requests:complaints")
+
+    def refs(**query):
+        body = client.get(url, query).content.decode()
+        return {c.reference for c in (overdue, fresh, escalated) if c.reference in body}
+
+    assert refs() == {overdue.reference, fresh.reference, escalated.reference}
+    assert refs(ack_overdue="on") == {overdue.reference}
+    assert refs(ico="on") == {escalated.reference}
+    assert refs(category="marketing") == {fresh.reference}
+    assert refs(status="escalated") == {escalated.reference}
+    body = client.get(url).content.decode()
+    assert "1 acknowledgement overdue" in body and "1 with the ICO" in body
+
+
+def test_the_list_runs_a_fixed_number_of_queries(client, dpo, handler, django_assert_max_num_queries):
+    for _ in range(25):
+        svc.complaint_assign(actor=dpo, complaint=ComplaintFactory(), handler=handler)
+    client.force_login(dpo)
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("requests:complaints")).status_code == 200
+
+
+def test_list_rejects_post(client, dpo):
+    client.force_login(dpo)
+    assert client.post(reverse("requests:complaints")).status_code == 405
+
+
+# --- the complaint page ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("agent", 404), ("handler", 200), ("other_handler", 404), ("dpo", 200), ("auditor", 200), ("itadmin", 404),
+     ("nobody", 403)],
+)  # fmt: skip
+def test_complaint_page_access_by_role(client, cast, complaint, role, status):
+    client.force_login(cast[role])
+    assert client.get(reverse("requests:complaint", args=[complaint.pk])).status_code == status
+
+
+def test_complaint_page_shows_the_deadline_and_records_the_read(client, handler, complaint):
+    client.force_login(handler)
+    body = client.get(reverse("requests:complaint", args=[complaint.pk])).content.decode()
+    assert f"{complaint.acknowledge_by:%-d %b %Y}" in body and "Record the acknowledgement" in body
+    event = AccessEvent.objects.get(user=handler)
+    assert (event.action, event.customer_id, event.object_id) == ("view_customer", complaint.customer_id, complaint.pk)
+
+
+def test_auditors_see_the_page_without_any_action(client, auditor, complaint):
+    client.force_login(auditor)
+    body = client.get(reverse("requests:complaint", args=[complaint.pk])).content.decode()
+    assert "Nothing for you to do on this complaint." in body
+    assert "complaint_action" not in body and "/act/" not in body
+
+
+def test_complaint_page_rejects_post(client, dpo, complaint):
+    client.force_login(dpo)
+    assert client.post(reverse("requests:complaint", args=[complaint.pk])).status_code == 405
+
+
+# --- actions -----------------------------------------------------------------------------
+
+
+def test_handler_acknowledges_through_the_page(client, handler, complaint):
+    client.force_login(handler)
+    response = act(client, complaint, "acknowledge", on=d(TODAY()))
+    assert page_messages(response) == ["Acknowledgement recorded."]
+    complaint.refresh_from_db()
+    assert complaint.status == "acknowledged" and complaint.acknowledged_on == TODAY()
+
+
+def test_an_acknowledgement_before_receipt_is_refused_with_a_message(client, handler, complaint):
+    client.force_login(handler)
+    response = act(client, complaint, "acknowledge", on=d(complaint.received_on - DAY))
+    assert page_messages(response) == [svc.ERR_ACK_BEFORE_RECEIPT.format(received=f"{complaint.received_on:%-d %B %Y}")]
+    complaint.refresh_from_db()
+    assert complaint.status == "received"
+
+
+def test_a_forbidden_jump_through_the_page_is_refused_with_a_message(client, handler, complaint):
+    client.force_login(handler)
+    response = act(client, complaint, "respond", on=d(TODAY()), summary="Done")
+    assert page_messages(response) == [svc.ERR_MOVE.format(current="Received", target="Responded")]
+    complaint.refresh_from_db()
+    assert complaint.status == "received"
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("agent", 403), ("handler", 302), ("other_handler", 403), ("dpo", 302), ("auditor", 403), ("itadmin", 403),
+     ("nobody", 403)],
+)  # fmt: skip
+def test_only_the_handler_or_the_dpo_may_act(client, cast, complaint, role, status):
+    client.force_login(cast[role])
+    response = client.post(reverse("requests:complaint_action", args=[complaint.pk, "acknowledge"]), {"on": d(TODAY())})
+    assert response.status_code == status
+    complaint.refresh_from_db()
+    assert (complaint.status == "acknowledged") == (status == 302)
+
+
+def test_a_handler_with_another_complaint_gets_404_on_this_one(client, dpo, other_handler, complaint):
+    svc.complaint_assign(actor=dpo, complaint=ComplaintFactory(), handler=other_handler)
+    client.force_login(other_handler)
+    response = client.post(reverse("requests:complaint_action", args=[complaint.pk, "acknowledge"]), {"on": d(TODAY())})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("action", ["assign", "target", "conclude_review", "escalate", "ico_deadline", "ico_outcome"])
+def test_the_handler_cannot_do_what_only_the_dpo_does(client, handler, complaint, action):
+    client.force_login(handler)
+    assert client.post(reverse("requests:complaint_action", args=[complaint.pk, action]), {}).status_code == 403
+
+
+def test_actions_need_post_and_unknown_ones_are_404(client, handler, complaint):
+    client.force_login(handler)
+    assert client.get(reverse("requests:complaint_action", args=[complaint.pk, "acknowledge"])).status_code == 405
+    assert client.post(reverse("requests:complaint_action", args=[complaint.pk, "teleport"])).status_code == 404
+
+
+def test_dpo_sets_the_target_and_reassigns(client, dpo, other_handler, complaint):
+    client.force_login(dpo)
+    act(client, complaint, "target", due_on=d(TODAY() + 20 * DAY))
+    act(client, complaint, "assign", handler=other_handler.pk)
+    complaint.refresh_from_db()
+    assert complaint.response_due_on == TODAY() + 20 * DAY and complaint.handler == other_handler
+
+
+def test_dpo_escalates_through_the_ico_panel_and_a_past_deadline_is_refused(client, dpo, complaint):
+    svc.complaint_acknowledge(actor=dpo, complaint=complaint, on=TODAY())
+    client.force_login(dpo)
+    data = {
+        "ico_reference": "IC-777-X",
+        "contacted_on": d(TODAY()),
+        "contact_method": "email",
+        "requested": "Our response",
+        "deadline_what": "Our response",
+        "deadline_due_on": d(TODAY() - DAY),
+    }
+    response = act(client, complaint, "escalate", **data)
+    assert page_messages(response) == [svc.ERR_ICO_DEADLINE_PAST]
+    assert not IcoCase.objects.exists()
+    response = act(client, complaint, "escalate", **{**data, "deadline_due_on": d(TODAY() + 10 * DAY)})
+    assert page_messages(response) == ["Escalation to the ICO recorded (IC-777-X)."]
+    ico = IcoCase.objects.get()
+    act(client, complaint, "ico_deadline", what="Call recording", due_on=d(TODAY() + 20 * DAY))
+    first = ico.deadlines.order_by("due_on").first()
+    act(client, complaint, "ico_answer", deadline=first.pk, on=d(TODAY()))
+    first.refresh_from_db()
+    assert ico.deadlines.count() == 2 and first.answered_on == TODAY()
+    body = client.get(reverse("requests:complaint", args=[complaint.pk])).content.decode()
+    assert "IC-777-X" in body and "Call recording" in body and "Record the ICO's outcome" in body
+
+
+def test_answering_a_deadline_of_another_complaint_is_refused(client, dpo, complaint):
+    other = ComplaintFactory()
+    for c in (complaint, other):
+        svc.complaint_acknowledge(actor=dpo, complaint=c, on=TODAY())
+        svc.complaint_escalate(actor=dpo, complaint=c, ico_reference="IC-9", contacted_on=TODAY(),
+                               contact_method="email", requested="x", deadlines=[("x", TODAY() + DAY)])  # fmt: skip
+    theirs = other.ico_case.deadlines.get()
+    client.force_login(dpo)
+    response = act(client, complaint, "ico_answer", deadline=theirs.pk, on=d(TODAY()))
+    assert page_messages(response) == [svc.ERR_NO_ICO_CASE]
+    theirs.refresh_from_db()
+    assert theirs.answered_on is None
+
+
+def test_linking_a_request_through_the_page(client, handler, complaint):
+    case = CaseFactory(customer=complaint.customer)
+    client.force_login(handler)
+    act(client, complaint, "link_case", reference=case.reference)
+    response = act(client, complaint, "link_case", reference="R-2026-00000")
+    assert page_messages(response) == [svc.ERR_CASE_UNKNOWN.format(reference="R-2026-00000")]
+    assert list(complaint.cases.all()) == [case]
+
+
+# --- correspondence ----------------------------------------------------------------------
+
+
+def test_handler_records_correspondence_with_a_pdf_and_a_fake_one_is_refused(client, handler, complaint):
+    client.force_login(handler)
+    base = {"occurred_on": d(TODAY()), "direction": "inbound", "medium": "letter", "summary": "Letter of complaint"}
+    response = act(client, complaint, "correspondence", **base,
+                   attachment=SimpleUploadedFile("letter.pdf", b"<html>not a pdf</html>"))  # fmt: skip
+    assert page_messages(response) == [ERR_TYPE]
+    assert not CaseCorrespondence.objects.exists()
+    response = act(client, complaint, "correspondence", **base, attachment=SimpleUploadedFile("letter.pdf", PDF))
+    assert page_messages(response) == ["Correspondence recorded."]
+    item = CaseCorrespondence.objects.get()
+    assert "Letter of complaint" in response.content.decode()
+    assert reverse("requests:complaint_correspondence", args=[complaint.pk, item.pk]) in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("agent", 404), ("handler", 200), ("other_handler", 404), ("dpo", 200), ("auditor", 200), ("itadmin", 404),
+     ("nobody", 403)],
+)  # fmt: skip
+def test_attachments_are_served_only_to_those_who_see_the_complaint_and_recorded(client, cast, complaint, role, status):
+    item = correspondence_add(actor=cast["dpo"], complaint=complaint, occurred_on=TODAY(), direction="inbound",
+                              medium="email", summary="x", upload=SimpleUploadedFile("a.pdf", PDF))  # fmt: skip
+    client.force_login(cast[role])
+    response = client.get(reverse("requests:complaint_correspondence", args=[complaint.pk, item.pk]))
+    assert response.status_code == status
+    if status == 200:
+        assert b"".join(response.streaming_content) == PDF
+        assert response["Cache-Control"] == "no-store"
+        event = AccessEvent.objects.get(user=cast[role])
+        assert (event.action, event.object_id, event.customer_id) == ("export", item.pk, complaint.customer_id)
+    assert client.post(reverse("requests:complaint_correspondence", args=[complaint.pk, item.pk])).status_code in (
+        403,
+        405,
+    )
+
+
+def test_correspondence_on_a_rights_request_from_the_case_page(client, dpo, handler, auditor):
+    case = case_svc.case_assign(actor=dpo, case=CaseFactory(), handler=handler)
+    client.force_login(handler)
+    url = reverse("requests:case_correspondence_add", args=[case.pk])
+    png = SimpleUploadedFile("e.png", b"\x89PNG\r\n\x1a\n" + b"0" * 10)
+    data = {"occurred_on": d(TODAY()), "direction": "outbound", "medium": "email", "summary": "Sent the export link"}
+    response = client.post(url, {**data, "attachment": png}, follow=True)
+    assert page_messages(response) == ["Correspondence recorded."]
+    item = CaseCorrespondence.objects.get(case=case)
+    body = response.content.decode()
+    assert "Sent the export link" in body and "Record a letter, email or call" in body
+    assert client.get(url).status_code == 405
+    client.force_login(auditor)
+    assert client.post(url, {}).status_code == 403
+    body = client.get(reverse("requests:case", args=[case.pk])).content.decode()
+    assert "Sent the export link" in body and "Record a letter, email or call" not in body
+    download = client.get(reverse("requests:case_correspondence", args=[case.pk, item.pk]))
+    assert download.status_code == 200 and download["Content-Type"] == "image/png"
+
+
+def test_case_correspondence_access_by_role(client, cast, dpo, handler):
+    case = case_svc.case_assign(actor=dpo, case=CaseFactory(), handler=handler)
+    url = reverse("requests:case_correspondence_add", args=[case.pk])
+    data = {"occurred_on": d(TODAY()), "direction": "inbound", "medium": "phone", "summary": "Called"}
+    expected = {"agent": 403, "handler": 302, "other_handler": 403, "dpo": 302, "auditor": 403, "itadmin": 403,
+                "nobody": 403}  # fmt: skip
+    for role, status in expected.items():
+        client.force_login(cast[role])
+        assert client.post(url, data).status_code in ((404, 403) if status == 403 else (status,)), role
+    assert CaseCorrespondence.objects.count() == 2
+
+
+# --- the bundle --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("agent", 403), ("handler", 403), ("other_handler", 403), ("dpo", 200), ("auditor", 200), ("itadmin", 403),
+     ("nobody", 403)],
+)  # fmt: skip
+def test_bundle_download_by_role_is_recorded_as_a_read(client, cast, complaint, role, status):
+    client.force_login(cast[role])
+    response = client.get(reverse("requests:complaint_bundle", args=[complaint.pk]))
+    assert response.status_code == status
+    events = AccessEvent.objects.filter(user=cast[role], action="export")
+    if status == 200:
+        assert response["Content-Type"] == "application/zip"
+        assert f'filename="{complaint.reference}-bundle.zip"' in response["Content-Disposition"]
+        names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+        assert f"{complaint.reference}-report.pdf" in names
+        event = events.get()
+        assert (event.object_type, event.object_id, event.customer_id) == (
+            "requests.Complaint",
+            complaint.pk,
+            complaint.customer_id,
+        )
+    else:
+        assert not events.exists()
+
+
+def test_bundle_rejects_post(client, dpo, complaint):
+    client.force_login(dpo)
+    assert client.post(reverse("requests:complaint_bundle", args=[complaint.pk])).status_code == 405
+
+
+# --- complaints I logged and navigation --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("agent", 200), ("handler", 403), ("dpo", 200), ("auditor", 200), ("itadmin", 403), ("nobody", 403)],
+)
+def test_logged_page_access_by_role(client, cast, role, status):
+    client.force_login(cast[role])
+    assert client.get(reverse("requests:complaints_logged")).status_code == status
+
+
+def test_logged_page_lists_only_what_the_agent_logged(client, agent, dpo):
+    mine = svc.complaint_log(actor=agent, complainant_name="Ann Caller", received_on=TODAY(), channel="phone",
+                             category="other", description="Secret details")  # fmt: skip
+    theirs = svc.complaint_log(actor=dpo, complainant_name="Bob Caller", received_on=TODAY(), channel="post",
+                               category="other", description="x")  # fmt: skip
+    client.force_login(agent)
+    body = client.get(reverse("requests:complaints_logged")).content.decode()
+    assert mine.reference in body and theirs.reference not in body
+    assert "Secret details" not in body and "Ann Caller" not in body
+    assert client.post(reverse("requests:complaints_logged")).status_code == 405
+
+
+def test_navigation_and_customer_page_links_follow_permissions(client, agent, dpo, handler):
+    customer = CustomerFactory()
+    client.force_login(agent)
+    body = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert "Complaints I logged" in body
+    assert reverse("requests:complaint_new") + f"?customer={customer.pk}" in body
+    assert reverse("requests:complaints") + '"' not in body
+    client.force_login(dpo)
+    body = client.get(reverse("home")).content.decode()
+    assert f'href="{reverse("requests:complaints")}"' in body and "Complaints I logged" not in body
+    client.force_login(handler)
+    assert "My complaints" in client.get(reverse("home")).content.decode()

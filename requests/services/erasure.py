@@ -235,7 +235,7 @@ def erasure_preview(*, customer: Customer) -> ErasurePreview:
         Line(
             "The disclosure log, linked only to the anonymised record",
             Disclosure.objects.filter(customer=customer).count(),
-            f"Shows what went to whom; each of the {len(recipients)} recipients is told of the erasure (Art 19).",
+            f"Shows what went to whom. Recipients to tell of the erasure (Art 19): {len(recipients)}.",
         ),
         Line(
             "This case, its history and the certificate of erasure (no personal data)",

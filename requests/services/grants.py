@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from guardian.shortcuts import assign_perm, remove_perm
 
-from ..models import Case
+from ..models import Case, Complaint
 
 CASE_PERMS = ("requests.view_case", "requests.work_case")
 # guardian grants on a Customer can only carry Customer permissions. `view_transcript`, the
@@ -27,9 +27,13 @@ def revoke_case(user, case: Case) -> None:
     for perm in CASE_PERMS:
         remove_perm(perm, user, case)
     if case.customer_id:
+        # An open complaint of the same customer that the user handles needs the grants too.
         still_needed = (
             Case.objects.filter(customer_id=case.customer_id, handler=user, closed_on__isnull=True)
             .exclude(pk=case.pk)
+            .exists()
+            or Complaint.objects.filter(customer_id=case.customer_id, handler=user)
+            .exclude(status=Complaint.Status.CLOSED)
             .exists()
         )
         if not still_needed:

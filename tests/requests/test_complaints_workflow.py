@@ -221,9 +221,7 @@ def test_a_forbidden_move_says_where_from_and_where_to(dpo):
 def test_acknowledgement_before_receipt_or_in_the_future_is_refused(handler, complaint):
     with pytest.raises(ValidationError) as excinfo:
         svc.complaint_acknowledge(actor=handler, complaint=complaint, on=complaint.received_on - DAY)
-    assert messages_of(excinfo) == [
-        svc.ERR_ACK_BEFORE_RECEIPT.format(received=f"{complaint.received_on:%-d %B %Y}")
-    ]
+    assert messages_of(excinfo) == [svc.ERR_ACK_BEFORE_RECEIPT.format(received=f"{complaint.received_on:%-d %B %Y}")]
     with pytest.raises(ValidationError) as excinfo:
         svc.complaint_acknowledge(actor=handler, complaint=complaint, on=TODAY() + DAY)
     assert messages_of(excinfo) == [svc.ERR_DATE_FUTURE]
@@ -399,3 +397,13 @@ def test_escalation_contact_date_cannot_be_in_the_future_or_before_receipt(dpo, 
     with pytest.raises(ValidationError):
         _escalate(dpo, complaint, contacted_on=complaint.received_on - DAY)
     assert not IcoCase.objects.exists()
+
+
+def test_closing_a_case_keeps_the_customer_grant_an_open_complaint_still_needs(dpo, handler):
+    complaint = svc.complaint_assign(actor=dpo, complaint=ComplaintFactory(), handler=handler)
+    case = case_svc.case_assign(actor=dpo, case=CaseFactory(customer=complaint.customer), handler=handler)
+    case_svc.case_start(actor=handler, case=case)
+    case_svc.case_complete(actor=handler, case=case, outcome="Done.")
+    handler = type(handler).objects.get(pk=handler.pk)
+    assert handler.has_perm("customers.view_customer", complaint.customer)
+    assert handler.has_perm("customers.view_transcript", complaint.customer)

@@ -14,18 +14,16 @@ would write (it would copy the transcript once more).
 
 Free text that must be kept (case notes, the case's description, change reasons) is not
 blanked but redacted: every form of the customer's names, emails, phone numbers, postcodes
-and address lines ever held is replaced by "[erased]".
+and address lines ever held is replaced by "[erased]" (requests.services.redaction).
 """
 
 from __future__ import annotations
 
 import datetime
-import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import phonenumbers
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
@@ -62,9 +60,9 @@ from ..models import (
 from .cases import ERR_ERASURE_ONLY, ERR_SELF_SIGNOFF, ERR_SIGNOFF_PERMISSION
 from .documents import private_path
 from .fulfilment import Art19Action, art19_tasks_create, write_on_commit
+from .redaction import redact_rows, redactor_for, set_text
 
 ERASED_NAME = "Erased"
-REDACTED = "[erased]"
 REASON = "Erased (Art 17)"
 # Files on the customer's cases that are copies of their data, not the case file itself.
 FILE_KINDS_DELETED = (CaseDocument.Kind.IDENTITY, CaseDocument.Kind.EXPORT)
@@ -288,79 +286,12 @@ def _warnings(case_ids: set[int], purchases) -> list[str]:
     return warnings
 
 
-# --- Redaction ---------------------------------------------------------------------------------
-
-_SEP = r"[\s.\-]?"
-
-
-def _phone_pattern(value: str) -> str:
-    """Any way of writing the number: +447911123456, +44 (0)7911 123456, 07911-123 456."""
-    try:
-        number = phonenumbers.parse(value, "GB")
-    except phonenumbers.NumberParseException:
-        return re.escape(value)
-    body = _SEP.join(re.escape(d) for d in str(number.national_number))
-    return rf"(?:(?:\+|00)?{number.country_code}{_SEP}(?:\(0\){_SEP})?|0){_SEP}{body}"
-
-
-def _postcode_pattern(value: str) -> str:
-    compact = re.sub(r"\s+", "", value)
-    return rf"{re.escape(compact[:-3])}\s*{re.escape(compact[-3:])}" if len(compact) > 3 else re.escape(value)
-
-
-def redactor_for(customer: Customer) -> Callable[[str], str]:
-    """A function replacing, in a text, every name, email, phone number, postcode and address
-    line the customer has ever had on record (the live row and all history) by [erased]."""
-    fields = ("first_name", "last_name", "email", "phone", "postcode", "address_line1", "address_line2")
-    values = {f: set() for f in fields}
-    rows = [tuple(getattr(customer, f) for f in fields), *customer.history.values_list(*fields)]
-    for row in rows:
-        for name, value in zip(fields, row, strict=True):
-            if value and value.strip() and value != ERASED_NAME:
-                values[name].add(value.strip())
-    patterns = set()
-    for name in ("first_name", "last_name"):
-        patterns |= {rf"\b{re.escape(v)}\b" for v in values[name] if len(v) >= 2}
-    patterns |= {re.escape(v) for v in values["email"]}
-    patterns |= {_phone_pattern(v) for v in values["phone"]}
-    patterns |= {_postcode_pattern(v) for v in values["postcode"]}
-    patterns |= {re.escape(v) for f in ("address_line1", "address_line2") for v in values[f] if len(v) >= 5}
-    if not patterns:
-        return lambda text: text
-    regex = re.compile("|".join(sorted(patterns, key=len, reverse=True)), re.IGNORECASE)
-    return lambda text: regex.sub(REDACTED, text) if text else text
-
-
-def _set(row, name: str, value: str) -> bool:
-    """Set a text field, cut to its length ("[erased]" may be longer than a short name)."""
-    limit = row._meta.get_field(name).max_length
-    value = value[:limit] if limit and value else value
-    if value == getattr(row, name):
-        return False
-    setattr(row, name, value)
-    return True
-
-
-def _redact(rows: Iterable, fields: Iterable[str], redact: Callable[[str], str]) -> list:
-    """Redact `fields` on each row in memory; return the rows that changed."""
-    changed = []
-    for row in rows:
-        dirty = False
-        for name in fields:
-            old = getattr(row, name)
-            if old:
-                dirty = _set(row, name, redact(old)) or dirty
-        if dirty:
-            changed.append(row)
-    return changed
-
-
 def _scrub_history(model: type[models.Model], filters: Q, fields: Iterable[str], redact) -> int:
     """Redact personal values (and the change reason) in place in `model`'s history rows."""
     history = model.history.model
     names = [*fields, "history_change_reason"]
     rows = history.objects.filter(filters).only("history_id", *names).iterator(chunk_size=2000)
-    changed = _redact(rows, names, redact)
+    changed = redact_rows(rows, names, redact)
     history.objects.bulk_update(changed, names, batch_size=500)
     return len(changed)
 
@@ -370,7 +301,7 @@ def _scrub_party(row, fields: Iterable[str], redact, *, blank: bool) -> None:
     else's (a solicitor or relative acting for them) stay as the record of who acted, with
     the customer's details redacted out of them."""
     for name in fields:
-        _set(row, name, "" if blank else redact(getattr(row, name)))
+        set_text(row, name, "" if blank else redact(getattr(row, name)))
 
 
 def _scrub_case(row, customer: Customer, redact) -> None:
@@ -378,7 +309,7 @@ def _scrub_case(row, customer: Customer, redact) -> None:
     needs a customer or a requester's name)."""
     _scrub_party(row, CASE_PARTY, redact, blank=row.customer_id == customer.pk and not row.acting_for_other)
     for name in CASE_TEXT:
-        _set(row, name, redact(getattr(row, name)))
+        set_text(row, name, redact(getattr(row, name)))
 
 
 def _scrub_complaint(row, customer: Customer, redact) -> None:
@@ -387,7 +318,7 @@ def _scrub_complaint(row, customer: Customer, redact) -> None:
     have come from someone else, so it is redacted instead."""
     _scrub_party(row, COMPLAINT_PARTY, redact, blank=row.customer_id == customer.pk)
     for name in COMPLAINT_TEXT:
-        _set(row, name, redact(getattr(row, name)))
+        set_text(row, name, redact(getattr(row, name)))
 
 
 # --- The erasure -------------------------------------------------------------------------------
@@ -451,7 +382,7 @@ def customer_erase(*, actor, case: Case) -> ErasureResult | None:
     if customer.is_erased:
         return None
     now = timezone.now()
-    redact = redactor_for(customer)
+    redact = redactor_for(customer, keep=[ERASED_NAME])
     counts: dict[str, int] = {}
 
     suppression_add_customer(customer=customer, channels=Channel.values, reason=SuppressionEntry.Reason.ERASED)
@@ -524,7 +455,7 @@ def _blank_preference_evidence(actor, customer: Customer, redact) -> int:
 def _redact_disclosures(actor, customer: Customer, redact) -> None:
     """The disclosure log stays (Art 19, accountability); any details in an override reason go."""
     rows = Disclosure.objects.filter(customer=customer).exclude(override_reason="")
-    changed = _redact(rows, ["override_reason"], redact)
+    changed = redact_rows(rows, ["override_reason"], redact)
     bulk_update_with_history(
         changed, Disclosure, ["override_reason"], batch_size=1000, default_user=actor, default_change_reason=REASON
     )
@@ -556,7 +487,7 @@ def _scrub_case_files(actor, case: Case, files: CaseFiles, customer: Customer, r
         rows = list(history.only("history_id", "customer_id", "history_change_reason", *fields))
         for row in rows:
             scrub(row, customer, redact)
-            _set(row, "history_change_reason", redact(row.history_change_reason or ""))
+            set_text(row, "history_change_reason", redact(row.history_change_reason or ""))
         editable = [f for f in fields if f != "acting_for_other"]
         model.history.model.objects.bulk_update(rows, [*editable, "history_change_reason"], batch_size=500)
 
@@ -570,7 +501,7 @@ def _scrub_case_files(actor, case: Case, files: CaseFiles, customer: Customer, r
         docs, CaseDocument, ["path", "deleted_at", "deletion_reason"], default_user=actor, default_change_reason=REASON
     )
     for model, fields in CASE_FILE_TEXT.items():
-        changed = _redact(model.objects.filter(files.scope(model)), fields, redact)
+        changed = redact_rows(model.objects.filter(files.scope(model)), fields, redact)
         bulk_update_with_history(changed, model, list(fields), default_user=actor, default_change_reason=REASON)
         _scrub_history(model, files.scope(model), fields, redact)
     return paths

@@ -39,15 +39,8 @@ from requests.models import (
 from requests.services import cases as svc
 from requests.services import erasure
 from requests.services.documents import private_path
-from requests.services.erasure import (
-    ERASED_NAME,
-    ERR_NO_CUSTOMER,
-    ERR_NOT_APPROVED,
-    REDACTED,
-    customer_erase,
-    erasure_preview,
-    redactor_for,
-)
+from requests.services.erasure import ERASED_NAME, ERR_NO_CUSTOMER, ERR_NOT_APPROVED, customer_erase, erasure_preview
+from requests.services.redaction import REDACTED, redactor_for
 from tests.factories import (
     CallFactory,
     CaseFactory,

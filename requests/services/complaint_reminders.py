@@ -165,7 +165,7 @@ def complaint_reminders_send(*, today: datetime.date | None = None) -> dict[str,
         count(_complaint_reminder(complaint, "ack", complaint.acknowledge_by, today), "acknowledgement")
     awaiting_response = (
         Complaint.objects.filter(
-            status__in=(S.RECEIVED, S.ACKNOWLEDGED, S.INVESTIGATING),
+            status__in=(S.RECEIVED, S.ACKNOWLEDGED, S.INVESTIGATING, S.ESCALATED),
             responded_on__isnull=True,
             response_due_on__lte=horizon,
         )

@@ -14,6 +14,8 @@ still cannot make an illegal move. The lawful paths, and why:
   complainant may go to the ICO at any time (DPA 2018 s165); the ICO usually waits for our
   response (or the review), but takes up complaints we are slow to answer. We record it
   whenever it happens. An escalated complaint closes only once the ICO's outcome is recorded.
+  If the ICO took it up before we responded, we still owe the complainant our response
+  (s164A(5)): it is recorded on the escalated complaint without leaving that status.
 - closed is final.
 """
 
@@ -316,7 +318,8 @@ def complaint_respond(*, actor, complaint: Complaint, on: datetime.date, summary
         raise ValidationError({"summary": ERR_SUMMARY})
     _not_before(on, complaint.acknowledged_on, "the acknowledgement", "on")
     _not_future(on, "on")
-    _move(complaint, S.RESPONDED)
+    if not (complaint.status == S.ESCALATED and complaint.responded_on is None):
+        _move(complaint, S.RESPONDED)
     complaint.responded_on = on
     complaint.response_summary = summary.strip()
     _save(complaint, actor, "Response sent")

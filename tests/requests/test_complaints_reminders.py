@@ -184,3 +184,12 @@ def test_the_daily_job_is_scheduled_and_records_its_counts(today, mailoutbox):
     run = JobRun.objects.get(pk=send_complaint_reminders())
     assert run.name == "send_complaint_reminders"
     assert run.detail["acknowledgement_reminders"] == 1
+
+
+def test_an_escalated_complaint_still_owing_its_response_is_reminded(dpo, handler, today, mailoutbox):
+    complaint = svc.complaint_assign(actor=dpo, complaint=ComplaintFactory(), handler=handler)
+    svc.complaint_acknowledge(actor=handler, complaint=complaint, on=today)
+    svc.complaint_set_target(actor=dpo, complaint=complaint, due_on=today + 2 * DAY)
+    svc.complaint_escalate(actor=dpo, complaint=complaint, ico_reference="IC-1", contacted_on=today,
+                           contact_method="email", requested="x")  # fmt: skip
+    assert complaint_reminders_send(today=today)["response_reminders"] == 1

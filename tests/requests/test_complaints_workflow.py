@@ -407,3 +407,12 @@ def test_closing_a_case_keeps_the_customer_grant_an_open_complaint_still_needs(d
     handler = type(handler).objects.get(pk=handler.pk)
     assert handler.has_perm("customers.view_customer", complaint.customer)
     assert handler.has_perm("customers.view_transcript", complaint.customer)
+
+
+def test_a_response_owed_when_the_ico_stepped_in_is_recorded_without_leaving_escalated(dpo, handler, complaint):
+    svc.complaint_acknowledge(actor=handler, complaint=complaint, on=TODAY())
+    _escalate(dpo, complaint)
+    svc.complaint_respond(actor=handler, complaint=complaint, on=TODAY(), summary="Our answer, late.")
+    assert (complaint.status, complaint.responded_on) == (S.ESCALATED, TODAY())
+    with pytest.raises(ValidationError):  # only once
+        svc.complaint_respond(actor=handler, complaint=complaint, on=TODAY(), summary="Again")

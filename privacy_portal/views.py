@@ -106,6 +106,9 @@ def home(request):
         from requests.selectors import dashboard_figures
 
         context["case_figures"] = dashboard_figures()
+        from requests.complaint_selectors import complaint_dashboard
+
+        context["complaint_figures"] = complaint_dashboard()
         context["breach_count"] = breach_count()
         # Break-glass openings and other flagged reads, newest first, for the DPO to review.
         context["flagged_access"] = AccessEvent.objects.filter(flagged=True).select_related("user").order_by("-at")[:10]

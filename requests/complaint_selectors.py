@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 
+from dateutil.relativedelta import relativedelta
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -80,7 +81,7 @@ def complaint_dashboard(*, today: datetime.date | None = None, months: int = 12)
     """The DPO's figures: complaints by category and month (last `months` months), how many
     were acknowledged within the s164A period, and ICO cases open."""
     today = today or timezone.localdate()
-    since = (today.replace(day=1) - datetime.timedelta(days=31 * (months - 1))).replace(day=1)
+    since = today.replace(day=1) - relativedelta(months=months - 1)
     by_month = (
         Complaint.objects.filter(received_on__gte=since)
         .annotate(month=TruncMonth("received_on"))

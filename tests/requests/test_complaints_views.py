@@ -8,6 +8,7 @@ import io
 import zipfile
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -464,3 +465,33 @@ def test_navigation_and_customer_page_links_follow_permissions(client, agent, dp
     assert f'href="{reverse("requests:complaints")}"' in body and "Complaints I logged" not in body
     client.force_login(handler)
     assert "My complaints" in client.get(reverse("home")).content.decode()
+
+
+# --- the DPO's dashboard -----------------------------------------------------------------
+
+
+def test_dpo_dashboard_counts_complaints_by_category_and_month_acknowledgements_and_ico_cases(client, dpo):
+    from requests.complaint_selectors import complaint_dashboard
+
+    on_time = ComplaintFactory(category="marketing", received_on=TODAY() - 3 * DAY)
+    svc.complaint_acknowledge(actor=dpo, complaint=on_time, on=TODAY())
+    late = ComplaintFactory(category="marketing", received_on=TODAY() - 40 * DAY)
+    svc.complaint_acknowledge(actor=dpo, complaint=late, on=TODAY())
+    ComplaintFactory(category="security", received_on=TODAY() - 31 * DAY)  # overdue, not acknowledged
+    ComplaintFactory(category="other")  # in time, not acknowledged
+    svc.complaint_escalate(actor=dpo, complaint=on_time, ico_reference="IC-1", contacted_on=TODAY(),
+                           contact_method="email", requested="x")  # fmt: skip
+    old = ComplaintFactory(category="other", received_on=TODAY() - relativedelta(months=13))  # outside the window
+    svc.complaint_acknowledge(actor=dpo, complaint=old, on=old.received_on)
+    figures = complaint_dashboard()
+    # Acknowledgements are counted over all time; the table covers the last 12 months.
+    assert (figures["acknowledged_on_time"], figures["acknowledged_late"]) == (2, 1)
+    assert (figures["acknowledgement_overdue"], figures["acknowledgement_waiting"]) == (1, 1)
+    assert figures["ico_open"] == 1
+    categories = [value for value, _ in figures["categories"]]
+    total = {value: sum(row["counts"][i] for row in figures["months"]) for i, value in enumerate(categories)}
+    assert (total["marketing"], total["security"], total["other"]) == (2, 1, 1)
+    assert len(figures["months"]) <= 12
+    client.force_login(dpo)
+    body = client.get(reverse("home")).content.decode()
+    assert "1 ICO case open" in body and "1 acknowledgement overdue" in body and "2 acknowledged on time" in body

@@ -162,11 +162,10 @@ class CaseFiles:
 
 
 def _call_filter(customer: Customer) -> Q:
-    """The customer's calls, and unmatched calls from the customer's own number."""
-    q = Q(customer=customer)
-    if customer.phone:
-        q |= Q(customer__isnull=True, customer_number=customer.phone)
-    return q
+    """The customer's calls, and unmatched calls from any number the customer has had (calls
+    are kept six months: an unmatched call from the customer's number is almost surely theirs)."""
+    numbers = {customer.phone, *customer.history.values_list("phone", flat=True)} - {""}
+    return Q(customer=customer) | Q(customer__isnull=True, customer_number__in=numbers)
 
 
 def erasure_preview(*, customer: Customer) -> ErasurePreview:
@@ -419,22 +418,24 @@ def customer_erase(*, actor, case: Case) -> ErasureResult | None:
 
 
 def _detach_purchases(actor, customer: Customer, redact, now: datetime.datetime) -> int:
-    """Purchases stay (tax, guarantees), linked to no one; their history forgets the link too."""
+    """Purchases stay (tax, guarantees), linked to no one; their history forgets the link too.
+    A description naming the customer (an engraving: "To Peregrine, 60 today") is redacted."""
     purchases = list(Purchase.objects.filter(customer=customer))
     for purchase in purchases:
         purchase.customer = None
         purchase.detached_at = now
+        set_text(purchase, "description", redact(purchase.description))
     bulk_update_with_history(
         purchases,
         Purchase,
-        ["customer", "detached_at"],
+        ["customer", "detached_at", "description"],
         batch_size=1000,
         default_user=actor,
         default_change_reason=f"Detached from the customer: {REASON}",
     )
     ids = [p.pk for p in purchases]
     Purchase.history.filter(Q(id__in=ids) | Q(customer_id=customer.pk)).update(customer=None)
-    _scrub_history(Purchase, Q(id__in=ids), [], redact)
+    _scrub_history(Purchase, Q(id__in=ids), ["description"], redact)
     return len(purchases)
 
 

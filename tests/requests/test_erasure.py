@@ -157,8 +157,10 @@ def rich(agent, handler, dpo):
     call.duration_seconds = 300
     call.save()  # a second history row
     stray_call = CallFactory(customer=None, customer_number=PHONE, transcript="Caller: it's me again.")
+    CallFactory(customer=None, customer_number=FORMER_PHONE, transcript="Caller: from my old mobile.")
     CorrespondenceFactory(customer=customer, summary=f"Letter from {FIRST} at {ADDRESS}")
-    purchases = [PurchaseFactory(customer=customer), PurchaseFactory(customer=customer)]
+    purchases = [PurchaseFactory(customer=customer, description=f"Medal engraved “{FIRST} {LAST}, 60 today”")]
+    purchases.append(PurchaseFactory(customer=customer))
     courier, finance = RecipientFactory(name="Swift Couriers Ltd"), RecipientFactory(name="Coin Credit plc")
     DisclosureFactory(customer=customer, recipient=courier)
     DisclosureFactory(customer=customer, recipient=courier)
@@ -293,6 +295,8 @@ def test_purchases_are_kept_detached_with_the_detachment_in_their_history(
         assert len(history) == 2 and history[-1].history_user == dpo
         assert all(h.customer_id is None for h in history)
     assert Purchase.objects.count() == 2
+    # An engraving naming the customer keeps what was bought, not whom for.
+    assert rich["purchases"][0].description == f"Medal engraved “{REDACTED} {REDACTED}, 60 today”"
 
 
 def test_preference_changes_are_kept_as_evidence_without_their_notes(rich, dpo, django_capture_on_commit_callbacks):
@@ -325,7 +329,7 @@ def test_the_certificate_of_erasure_is_stored_privately_and_holds_no_personal_da
     text = private_path(certificate.path).read_text()
     assert certificate.size == len(text.encode()) and certificate.uploaded_by == dpo
     assert case.reference in text and rich["customer"].reference in text and f"staff #{dpo.pk}" in text
-    assert "Recorded calls and their transcripts: 2 deleted" in text
+    assert "Recorded calls and their transcripts: 3 deleted" in text
     assert "Purchases (2)" in text
     assert not [v for v in PERSONAL_VALUES if v.lower() in text.lower()]
 
@@ -489,7 +493,7 @@ def test_the_preview_lists_what_will_be_anonymised_deleted_and_kept_and_why(rich
     preview = erasure_preview(customer=rich["customer"])
     assert not preview.already_erased and preview.customer_reference == rich["customer"].reference
     counts = {line.what.split(",")[0].split(" (")[0]: line.count for line in preview.delete + preview.keep}
-    assert counts["Recorded calls and their transcripts"] == 2  # the stray call from the number too
+    assert counts["Recorded calls and their transcripts"] == 3  # unmatched calls from its numbers too
     assert counts["Correspondence records"] == 1
     assert counts["Purchases"] == 2
     assert counts["The disclosure log"] == 3

@@ -19,3 +19,9 @@ class RequestsConfig(AppConfig):
 
         if seed_demo_cases not in DEMO_DATA_STEPS:
             DEMO_DATA_STEPS.append(seed_demo_cases)
+
+        # Complaints come after the cases: some are about the demo customers' requests.
+        from .demo_complaints import seed_demo_complaints
+
+        if seed_demo_complaints not in DEMO_DATA_STEPS:
+            DEMO_DATA_STEPS.append(seed_demo_complaints)

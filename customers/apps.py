@@ -16,3 +16,8 @@ class CustomersConfig(AppConfig):
 
         if seed_demo_customers not in DEMO_DATA_STEPS:
             DEMO_DATA_STEPS.append(seed_demo_customers)
+        # Then what their purchases disclosed to the logistics, payment and finance partners.
+        from .demo_disclosures import seed_demo_disclosures
+
+        if seed_demo_disclosures not in DEMO_DATA_STEPS:
+            DEMO_DATA_STEPS.append(seed_demo_disclosures)

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from ..disclosure_selectors import forget_monthly_counts
 from ..models import Customer, Disclosure, Recipient
 from .disclosures import (
     ERR_CONSENT_NOT_RECORDED,
@@ -271,5 +272,7 @@ def disclosure_import(*, actor, file: IO[bytes], name: str) -> DisclosureImportR
             bulk_create_with_history(accepted, Disclosure, batch_size=BATCH_SIZE, default_user=actor)
     except IntegrityError:
         raise ImportRejected.file(ERR_RACE) from None
+    if accepted:
+        transaction.on_commit(forget_monthly_counts)
     result.created = len(accepted)
     return result

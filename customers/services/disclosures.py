@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from privacy_portal.models import LawfulBasis, SpecialCategoryCondition
 
+from ..disclosure_selectors import forget_monthly_counts
 from ..models import Customer, DataCategory, Disclosure, PreferenceChange, Purpose, Recipient
 from .preferences import MARKETING_PURPOSES
 
@@ -347,4 +348,5 @@ def disclosure_record(
     except IntegrityError:
         # The same reference arrived at the same moment (an import, or a second click).
         raise ValidationError({"recipient_reference": ERR_REFERENCE_TAKEN}) from None
+    transaction.on_commit(forget_monthly_counts)
     return disclosure

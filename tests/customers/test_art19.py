@@ -12,12 +12,18 @@ from customers.disclosure_selectors import (
     art19_recipients,
     customer_disclosures,
     disclosure_chart,
+    forget_monthly_counts,
     monthly_counts,
     recipient_disclosures,
 )
 from tests.factories import CustomerFactory, DisclosureFactory, RecipientFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_chart_counts():
+    forget_monthly_counts()
 
 
 def days_ago(n: int, hour: int = 12) -> datetime.datetime:
@@ -130,3 +136,30 @@ def test_the_chart_stacks_recipients_per_month_on_a_round_scale():
 @pytest.mark.parametrize(("value", "ceiling"), [(0, 1), (1, 1), (3, 5), (7, 10), (11, 20), (4500, 5000)])
 def test_the_chart_scale_rounds_up_to_1_2_or_5(value, ceiling):
     assert _nice_ceiling(value) == ceiling
+
+
+def test_the_charts_counts_are_reused_until_a_disclosure_is_recorded(
+    dpo, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    recipient = RecipientFactory(name="Cached Courier")
+    DisclosureFactory(recipient=recipient, disclosed_at=days_ago(0))
+    assert disclosure_chart().total == 1
+    DisclosureFactory(recipient=recipient, disclosed_at=days_ago(0))  # behind the service's back
+    with django_assert_num_queries(1):  # the recipients' names only
+        assert disclosure_chart().total == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        record_through_the_service(dpo, recipient)
+    assert disclosure_chart().total == 3
+
+
+def record_through_the_service(actor, recipient):
+    from customers.services.disclosures import disclosure_record
+
+    disclosure_record(
+        actor=actor,
+        customer=CustomerFactory(),
+        recipient=recipient,
+        data_categories=["order"],
+        purpose="order_delivery",
+        lawful_basis="contract",
+    )

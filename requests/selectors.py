@@ -10,10 +10,10 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
-from .models import Case
+from .models import SORT_WITHOUT_DUE_DATE, Case
 
 QUEUE_PAGE_SIZE = 50
-FAR_FUTURE = datetime.date(9999, 12, 31)  # sorts "clock not started" after every due date
+FAR_FUTURE = SORT_WITHOUT_DUE_DATE  # "clock not started" after every due date; the case_sort_due index matches
 
 
 @dataclass

@@ -82,7 +82,9 @@ def case_queue(
     rows = rows[:limit]
     queue = Queue(cases=rows, next_after=f"{rows[-1].sort_due.isoformat()}:{rows[-1].pk}" if more else None)
     # Counts over open cases only (a small set), one grouped query; never a count of all history.
-    queue.counts = dict(open_scope.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    by_status = dict(open_scope.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    # In workflow order, labelled for people.
+    queue.counts = {label: by_status[value] for value, label in Case.Status.choices if value in by_status}
     stats = open_scope.aggregate(
         overdue=Count("id", filter=Q(due_on__lt=today)),
         week=Count("id", filter=Q(due_on__gte=today, due_on__lte=today + datetime.timedelta(days=7))),
@@ -161,16 +163,16 @@ class MonthShare:
 @dataclass
 class MonthlyChart:
     months: list[MonthShare]
-    width: int = 480
-    height: int = 180
-    bottom: int = 150
+    width: int = 720
+    height: int = 170
+    bottom: int = 140
     top: int = 20
     slot: float = 0
     bar_width: float = 0
     label_y: int = 166
 
 
-def monthly_chart(months: list[MonthShare], *, width: int = 480, height: int = 180) -> MonthlyChart:
+def monthly_chart(months: list[MonthShare], *, width: int = 720, height: int = 170) -> MonthlyChart:
     """Vertical bars: the share answered on time, month by month (100% reaches the top)."""
     top, bottom = 20, height - 30
     slot = width / max(len(months), 1)
@@ -259,7 +261,7 @@ def dashboard_figures(*, today: datetime.date | None = None, months: int = DASHB
         start = _month_start(today, back)
         row = per_month.get(start, {"n": 0, "on_time": 0})
         share = row["on_time"] / row["n"] if row["n"] else None
-        monthly.append(MonthShare(f"{start:%b}", row["n"], row["on_time"], share))
+        monthly.append(MonthShare(f"{start:%b %y}", row["n"], row["on_time"], share))
     responded = sum(m.responded for m in monthly)
     on_time = sum(m.on_time for m in monthly)
     return DashboardFigures(

@@ -528,8 +528,13 @@ def supplementary() -> Any:
     return supplementary_information()
 
 
+_ACRONYMS = {"ico": "ICO", "uk": "UK", "dpo": "DPO"}
+
+
 def _label(key: str) -> str:
-    return key.replace("_", " ").strip().capitalize()
+    words = key.replace("_", " ").strip().split()
+    text = " ".join(_ACRONYMS.get(w.lower(), w) for w in words)
+    return text[:1].upper() + text[1:]
 
 
 def _is_table(value: list) -> bool:
@@ -538,6 +543,17 @@ def _is_table(value: list) -> bool:
         return False
     keys = list(value[0])
     return all(list(v) == keys and not any(isinstance(x, (dict, list)) for x in v.values()) for v in value)
+
+
+def render_html_sections(value) -> str:
+    """The top level of a mapping as headed sections, each rendered by render_html_value."""
+    if not isinstance(value, dict):
+        return render_html_value(value)
+    return format_html_join(
+        "",
+        "<section><h2>{}</h2>{}</section>",
+        ((_label(k), render_html_value(v)) for k, v in value.items()),
+    )
 
 
 def render_html_value(value) -> str:
@@ -605,7 +621,7 @@ def export_files(case: Case, *, generated_at: datetime.datetime | None = None) -
         files["supplementary_information.json"] = json.dumps(info, ensure_ascii=False, indent=2).encode()
         files["supplementary_information.html"] = render_to_string(
             "requests/export/supplementary_information.html",
-            {"about": about, "body": render_html_value(info)},
+            {"about": about, "body": render_html_sections(info)},
         ).encode()
         for item in _case_file_correspondence(customer).exclude(attachment_path=""):
             try:

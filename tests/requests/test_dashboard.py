@@ -71,9 +71,9 @@ def test_on_time_share_extensions_and_median_cover_answers_of_the_last_twelve_mo
     # Completed cases took 20, 86 and 42 calendar days from receipt (refusals are not completions).
     assert figures.median_days == 42
     months = {m.label: (m.responded, m.on_time) for m in figures.monthly.months}
-    assert len(figures.monthly.months) == 12 and figures.monthly.months[-1].label == "Jun"
-    assert months["Jan"] == (1, 0) and months["Apr"] == (1, 1) and months["May"] == (1, 1)
-    assert months["Jun"] == (0, 0) and figures.monthly.months[-1].share is None
+    assert len(figures.monthly.months) == 12 and figures.monthly.months[-1].label == "Jun 26"
+    assert months["Jan 26"] == (1, 0) and months["Apr 26"] == (1, 1) and months["May 26"] == (1, 1)
+    assert months["Jun 26"] == (0, 0) and figures.monthly.months[-1].share is None
 
 
 def test_with_no_cases_the_figures_say_so_without_dividing_by_zero():

@@ -191,13 +191,7 @@ def disclosure_import(*, actor, file: IO[bytes], name: str) -> DisclosureImportR
     rows already recorded (recipient + reference) are skipped. Recorded by `actor`, with history."""
     data = read_upload(file, name=name)
     errors: list[RowError] = []
-    recipients = {
-        r.code.lower(): r
-        # Locked until commit: two imports for the same recipients run one after the other, so a
-        # reference sent twice at once is still recorded once (forms are not held up: they only
-        # need a key-share lock on the recipient).
-        for r in Recipient.objects.select_for_update(no_key=True).order_by("pk")
-    }
+    recipients = {r.code.lower(): r for r in Recipient.objects.all()}
     rows: list[_Row] = []
     first_line: dict[tuple[int, str], int] = {}
     for line, cells in read_csv(data, DISCLOSURE_HEADER, errors):
@@ -211,6 +205,18 @@ def disclosure_import(*, actor, file: IO[bytes], name: str) -> DisclosureImportR
         first_line[key] = line
         rows.append(row)
 
+    # The file's recipients, locked until commit: two imports for the same recipients run one after
+    # the other, so a reference sent twice at once is still recorded once, and the guards see the
+    # register as it is when the rows are written (forms are not held up: inserting a disclosure
+    # takes only a key-share lock on its recipient).
+    locked = Recipient.objects.select_for_update(no_key=True).filter(pk__in={r.recipient.pk for r in rows})
+    current = {recipient.pk: recipient for recipient in locked.order_by("pk")}
+    for row in rows:
+        if row.recipient.pk in current:
+            row.recipient = current[row.recipient.pk]
+        else:  # removed from the register meanwhile
+            errors.append(RowError(row.line, "recipient", ERR_UNKNOWN_RECIPIENT))
+    rows = [row for row in rows if row.recipient.pk in current]
     recorded = _already_recorded(rows)
     new = [r for r in rows if (r.recipient.pk, r.values["recipient_reference"]) not in recorded]
     customers = _load_customers({r.customer_id for r in new})

@@ -15,3 +15,6 @@ class PrivacyPortalConfig(AppConfig):
         # Keep each role's permissions in step with privacy_portal/roles.py whenever
         # migrations add models (their permissions only exist after migrate).
         post_migrate.connect(sync_roles_after_migrate, dispatch_uid="privacy_portal.sync_roles")
+        from .reference_data import ensure_after_migrate
+
+        post_migrate.connect(ensure_after_migrate, dispatch_uid="privacy_portal.reference_data")

@@ -20,7 +20,7 @@ REQUIRED_TABLES = {"customers_recipient", "privacy_portal_processingactivity", "
 
 
 def ensure_reference_data(using: str = "default") -> None:
-    if not REQUIRED_TABLES <= set(connections[using].introspection.table_names()):
+    if not set(connections[using].introspection.table_names()) >= REQUIRED_TABLES:
         return  # part-migrated database (e.g. migrating backwards): nothing to seed into
     for module in SEED_MIGRATIONS:
         importlib.import_module(module).seed(apps, None)

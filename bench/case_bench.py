@@ -341,7 +341,7 @@ def main() -> None:
         *(
             f"| {r['user']} | {r['filter']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.1f} | {r['queries']} |"
             for r in rows
-        ),  # fmt: skip
+        ),
         "",
         f"Queue target p95 < {QUEUE_TARGET_MS:.0f} ms: {'met' if worst < QUEUE_TARGET_MS else 'MISSED'} "
         f"(worst p95 {worst:.1f} ms). Whole requests through django.test.Client: session, access checks, "

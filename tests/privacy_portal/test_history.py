@@ -65,3 +65,13 @@ def test_customer_history_access_by_role(client, cast, role, status):
     customer = CustomerFactory()
     client.force_login(cast[role])
     assert client.get(reverse("customers:history", args=[customer.pk])).status_code == status
+
+
+@pytest.mark.django_db
+def test_a_long_change_reason_is_kept_whole(agent):
+    customer = CustomerFactory(town="York")
+    reason = "Customer wrote from a new address after moving house; letter scanned to the case file. " * 4
+    customer_services.customer_update_contact(
+        actor=agent, customer_id=customer.pk, expected_version=1, reason=reason, town="Leeds"
+    )
+    assert customer.history.first().history_change_reason == reason.strip()

@@ -95,7 +95,12 @@ def case_page(request, pk: int):
         "may_signoff": user.has_perm("requests.signoff_case")
         and case.status == Case.Status.AWAITING_SIGNOFF
         and user.pk not in (case.handler_id, case.signoff_requested_by_id),
-        "forms": {name: form_class() for name, (form_class, _) in ACTIONS.items() if form_class is not None},
+        # Each form's ids carry its action's name: several forms on the page share field names.
+        "forms": {
+            name: form_class(auto_id=f"{name}_%s")
+            for name, (form_class, _) in ACTIONS.items()
+            if form_class is not None
+        },
         "today": timezone.localdate(),
         **fulfilment.page_context(user, case),
     }

@@ -280,3 +280,10 @@ def test_closing_a_case_keeps_the_handlers_view_of_the_case_but_not_of_the_custo
     assert handler.has_perm("requests.view_case", case)
     assert not handler.has_perm("requests.work_case", case)
     assert not handler.has_perm("customers.view_customer", case.customer)
+
+
+def test_an_erasure_request_with_no_customer_record_is_answered_directly(dpo, handler):
+    case = assigned_case(dpo, handler, right="erasure", customer=None, requester_name="Jo Bloggs")
+    svc.case_start(actor=handler, case=case)
+    svc.case_complete(actor=handler, case=case, outcome="No personal data held for this requester; told them so.")
+    assert case.status == S.COMPLETED

@@ -25,6 +25,13 @@ from tests.factories import CallFactory, CaseFactory, CorrespondenceFactory, Cus
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _private_storage(settings, tmp_path):
+    """A private storage of the test's own, so that files from other tests or runs never count."""
+    settings.PRIVATE_STORAGE_ROOT = tmp_path
+
+
 ACCESS_FILES = {"index.html", "personal_data.json", "supplementary_information.json", "supplementary_information.html"}
 
 

@@ -23,6 +23,12 @@ from tests.privacy_portal.test_celery import redis_worker, wait_for  # noqa: F40
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _private_storage(settings, tmp_path):
+    """A private storage of the test's own, so that files from other tests or runs never count."""
+    settings.PRIVATE_STORAGE_ROOT = tmp_path
+
+
 @pytest.fixture
 def case():
     # A transactional test starts from a flushed database: the role groups come back first.

@@ -28,4 +28,7 @@ def ensure_reference_data(using: str = "default") -> None:
 
 def ensure_after_migrate(sender, using: str = "default", **kwargs) -> None:
     if sender.name == "privacy_portal":
+        from .history_search import ensure_history_indexes
+
         ensure_reference_data(using)
+        ensure_history_indexes(using)

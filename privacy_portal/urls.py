@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
-from . import audit_views, register_views, views
+from . import audit_views, history_views, register_views, views
 
 if settings.PORTAL_REQUIRE_MFA:
     # The Django admin sits behind the same second factor as the portal.
@@ -24,6 +24,7 @@ urlpatterns = [
     path("staff/<int:pk>/reset-mfa/", views.staff_reset_mfa, name="staff_reset_mfa"),
     *register_views.urlpatterns,
     *audit_views.urlpatterns,
+    *history_views.urlpatterns,
     path("customers/", include("customers.urls")),
     path("cases/", include("requests.urls")),
     path("p/", include("customers.public_urls")),

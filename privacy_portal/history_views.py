@@ -1,0 +1,134 @@
+"""The auditors' history search, its CSV export, and any record's readable history."""
+
+from __future__ import annotations
+
+import csv
+
+from django import forms
+from django.apps import apps
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.views.decorators.http import require_GET
+
+from . import history_search
+from .access import requires
+from .history import timeline
+from .models import User
+
+
+class HistorySearchForm(forms.Form):
+    staff = forms.ModelChoiceField(
+        queryset=User.objects.order_by("username"), required=False, label="Staff member", empty_label="Anyone"
+    )
+    kind = forms.ChoiceField(required=False, label="Kind of record")
+    record = forms.IntegerField(required=False, min_value=1, label="Record id", help_text="With a kind of record.")
+    date_from = forms.DateField(required=False, label="From", help_text="dd/mm/yyyy")
+    date_to = forms.DateField(required=False, label="To", help_text="dd/mm/yyyy")
+    cursor = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", "Any"), *history_search.kind_choices()]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("record") and not data.get("kind"):
+            self.add_error("kind", "Choose the kind of record the id belongs to.")
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "The end of the period is before its start.")
+        return data
+
+
+def _criteria(form) -> dict:
+    data = form.cleaned_data
+    return {
+        "user_id": data["staff"].pk if data.get("staff") else None,
+        "kind": data.get("kind") or "",
+        "record_id": data.get("record"),
+        "date_from": data.get("date_from"),
+        "date_to": data.get("date_to"),
+    }
+
+
+def _names(rows) -> dict[int, str]:
+    ids = {r.user_id for r in rows if r.user_id}
+    return {
+        u.pk: f"{u.get_full_name() or u.username} ({u.get_role_display() or 'no role'})"
+        for u in User.objects.filter(pk__in=ids)
+    }
+
+
+@requires("privacy_portal.search_history")
+@require_GET
+def history_search_page(request):
+    form = HistorySearchForm(request.GET or None)
+    rows, next_cursor = [], None
+    if form.is_valid():
+        rows, next_cursor = history_search.search(**_criteria(form), cursor=form.cleaned_data.get("cursor") or "")
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    context = {
+        "form": form,
+        "rows": rows,
+        "names": _names(rows),
+        "next_cursor": next_cursor,
+        "query": query.urlencode(),
+    }
+    return render(request, "privacy_portal/history_search.html", context)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@requires("privacy_portal.search_history")
+@require_GET
+def history_export(request):
+    """The whole period as CSV, streamed page by page (ids, fields changed and reasons)."""
+    form = HistorySearchForm(request.GET)  # no criteria: everything
+    if not form.is_valid():
+        raise Http404
+    criteria = _criteria(form)
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(["when", "staff_id", "kind", "record_id", "change", "reason"])
+        cursor = ""
+        while True:
+            page, cursor = history_search.search(**criteria, cursor=cursor, limit=1000)
+            for r in page:
+                yield writer.writerow([r.when.isoformat(), r.user_id or "", r.kind, r.record_id, r.change, r.reason])
+            if not cursor:
+                return
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="history.csv"'
+    return response
+
+
+@requires("privacy_portal.search_history")
+@require_GET
+def record_history(request, kind: str, record_id: int):
+    """Any tracked record's readable history: who changed which field from what to what, and why."""
+    model = history_search.tracked_kinds().get(kind)
+    if model is None:
+        raise Http404
+    records = list(model.objects.filter(id=record_id).select_related("history_user"))
+    if not records:
+        raise Http404
+    context = {
+        "kind": kind,
+        "kind_label": apps.get_model(kind)._meta.verbose_name.capitalize(),
+        "record_id": record_id,
+        "entries": timeline(records),
+    }
+    return render(request, "privacy_portal/record_history.html", context)
+
+
+urlpatterns = [
+    path("audit/history/", history_search_page, name="history_search"),
+    path("audit/history/export.csv", history_export, name="history_export"),
+    path("audit/history/<str:kind>/<int:record_id>/", record_history, name="record_history"),
+]

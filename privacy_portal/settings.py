@@ -312,5 +312,8 @@ SMS_WEBHOOK_SECRET = env.str("SMS_WEBHOOK_SECRET", default="" if PRODUCTION else
 if PRODUCTION and len(SMS_WEBHOOK_SECRET) < 32:
     raise ImproperlyConfigured("Environment variable SMS_WEBHOOK_SECRET must be set (32+ characters) in production.")
 
+# Access exports' "who has seen your data" names staff by role only, unless the DPO chooses names too.
+EXPORT_NAMES_STAFF = _bool("EXPORT_NAMES_STAFF", default=False)
+
 # Demo sign-in password for `seed_demo` (generated and printed when unset).
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")

@@ -454,6 +454,40 @@ DATA_SETS += [
     ),
 ]
 
+
+def _access_events(customer: Customer):
+    from privacy_portal.audit_views import events_for_customer
+
+    return events_for_customer(customer.pk).select_related("user").order_by("at", "pk")
+
+
+def _accessed_by(event) -> str:
+    """Staff named by role, or by name too where the DPO has chosen so (EXPORT_NAMES_STAFF)."""
+    from django.conf import settings
+
+    if event.user is None:
+        return SYSTEM
+    role = event.user.get_role_display() or "Member of staff"
+    return f"{event.user.get_full_name()} ({role})" if settings.EXPORT_NAMES_STAFF else role
+
+
+DATA_SETS += [
+    DataSet(
+        "who_has_seen_your_data",
+        "Who has seen your data",
+        "Each time a member of our staff opened your record, its calls, purchases, disclosures or case files, "
+        "downloaded an export, or ran a search that showed you, with when and why where a reason was asked for.",
+        (
+            column("when", lambda e: e.at),
+            column("who", _accessed_by),
+            column("what", lambda e: e.get_action_display()),
+            column("reason", lambda e: e.reason),
+        ),
+        _access_events,
+    ),
+]
+
+
 PORTABLE_CUSTOMER = DataSet(
     "customer",
     "The details you gave us",

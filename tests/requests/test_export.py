@@ -375,3 +375,21 @@ def test_notes_of_other_customers_cases_stay_out(case, handler, stranger):
     CaseNote.objects.create(case=other_case, text="Zebedee's note", author=handler)
     files = unzip(export.export_build(actor=handler, case=case))
     assert b"Zebedee" not in b"".join(files.values())
+
+
+def test_the_access_export_says_who_has_seen_the_data_naming_staff_by_role(case, handler, agent, settings, client):
+    client.force_login(agent)
+    client.get(reverse("customers:detail", args=[case.customer_id]))
+    settings.EXPORT_NAMES_STAFF = False
+    seen = json.loads(unzip(export.export_build(actor=handler, case=case))["personal_data.json"])
+    rows = seen["data_sets"]["who_has_seen_your_data"]["records"]
+    assert {"who": "Customer-care agent", "what": "Opened a customer record"}.items() <= rows[-1].items()
+    assert agent.get_full_name() not in json.dumps(rows)
+
+
+def test_the_dpo_may_choose_to_name_staff_in_who_has_seen_the_data(case, handler, agent, settings, client):
+    client.force_login(agent)
+    client.get(reverse("customers:detail", args=[case.customer_id]))
+    settings.EXPORT_NAMES_STAFF = True
+    seen = json.loads(unzip(export.export_build(actor=handler, case=case))["personal_data.json"])
+    assert agent.get_full_name() in json.dumps(seen["data_sets"]["who_has_seen_your_data"]["records"])

@@ -104,10 +104,16 @@ def purge_expired_calls(*, now: datetime.datetime | None = None, batch_size: int
         retention_cutoff(legal.CORRESPONDENCE_RETENTION_MONTHS, now),
         batch_size,
     )
-    return {
+    report = {
         "calls": calls["rows"],
         "transcripts": calls["transcripts"],
         "call_history": calls["history_rows"],
         "correspondence": letters["rows"],
         "correspondence_history": letters["history_rows"],
     }
+    if any(report.values()):
+        # A chained entry in the access log (counts only): the system's own scrubbing.
+        from privacy_portal.audit import audit_scrub
+
+        audit_scrub(actor=None, what="retention: calls and correspondence", details=report)
+    return report

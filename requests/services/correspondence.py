@@ -191,4 +191,8 @@ def case_files_purge_expired(
     # History rows of the same expired case files whose live row had gone already.
     with transaction.atomic():
         report["correspondence_history"] += history.objects.filter(expired).delete()[0]
+    if any(report.values()):
+        from privacy_portal.audit import audit_scrub
+
+        audit_scrub(actor=None, what="retention: case-file correspondence", details=report)
     return report

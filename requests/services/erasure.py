@@ -44,6 +44,7 @@ from customers.models import (
 )
 from customers.services.suppression import channel_identifier, suppression_add_customer
 from privacy_portal import legal
+from privacy_portal.audit import audit_scrub
 from privacy_portal.models import AccessEvent
 
 from ..models import (
@@ -413,6 +414,13 @@ def customer_erase(*, actor, case: Case) -> ErasureResult | None:
     tasks = art19_tasks_create(actor=actor, case=case, action=Art19Action.ERASURE)
     counts["recipients"] = len(tasks)
     certificate = _certificate(actor, case, customer, counts, now)
+    # A chained entry in the access log: what was scrubbed (fields and counts), never the values.
+    audit_scrub(
+        actor=actor,
+        what="erasure",
+        customer_id=customer.pk,
+        details={"case": case.reference, "counts": counts, "customer_fields": sorted(CUSTOMER_PERSONAL)},
+    )
     transaction.on_commit(lambda: [private_path(p).unlink(missing_ok=True) for p in paths])
     return ErasureResult(counts=counts, tasks=tasks, certificate=certificate)
 

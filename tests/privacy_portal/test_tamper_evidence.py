@@ -90,3 +90,20 @@ def test_scrubbing_writes_its_own_chained_entry_without_values(dpo):
     assert entry.action == "scrub" and entry.hash and verify_chain().ok
     system = audit_scrub(actor=None, what="customers.Call", details={"rows": 12})
     assert system.user is None and system.prev_hash == entry.hash
+
+
+def test_the_nightly_purge_writes_a_chained_scrub_entry_with_counts_only(db):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from customers.services.retention import purge_expired_calls
+    from tests.factories import CallFactory
+
+    CallFactory(started_at=timezone.now() - dt.timedelta(days=400), transcript="Secret words")
+    report = purge_expired_calls()
+    entry = AccessEvent.objects.get(action="scrub")
+    assert entry.user is None and entry.details == report and "Secret" not in str(entry.details)
+    assert verify_chain().ok
+    purge_expired_calls()
+    assert AccessEvent.objects.filter(action="scrub").count() == 1  # nothing removed, nothing written

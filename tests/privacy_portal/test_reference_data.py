@@ -14,5 +14,9 @@ def test_a_flush_leaves_the_registers_and_the_notice_in_place():
     counts = (Recipient.objects.count(), ProcessingActivity.objects.count(), PrivacyNoticeVersion.objects.count())
     assert all(counts)
     call_command("flush", "--noinput", verbosity=0)
-    assert (Recipient.objects.count(), ProcessingActivity.objects.count(), PrivacyNoticeVersion.objects.count()) == counts
+    assert (
+        Recipient.objects.count(),
+        ProcessingActivity.objects.count(),
+        PrivacyNoticeVersion.objects.count(),
+    ) == counts
     assert ProcessingActivity.objects.filter(recipients__isnull=False).exists()

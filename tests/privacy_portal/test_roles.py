@@ -31,7 +31,8 @@ def test_groups_carry_the_declared_permissions():
     assert codenames == {"use_portal", "manage_staff", "view_user", "add_user", "change_user"}
     auditor = Group.objects.get(name=group_name(User.Role.AUDITOR))
     assert all(
-        c.startswith("view_") or c in ("use_portal", "search_history") for c in auditor.permissions.values_list("codename", flat=True)
+        c.startswith("view_") or c in ("use_portal", "search_history")
+        for c in auditor.permissions.values_list("codename", flat=True)
     )
 
 

@@ -182,7 +182,7 @@ def case_assign(*, actor, case: Case, handler) -> Case:
     previous = case.handler
     case.handler = handler
     case.assigned_at = timezone.now()
-    _save(case, actor, f"Assigned to staff #{handler.pk}")
+    _save(case, actor, f"Assigned to {handler.get_full_name() or handler.username}")
     if previous is not None and previous.pk != handler.pk:
         revoke_case(previous, case)
     grant_case(handler, case)

@@ -16,14 +16,24 @@ SEED_MIGRATIONS = (
     "customers.migrations.0005_seed_recipients",
     "privacy_portal.migrations.0005_seed_register",
 )
+SEEDED_MODELS = ("customers.Recipient", "privacy_portal.ProcessingActivity", "privacy_portal.PrivacyNoticeVersion")
 REQUIRED_TABLES = {"customers_recipient", "privacy_portal_processingactivity", "privacy_portal_privacynoticeversion"}
 
 
 def ensure_reference_data(using: str = "default") -> None:
-    if not set(connections[using].introspection.table_names()) >= REQUIRED_TABLES:
+    connection = connections[using]
+    if not set(connection.introspection.table_names()) >= REQUIRED_TABLES:
         return  # part-migrated database (e.g. migrating backwards): nothing to seed into
+    if all(apps.get_model(label).objects.using(using).exists() for label in SEEDED_MODELS):
+        return
+    # The seeds write their own history rows, as in a migration: run them against the
+    # migration state's models (no history signals), not the live ones (which would add a
+    # second history row per record).
+    from django.db.migrations.executor import MigrationExecutor
+
+    state_apps = MigrationExecutor(connection).loader.project_state().apps
     for module in SEED_MIGRATIONS:
-        importlib.import_module(module).seed(apps, None)
+        importlib.import_module(module).seed(state_apps, None)
 
 
 def ensure_after_migrate(sender, using: str = "default", **kwargs) -> None:

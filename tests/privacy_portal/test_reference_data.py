@@ -20,3 +20,6 @@ def test_a_flush_leaves_the_registers_and_the_notice_in_place():
         PrivacyNoticeVersion.objects.count(),
     ) == counts
     assert ProcessingActivity.objects.filter(recipients__isnull=False).exists()
+    # One "created" history row per record, as the migration wrote it.
+    assert ProcessingActivity.history.count() == counts[1]
+    assert Recipient.history.count() == counts[0]

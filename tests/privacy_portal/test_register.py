@@ -114,7 +114,9 @@ def test_supplementary_information_follows_the_dpos_edits(dpo):
 
 
 def test_inactive_recipients_are_not_named_in_the_supplementary_information(dpo):
-    Recipient.objects.filter(code="hmrc").update(active=False)
+    hmrc = Recipient.objects.get(code="hmrc")
+    hmrc.active = False
+    hmrc.save()
     names = [r["name"] for r in supplementary_information()["recipients"]]
     assert "HM Revenue & Customs" not in names and "Verbatim AI Inc." in names
 

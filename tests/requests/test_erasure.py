@@ -251,7 +251,8 @@ def test_after_erasure_no_table_anywhere_holds_the_former_name_email_phone_or_po
 
 def test_erasure_anonymises_the_customer_and_keeps_its_flags(rich, dpo, django_capture_on_commit_callbacks):
     customer = rich["customer"]
-    Customer.objects.filter(pk=customer.pk).update(marketing_objected=True, objected_at=timezone.now())
+    customer.marketing_objected, customer.objected_at = True, timezone.now()
+    customer.save()
     case = sign_off(dpo, rich["case"], django_capture_on_commit_callbacks)
     customer.refresh_from_db()
     assert customer.full_name == ERASED_NAME == "Erased"

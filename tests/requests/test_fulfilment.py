@@ -148,7 +148,9 @@ def test_fulfilment_is_refused_for_another_right_another_status_another_handler_
         case_object(actor=other_handler, case=objection)
     assert messages(exc) == [svc.ERR_NOT_HANDLER]
 
-    Customer.objects.filter(pk=objection.customer_id).update(erased_at=timezone.now())
+    erased = Customer.objects.get(pk=objection.customer_id)
+    erased.erased_at = timezone.now()
+    erased.save()
     objection.refresh_from_db()
     with pytest.raises(ValidationError) as exc:
         case_object(actor=handler, case=objection)

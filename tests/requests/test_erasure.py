@@ -14,7 +14,6 @@ from customers.models import (
     Call,
     Channel,
     Correspondence,
-    Customer,
     Disclosure,
     PreferenceChange,
     Purchase,

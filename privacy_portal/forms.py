@@ -52,3 +52,12 @@ class StaffUpdateForm(forms.Form):
     is_active = forms.BooleanField(required=False, label="Account active")
     access_ends_on = forms.DateField(required=False, label="Access ends on", help_text="dd/mm/yyyy")
     reason = forms.CharField(max_length=500, help_text="Why this change is made (kept in the history).")
+
+
+def add_service_errors(form: forms.Form, exc) -> None:
+    """Show a service's ValidationError on the form: under the field it names, else at the top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)

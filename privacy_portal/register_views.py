@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .access import requires
+from .forms import add_service_errors
 from .models import LawfulBasis, PrivacyNoticeVersion, ProcessingActivity, SpecialCategoryCondition
 from .register import (
     ACTIVITY_TEXT_FIELDS,
@@ -24,14 +25,6 @@ from .register import (
     register_csv_rows,
 )
 from .register import activity_save as activity_save_service
-
-
-def _form_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 class ActivityForm(forms.Form):
@@ -121,7 +114,7 @@ def register_activity_create(request):
         try:
             activity = activity_save_service(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"“{activity.name}” added to the register.")
             return redirect(activity)
@@ -144,7 +137,7 @@ def register_activity_edit(request, pk: int):
         try:
             activity_save_service(actor=request.user, activity=activity, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"“{activity.name}” updated.")
             return redirect(activity)
@@ -174,7 +167,7 @@ def notice_publish(request):
         try:
             version = notice_version_publish(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Version {version.label} archived.")
             return redirect(version)

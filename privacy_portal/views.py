@@ -18,7 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import services
 from .access import mfa_satisfied, public, requires, signed_in_only
-from .forms import SignInForm, StaffCreateForm, StaffUpdateForm, TokenForm
+from .forms import SignInForm, StaffCreateForm, StaffUpdateForm, TokenForm, add_service_errors
 from .models import AccessEvent, JobRun, User
 
 MSG_THROTTLED = "Too many wrong codes. Wait a few seconds, then enter the newest code."
@@ -133,7 +133,7 @@ def staff_create(request):
         try:
             user = services.staff_create(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Account {user.username} created.")
             return redirect("staff_list")
@@ -150,7 +150,7 @@ def staff_edit(request, pk: int):
         try:
             services.staff_update(actor=request.user, user=member, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Account {member.username} updated.")
             return redirect("staff_list")
@@ -171,14 +171,6 @@ def _token_error(devices) -> str:
     # django-otp throttles a device after a wrong code (1 s, doubling); say so instead of "wrong".
     throttled = any(not d.verify_is_allowed()[0] for d in devices if hasattr(d, "verify_is_allowed"))
     return MSG_THROTTLED if throttled else MSG_BAD_TOKEN
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def csrf_failure(request, reason: str = ""):

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from privacy_portal.access import get_for_user_or_404, requires
 from privacy_portal.audit import access_record
+from privacy_portal.forms import add_service_errors
 from privacy_portal.models import AccessEvent
 
 from ..access import may_read_case_file
@@ -39,14 +40,6 @@ class CorrespondenceForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": SUMMARY_MAX_LENGTH}),
         strip=True,
     )
-
-
-def _form_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _duration(seconds: int) -> str:
@@ -129,7 +122,7 @@ def correspondence_add(request, pk: int):
         try:
             correspondence_record(actor=request.user, customer=customer, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Correspondence recorded.")
             return redirect("customers:correspondence", pk=customer.pk)

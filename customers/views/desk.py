@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from privacy_portal.access import get_for_user_or_404, requires
 from privacy_portal.audit import access_record
+from privacy_portal.forms import add_service_errors
 from privacy_portal.models import AccessEvent
 
 from ..access import may_read_case_file
@@ -24,14 +25,6 @@ from ..services.customers import CONTACT_FIELDS, StaleEditError
 from ..services.normalise import format_phone
 
 Action = AccessEvent.Action
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _customer(request, pk: int, perm: str = "customers.view_customer") -> Customer:
@@ -85,7 +78,7 @@ def create(request):
         try:
             customer = customer_services.customer_create(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Customer {customer.reference} created.")
             return redirect(customer)
@@ -114,7 +107,7 @@ def edit(request, pk: int):
             stale_changes = exc.changes
             form.add_error(None, exc.messages)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Contact details saved.")
             return redirect(customer)
@@ -144,7 +137,7 @@ def record_preference(request, pk: int):
                 notice_version=form.cleaned_data["notice_version"],
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _preference_message(change, created))
             return redirect(customer)
@@ -171,7 +164,7 @@ def object_to_marketing(request, pk: int):
         try:
             preference_services.customer_object_to_marketing(actor=request.user, customer=customer, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Objection recorded: all marketing on every channel is withdrawn.")
             return redirect(customer)

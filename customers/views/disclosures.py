@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from privacy_portal.access import get_for_user_or_404, requires
 from privacy_portal.audit import access_record
+from privacy_portal.forms import add_service_errors
 from privacy_portal.models import AccessEvent, LawfulBasis, SpecialCategoryCondition
 
 from ..disclosure_selectors import (
@@ -37,14 +38,6 @@ Action = AccessEvent.Action
 # The import page lists at most this many problems or refused rows (the command lists them all).
 MAX_LISTED = 1000
 DATETIME_FORMATS = ["%d/%m/%Y %H:%M", "%d/%m/%Y", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
-
-
-def _form_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _after(request) -> int | None:
@@ -136,7 +129,7 @@ def recipient_create(request):
         try:
             recipient = recipient_save(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"{recipient.name} added to the register.")
             return redirect(recipient)
@@ -153,7 +146,7 @@ def recipient_edit(request, pk: int):
         try:
             recipient_save(actor=request.user, recipient=recipient, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"{recipient.name} updated.")
             return redirect(recipient)
@@ -247,7 +240,7 @@ def disclosure_add(request, pk: int):
             refused = exc
             form.add_error(None, exc.messages)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Disclosure recorded.")
             return redirect("customers:disclosures", pk=customer.pk)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from customers.models import Customer
 from privacy_portal.access import get_for_user_or_404, requires
 from privacy_portal.audit import access_record
+from privacy_portal.forms import add_service_errors
 from privacy_portal.models import AccessEvent
 
 from .. import forms
@@ -24,14 +25,6 @@ from . import fulfilment
 
 MSG_EXPORT_QUEUED = "The export is being built. It will appear under Documents when it is ready: reload this page."
 SENSITIVE_KINDS = (CaseDocument.Kind.IDENTITY, CaseDocument.Kind.EXPORT)
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @requires("requests.add_case")
@@ -48,7 +41,7 @@ def intake(request):
         try:
             cases = svc.case_log(actor=request.user, customer=customer, **data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             refs = ", ".join(c.reference for c in cases)
             due = cases[0].due_on

@@ -17,6 +17,7 @@ from customers.models import Customer
 from privacy_portal import legal
 from privacy_portal.access import get_for_user_or_404, requires
 from privacy_portal.audit import access_record
+from privacy_portal.forms import add_service_errors
 from privacy_portal.models import AccessEvent
 
 from .. import complaint_forms as forms
@@ -29,14 +30,6 @@ from ..services.correspondence import correspondence_add
 from ..services.documents import private_path
 
 ERR_UNKNOWN_CASES = "No request has the reference {refs}."
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _flash(request, form, exc: ValidationError | None = None) -> None:
@@ -79,7 +72,7 @@ def complaint_new(request):
             try:
                 complaint = svc.complaint_log(actor=request.user, customer=customer, cases=cases, **data)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(
                     request,

@@ -30,3 +30,5 @@ urlpatterns = [
     path("p/", include("customers.public_urls")),
     path("django-admin/", admin.site.urls),
 ]
+
+handler403 = "privacy_portal.views.permission_denied"

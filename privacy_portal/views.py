@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from base64 import b32encode
 
 import qrcode
@@ -20,6 +21,8 @@ from . import services
 from .access import mfa_satisfied, public, requires, signed_in_only
 from .forms import SignInForm, StaffCreateForm, StaffUpdateForm, TokenForm, add_service_errors
 from .models import AccessEvent, JobRun, User
+
+security_log = logging.getLogger("portal.security")
 
 MSG_THROTTLED = "Too many wrong codes. Wait a few seconds, then enter the newest code."
 MSG_BAD_TOKEN = "That code is not right. Check the time on your phone and try the newest code."  # noqa: S105 (a message, not a secret)
@@ -174,4 +177,14 @@ def _token_error(devices) -> str:
 
 
 def csrf_failure(request, reason: str = ""):
+    # A forged or stale form: logged (who, where), never the form's content.
+    security_log.warning("csrf refused user_id=%s path=%s", getattr(request.user, "pk", None), request.path)
     return render(request, "403_csrf.html", status=403)
+
+
+def permission_denied(request, exception=None):
+    """Every 403 (a missing permission, a reader trying to change something) is logged."""
+    security_log.warning(
+        "forbidden user_id=%s method=%s path=%s", getattr(request.user, "pk", None), request.method, request.path
+    )
+    return render(request, "403.html", status=403)

@@ -193,6 +193,10 @@ def history(request, pk: int):
     return render(request, "customers/history.html", {"customer": customer, "entries": entries})
 
 
+BREAK_GLASS_MIN_WORDS = 4
+ERR_BREAK_GLASS_REASON = "Give a real reason, in a sentence: why your work needs this customer now."
+
+
 class BreakGlassForm(forms.Form):
     reference = forms.CharField(max_length=20, label="Customer reference", help_text="For example C-000123.")
     reason = forms.CharField(
@@ -200,8 +204,14 @@ class BreakGlassForm(forms.Form):
         min_length=15,
         max_length=500,
         label="Why you need this customer",
-        help_text="Recorded, flagged, and sent to the DPO.",
+        help_text="Recorded, flagged, and sent to the DPO. Say why in a sentence; do not write the customer's details.",
     )
+
+    def clean_reason(self) -> str:
+        reason = " ".join(self.cleaned_data["reason"].split())
+        if len(reason.split()) < BREAK_GLASS_MIN_WORDS:
+            raise forms.ValidationError(ERR_BREAK_GLASS_REASON)
+        return reason
 
 
 @requires("privacy_portal.break_glass")

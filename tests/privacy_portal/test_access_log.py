@@ -69,3 +69,57 @@ def test_access_events_cannot_be_changed_or_deleted_through_the_application(agen
         event.save()
     with pytest.raises(ValueError, match="append-only"):
         event.delete()
+
+
+def test_forbidden_attempts_are_logged_without_content(client, auditor, caplog):
+    import logging
+
+    customer = CustomerFactory()
+    client.force_login(auditor)
+    with caplog.at_level(logging.WARNING, logger="portal.security"):
+        response = client.post(reverse("customers:edit", args=[customer.pk]), {"first_name": "Hacked"})
+    assert response.status_code == 403
+    assert f"forbidden user_id={auditor.pk}" in caplog.text and "Hacked" not in caplog.text
+
+
+def test_a_day_of_activity_leaves_no_personal_value_in_the_access_log(client, agent, handler, dpo, settings, tmp_path):
+    """Searches, openings, transcripts, history, case pages, exports, break-glass: ids only."""
+    from django.utils import timezone
+
+    from customers.services.preferences import preference_record
+    from requests.services import cases as case_services
+    from requests.services.export import export_build
+    from tests.factories import CallFactory
+
+    settings.PRIVATE_STORAGE_ROOT = tmp_path
+    ann = CustomerFactory(first_name="Philippa", last_name="Zanzibarova", email="pz@example.co.uk",
+                          phone="+447911123456", postcode="SE5 9DF", address_line1="7 Quince Lane")  # fmt: skip
+    call = CallFactory(customer=ann, transcript="Philippa Zanzibarova asked about her order")
+    client.force_login(agent)
+    for term in ("Zanzibarova", "Philippa Zanzibarova", "pz@example.co.uk", "07911 123456", "se5 9df", ann.reference):
+        client.get(reverse("customers:search"), {"q": term})
+    client.get(reverse("customers:detail", args=[ann.pk]))
+    client.get(reverse("customers:edit", args=[ann.pk]))
+    client.get(reverse("customers:history", args=[ann.pk]))
+    preference_record(actor=agent, customer=ann, purpose="direct_marketing", channel="post", granted=False,
+                      source="phone_call")  # fmt: skip
+    (case,) = case_services.case_log(
+        actor=agent, rights=["access"], channel="phone", received_on=timezone.localdate(), customer=ann
+    )
+    case_services.case_assign(actor=dpo, case=case, handler=handler)
+    case_services.case_start(actor=handler, case=case)
+    client.force_login(handler)
+    client.get(reverse("requests:case", args=[case.pk]))
+    client.get(reverse("customers:calls", args=[ann.pk]))
+    client.get(reverse("customers:call_transcript", args=[call.pk]))
+    doc = export_build(actor=handler, case=case)
+    client.get(reverse("requests:document", args=[case.pk, doc.pk]))
+    other = CustomerFactory()
+    reason = "Caller says her case is with a colleague on leave"
+    client.post(reverse("customers:break_glass"), {"reference": other.reference, "reason": reason})
+    client.force_login(dpo)
+    client.get(reverse("customer_access", args=[ann.pk]))
+    assert AccessEvent.objects.count() >= 12
+    dumped = " ".join(str(v) for e in AccessEvent.objects.values() for v in e.values()).lower()
+    for value in ("philippa", "zanzibarova", "pz@example", "7911123456", "07911 123456", "se5 9df", "quince"):
+        assert value not in dumped, value

@@ -52,3 +52,12 @@ def test_an_unknown_reference_opens_nothing(client, handler):
 def test_only_handlers_have_break_glass(client, cast, role):
     client.force_login(cast[role])
     assert client.get(reverse("customers:break_glass")).status_code == 403
+
+
+@pytest.mark.parametrize("reason", ["", "urgent", "urgentneedtoseethiscustomernow"])
+def test_an_empty_or_one_word_reason_is_refused(client, handler, reason):
+    customer = CustomerFactory()
+    client.force_login(handler)
+    response = client.post(reverse("customers:break_glass"), {"reference": customer.reference, "reason": reason})
+    assert b"There is a problem" in response.content
+    assert not AccessEvent.objects.filter(action="break_glass").exists()

@@ -12,6 +12,17 @@ class SignInForm(AuthenticationForm):
         "inactive": "This account is switched off or its access has ended.",
     }
 
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError as exc:
+            # The backend refuses ended accounts as if the password were wrong; to someone who
+            # knows the password, say what happened instead.
+            ended = User.objects.filter(username=self.cleaned_data.get("username"), is_active=True).first()
+            if ended is not None and ended.access_has_ended and ended.check_password(self.cleaned_data.get("password")):
+                raise forms.ValidationError(self.error_messages["inactive"], code="inactive") from exc
+            raise
+
     def confirm_login_allowed(self, user) -> None:
         if getattr(user, "access_has_ended", False):
             raise forms.ValidationError(self.error_messages["inactive"], code="inactive")

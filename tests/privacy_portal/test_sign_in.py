@@ -203,3 +203,13 @@ class TestSecondFactor:
             assert isinstance(admin.site, OTPAdminSite)
         finally:
             admin.site.__class__ = original
+
+
+def test_an_ended_auditor_with_the_right_password_is_told_why(client, db):
+    auditor = UserFactory(role=User.Role.AUDITOR, access_ends_on=timezone.localdate() + datetime.timedelta(days=1))
+    auditor.access_ends_on = timezone.localdate() - datetime.timedelta(days=1)
+    auditor.save()
+    response = sign_in(client, auditor.username)
+    assert response.status_code == 401 and b"access has ended" in response.content
+    wrong = sign_in(client, auditor.username, "not-the-password")
+    assert b"access has ended" not in wrong.content and b"Wrong username or password" in wrong.content

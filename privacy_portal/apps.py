@@ -9,7 +9,13 @@ class PrivacyPortalConfig(AppConfig):
     verbose_name = "Privacy Portal"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (login/logout hooks)
+        from django.contrib.auth.models import update_last_login
+        from django.contrib.auth.signals import user_logged_in
+
+        from . import signals  # login/logout hooks
+
+        user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
+        user_logged_in.connect(signals.record_last_login, dispatch_uid="privacy_portal.record_last_login")
         from .roles import sync_roles_after_migrate
 
         # Keep each role's permissions in step with privacy_portal/roles.py whenever

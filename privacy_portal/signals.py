@@ -11,6 +11,17 @@ from django.utils import timezone
 security_log = logging.getLogger("portal.security")
 
 
+def record_last_login(sender, user, **kwargs) -> None:
+    """Django's update_last_login, minus the history row: last_login is not tracked, and a
+    "changed" row per sign-in would bury the real changes auditors look for."""
+    user.last_login = timezone.now()
+    user.skip_history_when_saving = True
+    try:
+        user.save(update_fields=["last_login"])
+    finally:
+        del user.skip_history_when_saving
+
+
 @receiver(user_logged_in)
 def _session_started(sender, request, user, **kwargs) -> None:
     now = timezone.now().timestamp()

@@ -113,3 +113,24 @@ def test_the_user_date_indexes_exist_on_every_history_table(django_db_setup):
         cursor.execute("SELECT tablename FROM pg_indexes WHERE indexname LIKE %s", ["%_user_date"])
         indexed = {row[0] for row in cursor.fetchall()}
     assert {m._meta.db_table for m in history_search.tracked_kinds().values()} <= indexed
+
+
+def test_rows_of_different_kinds_at_the_same_instant_page_without_loss_or_repeat(agent):
+    from customers.models import Customer, PreferenceChange
+
+    a = CustomerFactory()
+    preference_record(
+        actor=agent, customer=a, purpose="direct_marketing", channel="sms", granted=False, source="letter"
+    )
+    instant = timezone.now().replace(microsecond=0)
+    Customer.history.update(history_date=instant)  # test set-up: every row at one instant
+    PreferenceChange.history.update(history_date=instant)
+    everything, _ = history_search.search(limit=1000)
+    seen, cursor = [], ""
+    while True:
+        page, cursor = history_search.search(cursor=cursor, limit=1)
+        seen += page
+        if not cursor:
+            break
+    assert [(r.kind, r.history_id) for r in seen] == [(r.kind, r.history_id) for r in everything]
+    assert {r.kind for r in seen} >= {"customers.Customer", "customers.PreferenceChange"}

@@ -213,3 +213,11 @@ def test_an_ended_auditor_with_the_right_password_is_told_why(client, db):
     assert response.status_code == 401 and b"access has ended" in response.content
     wrong = sign_in(client, auditor.username, "not-the-password")
     assert b"access has ended" not in wrong.content and b"Wrong username or password" in wrong.content
+
+
+def test_signing_in_records_last_login_without_a_history_row(client, agent):
+    before = agent.history.count()
+    sign_in(client, agent.username)
+    agent.refresh_from_db()
+    assert agent.last_login is not None
+    assert agent.history.count() == before

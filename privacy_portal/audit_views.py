@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
@@ -24,7 +25,13 @@ def _page(qs, before: str | None):
 
 def events_for_customer(customer_id: int):
     """Every read of this customer: opened directly, or returned by a search."""
-    return AccessEvent.objects.filter(Q(customer_id=customer_id) | Q(result_ids__contains=[customer_id]))
+    direct = Q(customer_id=customer_id)
+    if connection.vendor == "postgresql":
+        return AccessEvent.objects.filter(direct | Q(result_ids__contains=[customer_id]))  # GIN-indexed
+    # SQLite (the local demo) has no JSON containment: pick the searches out in Python.
+    searches = AccessEvent.objects.filter(action=AccessEvent.Action.SEARCH).values_list("pk", "result_ids")
+    found = [pk for pk, ids in searches if customer_id in (ids or [])]
+    return AccessEvent.objects.filter(direct | Q(pk__in=found))
 
 
 @requires("privacy_portal.view_accessevent")

@@ -130,3 +130,14 @@ def test_env_example_lists_every_variable_the_settings_read():
     listed = set(re.findall(r"^#?\s*([A-Z_]+)=", example, flags=re.M))
     assert read, "found no variables in settings.py"
     assert read <= listed, f"missing from .env.example: {sorted(read - listed)}"
+
+
+def test_the_local_demo_migrates_and_seeds_on_sqlite(tmp_path):
+    """`make run` on a machine with no database server: SQLite, every migration, seed_demo."""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "DEMO_PASSWORD": "demo-password-123",
+           "PRIVATE_STORAGE_ROOT": str(tmp_path / "private")}  # fmt: skip
+    migrated = manage("migrate", "--noinput", **env)
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    seeded = manage("seed_demo", **env)
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    assert "agent    / demo-password-123" in seeded.stdout

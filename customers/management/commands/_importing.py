@@ -1,9 +1,13 @@
-"""Shared by the import commands: who is importing."""
+"""Shared by the import commands: who is importing, reading the file, reporting problems."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib.auth import get_user_model
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
+
+from customers.services.imports import ImportRejected
 
 
 def importing_user(username: str, permission: str):
@@ -21,3 +25,23 @@ def rejected(command, exc) -> CommandError:
     for error in exc.errors:
         command.stderr.write(str(error))
     return CommandError(f"Nothing was imported: {len(exc.errors)} problem(s) listed above.")
+
+
+class ImportCommand(BaseCommand):
+    """`<command> FILE --user USERNAME`: run an import service on a CSV file as that member of staff."""
+
+    permission: str
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="Path to the CSV file (UTF-8).")
+        parser.add_argument("--user", required=True, help="Username of the member of staff importing (recorded_by).")
+
+    def run_import(self, service: Callable, *, file: str, user: str):
+        actor = importing_user(user, self.permission)
+        try:
+            with open(file, "rb") as handle:
+                return service(actor=actor, file=handle, name=file)
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc.strerror}") from None
+        except ImportRejected as exc:
+            raise rejected(self, exc) from None

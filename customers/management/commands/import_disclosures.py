@@ -3,32 +3,19 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
-
 from customers.services.disclosure_import import DISCLOSURE_HEADER, disclosure_import
-from customers.services.imports import ImportRejected
 
-from ._importing import importing_user, rejected
+from ._importing import ImportCommand
 
 PERMISSION = "customers.import_disclosures"
 
 
-class Command(BaseCommand):
+class Command(ImportCommand):
+    permission = PERMISSION
     help = f"Import disclosures from a CSV file with the header: {','.join(DISCLOSURE_HEADER)}"
 
-    def add_arguments(self, parser):
-        parser.add_argument("file", help="Path to the CSV file (UTF-8).")
-        parser.add_argument("--user", required=True, help="Username of the member of staff importing (recorded_by).")
-
     def handle(self, *args, file: str, user: str, **options):
-        actor = importing_user(user, PERMISSION)
-        try:
-            with open(file, "rb") as handle:
-                result = disclosure_import(actor=actor, file=handle, name=file)
-        except OSError as exc:
-            raise CommandError(f"Cannot read {file}: {exc.strerror}") from None
-        except ImportRejected as exc:
-            raise rejected(self, exc) from None
+        result = self.run_import(disclosure_import, file=file, user=user)
         for row in result.refused:
             self.stderr.write(f"Refused: {row}")
         self.stdout.write(

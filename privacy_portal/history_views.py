@@ -13,8 +13,9 @@ from django.views.decorators.http import require_GET
 
 from . import history_search
 from .access import requires
+from .audit import access_record
 from .history import timeline
-from .models import User
+from .models import AccessEvent, User
 
 
 class HistorySearchForm(forms.Form):
@@ -118,6 +119,10 @@ def record_history(request, kind: str, record_id: int):
     records = list(model.objects.filter(id=record_id).select_related("history_user"))
     if not records:
         raise Http404
+    # The history shows the values a record held (a customer's old addresses): a read, recorded by ids.
+    customer_id = record_id if kind == "customers.Customer" else getattr(records[0], "customer_id", None)
+    access_record(request=request, action=AccessEvent.Action.VIEW_HISTORY, customer_id=customer_id,
+                  obj=records[0].instance)  # fmt: skip
     context = {
         "kind": kind,
         "kind_label": apps.get_model(kind)._meta.verbose_name.capitalize(),

@@ -16,6 +16,7 @@ from .access import requires
 from .audit import access_record
 from .history import timeline
 from .models import AccessEvent, User
+from .register import _safe_cell
 
 
 class HistorySearchForm(forms.Form):
@@ -100,7 +101,9 @@ def history_export(request):
         while True:
             page, cursor = history_search.search(**criteria, cursor=cursor, limit=1000)
             for r in page:
-                yield writer.writerow([r.when.isoformat(), r.user_id or "", r.kind, r.record_id, r.change, r.reason])
+                yield writer.writerow(
+                    [r.when.isoformat(), r.user_id or "", r.kind, r.record_id, r.change, _safe_cell(r.reason)]
+                )
             if not cursor:
                 return
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from django.urls import reverse
 
@@ -39,3 +42,15 @@ def test_reading_a_cases_history_on_the_audit_page_is_recorded_against_its_custo
         "requests.Case",
         case.pk,
     )
+
+
+def test_the_history_csv_quotes_a_reason_a_spreadsheet_would_run_as_a_formula(client_for, auditor, agent):
+    customer = CustomerFactory(town="York")
+    customer_services.customer_update_contact(
+        actor=agent, customer_id=customer.pk, expected_version=1, reason='=HYPERLINK("http://x")', town="Leeds"
+    )
+    response = client_for(auditor).get(reverse("history_export"), {"kind": "customers.Customer"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    reasons = {r[5] for r in rows[1:]}
+    assert '\'=HYPERLINK("http://x")' in reasons
+    assert not any(reason.startswith(("=", "+", "-", "@")) for reason in reasons)

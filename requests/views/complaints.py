@@ -101,6 +101,13 @@ def complaints(request):
         ico=filters.get("ico", False),
         mine=filters.get("mine", False),
     )
+    # The list names each complaint's customer: whom it showed is recorded (ids only), as for a search.
+    access_record(
+        request=request,
+        action=AccessEvent.Action.SEARCH,
+        result_ids=sorted({c.customer_id for c in result["complaints"] if c.customer_id}),
+        search_kind="complaints",
+    )
     return render(request, "requests/complaints.html", {"form": form, "result": result, "today": timezone.localdate()})
 
 

@@ -4,6 +4,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from privacy_portal.access import requires
+from privacy_portal.audit import access_record
+from privacy_portal.models import AccessEvent
 
 from ..forms import QueueFilterForm
 from ..selectors import case_queue, logged_cases
@@ -23,6 +25,13 @@ def queue(request):
         window=filters.get("window", ""),
         mine=filters.get("mine", False),
         after=filters.get("after", ""),
+    )
+    # The queue names each case's customer: whom it showed is recorded (ids only), as for a search.
+    access_record(
+        request=request,
+        action=AccessEvent.Action.SEARCH,
+        result_ids=sorted({case.customer_id for case in result.cases if case.customer_id}),
+        search_kind="queue",
     )
     return render(request, "requests/queue.html", {"form": form, "queue": result, "query": request.GET.copy()})
 

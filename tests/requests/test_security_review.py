@@ -1,0 +1,39 @@
+"""Findings of the security and need-to-know review of the request and complaint pages."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from privacy_portal.models import AccessEvent
+from requests.services import cases as case_svc
+from requests.services import complaints as complaint_svc
+from tests.factories import CaseFactory, ComplaintFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_queue_lists_customers_by_name_so_opening_it_is_recorded_with_whom_it_showed(client_for, dpo, handler):
+    mine = case_svc.case_assign(actor=dpo, case=CaseFactory(), handler=handler)
+    theirs = CaseFactory()
+    body = client_for(handler).get(reverse("requests:queue")).content.decode()
+    assert mine.customer.full_name in body and theirs.customer.full_name not in body
+    event = AccessEvent.objects.get(user=handler)
+    assert (event.action, event.result_ids, event.search_kind) == (
+        AccessEvent.Action.SEARCH,
+        [mine.customer_id],
+        "queue",
+    )
+
+
+def test_the_complaints_list_names_customers_so_opening_it_is_recorded_with_whom_it_showed(client_for, dpo, handler):
+    mine = complaint_svc.complaint_assign(actor=dpo, complaint=ComplaintFactory(), handler=handler)
+    theirs = ComplaintFactory()
+    body = client_for(handler).get(reverse("requests:complaints")).content.decode()
+    assert mine.customer.full_name in body and theirs.customer.full_name not in body
+    event = AccessEvent.objects.get(user=handler)
+    assert (event.action, event.result_ids, event.search_kind) == (
+        AccessEvent.Action.SEARCH,
+        [mine.customer_id],
+        "complaints",
+    )

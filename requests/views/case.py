@@ -49,6 +49,8 @@ def intake(request):
             if request.user.has_perm("requests.view_case", cases[0]):
                 return redirect(cases[0])
             return redirect("requests:logged")
+    if customer is not None:
+        access_record(request=request, action=AccessEvent.Action.VIEW_CUSTOMER, customer_id=customer.pk, obj=customer)
     return render(request, "requests/intake.html", {"form": form, "customer": customer})
 
 

@@ -84,6 +84,8 @@ def complaint_new(request):
                 if request.user.has_perm("requests.view_complaint_status"):
                     return redirect("requests:complaints_logged")
                 return redirect("requests:complaints")
+    if customer is not None:
+        access_record(request=request, action=AccessEvent.Action.VIEW_CUSTOMER, customer_id=customer.pk, obj=customer)
     return render(request, "requests/complaint_new.html", {"form": form, "customer": customer})
 
 

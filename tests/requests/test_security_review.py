@@ -8,7 +8,7 @@ from django.urls import reverse
 from privacy_portal.models import AccessEvent
 from requests.services import cases as case_svc
 from requests.services import complaints as complaint_svc
-from tests.factories import CaseFactory, ComplaintFactory
+from tests.factories import CaseFactory, ComplaintFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +37,19 @@ def test_the_complaints_list_names_customers_so_opening_it_is_recorded_with_whom
         [mine.customer_id],
         "complaints",
     )
+
+
+@pytest.mark.parametrize("route", ["requests:intake", "requests:complaint_new"])
+def test_logging_a_request_or_complaint_for_a_named_customer_records_the_read_of_the_customer(client_for, agent, route):
+    customer = CustomerFactory()
+    body = client_for(agent).get(reverse(route), {"customer": customer.pk}).content.decode()
+    assert customer.full_name in body
+    event = AccessEvent.objects.get(user=agent)
+    assert (event.action, event.customer_id) == (AccessEvent.Action.VIEW_CUSTOMER, customer.pk)
+
+
+@pytest.mark.parametrize("route", ["requests:intake", "requests:complaint_new"])
+def test_a_handler_cannot_log_a_request_or_complaint_for_a_customer_outside_its_cases(client_for, other_handler, route):
+    customer = CustomerFactory()
+    assert client_for(other_handler).get(reverse(route), {"customer": customer.pk}).status_code == 404
+    assert not AccessEvent.objects.filter(user=other_handler).exists()

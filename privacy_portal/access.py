@@ -109,7 +109,7 @@ def get_for_user_or_404(user, queryset: QuerySet | type[Model], perm: str, **loo
     qs = queryset._default_manager.all() if isinstance(queryset, type) else queryset
     try:
         obj = qs.get(**lookup)
-    except qs.model.DoesNotExist:
+    except (qs.model.DoesNotExist, ValueError):  # ValueError: an id from a query string that is not a number
         raise Http404 from None
     if user.has_perm(perm) or user.has_perm(perm, obj):
         return obj

@@ -53,3 +53,8 @@ def test_a_handler_cannot_log_a_request_or_complaint_for_a_customer_outside_its_
     customer = CustomerFactory()
     assert client_for(other_handler).get(reverse(route), {"customer": customer.pk}).status_code == 404
     assert not AccessEvent.objects.filter(user=other_handler).exists()
+
+
+@pytest.mark.parametrize("route", ["requests:intake", "requests:complaint_new"])
+def test_a_customer_id_that_is_not_a_number_answers_not_found_rather_than_a_server_error(client_for, agent, route):
+    assert client_for(agent).get(reverse(route), {"customer": "abc"}).status_code == 404

@@ -141,6 +141,7 @@ def record_preference(request, pk: int):
         else:
             messages.success(request, _preference_message(change, created))
             return redirect(customer)
+    access_record(request=request, action=Action.VIEW_CUSTOMER, customer_id=customer.pk, obj=customer)
     return render(request, "customers/preference_form.html", {"form": form, "customer": customer})
 
 
@@ -168,6 +169,7 @@ def object_to_marketing(request, pk: int):
         else:
             messages.success(request, "Objection recorded: all marketing on every channel is withdrawn.")
             return redirect(customer)
+    access_record(request=request, action=Action.VIEW_CUSTOMER, customer_id=customer.pk, obj=customer)
     return render(request, "customers/object_form.html", {"form": form, "customer": customer})
 
 

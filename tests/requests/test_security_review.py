@@ -59,3 +59,16 @@ def test_a_handler_cannot_log_a_request_or_complaint_for_a_customer_outside_its_
 @pytest.mark.parametrize("route", ["requests:intake", "requests:complaint_new"])
 def test_a_customer_id_that_is_not_a_number_answers_not_found_rather_than_a_server_error(client_for, agent, route):
     assert client_for(agent).get(reverse(route), {"customer": "abc"}).status_code == 404
+
+
+def test_opening_a_request_with_no_customer_record_still_records_the_read_of_the_requesters_details(client_for, dpo):
+    case = CaseFactory(customer=None, requester_name="Jo Bloggs", requester_email="jo@example.com")
+    body = client_for(dpo).get(reverse("requests:case", args=[case.pk])).content.decode()
+    assert "Jo Bloggs" in body
+    event = AccessEvent.objects.get(user=dpo)
+    assert (event.action, event.customer_id, event.object_type, event.object_id) == (
+        AccessEvent.Action.VIEW_CUSTOMER,
+        None,
+        "requests.Case",
+        case.pk,
+    )

@@ -178,10 +178,17 @@ def revoke_complaint(user, complaint: Complaint, *, keep_view: bool = False) -> 
 # --- services --------------------------------------------------------------------------
 
 
-def _check_case_links(complaint_customer_id: int | None, cases: list[Case], already: set[int]) -> dict[str, str]:
+def _check_case_links(actor, complaint_customer_id: int | None, cases: list[Case], already: set[int]) -> dict[str, str]:
+    """A complaint may be linked to requests of its own customer; any other link (the complaint
+    or the request has no customer record) only by someone who may open that request. Those
+    who may not are told nothing about it, not even that it exists."""
     for case in cases:
         if case.pk in already:
             return {"cases": ERR_CASE_LINKED.format(reference=case.reference)}
+        same_customer = complaint_customer_id and case.customer_id == complaint_customer_id
+        may_see = actor.has_perm("requests.view_case") or actor.has_perm("requests.view_case", case)
+        if not same_customer and not may_see:
+            return {"cases": ERR_CASE_UNKNOWN.format(reference=case.reference)}
         if complaint_customer_id and case.customer_id and case.customer_id != complaint_customer_id:
             return {"cases": ERR_CASE_OTHER_CUSTOMER.format(reference=case.reference)}
     return {}
@@ -218,7 +225,7 @@ def complaint_log(
     if not description.strip():
         errors["description"] = ERR_DESCRIPTION
     cases = list(dict.fromkeys(cases))
-    errors.update(_check_case_links(customer.pk if customer else None, cases, set()))
+    errors.update(_check_case_links(actor, customer.pk if customer else None, cases, set()))
     if errors:
         raise ValidationError(errors)
     complaint = Complaint(
@@ -246,7 +253,7 @@ def complaint_log(
 def complaint_link_case(*, actor, complaint: Complaint, case: Case) -> Complaint:
     """Link a rights request the complaint is about (its summary goes into the bundle)."""
     _require_worker(actor, complaint)
-    errors = _check_case_links(complaint.customer_id, [case], set(complaint.cases.values_list("pk", flat=True)))
+    errors = _check_case_links(actor, complaint.customer_id, [case], set(complaint.cases.values_list("pk", flat=True)))
     if errors:
         raise ValidationError(errors)
     complaint._history_user = actor

@@ -129,8 +129,20 @@ def test_linked_requests_must_be_the_same_customers(agent):
             description="x",
             cases=[other],
         )
-    assert messages_of(excinfo) == [svc.ERR_CASE_OTHER_CUSTOMER.format(reference=other.reference)]
+    # An agent may not open the other customer's request: it is told nothing about it.
+    assert messages_of(excinfo) == [svc.ERR_CASE_UNKNOWN.format(reference=other.reference)]
     assert Complaint.objects.count() == 1
+
+
+def test_the_dpo_is_told_a_request_belongs_to_another_customer(dpo):
+    customer = CustomerFactory()
+    other = CaseFactory()
+    with pytest.raises(ValidationError) as excinfo:
+        svc.complaint_log(
+            actor=dpo, customer=customer, received_on=TODAY(), channel="email", category="request_handling",
+            description="x", cases=[other],
+        )  # fmt: skip
+    assert messages_of(excinfo) == [svc.ERR_CASE_OTHER_CUSTOMER.format(reference=other.reference)]
 
 
 # --- the workflow ------------------------------------------------------------------------

@@ -72,3 +72,20 @@ def test_opening_a_request_with_no_customer_record_still_records_the_read_of_the
         "requests.Case",
         case.pk,
     )
+
+
+def test_a_complaint_without_a_customer_cannot_be_linked_to_a_request_its_handler_may_not_open(
+    dpo, handler, other_handler
+):
+    from django.core.exceptions import ValidationError
+
+    complaint_services = complaint_svc
+    theirs = case_svc.case_assign(actor=dpo, case=CaseFactory(), handler=other_handler)
+    complaint = ComplaintFactory(customer=None, complainant_name="Jo Bloggs")
+    complaint_services.complaint_assign(actor=dpo, complaint=complaint, handler=handler)
+    with pytest.raises(ValidationError, match="No request has the reference"):
+        complaint_services.complaint_link_case(actor=handler, complaint=complaint, case=theirs)
+    assert not complaint.cases.exists()
+    mine = case_svc.case_assign(actor=dpo, case=CaseFactory(customer=None, requester_name="Jo Bloggs"), handler=handler)
+    complaint_services.complaint_link_case(actor=handler, complaint=complaint, case=mine)
+    assert list(complaint.cases.all()) == [mine]

@@ -10,4 +10,7 @@ class PortalModelBackend(ModelBackend):
         # An auditor's engagement has an end date; after it, sign-in is refused.
         if getattr(user, "access_has_ended", False):
             return False
+        # Separation of duties: not before a DPO has approved an account that sees customer data.
+        if getattr(user, "awaiting_approval", False):
+            return False
         return super().user_can_authenticate(user)

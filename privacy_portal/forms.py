@@ -10,6 +10,7 @@ class SignInForm(AuthenticationForm):
     error_messages = {
         "invalid_login": "Wrong username or password. After 5 failed attempts the account is locked.",
         "inactive": "This account is switched off or its access has ended.",
+        "awaiting_approval": "This account is waiting for the DPO's approval. You can sign in once it is approved.",
     }
 
     def clean(self):
@@ -18,9 +19,12 @@ class SignInForm(AuthenticationForm):
         except forms.ValidationError as exc:
             # The backend refuses ended accounts as if the password were wrong; to someone who
             # knows the password, say what happened instead.
-            ended = User.objects.filter(username=self.cleaned_data.get("username"), is_active=True).first()
-            if ended is not None and ended.access_has_ended and ended.check_password(self.cleaned_data.get("password")):
-                raise forms.ValidationError(self.error_messages["inactive"], code="inactive") from exc
+            known = User.objects.filter(username=self.cleaned_data.get("username"), is_active=True).first()
+            if known is not None and known.check_password(self.cleaned_data.get("password")):
+                if known.access_has_ended:
+                    raise forms.ValidationError(self.error_messages["inactive"], code="inactive") from exc
+                if known.awaiting_approval:
+                    raise forms.ValidationError(self.error_messages["awaiting_approval"], code="approval") from exc
             raise
 
     def confirm_login_allowed(self, user) -> None:
@@ -55,7 +59,6 @@ class StaffCreateForm(forms.Form):
         label="Access ends on",
         help_text="Required for auditors: the last day of the engagement (dd/mm/yyyy).",
     )
-    password = forms.CharField(widget=forms.PasswordInput, help_text="At least 12 characters, not a common password.")
 
 
 class StaffUpdateForm(forms.Form):

@@ -29,6 +29,13 @@ class User(AbstractUser):
         help_text="Last day this account may sign in (required for auditors: the end of the engagement).",
     )
 
+    # Four eyes: an account that can see customer data signs in only once a DPO other than the
+    # IT administrator who set it up has approved it (separation of duties).
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="approved_accounts"
+    )
+
     # Passwords and sign-in times are not history: they would only add secrets and noise.
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
 
@@ -38,6 +45,7 @@ class User(AbstractUser):
             ("manage_staff", "Can manage staff accounts and roles"),
             ("break_glass", "Can open a customer outside own cases, giving a reason (flagged)"),
             ("search_history", "Can search the change history of every record"),
+            ("approve_staff", "Can approve staff accounts that see customer data"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -49,6 +57,13 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    # Roles whose holders see customer data: their accounts need a DPO's approval.
+    DATA_ROLES = ("agent", "handler", "dpo", "auditor")
+
+    @property
+    def awaiting_approval(self) -> bool:
+        return self.role in self.DATA_ROLES and self.approved_at is None
 
     @property
     def access_has_ended(self) -> bool:

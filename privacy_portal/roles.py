@@ -54,6 +54,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "requests.*",
         "privacy_portal.view_accessevent",
         "privacy_portal.search_history",
+        # Four eyes on accounts that see customer data (the IT admin creates, the DPO approves).
+        "privacy_portal.approve_staff",
         # Keeps the register of processing activities and archives each published privacy notice.
         "privacy_portal.view_processingactivity",
         "privacy_portal.add_processingactivity",

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import Group
-from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import User
@@ -19,6 +24,9 @@ ERR_END_IN_PAST = "The end date cannot be in the past."
 ERR_OWN_ROLE = "You cannot change your own role or switch off your own account."
 ERR_USERNAME_TAKEN = "That username is already in use."
 ERR_REASON_REQUIRED = "Give a reason for the change."
+ERR_APPROVE_OWN = "You cannot approve your own account, nor one you set up."
+ERR_NOTHING_TO_APPROVE = "This account is not waiting for approval."
+ERR_APPROVER = "Only a DPO can approve accounts that see customer data."
 
 
 def _apply_role(user: User, role: str) -> None:
@@ -41,10 +49,11 @@ def staff_create(
     last_name: str,
     email: str,
     role: str,
-    password: str,
     access_ends_on: datetime.date | None = None,
 ) -> User:
-    """Create a staff account with one role. The password must pass Django's validators."""
+    """Create a staff account with one role. Nobody chooses its password but its holder, through
+    a one-time link sent to their address; a role that sees customer data also waits for a
+    DPO's approval (separation of duties: the IT administrator never holds a way in)."""
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": ERR_USERNAME_TAKEN})
     _check_end_date(role, access_ends_on)
@@ -56,11 +65,47 @@ def staff_create(
         role=role,
         access_ends_on=access_ends_on,
     )
-    validate_password(password, user)
-    user.set_password(password)
+    user.set_unusable_password()
+    user._history_user = actor
     user._change_reason = f"Account created by staff #{actor.pk}"
     user.save()
     _apply_role(user, role)
+    transaction.on_commit(lambda: staff_send_password_link(user=user))
+    return user
+
+
+def password_link(user: User) -> str:
+    """A one-time link (Django's password-reset token: single use, expires) to set a password."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    path = reverse("set_password", args=[uid, default_token_generator.make_token(user)])
+    return f"{settings.PORTAL_BASE_URL.rstrip('/')}{path}"
+
+
+def staff_send_password_link(*, user: User) -> None:
+    send_mail(
+        "Privacy Portal: set your password",
+        "A Privacy Portal account has been set up for you. Choose your password here (the link works once):\n\n"
+        f"{password_link(user)}\n\nIf you did not expect this, tell the IT team.",
+        settings.DEFAULT_FROM_EMAIL,
+        [user.email],
+    )
+
+
+@transaction.atomic
+def staff_approve(*, actor: User, user: User) -> User:
+    """A DPO approves an account that sees customer data: never its own, nor one it set up."""
+    if not actor.has_perm("privacy_portal.approve_staff"):
+        raise ValidationError(ERR_APPROVER)
+    if not user.awaiting_approval:
+        raise ValidationError(ERR_NOTHING_TO_APPROVE)
+    set_up_by = {h.history_user_id for h in user.history.all()}
+    if actor.pk == user.pk or actor.pk in set_up_by:
+        raise ValidationError(ERR_APPROVE_OWN)
+    user.approved_at = timezone.now()
+    user.approved_by = actor
+    user._history_user = actor
+    user._change_reason = "Approved by the DPO"
+    user.save()
     return user
 
 
@@ -81,9 +126,13 @@ def staff_update(
         raise ValidationError(ERR_OWN_ROLE)
     if access_ends_on != user.access_ends_on or role != user.role:
         _check_end_date(role, access_ends_on)
+    if role != user.role and role in User.DATA_ROLES:
+        # A new way into customer data: a DPO approves it again.
+        user.approved_at, user.approved_by = None, None
     user.role = role
     user.is_active = is_active
     user.access_ends_on = access_ends_on
+    user._history_user = actor
     user._change_reason = reason.strip()
     user.save()
     _apply_role(user, role)

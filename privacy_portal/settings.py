@@ -265,6 +265,8 @@ EMAIL_BACKEND = env.str(
 )
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = _int("EMAIL_PORT", 25)
+# Where staff reach the portal: used in links the portal emails (set-password links).
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="privacy-portal@localhost")
 DPO_EMAIL = env.str("DPO_EMAIL", default="dpo@localhost")
 

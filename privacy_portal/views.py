@@ -138,7 +138,8 @@ def staff_create(request):
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, f"Account {user.username} created.")
+            waits = " It needs a DPO's approval before it can sign in." if user.awaiting_approval else ""
+            messages.success(request, f"Account {user.username} created; a link to set a password was emailed.{waits}")
             return redirect("staff_list")
     return render(request, "privacy_portal/staff_form.html", {"form": form, "title": "New staff account"})
 
@@ -168,6 +169,55 @@ def staff_reset_mfa(request, pk: int):
     services.staff_reset_second_factor(actor=request.user, user=member)
     messages.success(request, f"{member.username} will set up a new authenticator at next sign-in.")
     return redirect("staff_list")
+
+
+@requires("privacy_portal.manage_staff", "privacy_portal.change_user")
+@require_POST
+def staff_resend_link(request, pk: int):
+    member = get_object_or_404(User, pk=pk)
+    services.staff_send_password_link(user=member)
+    messages.success(request, f"A new link to set a password was emailed to {member.username}.")
+    return redirect("staff_list")
+
+
+@requires("privacy_portal.approve_staff")
+@require_http_methods(["GET", "POST"])
+def staff_approvals(request):
+    """The DPO's four-eyes check on accounts that will see customer data."""
+    if request.method == "POST":
+        member = get_object_or_404(User, pk=request.POST.get("user"))
+        try:
+            services.staff_approve(actor=request.user, user=member)
+        except ValidationError as exc:
+            for text in exc.messages:
+                messages.error(request, text)
+        else:
+            messages.success(request, f"{member.username} approved: they can sign in once they have set a password.")
+        return redirect("staff_approvals")
+    waiting = [u for u in User.objects.filter(role__in=User.DATA_ROLES, approved_at__isnull=True).order_by("username")]
+    return render(request, "privacy_portal/staff_approvals.html", {"waiting": waiting})
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def set_password(request, uidb64: str, token: str):
+    """The one-time link a new member of staff receives: the only way a password is chosen."""
+    from django.contrib.auth.forms import SetPasswordForm
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.http import urlsafe_base64_decode
+
+    try:
+        member = User.objects.get(pk=urlsafe_base64_decode(uidb64).decode())
+    except (User.DoesNotExist, ValueError, TypeError, OverflowError):
+        member = None
+    if member is None or not default_token_generator.check_token(member, token):
+        return render(request, "registration/set_password_invalid.html", status=400)
+    form = SetPasswordForm(member, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your password is set. Sign in with it.")
+        return redirect("login")
+    return render(request, "registration/set_password.html", {"form": form, "member": member})
 
 
 def _token_error(devices) -> str:

@@ -27,6 +27,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     access_ends_on = factory.LazyAttribute(
         lambda u: timezone.localdate() + datetime.timedelta(days=60) if u.role == User.Role.AUDITOR else None
     )
+    # Approved by a DPO, as staff in post are (privacy_portal.services.staff_approve).
+    approved_at = factory.LazyFunction(timezone.now)
 
     @factory.post_generation
     def password(self, create, extracted, **kwargs):

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -26,56 +29,115 @@ def test_staff_list_shows_accounts_in_a_fixed_number_of_queries(client, itadmin,
     assert agent.username.encode() in response.content
 
 
-def test_it_admin_creates_an_agent_who_gets_the_role_group(client, itadmin):
+NEW_AGENT = {"username": "newbie", "first_name": "New", "last_name": "Agent", "email": "newbie@example.org",
+             "role": "agent"}  # fmt: skip
+
+
+def _link_from(mail_message) -> str:
+    return re.search(r"https?://\S+", mail_message.body).group(0)
+
+
+def test_it_admin_creates_an_agent_who_gets_the_role_group_but_no_password(
+    client, itadmin, django_capture_on_commit_callbacks
+):
     client.force_login(itadmin)
-    response = client.post(
-        reverse("staff_create"),
-        {
-            "username": "newbie",
-            "first_name": "New",
-            "last_name": "Agent",
-            "email": "newbie@example.org",
-            "role": "agent",
-            "password": "a-long-unusual-passphrase-42",
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("staff_create"), NEW_AGENT)
     assert response.status_code == 302
     user = User.objects.get(username="newbie")
-    assert user.role == "agent"
-    assert user.has_perm("privacy_portal.use_portal")
-    assert user.password.startswith("md5$") or user.password.startswith("argon2")
-    assert user.history.count() == 1
-    assert user.history.first().history_user == itadmin
+    assert user.role == "agent" and user.has_perm("privacy_portal.use_portal")
+    assert not user.has_usable_password()  # nobody but its holder ever chooses it
+    assert user.awaiting_approval
+    assert user.history.count() == 1 and user.history.first().history_user == itadmin
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["newbie@example.org"]
+
+
+def test_the_new_member_sets_a_password_through_the_one_time_link_and_waits_for_the_dpo(
+    client, itadmin, dpo, django_capture_on_commit_callbacks
+):
+    client.force_login(itadmin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("staff_create"), NEW_AGENT)
+    link = _link_from(mail.outbox[0])
+    client.logout()
+    path = link.split("8000", 1)[-1] if "8000" in link else link
+    assert client.get(path).status_code == 200
+    response = client.post(path, {"new_password1": "a-long-unusual-passphrase-42",
+                                  "new_password2": "a-long-unusual-passphrase-42"})  # fmt: skip
+    assert response.status_code == 302
+    assert client.get(path).status_code == 400  # used once, then dead
+    signed = client.post(reverse("login"), {"username": "newbie", "password": "a-long-unusual-passphrase-42"})
+    assert signed.status_code == 401 and b"waiting for the DPO" in signed.content
+    client.force_login(dpo)
+    newbie = User.objects.get(username="newbie")
+    assert client.post(reverse("staff_approvals"), {"user": newbie.pk}).status_code == 302
+    newbie.refresh_from_db()
+    assert newbie.approved_by == dpo and not newbie.awaiting_approval
+    client.logout()
+    signed = client.post(reverse("login"), {"username": "newbie", "password": "a-long-unusual-passphrase-42"})
+    assert signed.status_code == 302
+
+
+def test_a_weak_password_is_refused_on_the_set_password_page(client, itadmin, django_capture_on_commit_callbacks):
+    client.force_login(itadmin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("staff_create"), NEW_AGENT)
+    path = _link_from(mail.outbox[0]).split("8000", 1)[-1]
+    client.logout()
+    response = client.post(path, {"new_password1": "password", "new_password2": "password"})
+    assert response.status_code == 200 and b"There is a problem" in response.content
+    assert not User.objects.get(username="newbie").has_usable_password()
+
+
+def test_a_forged_link_is_refused(client, agent):
+    assert client.get(reverse("set_password", args=["MQ", "forged-token"])).status_code == 400
+
+
+def test_the_dpo_cannot_approve_its_own_account_nor_one_it_set_up(dpo, itadmin):
+    from tests.factories import UserFactory
+
+    dpo.approved_at = None
+    dpo.save()
+    with pytest.raises(ValidationError, match="cannot approve"):
+        services.staff_approve(actor=dpo, user=dpo)
+    set_up_by_dpo = services.staff_create(actor=dpo, username="x1", first_name="X", last_name="Y",
+                                          email="x1@example.org", role="agent")  # fmt: skip
+    with pytest.raises(ValidationError, match="cannot approve"):
+        services.staff_approve(actor=dpo, user=set_up_by_dpo)
+    pending = UserFactory(role="handler", approved_at=None)
+    services.staff_approve(actor=UserFactory(role="dpo"), user=pending)
+    assert pending.approved_at is not None
+
+
+def test_only_a_dpo_approves(itadmin):
+    from tests.factories import UserFactory
+
+    pending = UserFactory(role="agent", approved_at=None)
+    with pytest.raises(ValidationError, match="Only a DPO"):
+        services.staff_approve(actor=itadmin, user=pending)
+
+
+def test_moving_someone_into_a_customer_data_role_needs_approval_again(itadmin, dpo):
+    from tests.factories import UserFactory
+
+    clerk = UserFactory(role="itadmin")
+    services.staff_update(actor=itadmin, user=clerk, role="agent", is_active=True, access_ends_on=None,
+                          reason="Joined customer care")  # fmt: skip
+    assert clerk.awaiting_approval
+
+
+@pytest.mark.parametrize("role", ["agent", "handler", "auditor", "itadmin"])
+def test_only_the_dpo_sees_the_approvals_page(client, cast, role):
+    client.force_login(cast[role])
+    assert client.get(reverse("staff_approvals")).status_code == 403
 
 
 def test_creating_an_auditor_needs_an_end_date(client, itadmin):
     client.force_login(itadmin)
-    response = client.post(
-        reverse("staff_create"),
-        {
-            "username": "extaudit",
-            "first_name": "Ex",
-            "last_name": "Auditor",
-            "email": "ex@example.org",
-            "role": "auditor",
-            "password": "a-long-unusual-passphrase-42",
-        },
-    )
+    response = client.post(reverse("staff_create"), {**NEW_AGENT, "username": "extaudit", "role": "auditor"})
     assert response.status_code == 200
     assert services.ERR_AUDITOR_NEEDS_END.encode() in response.content
     assert not User.objects.filter(username="extaudit").exists()
-
-
-def test_a_weak_password_is_refused_with_a_message(client, itadmin):
-    client.force_login(itadmin)
-    response = client.post(
-        reverse("staff_create"),
-        {"username": "weak", "first_name": "W", "last_name": "K", "email": "w@example.org", "role": "agent",
-         "password": "password"},
-    )  # fmt: skip
-    assert response.status_code == 200
-    assert b"There is a problem" in response.content
-    assert not User.objects.filter(username="weak").exists()
 
 
 def test_changing_a_role_records_who_and_why(client, itadmin, agent):

@@ -42,6 +42,7 @@ class Command(BaseCommand):
                 user.role = role
                 user.is_active = True
                 user.access_ends_on = engagement_end if role == User.Role.AUDITOR else None
+                user.approved_at = user.approved_at or timezone.now()  # demo staff are approved
                 user.set_password(password)
                 user._change_reason = "Demo data"
                 user.save()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import statistics
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Aggregate, Count, DateField, F, FloatField, Func, IntegerField, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
@@ -252,10 +254,23 @@ def dashboard_figures(*, today: datetime.date | None = None, months: int = DASHB
     }
     days = Func(F("closed_on"), F("received_on"), template="(%(expressions)s)", arg_joiner=" - ",
                 output_field=IntegerField())  # fmt: skip
-    totals = answered.aggregate(
-        extensions=Count("id", filter=Q(extended=True)),
-        median=Median(days, filter=Q(status=Case.Status.COMPLETED)),
-    )
+    if connection.vendor == "postgresql":
+        totals = answered.aggregate(
+            extensions=Count("id", filter=Q(extended=True)),
+            median=Median(days, filter=Q(status=Case.Status.COMPLETED)),
+        )
+    else:
+        # SQLite (the local demo) has no percentile_cont: a demo's few cases, in Python.
+        spans = [
+            (closed - received).days
+            for closed, received in answered.filter(status=Case.Status.COMPLETED).values_list(
+                "closed_on", "received_on"
+            )
+        ]
+        totals = {
+            "extensions": answered.filter(extended=True).count(),
+            "median": statistics.median(spans) if spans else None,
+        }
     monthly = []
     for back in range(months - 1, -1, -1):
         start = _month_start(today, back)

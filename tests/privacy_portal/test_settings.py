@@ -132,8 +132,8 @@ def test_env_example_lists_every_variable_the_settings_read():
     assert read <= listed, f"missing from .env.example: {sorted(read - listed)}"
 
 
-def test_the_local_demo_migrates_and_seeds_on_sqlite(tmp_path):
-    """`make run` on a machine with no database server: SQLite, every migration, seed_demo."""
+def test_the_local_demo_migrates_seeds_and_renders_on_sqlite(tmp_path):
+    """`make run` on a machine with no database server: SQLite, every migration, seed_demo, pages."""
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "DEMO_PASSWORD": "demo-password-123",
            "PRIVATE_STORAGE_ROOT": str(tmp_path / "private")}  # fmt: skip
     migrated = manage("migrate", "--noinput", **env)
@@ -141,3 +141,13 @@ def test_the_local_demo_migrates_and_seeds_on_sqlite(tmp_path):
     seeded = manage("seed_demo", **env)
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     assert "agent    / demo-password-123" in seeded.stdout
+    # Every page, as every demo user, renders on SQLite (no PostgreSQL-only query behind a page).
+    walked = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "privacy_portal" / "sqlite_demo_walk.py")],
+        cwd=ROOT,
+        env={**{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}, **env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert walked.returncode == 0, walked.stdout[-3000:] + walked.stderr[-3000:]

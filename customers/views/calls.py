@@ -94,7 +94,7 @@ def call_transcript(request, pk: int):
 
 def _render_correspondence(request, customer: Customer, form: CorrespondenceForm | None, status: int = 200):
     records = customer.correspondence.select_related("recorded_by").order_by("-occurred_at", "-id")
-    access_record(request=request, action=Action.VIEW_CUSTOMER, customer_id=customer.pk, obj=customer)
+    access_record(request=request, action=Action.VIEW_CORRESPONDENCE, customer_id=customer.pk, obj=customer)
     context = {"customer": customer, "records": records, "form": form}
     return render(request, "customers/correspondence.html", context, status=status)
 

@@ -65,7 +65,7 @@ def _case(request, pk: int) -> Case:
 def case_page(request, pk: int):
     case = _case(request, pk)
     # Recorded with no customer too: the requester's own details are on the page.
-    access_record(request=request, action=AccessEvent.Action.VIEW_CUSTOMER, customer_id=case.customer_id, obj=case)
+    access_record(request=request, action=AccessEvent.Action.VIEW_CASE, customer_id=case.customer_id, obj=case)
     history = list(case.history.select_related("history_user").order_by("history_date", "history_id"))
     timeline = []
     for older, newer in zip([None, *history], history, strict=False):

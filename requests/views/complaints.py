@@ -147,7 +147,7 @@ def _timeline(complaint: Complaint) -> list[dict]:
 def complaint_page(request, pk: int):
     complaint = _complaint(request, pk)
     access_record(
-        request=request, action=AccessEvent.Action.VIEW_CUSTOMER, customer_id=complaint.customer_id, obj=complaint
+        request=request, action=AccessEvent.Action.VIEW_CASE, customer_id=complaint.customer_id, obj=complaint
     )
     user = request.user
     today = timezone.localdate()

@@ -194,7 +194,7 @@ def test_complaint_page_shows_the_deadline_and_records_the_read(client, handler,
     body = client.get(reverse("requests:complaint", args=[complaint.pk])).content.decode()
     assert f"{complaint.acknowledge_by:%-d %b %Y}" in body and "Record the acknowledgement" in body
     event = AccessEvent.objects.get(user=handler)
-    assert (event.action, event.customer_id, event.object_id) == ("view_customer", complaint.customer_id, complaint.pk)
+    assert (event.action, event.customer_id, event.object_id) == ("view_case", complaint.customer_id, complaint.pk)
 
 
 def test_auditors_see_the_page_without_any_action(client, auditor, complaint):

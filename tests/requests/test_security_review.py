@@ -67,7 +67,7 @@ def test_opening_a_request_with_no_customer_record_still_records_the_read_of_the
     assert "Jo Bloggs" in body
     event = AccessEvent.objects.get(user=dpo)
     assert (event.action, event.customer_id, event.object_type, event.object_id) == (
-        AccessEvent.Action.VIEW_CUSTOMER,
+        AccessEvent.Action.VIEW_CASE,
         None,
         "requests.Case",
         case.pk,

@@ -129,6 +129,15 @@ def may_market(customer: Customer, channel: str, purpose: str = Purpose.DIRECT_M
     return bool(change and change.granted)
 
 
+# The flags the rules read, refreshed from the locked row (the caller's copy may be stale).
+_STATE_FIELDS = ("processing_restricted", "restricted_at", "marketing_objected", "objected_at", "erased_at")
+
+
+def _refresh_state(customer: Customer, locked: Customer) -> None:
+    for name in _STATE_FIELDS:
+        setattr(customer, name, getattr(locked, name))
+
+
 @transaction.atomic
 def preference_record(
     *,
@@ -148,9 +157,18 @@ def preference_record(
     recorded and the existing change is returned, so a repeated opt-out never pushes its
     take-effect date later. Opt-outs from direct marketing also suppress the channel's
     identifier for good.
+
+    Idempotent under concurrency too: the customer's row is locked (FOR NO KEY UPDATE, which
+    still lets other rows reference the customer) before the "already recorded?" read, so two
+    agents submitting the same opt-out at once queue on the lock and the second one reads the
+    first one's change and records nothing. The checks run on the locked row, so an erasure,
+    objection or restriction committed meanwhile is seen.
     """
     received_at = received_at or timezone.now()
     channel = channel or ""
+    locked = Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk).first()
+    if locked is not None:
+        _refresh_state(customer, locked)
     validate_change(
         customer=customer,
         purpose=purpose,

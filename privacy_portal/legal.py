@@ -6,6 +6,8 @@ names, never on bare numbers.
 
 from __future__ import annotations
 
+import datetime
+
 # --- Marketing opt-outs --------------------------------------------------------------
 # Privacy notice (seed/privacy-notice.txt): "if you inform us that you no longer wish to
 # receive marketing emails and/or telephone calls you will stop receiving them within
@@ -43,6 +45,30 @@ PURCHASE_RETENTION_YEARS = 6
 # numerous (Art 12(3)); the requester must be told of an extension within the first month.
 DSAR_RESPONSE_MONTHS = 1
 DSAR_EXTENSION_MONTHS = 2
+
+# --- Stopping the clock (UK GDPR Art 12A(5), inserted by the Data (Use and Access) Act 2025
+# s76, in force 5 February 2026 (SI 2026/82 reg 2); DPA 2018 s54(3C) says the same for Part 3) --
+# Art 12A(5): "Where the controller reasonably requires further information in order to
+# identify the information or processing activities to which a request under Article 15
+# relates— (a) the controller may ask the data subject to provide the further information,
+# and (b) the period beginning with the day on which the controller makes the request and
+# ending with the day on which the controller receives the information does not count
+# towards— (i) the applicable time period, or (ii) the period described in paragraph 4(a)"
+# (the first month, within which an extension must be notified).
+# Only a request under Article 15 (access) may be paused; every other right runs on
+# (https://www.legislation.gov.uk/eur/2016/679/article/12A;
+# https://www.legislation.gov.uk/ukpga/2018/12/section/54).
+CLOCK_STOP_RIGHTS = frozenset({"access"})
+
+
+def clock_paused_days(asked_on: datetime.date, answered_on: datetime.date) -> int:
+    """Days that do not count towards the time limit (Art 12A(5)(b)): the period "beginning
+    with the day" the controller asks "and ending with the day" it receives the answer, both
+    days included. Asked and answered the same day: one day."""
+    if answered_on < asked_on:
+        raise ValueError("the answer cannot come before the question")
+    return (answered_on - asked_on).days + 1
+
 
 # --- Complaints (DPA 2018 s164A, inserted by the Data (Use and Access) Act 2025) ---------
 # Acknowledge within 30 days beginning with the day of receipt.

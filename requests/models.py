@@ -13,6 +13,8 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
+from privacy_portal.legal import clock_paused_days
+
 # Where a case without a due date (clock not started) sorts in the queue: after every real date.
 SORT_WITHOUT_DUE_DATE = datetime.date(9999, 12, 31)
 
@@ -248,7 +250,8 @@ class ClockStop(models.Model):
 
     @property
     def days(self) -> int | None:
-        return (self.ended_on - self.started_on).days if self.ended_on else None
+        """The days that do not count towards the time limit, once the answer is in."""
+        return clock_paused_days(self.started_on, self.ended_on) if self.ended_on else None
 
 
 class CaseDocument(models.Model):

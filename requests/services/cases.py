@@ -56,6 +56,11 @@ ERR_ERASURE_SIGNOFF = "An erasure is completed by the DPO's sign-off, not direct
 ERR_CLOCK_NOT_STARTED = "The clock has not started: identity evidence is awaited."
 ERR_DATE_BEFORE = "The date cannot be before the case was received."
 ERR_DATE_FUTURE = "The date cannot be in the future."
+ERR_CLOCK_STOP_RIGHT = (
+    "The clock can be stopped only for an access request (UK GDPR Art 12A(5)). "
+    "This is a request for {right}: ask the requester if you need to, but the clock keeps running "
+    "and the case is still due {due}."
+)
 
 # Each right needs DPO sign-off before it is refused or (for erasure) carried out.
 REFUSAL_TEXT = (
@@ -86,6 +91,11 @@ def _check_date(case: Case, day: datetime.date) -> None:
 
 def may_work(user, case: Case) -> bool:
     return user.has_perm("requests.work_case", case) or user.has_perm("requests.assign_case")
+
+
+def may_stop_clock(case: Case) -> bool:
+    """Whether asking this requester for clarification stops the clock (UK GDPR Art 12A(5))."""
+    return case.right in legal.CLOCK_STOP_RIGHTS
 
 
 def _require_worker(user, case: Case) -> None:
@@ -254,7 +264,9 @@ def case_decide_identity(*, actor, case: Case, verified: bool, note: str = "") -
 
 @transaction.atomic
 def case_request_clarification(*, actor, case: Case, question: str, on: datetime.date | None = None) -> Case:
-    """Ask the requester to clarify: the clock stops."""
+    """Ask the requester what an access request relates to: the clock stops (Art 12A(5)).
+
+    Refused for every other right: the law lets only an access request's clock be paused."""
     _require_worker(actor, case)
     if not question.strip():
         raise ValidationError({"question": ERR_REASON})
@@ -262,6 +274,10 @@ def case_request_clarification(*, actor, case: Case, question: str, on: datetime
     _check_date(case, on)
     if case.clock_started_on is None:
         raise ValidationError(ERR_CLOCK_NOT_STARTED)
+    if not may_stop_clock(case):
+        raise ValidationError(
+            ERR_CLOCK_STOP_RIGHT.format(right=case.get_right_display(), due=f"{case.due_on:%-d %B %Y}")
+        )
     _move(case, S.AWAITING_CLARIFICATION)
     stop = ClockStop(case=case, started_on=on, question=question.strip())
     stop._history_user = actor
@@ -272,7 +288,8 @@ def case_request_clarification(*, actor, case: Case, question: str, on: datetime
 
 @transaction.atomic
 def case_clarification_received(*, actor, case: Case, on: datetime.date | None = None) -> Case:
-    """The answer restarts the clock; the due date moves later by the days stopped."""
+    """The answer restarts the clock; the due date moves later by the days not counted,
+    the day asked and the day answered both included (legal.clock_paused_days)."""
     _require_worker(actor, case)
     on = on or timezone.localdate()
     _check_date(case, on)
@@ -284,10 +301,16 @@ def case_clarification_received(*, actor, case: Case, on: datetime.date | None =
     stop.ended_on = on
     stop._history_user = actor
     stop.save()
-    case.stopped_days += (on - stop.started_on).days
     _move(case, S.IN_PROGRESS)
+    if may_stop_clock(case):
+        case.stopped_days += stop.days
+        reason = f"Clarification received; clock restarted, {stop.days} days not counted (Art 12A(5))"
+    else:
+        # A pause opened before the rule was enforced, on a right the law does not let pause:
+        # the clock ran all along, so the due date does not move.
+        reason = "Clarification received; the clock kept running (Art 12A(5) pauses only access requests)"
     recompute_due(case)
-    _save(case, actor, f"Clarification received; clock restarted after {stop.days} days")
+    _save(case, actor, reason)
     return case
 
 

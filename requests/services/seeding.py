@@ -37,6 +37,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.models import Customer
+from privacy_portal import legal
 from privacy_portal.models import User
 from privacy_portal.roles import group_name
 
@@ -191,8 +192,11 @@ class _Generator:
         identity_wait = rng.randint(2, 12) if rng.random() < SHARE_IDENTITY else 0
         stop: tuple[int, int] | None = None
         if rng.random() < SHARE_CLARIFICATION:
-            stop = (rng.randint(3, 15), rng.randint(2, 20))
-            days += stop[1]
+            pause = (rng.randint(3, 15), rng.randint(2, 20))
+            # Only an access request's clock may be stopped (legal.CLOCK_STOP_RIGHTS, Art 12A(5)).
+            if right in legal.CLOCK_STOP_RIGHTS:
+                stop = pause
+                days += stop[1]
         if ending == "done" and rng.random() < SHARE_EXTENDED:
             clock.extended = True
             days = rng.uniform(30, 85)
@@ -218,7 +222,7 @@ class _Generator:
             ended = started + datetime.timedelta(days=stop[1])
             if started <= today:
                 if ended <= today:
-                    clock.stopped_days = stop[1]
+                    clock.stopped_days = legal.clock_paused_days(started, ended)
                     stops.append((None, pk, started, ended, "Which period do you mean?"))
                 elif is_open:
                     stops.append((None, pk, started, None, "Which period do you mean?"))

@@ -87,6 +87,7 @@ def case_page(request, pk: int):
         "may_export": case.right in export.EXPORT_RIGHTS and case.customer_id is not None,
         "may_work": svc.may_work(user, case) and case.is_open,
         "may_assign": user.has_perm("requests.assign_case") and case.is_open,
+        "may_stop_clock": svc.may_stop_clock(case),
         "may_signoff": user.has_perm("requests.signoff_case")
         and case.status == Case.Status.AWAITING_SIGNOFF
         and user.pk not in (case.handler_id, case.signoff_requested_by_id),

@@ -169,12 +169,13 @@ def test_clarification_stops_the_clock_and_the_due_date_moves_by_the_days_stoppe
     )
     assert case.status == S.AWAITING_CLARIFICATION
     svc.case_clarification_received(actor=handler, case=case, on=received + datetime.timedelta(days=12))
-    assert case.stopped_days == 7 and case.status == S.IN_PROGRESS
+    # Art 12A(5)(b): from the day asked to the day answered, both days: 5th to 12th is 8 days.
+    assert case.stopped_days == 8 and case.status == S.IN_PROGRESS
     from dateutil.relativedelta import relativedelta
 
     from requests.deadlines import next_working_day
 
-    assert case.due_on == next_working_day(received + relativedelta(months=1) + datetime.timedelta(days=7))
+    assert case.due_on == next_working_day(received + relativedelta(months=1) + datetime.timedelta(days=8))
     assert case.due_on > before
 
 

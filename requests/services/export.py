@@ -2,11 +2,12 @@
 
 What goes in, and why:
 
-- **Access** (`right=access`): everything held about the customer, across every model that
-  holds it: the customer record and every earlier version of it, the current marketing
-  preferences, every preference change and every version of those, disclosures to third
-  parties, calls and their transcripts, correspondence records, purchases, SMS received,
-  the customer's rights requests with their notes and tasks. Then the supplementary
+- **Access** (`right=access`): the subject graph of the customer (customers.subject), and
+  nothing else: for every model it covers, the rows about the person and every version of
+  each in its history (customer record, preferences, disclosures, calls (also those from a
+  number they used to have), correspondence, purchases, SMS received, requests with their
+  notes, tasks, clock stops, documents and reminders, complaints, the ICO's cases and
+  deadlines, case-file correspondence, and who has seen their data). Then the supplementary
   information of Art 15(1)-(2) from the register of processing activities (purposes, lawful
   bases, recipients, retention, source, the rights, the right to complain to the ICO), as
   JSON and as readable HTML.
@@ -46,13 +47,15 @@ import tempfile
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -67,9 +70,22 @@ from customers.models import (
     Purchase,
     preference_label,
 )
+from customers.subject import COVERAGE, SubjectRecords, subject_records
 from privacy_portal import legal
+from privacy_portal.models import AccessEvent
 
-from ..models import Case, CaseCorrespondence, CaseDocument, CaseNote, CaseTask, Complaint
+from ..models import (
+    Case,
+    CaseCorrespondence,
+    CaseDocument,
+    CaseNote,
+    CaseTask,
+    ClockStop,
+    Complaint,
+    IcoCase,
+    IcoDeadline,
+    ReminderSent,
+)
 from .cases import may_work
 from .documents import document_delete, private_path
 
@@ -128,11 +144,14 @@ class DataSet:
     title: str
     description: str
     columns: tuple[Column, ...]
-    rows: Callable[[Customer], Iterable[Any]]
+    rows: Callable[[SubjectRecords], Iterable[Any]]
     portable: bool = False  # in a portability export (data the customer provided)
+    # The subject graph's model whose rows (or, with history=True, history rows) this set holds.
+    model: str = ""
+    history: bool = False
 
-    def records(self, customer: Customer) -> list[dict]:
-        return [{c.name: _plain(c.get(obj)) for c in self.columns} for obj in self.rows(customer)]
+    def records(self, graph: SubjectRecords) -> list[dict]:
+        return [{c.name: _plain(c.get(obj)) for c in self.columns} for obj in self.rows(graph)]
 
 
 def _staff_or_system(user_id) -> str:
@@ -147,6 +166,55 @@ def _history_columns(columns: tuple[Column, ...]) -> tuple[Column, ...]:
         column("reason", lambda h: h.history_change_reason or ""),
         *columns,
     )
+
+
+# References of the records a history row points at (its request, complaint, recipient), by
+# (model label, id): filled for one build from the graph, then looked up as needed.
+_REFERENCES: ContextVar[dict | None] = ContextVar("export_references", default=None)
+
+
+def _reference(related: type[models.Model], pk) -> str:
+    if pk is None:
+        return ""
+    refs = _REFERENCES.get()
+    key = (related._meta.label, pk)
+    if refs is not None and key in refs:
+        return refs[key]
+    obj = related._default_manager.filter(pk=pk).first()
+    text = (obj.reference if hasattr(obj, "reference") else str(obj)) if obj is not None else ""
+    if refs is not None:
+        refs[key] = text
+    return text
+
+
+def _generic_column(f: models.Field) -> Column | None:
+    """A column for any tracked field: staff as "a member of staff", linked records by their
+    reference or name, choices by their labels; internal ids are left out."""
+    if f.primary_key or f.name == "id":
+        return None
+    if f.is_relation:
+        related = f.related_model
+        if related is get_user_model():
+            return column(f.name, lambda h, a=f.attname: _staff_or_system(getattr(h, a)) if getattr(h, a) else "")
+        return column(f.name, lambda h, a=f.attname, r=related: _reference(r, getattr(h, a)))
+    return field(f.name)
+
+
+# Fields read another way than their stored value in every version of a record.
+_COLUMN_OVERRIDES: dict[str, dict[str, Getter]] = {
+    # Details of someone acting for the customer are that person's data, not the customer's.
+    "requests.Case": {
+        name: (lambda h, n=name: "" if h.acting_for_other else getattr(h, n))
+        for name in ("requester_name", "requester_email", "requester_phone", "requester_address")
+    },
+}
+
+
+def generic_columns(model: type[models.Model]) -> tuple[Column, ...]:
+    fields = model.history.model.tracked_fields if hasattr(model, "history") else model._meta.concrete_fields
+    overrides = _COLUMN_OVERRIDES.get(model._meta.label, {})
+    columns = (column(f.name, overrides[f.name]) if f.name in overrides else _generic_column(f) for f in fields)
+    return tuple(c for c in columns if c is not None)
 
 
 CUSTOMER_COLUMNS = (
@@ -192,27 +260,32 @@ PREFERENCE_COLUMNS = (
 )
 
 
-def _current_preferences(customer: Customer) -> list[PreferenceChange]:
+def _preference_changes(graph: SubjectRecords):
+    return graph.rows(PreferenceChange).order_by("received_at", "id")
+
+
+def _current_preferences(graph: SubjectRecords) -> list[PreferenceChange]:
     latest: dict[tuple[str, str], PreferenceChange] = {}
-    for change in customer.preference_changes.order_by("received_at", "id"):
+    for change in _preference_changes(graph):
         latest[(change.purpose, change.channel)] = change
     return list(latest.values())
 
 
-def _history(model: type[models.Model], **lookup) -> Callable[[Customer], Iterable[Any]]:
-    def rows(customer: Customer):
-        return model.history.filter(**{k: v(customer) for k, v in lookup.items()}).order_by("history_date", "pk")
+def _rows(model: type[models.Model], *order: str, related: tuple[str, ...] = ()):
+    def rows(graph: SubjectRecords):
+        qs = graph.rows(model)
+        return (qs.select_related(*related) if related else qs).order_by(*order, "pk")
 
     return rows
-
-
-def _customer_cases(customer: Customer):
-    return customer.cases.order_by("received_on", "id")
 
 
 def _requester(case: Case, attribute: str) -> str:
     # Details of someone acting for the customer are that person's data, not the customer's.
     return "" if case.acting_for_other else getattr(case, attribute)
+
+
+def _request(row) -> str:
+    return _reference(Case, row.case_id)
 
 
 DATA_SETS: list[DataSet] = [
@@ -222,14 +295,17 @@ DATA_SETS: list[DataSet] = [
         "Your name, contact details and date of birth as we hold them now, and whether you have restricted our "
         "use of your data or objected to marketing.",
         CUSTOMER_COLUMNS,
-        lambda customer: [customer],
+        lambda graph: [graph.customer],
+        model="customers.Customer",
     ),
     DataSet(
         "customer_history",
         "Earlier versions of your customer record",
         "Every version of your customer record since it was created: when it changed, why, and what it held.",
         _history_columns(CUSTOMER_COLUMNS[1:]),
-        _history(Customer, id=lambda c: c.pk),
+        lambda graph: graph.history(Customer),
+        model="customers.Customer",
+        history=True,
     ),
     DataSet(
         "current_preferences",
@@ -244,15 +320,18 @@ DATA_SETS: list[DataSet] = [
         "Every marketing choice you told us",
         "Each time you opted in or out of a kind of marketing: how you told us, when, and by when it took effect.",
         PREFERENCE_COLUMNS,
-        lambda customer: customer.preference_changes.order_by("received_at", "id"),
+        _preference_changes,
         portable=True,
+        model="customers.PreferenceChange",
     ),
     DataSet(
         "preference_change_history",
         "Earlier versions of those records",
         "Every version of each preference record, for example when an opt-out was sent to our marketing systems.",
         _history_columns(PREFERENCE_COLUMNS),
-        _history(PreferenceChange, customer_id=lambda c: c.pk),
+        lambda graph: graph.history(PreferenceChange),
+        model="customers.PreferenceChange",
+        history=True,
     ),
     DataSet(
         "disclosures",
@@ -271,15 +350,15 @@ DATA_SETS: list[DataSet] = [
             field("special_category_condition"),
             field("recipient_reference"),
         ),
-        lambda customer: (
-            Disclosure.objects.filter(customer=customer).select_related("recipient").order_by("disclosed_at", "id")
-        ),
+        _rows(Disclosure, "disclosed_at", related=("recipient",)),
+        model="customers.Disclosure",
     ),
     DataSet(
         "calls",
         "Recorded calls and their transcripts",
         f"Calls recorded between you and us (kept {legal.CALL_RETENTION_MONTHS} months), with the automatic "
-        "transcript of each. The recordings themselves are available on request.",
+        "transcript of each, including calls from a number you have had that we did not match to your record at "
+        "the time. The recordings themselves are available on request.",
         (
             field("started_at"),
             field("direction"),
@@ -291,7 +370,8 @@ DATA_SETS: list[DataSet] = [
             field("transcript"),
             field("transcript_provider"),
         ),
-        lambda customer: Call.objects.filter(customer=customer).order_by("started_at", "id"),
+        _rows(Call, "started_at"),
+        model="customers.Call",
     ),
     DataSet(
         "correspondence",
@@ -299,7 +379,8 @@ DATA_SETS: list[DataSet] = [
         f"Our brief record of each letter, email or call with you (kept {legal.CORRESPONDENCE_RETENTION_MONTHS} "
         "months).",
         (field("occurred_at"), field("direction"), field("medium"), field("summary")),
-        lambda customer: Correspondence.objects.filter(customer=customer).order_by("occurred_at", "id"),
+        _rows(Correspondence, "occurred_at"),
+        model="customers.Correspondence",
     ),
     DataSet(
         "purchases",
@@ -316,15 +397,17 @@ DATA_SETS: list[DataSet] = [
             field("instalment_amount"),
             field("guarantee_until"),
         ),
-        lambda customer: Purchase.objects.filter(customer=customer).order_by("ordered_on", "id"),
+        _rows(Purchase, "ordered_on"),
         portable=True,
+        model="customers.Purchase",
     ),
     DataSet(
         "sms_received",
         "Text messages you sent us",
         "Replies to our text messages (for example STOP) and what we did with them. We keep no copy of the text.",
         (field("received_at"), field("outcome")),
-        lambda customer: InboundSms.objects.filter(customer_id=customer.pk).order_by("received_at", "id"),
+        _rows(InboundSms, "received_at"),
+        model="customers.InboundSms",
     ),
     DataSet(
         "rights_requests",
@@ -337,9 +420,16 @@ DATA_SETS: list[DataSet] = [
             field("received_on"),
             field("status"),
             field("identity"),
+            field("identity_requested_on"),
+            field("identity_received_on"),
+            field("clock_started_on"),
+            field("stopped_days"),
             field("due_on"),
+            field("original_due_on"),
             field("extended"),
             field("extension_reason"),
+            field("extension_notified_on"),
+            field("refusal_ground"),
             field("closed_on"),
             field("outcome"),
             field("description"),
@@ -350,37 +440,65 @@ DATA_SETS: list[DataSet] = [
             field("acting_for_other"),
             field("representative_relationship"),
         ),
-        _customer_cases,
+        _rows(Case, "received_on"),
+        model="requests.Case",
     ),
     DataSet(
         "rights_request_notes",
         "Notes on your requests",
         "Notes our staff wrote while handling your requests.",
-        (column("request", lambda n: n.case.reference), field("created_at"), field("text")),
-        lambda customer: (
-            CaseNote.objects.filter(case__customer=customer).select_related("case").order_by("created_at", "id")
-        ),
+        (column("request", _request), field("created_at"), field("text")),
+        _rows(CaseNote, "created_at"),
+        model="requests.CaseNote",
     ),
     DataSet(
         "rights_request_tasks",
         "Work done on your requests",
         "Tasks on your requests, such as telling an organisation we shared your data with about a correction.",
         (
-            column("request", lambda t: t.case.reference),
+            column("request", _request),
             field("title"),
             field("created_at"),
             column("done", lambda t: t.done_at is not None),
             field("done_at"),
         ),
-        lambda customer: (
-            CaseTask.objects.filter(case__customer=customer).select_related("case").order_by("created_at", "id")
+        _rows(CaseTask, "created_at"),
+        model="requests.CaseTask",
+    ),
+    DataSet(
+        "rights_request_clock_stops",
+        "When the clock on your requests stood still",
+        "Each time we asked you to clarify a request: the question, and the days the time limit was paused.",
+        (column("request", _request), field("started_on"), field("ended_on"), field("question")),
+        _rows(ClockStop, "started_on"),
+        model="requests.ClockStop",
+    ),
+    DataSet(
+        "rights_request_documents",
+        "Documents on your requests",
+        "Each document held on your requests (identity evidence, letters, exports), when it was received, and "
+        "when and why it was deleted.",
+        (
+            column("request", _request),
+            field("kind"),
+            field("content_type"),
+            field("size"),
+            field("uploaded_at"),
+            field("deleted_at"),
+            field("deletion_reason"),
         ),
+        _rows(CaseDocument, "uploaded_at"),
+        model="requests.CaseDocument",
+    ),
+    DataSet(
+        "rights_request_reminders",
+        "Reminders about your requests",
+        "Reminders our system sent to staff as the time limit of your requests approached.",
+        (column("request", _request), field("threshold"), field("sent_at")),
+        _rows(ReminderSent, "sent_at"),
+        model="requests.ReminderSent",
     ),
 ]
-
-
-def _customer_complaints(customer: Customer):
-    return Complaint.objects.filter(customer=customer).select_related("ico_case").order_by("received_on", "id")
 
 
 def _ico(complaint: Complaint, attribute: str):
@@ -392,16 +510,8 @@ def _ico(complaint: Complaint, attribute: str):
     return display() if display is not None and value else value
 
 
-def _case_file_correspondence(customer: Customer):
-    return (
-        CaseCorrespondence.objects.filter(Q(case__customer=customer) | Q(complaint__customer=customer))
-        .select_related("case", "complaint")
-        .order_by("occurred_on", "id")
-    )
-
-
 def _about(item: CaseCorrespondence) -> str:
-    return item.case.reference if item.case_id else item.complaint.reference
+    return _reference(Case, item.case_id) if item.case_id else _reference(Complaint, item.complaint_id)
 
 
 def attachment_name(item: CaseCorrespondence) -> str:
@@ -423,7 +533,9 @@ DATA_SETS += [
             field("category"),
             field("description"),
             field("status"),
+            field("acknowledge_by"),
             field("acknowledged_on"),
+            field("response_due_on"),
             field("responded_on"),
             field("response_summary"),
             field("review_requested_on"),
@@ -435,7 +547,39 @@ DATA_SETS += [
             column("ico_outcome", lambda c: _ico(c, "outcome")),
             column("ico_outcome_on", lambda c: _ico(c, "outcome_on")),
         ),
-        _customer_complaints,
+        _rows(Complaint, "received_on", related=("ico_case",)),
+        model="requests.Complaint",
+    ),
+    DataSet(
+        "ico_cases",
+        "The Information Commissioner's Office's cases",
+        "Where you complained to the ICO about us: its reference, what it asked us, and its outcome.",
+        (
+            column("complaint", lambda i: _reference(Complaint, i.complaint_id)),
+            field("ico_reference"),
+            field("contacted_on"),
+            field("contact_method"),
+            field("caseworker"),
+            field("requested"),
+            field("outcome"),
+            field("outcome_on"),
+            field("outcome_notes"),
+        ),
+        _rows(IcoCase, "contacted_on"),
+        model="requests.IcoCase",
+    ),
+    DataSet(
+        "ico_deadlines",
+        "Deadlines the ICO set us",
+        "Each deadline the ICO set in those cases, and when we answered it.",
+        (
+            column("ico_case", lambda d: _reference(IcoCase, d.ico_case_id)),
+            field("what"),
+            field("due_on"),
+            field("answered_on"),
+        ),
+        _rows(IcoDeadline, "due_on"),
+        model="requests.IcoDeadline",
     ),
     DataSet(
         "case_correspondence",
@@ -450,15 +594,10 @@ DATA_SETS += [
             field("summary"),
             column("attachment", attachment_name),
         ),
-        _case_file_correspondence,
+        _rows(CaseCorrespondence, "occurred_on"),
+        model="requests.CaseCorrespondence",
     ),
 ]
-
-
-def _access_events(customer: Customer):
-    from privacy_portal.audit_views import events_for_customer
-
-    return events_for_customer(customer.pk).select_related("user").order_by("at", "pk")
 
 
 def _accessed_by(event) -> str:
@@ -483,8 +622,31 @@ DATA_SETS += [
             column("what", lambda e: e.get_action_display()),
             column("reason", lambda e: e.reason),
         ),
-        _access_events,
+        lambda graph: graph.rows(AccessEvent).select_related("user"),
+        model="privacy_portal.AccessEvent",
     ),
+]
+
+
+def _history_set(label: str) -> DataSet:
+    model = apps.get_model(label)
+    name = model._meta.verbose_name
+    return DataSet(
+        f"{model._meta.model_name}_history",
+        f"Earlier versions: {name}",
+        f"Every version of each {name} record above: when it changed, why, and what it held.",
+        _history_columns(generic_columns(model)),
+        lambda graph, m=model: graph.history(m),
+        model=label,
+        history=True,
+    )
+
+
+# Every other tracked model of the subject graph: its history, field by field.
+DATA_SETS += [
+    _history_set(label)
+    for label in COVERAGE
+    if label not in {d.model for d in DATA_SETS if d.history} and hasattr(apps.get_model(label), "history")
 ]
 
 
@@ -493,7 +655,7 @@ PORTABLE_CUSTOMER = DataSet(
     "The details you gave us",
     "Your name, contact details and date of birth.",
     PROVIDED_CUSTOMER_COLUMNS,
-    lambda customer: [customer],
+    lambda graph: [graph.customer],
     portable=True,
 )
 
@@ -625,11 +787,33 @@ def _check(case: Case) -> None:
 
 
 def export_files(case: Case, *, generated_at: datetime.datetime | None = None) -> dict[str, bytes]:
-    """The package's files, by name in the ZIP. Reads only this case's customer's rows."""
+    """The package's files, by name in the ZIP: the subject graph of the case's customer, and
+    nothing else (customers.subject.subject_records)."""
     customer = case.customer
-    generated_at = generated_at or timezone.now()
+    graph = subject_records(customer)
+    token = _REFERENCES.set(_references(graph))
+    try:
+        return _files(case, graph, generated_at or timezone.now())
+    finally:
+        _REFERENCES.reset(token)
+
+
+def _references(graph: SubjectRecords) -> dict:
+    refs: dict = {}
+    for model in (Case, Complaint, IcoCase):
+        refs.update({(model._meta.label, pk): ref for pk, ref in _reference_rows(model, graph)})
+    return refs
+
+
+def _reference_rows(model, graph: SubjectRecords):
+    attribute = "ico_reference" if model is IcoCase else "reference"
+    return graph.rows(model).values_list("pk", attribute)
+
+
+def _files(case: Case, graph: SubjectRecords, generated_at: datetime.datetime) -> dict[str, bytes]:
+    customer = graph.customer
     kind = Case.Right(case.right)
-    sets = [(data_set, data_set.records(customer)) for data_set in data_sets_for(case.right)]
+    sets = [(data_set, data_set.records(graph)) for data_set in data_sets_for(case.right)]
     about = {
         "kind": kind.label,
         "request_reference": case.reference,
@@ -657,7 +841,7 @@ def export_files(case: Case, *, generated_at: datetime.datetime | None = None) -
             "requests/export/supplementary_information.html",
             {"about": about, "body": render_html_sections(info)},
         ).encode()
-        for item in _case_file_correspondence(customer).exclude(attachment_path=""):
+        for item in graph.rows(CaseCorrespondence).exclude(attachment_path=""):
             try:
                 files[attachment_name(item)] = private_path(item.attachment_path).read_bytes()
             except FileNotFoundError:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from customers.models import Channel, Disclosure, InboundSms, Purpose, Recipient
 from customers.services.preferences import preference_record
 from privacy_portal.models import AccessEvent, JobRun
-from requests.models import Case, CaseDocument, CaseNote, CaseTask
+from requests.models import Case, CaseCorrespondence, CaseDocument, CaseNote, CaseTask
 from requests.services import cases as svc
 from requests.services import export
 from requests.services.documents import private_path
@@ -393,3 +393,81 @@ def test_the_dpo_may_choose_to_name_staff_in_who_has_seen_the_data(case, handler
     settings.EXPORT_NAMES_STAFF = True
     seen = json.loads(unzip(export.export_build(actor=handler, case=case))["personal_data.json"])
     assert agent.get_full_name() in json.dumps(seen["data_sets"]["who_has_seen_your_data"]["records"])
+
+
+# --- The export is the subject graph ---------------------------------------------------------------
+
+
+def test_every_model_of_the_subject_graph_has_its_data_set_and_its_history_in_the_export():
+    from django.apps import apps
+
+    from customers.subject import COVERAGE
+
+    live = {d.model for d in export.DATA_SETS if d.model and not d.history}
+    history = {d.model for d in export.DATA_SETS if d.history}
+    assert live == set(COVERAGE)
+    assert history == {label for label in COVERAGE if hasattr(apps.get_model(label), "history")}
+
+
+def test_the_access_export_holds_the_subject_graph_row_for_row(case, handler, dpo, agent):
+    from django.apps import apps
+
+    from customers.models import Call
+    from customers.services.customers import customer_update_contact
+    from customers.subject import subject_records
+    from requests.models import ReminderSent
+    from requests.services import complaints
+
+    customer = case.customer
+    former = customer.phone
+    customer_update_contact(
+        actor=agent, customer_id=customer.pk, expected_version=customer.version, reason="New number",
+        phone="07912 555777",
+    )  # fmt: skip
+    from_former_number = CallFactory(customer=None, customer_number=former, transcript="Caller: my old phone")
+    CallFactory(customer=None, customer_number="+447912000001", transcript="Caller: someone else")
+    svc.case_request_clarification(actor=handler, case=case, question="Which years?")
+    svc.case_clarification_received(actor=handler, case=case)
+    CaseDocument.objects.create(case=case, kind="identity", path="", content_type="application/pdf", size=3)
+    ReminderSent.objects.create(case=case, threshold="7d")
+    CaseCorrespondence.objects.create(
+        case=case, occurred_on=timezone.localdate(), direction="outbound", medium="letter", summary="Asked which years"
+    )
+    AccessEvent.objects.create(user=handler, action=AccessEvent.Action.VIEW_CUSTOMER, customer_id=customer.pk)
+    complaint = complaints.complaint_log(
+        actor=agent, received_on=timezone.localdate(), channel="email", category="request_handling",
+        description="Too slow", customer=customer, cases=[case],
+    )  # fmt: skip
+    complaints.complaint_assign(actor=dpo, complaint=complaint, handler=handler)
+    complaints.complaint_acknowledge(actor=handler, complaint=complaint, on=timezone.localdate())
+    complaints.complaint_escalate(
+        actor=dpo, complaint=complaint, ico_reference="IC-777", contacted_on=timezone.localdate(),
+        contact_method="email", requested="The request's file", caseworker="A. Caseworker",
+        deadlines=[("Send the file", timezone.localdate() + datetime.timedelta(days=14))],
+    )  # fmt: skip
+
+    files = export.export_files(Case.objects.get(pk=case.pk))
+    graph = subject_records(customer)
+    sets = {name: d["records"] for name, d in json.loads(files["personal_data.json"])["data_sets"].items()}
+    for data_set in export.DATA_SETS:
+        if not data_set.model:
+            continue
+        model = apps.get_model(data_set.model)
+        expected = list(graph.history(model) if data_set.history else graph.rows(model))
+        assert len(sets[data_set.name]) == len(expected), data_set.name
+        if data_set.history:
+            assert [r["changed_at"] for r in sets[data_set.name]] == [
+                export._plain(h.history_date) for h in expected
+            ], data_set.name
+        assert len(read_csv(files[f"csv/{data_set.name}.csv"])) == len(expected)
+    # Something in every data set: the comparison above compared real rows.
+    assert [d.name for d in export.DATA_SETS if not sets[d.name]] == []
+    assert from_former_number.pk in graph.ids(Call)
+    assert "Caller: my old phone" in [c["transcript"] for c in sets["calls"]]
+    assert "Caller: someone else" not in [c["transcript"] for c in sets["calls"]]
+    assert sets["ico_cases"][0]["caseworker"] == "A. Caseworker"
+    assert sets["ico_cases"][0]["requested"] == "The request's file"
+    assert sets["ico_deadlines"][0]["what"] == "Send the file"
+    assert sets["rights_request_clock_stops"][0]["question"] == "Which years?"
+    assert sets["complaints"][0]["acknowledge_by"]
+    assert {r["reference"] for r in sets["rights_requests"]} == {case.reference}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.http import HttpRequest
@@ -15,8 +15,10 @@ from .models import GENESIS_HASH, AccessEvent
 
 Action = AccessEvent.Action
 
-# One advisory lock serialises appends so each entry chains to exactly one predecessor.
+# The chainer's lock: one chainer at a time, so each entry gets exactly one predecessor. Only
+# the chainer takes it; requests that write entries never do.
 CHAIN_LOCK_ID = 0x5050_4C4F47  # "PPLOG"
+CHAIN_BATCH_SIZE = 5000
 
 
 def entry_hash(prev_hash: str, content: dict) -> str:
@@ -25,24 +27,77 @@ def entry_hash(prev_hash: str, content: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def chain_and_insert(event: AccessEvent, insert: Callable[[], None]) -> None:
-    # No savepoint: inside an outer transaction the lock simply lasts until it commits.
-    with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            # Take the lock and read the last hash in one round trip (the lock is taken first:
-            # the scalar subquery is evaluated after the function in the select list).
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(%s), "
-                    "(SELECT hash FROM privacy_portal_accessevent ORDER BY id DESC LIMIT 1)",
-                    [CHAIN_LOCK_ID],
-                )
-                last = cursor.fetchone()[1]
-        else:
-            last = AccessEvent.objects.order_by("-pk").values_list("hash", flat=True).first()
-        event.prev_hash = last or GENESIS_HASH
-        event.hash = entry_hash(event.prev_hash, event.content())
-        insert()
+def chain_pending(*, wait: bool = True, batch_size: int = CHAIN_BATCH_SIZE) -> int:
+    """Chain every entry committed so far but not yet chained; return how many it chained.
+
+    The one writer of the chain. Under its lock it reads the chain's head *in a statement after
+    the lock* (so, under READ COMMITTED, a snapshot taken after the previous chainer committed),
+    then gives the pending entries, in id order, the next positions (`chain_seq`) and their
+    hashes. Pending entries are found by `hash IS NULL`, never by "id above the last chained
+    id": ids are drawn before commit, so an entry can commit after one with a higher id; it
+    is simply chained later, at a later position. Verification walks positions, not ids.
+
+    `wait=False` (the every-few-seconds beat task) returns 0 at once when another chainer holds
+    the lock, so chainer runs never queue up behind each other.
+    """
+    total = 0
+    while True:
+        with transaction.atomic():
+            if not _take_chain_lock(wait):
+                return total
+            head = (
+                AccessEvent.objects.filter(chain_seq__isnull=False)
+                .order_by("-chain_seq")
+                .values_list("chain_seq", "hash")
+                .first()
+            )
+            seq, prev = head or (0, GENESIS_HASH)
+            pending = AccessEvent.objects.filter(hash__isnull=True, chain_seq__isnull=True)
+            batch = list(pending.order_by("pk")[:batch_size])
+            for event in batch:
+                seq += 1
+                event.chain_seq, event.prev_hash = seq, prev
+                event.hash = prev = entry_hash(prev, event.content())
+            _write_chain_columns(batch)
+        total += len(batch)
+        if len(batch) < batch_size:
+            return total
+
+
+def _take_chain_lock(wait: bool) -> bool:
+    if connection.vendor != "postgresql":
+        return True  # SQLite (the local demo) serialises writers itself.
+    # Its own statement: every later statement of this transaction sees what was committed
+    # before the lock was granted.
+    with connection.cursor() as cursor:
+        if wait:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_ID])
+            return True
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [CHAIN_LOCK_ID])
+        return cursor.fetchone()[0]
+
+
+def _write_chain_columns(events: list[AccessEvent]) -> None:
+    """Fill in the three chain columns (the only update the append-only trigger allows)."""
+    if not events:
+        return
+    if connection.vendor != "postgresql":
+        AccessEvent.objects.bulk_update(events, ["chain_seq", "prev_hash", "hash"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE privacy_portal_accessevent AS e SET chain_seq = v.seq, prev_hash = v.prev, hash = v.hash "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[]) AS v(id, seq, prev, hash) "
+            "WHERE e.id = v.id AND e.hash IS NULL",
+            [
+                [e.pk for e in events],
+                [e.chain_seq for e in events],
+                [e.prev_hash for e in events],
+                [e.hash for e in events],
+            ],
+        )
+        if cursor.rowcount != len(events):  # only this chainer writes these columns, under its lock
+            raise RuntimeError("Access log chainer: an entry was chained by someone else meanwhile.")
 
 
 def _client_ip(request: HttpRequest | None) -> str | None:
@@ -85,26 +140,71 @@ def audit_scrub(*, actor, what: str, customer_id: int | None = None, details: di
     )
 
 
+@dataclass(frozen=True)
+class ChainBreak:
+    entry_id: int
+    chain_seq: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"entry {self.entry_id}" + (f" (position {self.chain_seq})" if self.chain_seq else "")
+        return f"{where}: {self.problem}"
+
+
+BROKEN_LINK = "does not point at the entry before it (an entry removed, inserted or reordered)"
+ALTERED = "its content no longer matches its hash (the entry was altered)"
+HALF_CHAINED = "has only part of its chain columns (the chain was edited by hand)"
+
+
 @dataclass
 class ChainReport:
-    checked: int
-    first_broken_id: int | None = None
-    problem: str = ""
+    """What verification found: every break (not only the first), and how many entries are
+    pending (written, not chained yet: normal for the last few seconds, not a break)."""
+
+    checked: int = 0
+    breaks: list[ChainBreak] = field(default_factory=list)
+    pending: int = 0
+    oldest_pending_id: int | None = None
 
     @property
     def ok(self) -> bool:
-        return self.first_broken_id is None
+        return not self.breaks
+
+    @property
+    def first_broken_id(self) -> int | None:
+        return self.breaks[0].entry_id if self.breaks else None
+
+    def summary(self) -> str:
+        pending = f"; {self.pending} pending (not chained yet, not a break)" if self.pending else ""
+        if self.ok:
+            return f"Audit log chain intact: {self.checked} entries checked{pending}."
+        return f"Audit log chain broken in {len(self.breaks)} places ({self.checked} entries checked{pending}):"
 
 
 def verify_chain(*, batch_size: int = 5000) -> ChainReport:
-    """Walk the log in id order, recomputing every hash; name the first broken link."""
+    """Walk the chained entries in chain order, recomputing every hash, and report every break.
+
+    After a break the walk goes on from the entry as it stands (its stored hash is what the
+    next entry points at), so one altered or removed entry is reported once and a second break
+    further on is reported too. Entries not chained yet are counted as pending, not broken.
+    """
+    report = ChainReport()
     expected_prev = GENESIS_HASH
-    checked = 0
-    for event in AccessEvent.objects.order_by("pk").iterator(chunk_size=batch_size):
-        checked += 1
+    chained = AccessEvent.objects.filter(chain_seq__isnull=False).order_by("chain_seq")
+    for event in chained.iterator(chunk_size=batch_size):
+        report.checked += 1
+        if event.hash is None or event.prev_hash is None:
+            report.breaks.append(ChainBreak(event.pk, event.chain_seq, HALF_CHAINED))
+            continue
         if event.prev_hash != expected_prev:
-            return ChainReport(checked, event.pk, "does not point at the entry before it (a row removed or inserted)")
+            report.breaks.append(ChainBreak(event.pk, event.chain_seq, BROKEN_LINK))
         if entry_hash(event.prev_hash, event.content()) != event.hash:
-            return ChainReport(checked, event.pk, "its content no longer matches its hash (the row was altered)")
+            report.breaks.append(ChainBreak(event.pk, event.chain_seq, ALTERED))
         expected_prev = event.hash
-    return ChainReport(checked)
+    unchained = AccessEvent.objects.filter(chain_seq__isnull=True)
+    for pk in unchained.exclude(hash__isnull=True).values_list("pk", flat=True):
+        report.breaks.append(ChainBreak(pk, None, HALF_CHAINED))
+    pending = unchained.filter(hash__isnull=True)
+    report.pending = pending.count()
+    report.oldest_pending_id = pending.order_by("pk").values_list("pk", flat=True).first()
+    return report

@@ -106,9 +106,12 @@ class AccessEvent(models.Model):
     """One read of personal data (or one scrub of it): who, when, what, from where, and why.
 
     Append-only and tamper-evident: it holds ids and field names, never personal values, so
-    erasure never needs to touch it; each entry carries a SHA-256 hash chained to the one
-    before (verify with `manage.py verify_audit_log`); on PostgreSQL a trigger refuses any
-    UPDATE or DELETE. Not a tracked (history) model for that reason.
+    erasure never needs to touch it. A request inserts its entry unchained (`hash` null), as
+    fast as any insert; the single chainer (`audit.chain_pending`, every few seconds) gives
+    each new entry its place in the chain (`chain_seq`) and a SHA-256 hash over the entry
+    before it and its own content (verify with `manage.py verify_audit_log`). On PostgreSQL a
+    trigger refuses every UPDATE and DELETE except the chainer filling in the three chain
+    columns of a not-yet-chained entry. Not a tracked (history) model for that reason.
     """
 
     class Action(models.TextChoices):
@@ -144,11 +147,17 @@ class AccessEvent(models.Model):
     flagged = models.BooleanField(default=False)
     # Scrub entries: which tables and fields, and how many rows (never the values).
     details = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64, default=GENESIS_HASH)
-    hash = models.CharField(max_length=64, default="", editable=False)
+    # Filled in by the chainer, never by the request that writes the entry: its position in
+    # the chain (in the order the chainer saw entries committed, which is not always id order),
+    # the hash of the entry before it and its own hash. Null while the entry is pending.
+    chain_seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [
+            # The chainer's work list: entries not chained yet, oldest id first.
+            models.Index(fields=["id"], name="access_pending", condition=models.Q(hash__isnull=True)),
             models.Index(fields=["customer_id", "-at"], name="access_customer_at"),
             models.Index(fields=["user", "-at"], name="access_user_at"),
             models.Index(fields=["-at"], name="access_flagged_at", condition=models.Q(flagged=True)),
@@ -162,9 +171,8 @@ class AccessEvent(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise ValueError("Access events are append-only.")
-        from .audit import chain_and_insert
-
-        chain_and_insert(self, lambda: super(AccessEvent, self).save(*args, **kwargs))
+        # A plain insert: no lock, no read of the chain's head (the chainer links it later).
+        super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise ValueError("Access events are append-only.")

@@ -110,7 +110,7 @@ def _refused(case, today, cast):
         actor=cast[HANDLER], case=case, kind=Case.Signoff.REFUSAL, refusal_ground=Case.RefusalGround.IDENTITY,
         reason="We asked twice for proof of identity and address; none arrived.",
     )  # fmt: skip
-    return svc.case_signoff(actor=cast[DPO], case=case, approve=True)
+    return svc.case_signoff(actor=cast[DPO], case=case, approve=True, notified_on=today)
 
 
 def _exported(complete: bool) -> Callable:

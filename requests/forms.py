@@ -45,7 +45,14 @@ class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Open (all)"), ("closed", "Closed"), *Case.Status.choices], required=False)
     right = forms.ChoiceField(choices=[("", "Any right"), *Case.Right.choices], required=False)
     window = forms.ChoiceField(
-        choices=[("", "Any time"), ("overdue", "Overdue"), ("week", "Due within 7 days")], required=False, label="Due"
+        choices=[
+            ("", "Any time"),
+            ("overdue", "Overdue"),
+            ("week", "Due within 7 days"),
+            ("refused_late", "Refused after the time limit"),
+        ],
+        required=False,
+        label="Due",
     )
     mine = forms.BooleanField(required=False, label="Only mine")
     after = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -97,7 +104,9 @@ class SignoffForm(forms.Form):
     )  # fmt: skip
     note = forms.CharField(max_length=500, required=False, label="Note")
     notified_on = forms.DateField(
-        required=False, label="Requester told of the extension on", help_text="For an extension: " + DATE_HELP
+        required=False,
+        label="Date the requester was told",
+        help_text="Needed to approve an extension or a refusal: the day the requester was told of it. " + DATE_HELP,
     )
 
 

@@ -139,6 +139,11 @@ class Case(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     refusal_ground = models.CharField(max_length=12, choices=RefusalGround.choices, blank=True)
+    # UK GDPR Art 12(4): a requester must be told of a refusal and its reasons before the end of
+    # the time limit. The day they were told, and whether the refusal (its approval or that
+    # letter) came after the due date: set once, by the service, when the DPO approves it.
+    refusal_told_on = models.DateField("requester told of the refusal on", null=True, blank=True)
+    refused_late = models.BooleanField(default=False, help_text="Refused after the time limit (Art 12(4))")
     outcome = models.TextField(blank=True)
     closed_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -184,6 +189,10 @@ class Case(models.Model):
             models.CheckConstraint(
                 name="case_refused_has_ground",
                 condition=~models.Q(status="refused") | ~models.Q(refusal_ground=""),
+            ),
+            models.CheckConstraint(
+                name="case_refused_late_is_a_refusal",
+                condition=models.Q(refused_late=False) | models.Q(status="refused"),
             ),
         ]
         permissions = [

@@ -69,6 +69,8 @@ def case_queue(
         qs = qs.filter(right=right)
     if window == "overdue":
         qs = qs.filter(due_on__lt=today, closed_on__isnull=True)
+    elif window == "refused_late":
+        qs = qs.filter(refused_late=True)
     elif window == "week":
         qs = qs.filter(due_on__gte=today, due_on__lte=today + datetime.timedelta(days=7), closed_on__isnull=True)
     qs = qs.annotate(sort_due=Coalesce("due_on", Value(FAR_FUTURE), output_field=DateField()))
@@ -204,6 +206,7 @@ class DashboardFigures:
     on_time_share: float | None
     on_time_percent: int | None
     extensions_used: int
+    refused_late: int  # refusals approved, or told, after the time limit (Art 12(4)) in those months
     median_days: float | None
     monthly: MonthlyChart
     since: datetime.date
@@ -257,6 +260,7 @@ def dashboard_figures(*, today: datetime.date | None = None, months: int = DASHB
     if connection.vendor == "postgresql":
         totals = answered.aggregate(
             extensions=Count("id", filter=Q(extended=True)),
+            refused_late=Count("id", filter=Q(refused_late=True)),
             median=Median(days, filter=Q(status=Case.Status.COMPLETED)),
         )
     else:
@@ -269,6 +273,7 @@ def dashboard_figures(*, today: datetime.date | None = None, months: int = DASHB
         ]
         totals = {
             "extensions": answered.filter(extended=True).count(),
+            "refused_late": answered.filter(refused_late=True).count(),
             "median": statistics.median(spans) if spans else None,
         }
     monthly = []
@@ -291,6 +296,7 @@ def dashboard_figures(*, today: datetime.date | None = None, months: int = DASHB
         on_time_share=on_time / responded if responded else None,
         on_time_percent=round(100 * on_time / responded) if responded else None,
         extensions_used=totals["extensions"],
+        refused_late=totals["refused_late"],
         median_days=totals["median"],
         monthly=monthly_chart(monthly),
         since=since,

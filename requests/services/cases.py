@@ -51,6 +51,10 @@ ERR_GROUND = "Choose the ground for refusing."
 ERR_EXTENSION_TWICE = "This case has already been extended; the law allows one extension of up to two months."
 ERR_EXTENSION_LATE = "An extension must be notified to the requester by the original due date ({due}); it is too late."
 ERR_NOTIFIED_DATE = "Give the date the requester was told about the extension, no later than today."
+ERR_REFUSAL_TOLD_DATE = (
+    "Give the date the requester was told of the refusal and its reasons (UK GDPR Art 12(4)), "
+    "no earlier than the request was received and no later than today."
+)
 ERR_ERASURE_ONLY = "Only an erasure request can be signed off for erasure."
 ERR_ERASURE_SIGNOFF = "An erasure is completed by the DPO's sign-off, not directly."
 ERR_CLOCK_NOT_STARTED = "The clock has not started: identity evidence is awaited."
@@ -378,13 +382,21 @@ def case_signoff(
         _save(case, actor, "Extension approved by the DPO")
         return case
     if kind == Case.Signoff.REFUSAL:
+        today = timezone.localdate()
+        if notified_on is None or notified_on > today or notified_on < case.received_on:
+            raise ValidationError({"notified_on": ERR_REFUSAL_TOLD_DATE})
         case.pending_signoff = ""
         case.outcome = REFUSAL_TEXT.format(
             ground=Case.RefusalGround(case.refusal_ground).label.lower(), reason=case.signoff_reason
         )
-        case.closed_on = timezone.localdate()
+        case.closed_on = today
+        case.refusal_told_on = notified_on
+        case.refused_late = refusal_is_late(case)
         _move(case, S.REFUSED)
-        _save(case, actor, "Refusal approved by the DPO")
+        reason = "Refusal approved by the DPO"
+        if case.refused_late:
+            reason += f" after the time limit (due {case.due_on:%-d %B %Y}; Art 12(4))"
+        _save(case, actor, reason)
         _release(case)
         return case
     # Erasure: carried out now, under the DPO's sign-off.
@@ -427,6 +439,16 @@ def case_withdraw(*, actor, case: Case, reason: str) -> Case:
     _save(case, actor, "Withdrawn")
     _release(case)
     return case
+
+
+def refusal_is_late(case: Case) -> bool:
+    """UK GDPR Art 12(4): the reasons for not acting must reach the requester before the end of
+    the time limit. Late when the refusal was approved, or the requester told, after the due
+    date. With no due date (the clock never started: identity never came) nothing was late."""
+    if case.due_on is None:
+        return False
+    last = max(d for d in (case.closed_on, case.refusal_told_on) if d is not None)
+    return last > case.due_on
 
 
 def _release(case: Case) -> None:

@@ -65,7 +65,7 @@ CASE_COLUMNS = (
     "identity_decided_at", "identity_decided_by_id", "clock_started_on", "stopped_days", "extended",
     "extension_reason", "extension_notified_on", "due_on", "original_due_on", "handler_id", "assigned_at",
     "logged_by_id", "pending_signoff", "signoff_reason", "signoff_requested_by_id", "refusal_ground", "outcome",
-    "closed_on", "created_at",
+    "closed_on", "created_at", "refusal_told_on", "refused_late",
 )  # fmt: skip
 STOP_COLUMNS = ("id", "case_id", "started_on", "ended_on", "question")
 
@@ -175,7 +175,7 @@ class _Generator:
             requester_email="", requester_phone="", requester_address="", acting_for_other=False,
             representative_relationship="", authority_note="", description=DESCRIPTIONS[right], status=S.IN_PROGRESS,
             identity=Case.Identity.NOT_REQUESTED, extension_reason="", pending_signoff="", signoff_reason="",
-            refusal_ground="", outcome="", created_at=_at(received, rng.randrange(9, 17)),
+            refusal_ground="", outcome="", created_at=_at(received, rng.randrange(9, 17)), refused_late=False,
         )  # fmt: skip
         if self.customer_ids and rng.random() > SHARE_WITHOUT_CUSTOMER:
             row["customer_id"] = rng.choice(self.customer_ids)
@@ -269,6 +269,8 @@ class _Generator:
                 if row["refusal_ground"] == Case.RefusalGround.IDENTITY and identity_wait:
                     row["identity"] = Case.Identity.REJECTED
                 row["outcome"] = "Refused after DPO sign-off; told of the right to complain to the ICO."
+                row["refusal_told_on"] = closes
+                row["refused_late"] = clock.due_on is not None and closes > clock.due_on
             elif ending == "withdrawn":
                 row["status"] = S.WITHDRAWN
                 row["outcome"] = "Withdrawn by the requester."

@@ -167,7 +167,7 @@ def test_the_handler_cannot_sign_off_its_own_refusal_through_the_page(client, dp
         client.post(reverse("requests:case_action", args=[case.pk, "signoff"]), {"approve": "yes"}).status_code == 403
     )
     client.force_login(dpo)
-    act(client, case, "signoff", approve="yes")
+    act(client, case, "signoff", approve="yes", notified_on=timezone.localdate().strftime("%d/%m/%Y"))
     case.refresh_from_db()
     assert case.status == Case.Status.REFUSED
 

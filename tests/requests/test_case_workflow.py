@@ -234,7 +234,7 @@ def test_a_refusal_needs_a_ground_and_the_dpos_sign_off_and_tells_of_the_right_t
     svc.case_request_signoff(
         actor=handler, case=case, kind="refusal", reason="Fifth identical request", refusal_ground="excessive"
     )
-    svc.case_signoff(actor=dpo, case=case, approve=True)
+    svc.case_signoff(actor=dpo, case=case, approve=True, notified_on=today())
     assert case.status == S.REFUSED and case.closed_on == today()
     assert "Information Commissioner" in case.outcome and "manifestly excessive" in case.outcome
 
@@ -244,9 +244,9 @@ def test_the_dpo_cannot_sign_off_a_case_it_handles(dpo, handler):
     svc.case_start(actor=dpo, case=case)
     svc.case_request_signoff(actor=dpo, case=case, kind="refusal", reason="x", refusal_ground="unfounded")
     with pytest.raises(ValidationError, match=re.escape(svc.ERR_SELF_SIGNOFF)):
-        svc.case_signoff(actor=dpo, case=case, approve=True)
+        svc.case_signoff(actor=dpo, case=case, approve=True, notified_on=today())
     other_dpo = UserFactory(role="dpo")
-    svc.case_signoff(actor=other_dpo, case=case, approve=True)
+    svc.case_signoff(actor=other_dpo, case=case, approve=True, notified_on=today())
     assert case.status == S.REFUSED
 
 
@@ -255,7 +255,7 @@ def test_a_handler_cannot_sign_off(dpo, handler):
     svc.case_start(actor=handler, case=case)
     svc.case_request_signoff(actor=handler, case=case, kind="refusal", reason="x", refusal_ground="unfounded")
     with pytest.raises(ValidationError, match=re.escape(svc.ERR_SIGNOFF_PERMISSION)):
-        svc.case_signoff(actor=handler, case=case, approve=True)
+        svc.case_signoff(actor=handler, case=case, approve=True, notified_on=today())
 
 
 def test_a_declined_sign_off_returns_the_case_to_work(dpo, handler):

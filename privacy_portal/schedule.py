@@ -54,6 +54,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "requests.tasks.purge_expired_case_files",
         "schedule": crontab(hour=2, minute=45),
     },
+    # The outbox: export requests not started in time are sent again (a broker outage or a
+    # worker killed as a whole costs minutes, never the request); stale .part files deleted.
+    "sweep-export-requests": {
+        "task": "requests.tasks.sweep_export_requests",
+        "schedule": crontab(minute="*"),
+    },
     # The access log's hash chain, walked end to end; the DPO is emailed on a break.
     "verify-audit-log": {
         "task": "privacy_portal.tasks.verify_audit_log",

@@ -288,7 +288,27 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = _int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
 CELERY_TASK_TIME_LIMIT = _int("CELERY_TASK_TIME_LIMIT", 360)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_SOFT_TIME_LIMIT must be positive and below CELERY_TASK_TIME_LIMIT.")
+# Redis hands an unacknowledged message to another worker once it has been out this long. A
+# live worker never runs a task past the hard time limit, so anything above it never
+# duplicates running work; the margin covers the wait for a free pool process and the ack
+# itself. Kept just above the limit (not Celery's default hour) so that the work of a worker
+# killed as a whole comes back within minutes. Every task here is idempotent; none uses an
+# ETA or countdown (Redis would redeliver those after this timeout too).
+CELERY_VISIBILITY_MARGIN_SECONDS = 60
+CELERY_VISIBILITY_TIMEOUT = _int("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + CELERY_VISIBILITY_MARGIN_SECONDS)
+if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must be above CELERY_TASK_TIME_LIMIT.")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    # An unreachable broker must not hang the page that enqueues: fail fast, the outbox keeps the work.
+    "socket_connect_timeout": 3,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# The outbox sweep sends again a background request not started this long after it was sent.
+OUTBOX_REQUEUE_AFTER_SECONDS = _int("OUTBOX_REQUEUE_AFTER_SECONDS", 120)
 CELERY_TIMEZONE = TIME_ZONE
 
 LOGGING = {

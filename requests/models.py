@@ -290,6 +290,62 @@ class CaseDocument(models.Model):
         return f"{self.get_kind_display()} on {self.case_id}"
 
 
+class ExportRequest(models.Model):
+    """A request to build a case's export: the transactional outbox of that background work.
+
+    Written in the same transaction as the handler's click and sent to the broker only once
+    that commits, so the row exists whenever the work was asked for. A broker outage or a
+    worker killed mid-build delays the export but never loses it: the periodic sweep
+    (requests.services.export.export_requests_sweep) sends again any request that has not
+    started in time, and gives up, saying so on the case page, after EXPORT_MAX_ATTEMPTS.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Being built"
+        DONE = "done", "Built"
+        FAILED = "failed", "Not built"
+
+    PENDING_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="export_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # When it was last handed to the broker, or tried to be (the sweep's clock).
+    sent_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="builds started")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    document = models.ForeignKey(CaseDocument, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Why it was not built: a fixed message, never personal data.
+    failure = models.CharField(max_length=300, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [
+            # The sweep: pending requests by when they were last sent.
+            models.Index(
+                fields=["sent_at"], name="exportrequest_pending", condition=models.Q(status__in=["queued", "running"])
+            ),
+            models.Index(fields=["case", "-requested_at"], name="exportrequest_case"),
+        ]
+        constraints = [
+            # A second click while one is still queued is the same request (it will read the data when it starts).
+            models.UniqueConstraint(
+                fields=["case"], condition=models.Q(status="queued"), name="exportrequest_one_queued_per_case"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Export of {self.case_id} requested {self.requested_at:%Y-%m-%d %H:%M}: {self.status}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in self.PENDING_STATUSES
+
+
 class CaseTask(models.Model):
     """A piece of work on a case, e.g. telling a recipient about a rectification (Art 19)."""
 

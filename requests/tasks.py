@@ -12,16 +12,31 @@ from django.core.exceptions import ValidationError
 from privacy_portal.jobs import run_job
 
 from .models import Case
-from .services.export import export_build, exports_delete_expired
+from .services.export import export_build, export_request_run, export_requests_sweep, exports_delete_expired
 from .services.reminders import reminders_send
 
 log = logging.getLogger(__name__)
 
 
+@shared_task(name="requests.tasks.run_export_request")
+def run_export_request(export_request_id: int) -> int | None:
+    """Build the export an ExportRequest (the outbox row) asks for. A second delivery, or a
+    send again by the sweep, builds nothing more (export_request_run works once)."""
+    doc = export_request_run(export_request_id=export_request_id)
+    return doc.pk if doc is not None else None
+
+
+@shared_task(name="requests.tasks.sweep_export_requests")
+def sweep_export_requests() -> dict:
+    """Every minute: send again export requests not started in time, delete stale .part files."""
+    return export_requests_sweep()
+
+
 @shared_task(name="requests.tasks.build_export")
 def build_export(case_id: int, actor_id: int, requested_at: str | None = None) -> int | None:
-    """Build a case's access or portability export. A second delivery of the same request
-    returns the export already built (export_build is idempotent per `requested_at`)."""
+    """Build a case's access or portability export, from a message queued before requests
+    had an outbox row (kept so those still in a queue at upgrade are built). A second
+    delivery returns the export already built (export_build is idempotent per `requested_at`)."""
     case = Case.objects.filter(pk=case_id).first()
     actor = get_user_model().objects.filter(pk=actor_id).first()
     if case is None or actor is None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -39,6 +42,44 @@ def private_path(relative: str) -> Path:
     if root not in path.parents:
         raise ValueError("path escapes private storage")
     return path
+
+
+# Files being written (exports, certificates) live here under a .part name until renamed into
+# place, all in one directory so the sweep lists one directory, not one per case. It is inside
+# private storage, so the rename is atomic (one filesystem) and a partial file of personal data
+# is never anywhere a reader or a backup of the public side would find it.
+TEMPORARY_DIR = "tmp"
+TEMPORARY_SUFFIX = ".part"
+
+
+def temporary_file() -> tuple[int, str]:
+    """A new temporary file in private storage: (open descriptor, absolute path)."""
+    directory = private_path(TEMPORARY_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(dir=directory, suffix=TEMPORARY_SUFFIX)
+
+
+def temporary_files_delete_stale(*, older_than_seconds: float, now: float | None = None) -> int:
+    """Delete every temporary file not written to for `older_than_seconds` (a writer killed
+    mid-write: SIGKILL, out of memory, a lost machine). Returns how many were deleted."""
+    cutoff = (time.time() if now is None else now) - older_than_seconds
+    directory = private_path(TEMPORARY_DIR)
+    deleted = 0
+    try:
+        entries = os.scandir(directory)
+    except FileNotFoundError:
+        return 0
+    with entries:
+        for entry in entries:
+            if not entry.name.endswith(TEMPORARY_SUFFIX) or not entry.is_file(follow_symlinks=False):
+                continue
+            try:
+                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    deleted += 1
+            except FileNotFoundError:  # renamed into place or removed meanwhile
+                continue
+    return deleted
 
 
 @transaction.atomic

@@ -43,19 +43,19 @@ import json
 import logging
 import os
 import re
-import tempfile
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -82,12 +82,13 @@ from ..models import (
     CaseTask,
     ClockStop,
     Complaint,
+    ExportRequest,
     IcoCase,
     IcoDeadline,
     ReminderSent,
 )
 from .cases import may_work
-from .documents import document_delete, private_path
+from .documents import document_delete, private_path, temporary_file, temporary_files_delete_stale
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,16 @@ ERR_STATUS = "Build the export while the case is in progress."
 ERR_NO_CUSTOMER = "This case is not linked to a customer record, so there is nothing to export from the portal."
 ERR_ERASED = "This customer has been erased: there is no personal data left to export."
 ERR_NOT_WORKER = "Only the assigned handler or the DPO can build the export."
+ERR_GAVE_UP = (
+    "The export could not be built (it was started {n} times and never finished). "
+    "Build it again; if it fails again, tell IT."
+)
+
+# A build started this many times without finishing (killed, timed out) is given up, and the
+# case page says so: retrying for ever would hide a real fault behind a spinner.
+EXPORT_MAX_ATTEMPTS = 3
+# Requests the sweep handles per run (it runs every minute).
+SWEEP_BATCH = 500
 
 EXPORT_RIGHTS = (Case.Right.ACCESS, Case.Right.PORTABILITY)
 CONTENT_TYPE = "application/zip"
@@ -859,10 +870,11 @@ def _files(case: Case, graph: SubjectRecords, generated_at: datetime.datetime) -
 
 
 def _write_zip(relative: str, files: dict[str, bytes]) -> int:
-    """Write the ZIP atomically (a reader never sees half a file); returns its size."""
+    """Write the ZIP atomically (a reader never sees half a file); returns its size. A writer
+    killed mid-way leaves a .part file in the temporary directory, which the sweep deletes."""
     path = private_path(relative)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    fd, tmp = temporary_file()
     try:
         with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
             # index.html first: the file a person opens.
@@ -879,17 +891,141 @@ def _live_exports(case: Case) -> list[CaseDocument]:
     return list(case.documents.filter(kind=CaseDocument.Kind.EXPORT, deleted_at__isnull=True).order_by("uploaded_at"))
 
 
-@transaction.atomic
-def export_request(*, actor, case: Case) -> None:
-    """Queue the build of the case's export (it runs in the background, after this commits)."""
-    from ..tasks import build_export
+def _send(export_request_id: int) -> None:
+    """Hand a request to the broker. An unreachable broker is logged, not raised: the request
+    row is the record of the work, and the sweep sends it again."""
+    from kombu.exceptions import OperationalError
 
+    from ..tasks import run_export_request
+
+    try:
+        run_export_request.apply_async(args=[export_request_id])
+    except OperationalError:
+        log.warning("export request %s not sent (broker unreachable); the sweep sends it again", export_request_id)
+
+
+@transaction.atomic
+def export_request(*, actor, case: Case) -> ExportRequest:
+    """Ask for the case's export to be built in the background.
+
+    The request is recorded here, in the caller's transaction (the outbox), and sent to the
+    broker once that commits; if the broker cannot be reached it stays queued and the sweep
+    sends it again. A request already queued for the case (a second click) is returned as it
+    is: it reads the data when it starts, so it serves both.
+    """
     if not may_work(actor, case):
         raise ValidationError(ERR_NOT_WORKER)
     _check(case)
     if case.status != Case.Status.IN_PROGRESS:
         raise ValidationError(ERR_STATUS)
-    build_export.delay_on_commit(case.pk, actor.pk, timezone.now().isoformat())
+    queued = ExportRequest.objects.filter(case=case, status=ExportRequest.Status.QUEUED).first()
+    if queued is not None:
+        return queued
+    request = ExportRequest(case=case, requested_by=actor)
+    request._history_user = actor
+    request._change_reason = "Export requested"
+    try:
+        with transaction.atomic():
+            request.save()
+    except IntegrityError:  # a concurrent click queued one first (exportrequest_one_queued_per_case)
+        return ExportRequest.objects.filter(case=case, status=ExportRequest.Status.QUEUED).first() or request
+    transaction.on_commit(partial(_send, request.pk))
+    return request
+
+
+def _mark(request: ExportRequest, reason: str, **changes) -> None:
+    for name, value in changes.items():
+        setattr(request, name, value)
+    request._history_user = None  # the background worker or the sweep, not a member of staff
+    request._change_reason = reason
+    request.save()
+
+
+def export_request_run(*, export_request_id: int) -> CaseDocument | None:
+    """Build the export a request asked for, once. Returns the document, or None when there
+    is nothing to do (unknown, already built or given up, or being built right now by another
+    delivery of the same request) or the case no longer qualifies (recorded as not built).
+
+    Two transactions: the first records that a build started (so the sweep counts attempts
+    and the case page says "being built"); the second holds the request's row lock for the
+    whole build and commits the document and "built" together. A worker killed mid-build
+    therefore commits nothing of the build, and its lock ends with its connection: the sweep
+    then sees the request not started in time and sends it again.
+    """
+    with transaction.atomic():
+        request = (
+            ExportRequest.objects.select_for_update(skip_locked=True)
+            .filter(pk=export_request_id, status__in=ExportRequest.PENDING_STATUSES)
+            .first()
+        )
+        if request is None:
+            return None
+        _mark(
+            request,
+            "Export build started",
+            status=ExportRequest.Status.RUNNING,
+            attempts=request.attempts + 1,
+            started_at=timezone.now(),
+        )
+    with transaction.atomic():
+        request = (
+            ExportRequest.objects.select_for_update(skip_locked=True)
+            .select_related("case", "requested_by")
+            .filter(pk=export_request_id, status=ExportRequest.Status.RUNNING)
+            .first()
+        )
+        if request is None:  # another delivery took it over meanwhile
+            return None
+        try:
+            doc = export_build(actor=request.requested_by, case=request.case, requested_at=request.requested_at)
+        except ValidationError as exc:
+            # The case changed since the request (e.g. the customer was erased): nothing to retry.
+            _mark(
+                request,
+                "Export not built",
+                status=ExportRequest.Status.FAILED,
+                failure="; ".join(exc.messages)[:300],
+                finished_at=timezone.now(),
+            )
+            return None
+        _mark(request, "Export built", status=ExportRequest.Status.DONE, document=doc, finished_at=timezone.now())
+        return doc
+
+
+def export_requests_sweep(*, now: datetime.datetime | None = None) -> dict:
+    """Every minute (beat): send again every export request not started in time, give up on
+    those that have started EXPORT_MAX_ATTEMPTS times without finishing, and delete temporary
+    files left by writers killed mid-write.
+
+    "Not started in time": still pending OUTBOX_REQUEUE_AFTER_SECONDS after it was last sent,
+    and not locked. A build in progress holds its request's row lock, so it is skipped however
+    long it runs; a worker that died released the lock with its connection. A request sent
+    twice is harmless: export_request_run does the work once.
+    """
+    from django.conf import settings
+
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(seconds=settings.OUTBOX_REQUEUE_AFTER_SECONDS)
+    sent = failed = 0
+    with transaction.atomic():
+        stale = (
+            ExportRequest.objects.select_for_update(skip_locked=True)
+            .filter(status__in=ExportRequest.PENDING_STATUSES, sent_at__lte=cutoff)
+            .order_by("sent_at", "pk")[:SWEEP_BATCH]
+        )
+        for request in stale:
+            if request.attempts >= EXPORT_MAX_ATTEMPTS:
+                failure = ERR_GAVE_UP.format(n=EXPORT_MAX_ATTEMPTS)
+                _mark(request, "Export given up", status=ExportRequest.Status.FAILED, failure=failure, finished_at=now)
+                failed += 1
+                continue
+            _mark(request, "Export request sent again (not started in time)", sent_at=now)
+            transaction.on_commit(partial(_send, request.pk))
+            sent += 1
+    parts = temporary_files_delete_stale(older_than_seconds=settings.CELERY_TASK_TIME_LIMIT)
+    if sent or failed or parts:
+        log.warning("export sweep: %s sent again, %s given up, %s temporary files deleted", sent, failed, parts)
+    return {"sent_again": sent, "given_up": failed, "temporary_files_deleted": parts}
 
 
 @transaction.atomic
@@ -899,7 +1035,9 @@ def export_build(*, actor, case: Case, requested_at: datetime.datetime | None = 
     Idempotent per request: if an export was already built at or after `requested_at`, that
     one is returned and nothing is built. Concurrent deliveries queue on the case's row lock.
     """
-    case = Case.objects.select_for_update(of=("self",)).select_related("customer").get(pk=case.pk)
+    # NO KEY: concurrent builds still queue, but rows referring to the case (notes, new export
+    # requests) can be written while this one builds.
+    case = Case.objects.select_for_update(of=("self",), no_key=True).select_related("customer").get(pk=case.pk)
     existing = _live_exports(case)
     if requested_at is not None:
         done = [doc for doc in existing if doc.uploaded_at >= requested_at]

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from ..models import Case, CaseTask
 from .cases import ERR_REASON, _require_worker
-from .documents import private_path
+from .documents import private_path, temporary_file
 
 ERR_WRONG_RIGHT = "This is for {expected} requests; this case is a request for {actual}."
 ERR_NOT_IN_PROGRESS = "Fulfilment can be recorded only while the case is in progress (it is “{status}”)."
@@ -117,8 +117,13 @@ def write_on_commit(relative: str, data: bytes) -> None:
     def write() -> None:
         path = private_path(relative)
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
-        partial.write_bytes(data)
-        os.replace(partial, path)
+        fd, partial = temporary_file()
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(partial, path)
+        except BaseException:
+            os.unlink(partial)
+            raise
 
     transaction.on_commit(write)

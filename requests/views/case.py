@@ -23,7 +23,8 @@ from ..services import cases as svc
 from ..services import documents, export
 from . import fulfilment
 
-MSG_EXPORT_QUEUED = "The export is being built. It will appear under Documents when it is ready: reload this page."
+MSG_EXPORT_QUEUED = "The export is queued. It will appear under Documents when it is ready: reload this page."
+EXPORT_REQUESTS_SHOWN = 5
 SENSITIVE_KINDS = (CaseDocument.Kind.IDENTITY, CaseDocument.Kind.EXPORT)
 
 
@@ -82,6 +83,7 @@ def case_page(request, pk: int):
         "tasks": case.tasks.order_by("done_at", "created_at"),
         "notes": case.notes.select_related("author").order_by("-created_at"),
         "documents": case.documents.order_by("-uploaded_at"),
+        "export_requests": case.export_requests.order_by("-requested_at")[:EXPORT_REQUESTS_SHOWN],
         "may_download_sensitive": svc.may_work(user, case),
         "sensitive_kinds": SENSITIVE_KINDS,
         "may_export": case.right in export.EXPORT_RIGHTS and case.customer_id is not None,

@@ -100,3 +100,16 @@ def test_the_beat_schedule_names_only_registered_tasks():
     for entry in BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks, entry["task"]
     assert app.conf.beat_schedule == BEAT_SCHEDULE
+
+
+def test_a_dead_workers_tasks_come_back_minutes_after_the_hard_time_limit_not_an_hour():
+    """Redis redelivers an unacknowledged task after the visibility timeout: above the hard
+    limit (a live worker's task is never duplicated), and only a little (a dead one's returns soon)."""
+    visibility = app.conf.broker_transport_options["visibility_timeout"]
+    assert app.conf.task_time_limit < visibility <= app.conf.task_time_limit + 120
+
+
+def test_the_outbox_sweep_runs_every_minute():
+    entry = BEAT_SCHEDULE["sweep-export-requests"]
+    assert entry["task"] == "requests.tasks.sweep_export_requests"
+    assert entry["schedule"].minute == set(range(60))

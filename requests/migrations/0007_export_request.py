@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('requests', '0005_history_reason_text'),
+        ('requests', '0006_case_refusal_told_on_and_refused_late'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

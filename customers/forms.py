@@ -3,6 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from privacy_portal import bounds
+
 from .models import PreferenceChange, preference_label
 from .services.preferences import preference_keys
 
@@ -28,7 +30,7 @@ class SearchForm(forms.Form):
         max_length=200,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "autofocus": True}),
     )
-    after = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0)
+    after = bounds.IntegerField(required=False, widget=forms.HiddenInput, min_value=0)
 
 
 class ContactForm(forms.Form):
@@ -42,14 +44,16 @@ class ContactForm(forms.Form):
     town = forms.CharField(max_length=100, required=False)
     county = forms.CharField(max_length=100, required=False)
     postcode = forms.CharField(max_length=10, required=False)
-    date_of_birth = forms.DateField(required=False, label="Date of birth", help_text="dd/mm/yyyy, if given.")
+    date_of_birth = bounds.DateField(
+        required=False, birth=True, label="Date of birth", help_text="dd/mm/yyyy, if given."
+    )
 
 
 class ContactEditForm(ContactForm):
     reason = forms.CharField(
         max_length=500, label="Reason for the change", help_text="For example: customer moved house (phone call)."
     )
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = bounds.IntegerField(widget=forms.HiddenInput)
 
 
 class PreferenceForm(forms.Form):
@@ -60,7 +64,7 @@ class PreferenceForm(forms.Form):
         label="Change",
     )
     source = forms.ChoiceField(choices=STAFF_SOURCES, label="How the customer told us")
-    received_at = forms.DateTimeField(
+    received_at = bounds.DateTimeField(
         label="Received",
         help_text="When the customer told us (dd/mm/yyyy hh:mm). Leave as now for this call.",
         initial=lambda: timezone.localtime().strftime("%d/%m/%Y %H:%M"),

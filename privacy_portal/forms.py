@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from . import bounds
 from .models import User
 
 
@@ -54,7 +55,7 @@ class StaffCreateForm(forms.Form):
     last_name = forms.CharField(max_length=150)
     email = forms.EmailField()
     role = forms.ChoiceField(choices=User.Role.choices)
-    access_ends_on = forms.DateField(
+    access_ends_on = bounds.DateField(
         required=False,
         label="Access ends on",
         help_text="Required for auditors: the last day of the engagement (dd/mm/yyyy).",
@@ -64,7 +65,7 @@ class StaffCreateForm(forms.Form):
 class StaffUpdateForm(forms.Form):
     role = forms.ChoiceField(choices=[("", "No role"), *User.Role.choices], required=False)
     is_active = forms.BooleanField(required=False, label="Account active")
-    access_ends_on = forms.DateField(required=False, label="Access ends on", help_text="dd/mm/yyyy")
+    access_ends_on = bounds.DateField(required=False, label="Access ends on", help_text="dd/mm/yyyy")
     reason = forms.CharField(max_length=500, help_text="Why this change is made (kept in the history).")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import csv
+import logging
 
 from django import forms
 from django.apps import apps
@@ -11,12 +11,11 @@ from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.http import require_GET
 
-from . import history_search
+from . import bounds, csv_safe, history_search
 from .access import requires
 from .audit import access_record
 from .history import timeline
 from .models import AccessEvent, User
-from .register import _safe_cell
 
 
 class HistorySearchForm(forms.Form):
@@ -24,9 +23,9 @@ class HistorySearchForm(forms.Form):
         queryset=User.objects.order_by("username"), required=False, label="Staff member", empty_label="Anyone"
     )
     kind = forms.ChoiceField(required=False, label="Kind of record")
-    record = forms.IntegerField(required=False, min_value=1, label="Record id", help_text="With a kind of record.")
-    date_from = forms.DateField(required=False, label="From", help_text="dd/mm/yyyy")
-    date_to = forms.DateField(required=False, label="To", help_text="dd/mm/yyyy")
+    record = bounds.IntegerField(required=False, min_value=1, label="Record id", help_text="With a kind of record.")
+    date_from = bounds.DateField(required=False, label="From", help_text="dd/mm/yyyy")
+    date_to = bounds.DateField(required=False, label="To", help_text="dd/mm/yyyy")
     cursor = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
@@ -85,29 +84,48 @@ class _Echo:
         return value
 
 
+logger = logging.getLogger(__name__)
+
+
+EXPORT_HEADER = ["when", "staff_id", "kind", "record_id", "change", "reason"]
+EXPORT_PAGE_SIZE = 1000
+# The last row of a CSV whose stream failed: a file that stops early must never look complete.
+EXPORT_INCOMPLETE = "EXPORT INCOMPLETE: the export failed before the end; rows are missing. Download it again."
+
+
+def _export_rows(criteria: dict, first_page):
+    """The CSV's lines: the header, every page, and, if reading a page fails, a last row saying
+    the file is incomplete before the error ends the response (the download then fails too)."""
+    writer = csv_safe.writer(_Echo())
+    yield writer.writerow(EXPORT_HEADER)
+    page, cursor = first_page
+    try:
+        while True:
+            for r in page:
+                yield writer.writerow([r.when.isoformat(), r.user_id or "", r.kind, r.record_id, r.change, r.reason])
+            if not cursor:
+                return
+            page, cursor = history_search.search(**criteria, cursor=cursor, limit=EXPORT_PAGE_SIZE)
+    except Exception:
+        logger.exception("history export failed part-way")
+        yield writer.writerow([EXPORT_INCOMPLETE, "", "", "", "", ""])
+        raise
+
+
 @requires("privacy_portal.search_history")
 @require_GET
 def history_export(request):
-    """The whole period as CSV, streamed page by page (ids, fields changed and reasons)."""
+    """The whole period as CSV, streamed page by page (ids, fields changed and reasons).
+
+    The criteria are checked, and the first page read, before anything is sent: a bad filter
+    gets the search page with its message (400), never a CSV with only its header."""
     form = HistorySearchForm(request.GET)  # no criteria: everything
     if not form.is_valid():
-        raise Http404
+        context = {"form": form, "rows": [], "names": {}, "next_cursor": None, "query": ""}
+        return render(request, "privacy_portal/history_search.html", context, status=400)
     criteria = _criteria(form)
-    writer = csv.writer(_Echo())
-
-    def rows():
-        yield writer.writerow(["when", "staff_id", "kind", "record_id", "change", "reason"])
-        cursor = ""
-        while True:
-            page, cursor = history_search.search(**criteria, cursor=cursor, limit=1000)
-            for r in page:
-                yield writer.writerow(
-                    [r.when.isoformat(), r.user_id or "", r.kind, r.record_id, r.change, _safe_cell(r.reason)]
-                )
-            if not cursor:
-                return
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    first_page = history_search.search(**criteria, cursor="", limit=EXPORT_PAGE_SIZE)
+    response = StreamingHttpResponse(_export_rows(criteria, first_page), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="history.csv"'
     return response
 

@@ -111,3 +111,15 @@ CASE_REMINDER_DAYS_BEFORE = (7, 2)
 # ends), so the company can show what it did if the requester, the ICO or a court asks.
 LIMITATION_PERIOD_YEARS = 6
 CASE_FILE_RETENTION_YEARS = LIMITATION_PERIOD_YEARS
+
+# --- Sane dates -------------------------------------------------------------------------
+# The company (Companies House no. 03470348) was incorporated in 1997: no record it holds, and
+# no date a member of staff or an import gives (received, disclosed, ordered, a filter's
+# period), can be earlier. 1 January 1997 leaves the whole year of incorporation open.
+EARLIEST_RECORD_YEAR = 1997
+# A date of birth before 1900 is a typing error, never a living customer (the oldest person
+# ever recorded lived 122 years).
+EARLIEST_BIRTH_YEAR = 1900
+# Company policy: no date the portal holds lies further ahead than this many years (the
+# longest are retention ends: 6 years after a case closes; engagement ends; contract renewals).
+LATEST_DATE_YEARS_AHEAD = 10

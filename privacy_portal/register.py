@@ -214,12 +214,8 @@ REGISTER_CSV_HEADER = (
 )
 
 
-def _safe_cell(value: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas (CSV injection): quote them."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def register_csv_rows() -> Iterable[list[str]]:
+    """The register as rows of text, header first; written through privacy_portal.csv_safe."""
     yield list(REGISTER_CSV_HEADER)
     for a in register_activities():
         row = [
@@ -240,7 +236,7 @@ def register_csv_rows() -> Iterable[list[str]]:
             a.security_measures,
             timezone.localtime(a.updated_at).strftime("%Y-%m-%d %H:%M"),
         ]
-        yield [_safe_cell(v) for v in row]
+        yield row
 
 
 def _transfer_safeguard(recipient) -> str:

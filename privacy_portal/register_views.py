@@ -3,8 +3,6 @@ as a page or a CSV file; kept by the DPO, with history."""
 
 from __future__ import annotations
 
-import csv
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -14,6 +12,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from . import bounds, csv_safe
 from .access import requires
 from .forms import add_service_errors
 from .models import LawfulBasis, PrivacyNoticeVersion, ProcessingActivity, SpecialCategoryCondition
@@ -29,7 +28,7 @@ from .register import activity_save as activity_save_service
 
 class ActivityForm(forms.Form):
     name = forms.CharField(max_length=200)
-    position = forms.IntegerField(min_value=0, max_value=32767, initial=100, help_text="Order on the register page.")
+    position = bounds.IntegerField(min_value=0, max_value=32767, initial=100, help_text="Order on the register page.")
     purpose = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     lawful_basis = forms.ChoiceField(choices=[("", "Choose a lawful basis"), *LawfulBasis.choices])
     lawful_basis_detail = forms.CharField(
@@ -72,7 +71,7 @@ class ActivityEditForm(ActivityForm):
 
 class NoticeVersionForm(forms.Form):
     label = forms.CharField(max_length=40, help_text="As staff will record it with preference changes, e.g. 2027-01.")
-    effective_on = forms.DateField(
+    effective_on = bounds.DateField(
         label="Takes effect on", help_text="dd/mm/yyyy", input_formats=["%d/%m/%Y", "%Y-%m-%d"]
     )
     summary_of_changes = forms.CharField(max_length=500, required=False)
@@ -93,7 +92,7 @@ def register_csv(request):
     filename = f"register-of-processing-activities-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.write("\ufeff")  # a BOM, so spreadsheets read UTF-8
-    writer = csv.writer(response)
+    writer = csv_safe.writer(response)
     writer.writerows(register_csv_rows())
     return response
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from privacy_portal import bounds
+
 from .forms import DATE_HELP, AssignForm
 from .models import Case, CaseCorrespondence, Complaint, IcoCase
 
@@ -13,8 +15,8 @@ __all__ = ["AssignForm"]
 
 
 class ComplaintForm(forms.Form):
-    customer_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    received_on = forms.DateField(label="Date received", help_text=DATE_HELP, initial=timezone.localdate)
+    customer_id = bounds.IntegerField(required=False, widget=forms.HiddenInput)
+    received_on = bounds.DateField(label="Date received", help_text=DATE_HELP, initial=timezone.localdate)
     channel = forms.ChoiceField(choices=Case.Channel.choices, label="How the complaint arrived")
     category = forms.ChoiceField(choices=Complaint.Category.choices, label="What it is about")
     description = forms.CharField(widget=forms.Textarea, label="The complaint, in the caller's words")
@@ -50,24 +52,24 @@ class ComplaintFilterForm(forms.Form):
 
 
 class TargetForm(forms.Form):
-    due_on = forms.DateField(label="Respond by", help_text=DATE_HELP)
+    due_on = bounds.DateField(label="Respond by", help_text=DATE_HELP)
 
 
 class AcknowledgeForm(forms.Form):
-    on = forms.DateField(label="Date acknowledged", help_text=DATE_HELP, initial=timezone.localdate)
+    on = bounds.DateField(label="Date acknowledged", help_text=DATE_HELP, initial=timezone.localdate)
 
 
 class RespondForm(forms.Form):
-    on = forms.DateField(label="Date of our response", help_text=DATE_HELP, initial=timezone.localdate)
+    on = bounds.DateField(label="Date of our response", help_text=DATE_HELP, initial=timezone.localdate)
     summary = forms.CharField(widget=forms.Textarea, label="What we told the complainant")
 
 
 class ReviewRequestForm(forms.Form):
-    on = forms.DateField(label="Date the review was asked for", help_text=DATE_HELP, initial=timezone.localdate)
+    on = bounds.DateField(label="Date the review was asked for", help_text=DATE_HELP, initial=timezone.localdate)
 
 
 class ReviewConcludeForm(forms.Form):
-    on = forms.DateField(label="Date concluded", help_text=DATE_HELP, initial=timezone.localdate)
+    on = bounds.DateField(label="Date concluded", help_text=DATE_HELP, initial=timezone.localdate)
     outcome = forms.CharField(widget=forms.Textarea, label="Outcome of the review")
 
 
@@ -84,12 +86,12 @@ class LinkCaseForm(forms.Form):
 
 class EscalateForm(forms.Form):
     ico_reference = forms.CharField(max_length=40, label="ICO case reference")
-    contacted_on = forms.DateField(label="The ICO contacted us on", help_text=DATE_HELP, initial=timezone.localdate)
+    contacted_on = bounds.DateField(label="The ICO contacted us on", help_text=DATE_HELP, initial=timezone.localdate)
     contact_method = forms.ChoiceField(choices=IcoCase.Method.choices, label="How")
     caseworker = forms.CharField(max_length=200, required=False, label="ICO caseworker")
     requested = forms.CharField(widget=forms.Textarea, label="What the ICO asked for")
     deadline_what = forms.CharField(max_length=500, required=False, label="First deadline: what is due")
-    deadline_due_on = forms.DateField(required=False, label="First deadline: due by", help_text=DATE_HELP)
+    deadline_due_on = bounds.DateField(required=False, label="First deadline: due by", help_text=DATE_HELP)
 
     def clean(self):
         data = super().clean()
@@ -100,22 +102,22 @@ class EscalateForm(forms.Form):
 
 class IcoDeadlineForm(forms.Form):
     what = forms.CharField(max_length=500, label="What the ICO wants")
-    due_on = forms.DateField(label="By", help_text=DATE_HELP)
+    due_on = bounds.DateField(label="By", help_text=DATE_HELP)
 
 
 class IcoAnswerForm(forms.Form):
-    deadline = forms.IntegerField(widget=forms.HiddenInput)
-    on = forms.DateField(label="Answered on", help_text=DATE_HELP, initial=timezone.localdate)
+    deadline = bounds.IntegerField(widget=forms.HiddenInput)
+    on = bounds.DateField(label="Answered on", help_text=DATE_HELP, initial=timezone.localdate)
 
 
 class IcoOutcomeForm(forms.Form):
     outcome = forms.ChoiceField(choices=IcoCase.Outcome.choices, label="The ICO's outcome")
-    on = forms.DateField(label="Date of the outcome", help_text=DATE_HELP, initial=timezone.localdate)
+    on = bounds.DateField(label="Date of the outcome", help_text=DATE_HELP, initial=timezone.localdate)
     notes = forms.CharField(widget=forms.Textarea, required=False, label="Notes")
 
 
 class CorrespondenceForm(forms.Form):
-    occurred_on = forms.DateField(label="Date", help_text=DATE_HELP, initial=timezone.localdate)
+    occurred_on = bounds.DateField(label="Date", help_text=DATE_HELP, initial=timezone.localdate)
     direction = forms.ChoiceField(
         choices=[("inbound", "In (to us)"), ("outbound", "Out (from us)")], widget=forms.RadioSelect, label="Direction"
     )

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from customers.forms import ContactForm
 from customers.services.customers import CONTACT_FIELDS
+from privacy_portal import bounds
 from privacy_portal.models import User
 
 from .models import Case
@@ -15,7 +16,7 @@ DATE_HELP = "dd/mm/yyyy"
 
 
 class IntakeForm(forms.Form):
-    customer_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    customer_id = bounds.IntegerField(required=False, widget=forms.HiddenInput)
     rights = forms.MultipleChoiceField(
         choices=Case.Right.choices,
         widget=forms.CheckboxSelectMultiple,
@@ -23,7 +24,7 @@ class IntakeForm(forms.Form):
         help_text="One case is opened per right; a letter asking for several makes linked cases.",
     )
     channel = forms.ChoiceField(choices=Case.Channel.choices, label="How the request arrived")
-    received_on = forms.DateField(label="Date received", help_text=DATE_HELP, initial=timezone.localdate)
+    received_on = bounds.DateField(label="Date received", help_text=DATE_HELP, initial=timezone.localdate)
     requester_name = forms.CharField(
         max_length=200,
         required=False,
@@ -67,7 +68,7 @@ class AssignForm(forms.Form):
 
 class IdentityUploadForm(forms.Form):
     file = forms.FileField(label="Identity evidence", help_text="PDF, JPEG or PNG, at most 10 MB.")
-    received_on = forms.DateField(label="Date received", help_text=DATE_HELP, initial=timezone.localdate)
+    received_on = bounds.DateField(label="Date received", help_text=DATE_HELP, initial=timezone.localdate)
 
 
 class IdentityDecisionForm(forms.Form):
@@ -82,11 +83,11 @@ class IdentityDecisionForm(forms.Form):
 
 class ClarificationForm(forms.Form):
     question = forms.CharField(widget=forms.Textarea, max_length=1000, label="What we asked the requester")
-    on = forms.DateField(label="Date asked", help_text=DATE_HELP, initial=timezone.localdate)
+    on = bounds.DateField(label="Date asked", help_text=DATE_HELP, initial=timezone.localdate)
 
 
 class DateForm(forms.Form):
-    on = forms.DateField(label="Date", help_text=DATE_HELP, initial=timezone.localdate)
+    on = bounds.DateField(label="Date", help_text=DATE_HELP, initial=timezone.localdate)
 
 
 class SignoffRequestForm(forms.Form):
@@ -103,7 +104,7 @@ class SignoffForm(forms.Form):
         label="Decision",
     )  # fmt: skip
     note = forms.CharField(max_length=500, required=False, label="Note")
-    notified_on = forms.DateField(
+    notified_on = bounds.DateField(
         required=False,
         label="Date the requester was told",
         help_text="Needed to approve an extension or a refusal: the day the requester was told of it. " + DATE_HELP,
@@ -130,7 +131,7 @@ FULFILMENT_REASON_HELP = "Kept in the customer record's history."
 class RectifyForm(ContactForm):
     """The customer's contact details, pre-filled, to correct as the requester asked."""
 
-    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+    expected_version = bounds.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(
         max_length=REASON_MAX_LENGTH, label="Reason for the correction", help_text=FULFILMENT_REASON_HELP
     )
@@ -151,4 +152,4 @@ class InformForm(forms.Form):
 
 
 class TaskDoneForm(forms.Form):
-    task_id = forms.IntegerField(widget=forms.HiddenInput)
+    task_id = bounds.IntegerField(widget=forms.HiddenInput)

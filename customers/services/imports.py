@@ -20,6 +20,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from simple_history.utils import bulk_create_with_history
 
+from privacy_portal import bounds
+
 from ..models import CHANNEL_PURPOSES, Customer, PreferenceChange, SuppressionEntry
 from .preferences import ERR_ERASED, Source, take_effect_by, validate_change, validate_key
 from .suppression import channel_identifier, identifier_hash
@@ -166,13 +168,29 @@ def parse_reference(errors: list[RowError], line: int, value: str, column: str =
 
 
 def parse_received_at(value: str) -> datetime.datetime:
-    """ISO 8601 date or date-time; naive values are Europe/London (a date is its midnight)."""
+    """ISO 8601 date or date-time; naive values are Europe/London (a date is its midnight).
+
+    Raises ValueError if it is not one, ValidationError if it is outside the sane range
+    (privacy_portal.bounds), checked before anything converts its zone (which overflows at
+    the ends of the calendar)."""
     if not value:
         raise ValueError("empty")
     parsed = datetime.datetime.fromisoformat(value)
+    bounds.check_date(parsed)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=IMPORT_TIME_ZONE)
     return parsed
+
+
+def parse_datetime_cell(errors: list[RowError], line: int, column: str, value: str) -> datetime.datetime | None:
+    """parse_received_at for one cell; a problem goes to `errors` under `column`."""
+    try:
+        return parse_received_at(value)
+    except ValueError:
+        errors.append(RowError(line, column, ERR_DATETIME))
+    except ValidationError as exc:
+        errors.extend(RowError(line, column, message) for message in exc.messages)
+    return None
 
 
 # --- Marketing preference changes ----------------------------------------------------------
@@ -219,10 +237,7 @@ def _parse_preference_row(line: int, cells: list[str], errors: list[RowError]) -
         errors.append(RowError(line, "action", ERR_ACTION))
     if values["source"] not in SOURCES:
         errors.append(RowError(line, "source", ERR_SOURCE.format(choices=", ".join(Source.values))))
-    try:
-        received_at = parse_received_at(values["received_at"])
-    except ValueError:
-        errors.append(RowError(line, "received_at", ERR_DATETIME))
+    received_at = parse_datetime_cell(errors, line, "received_at", values["received_at"])
     field_of = PreferenceChange._meta.get_field
     check_length(errors, line, "evidence", values["evidence"], field_of("evidence").max_length)
     check_length(errors, line, "notice_version", values["notice_version"], field_of("notice_version").max_length)

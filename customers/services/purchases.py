@@ -11,10 +11,13 @@ import decimal
 from dataclasses import dataclass
 from typing import IO
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
+
+from privacy_portal import bounds
 
 from ..models import Customer, Purchase
 from .imports import (
@@ -68,10 +71,15 @@ class PurchaseImportResult:
 
 def _parse_date(errors: list[RowError], line: int, column: str, value: str) -> datetime.date | None:
     try:
-        return datetime.date.fromisoformat(value)
+        parsed = datetime.date.fromisoformat(value)
+        bounds.check_date(parsed)
     except ValueError:
         errors.append(RowError(line, column, ERR_DATE))
         return None
+    except ValidationError as exc:
+        errors.extend(RowError(line, column, message) for message in exc.messages)
+        return None
+    return parsed
 
 
 def _parse_money(errors: list[RowError], line: int, column: str, value: str) -> decimal.Decimal | None:

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from privacy_portal import bounds
+
 from ..models import Channel, Customer, InboundSms, PreferenceChange, Purpose, SuppressionEntry
 from .normalise import normalise_phone
 from .preferences import preference_record
@@ -29,6 +31,7 @@ ERR_FIELD_MISSING = "Field '{field}' is missing."
 ERR_FIELD_TYPE = "Field '{field}' must be a non-empty string."
 ERR_MESSAGE_ID_LENGTH = "Field 'message_id' must be at most {max} characters."
 ERR_FROM = "Field 'from' is not a valid phone number."
+ERR_FIELD_NUL = "Field '{field}' holds a NUL character (\\u0000), which cannot be stored."
 
 SIGNATURE_PREFIX = "sha256="
 MESSAGE_ID_MAX_LENGTH = InboundSms._meta.get_field("message_id").max_length
@@ -83,6 +86,11 @@ def inbound_parse(body: bytes) -> InboundMessage:
             raise ValidationError(ERR_FIELD_TYPE.format(field=field))
     if not isinstance(data["body"], str):
         raise ValidationError(ERR_FIELD_TYPE.format(field="body"))
+    for field in ("message_id", "from"):
+        try:
+            bounds.check_text(data[field])
+        except ValidationError:
+            raise ValidationError(ERR_FIELD_NUL.format(field=field)) from None
     message_id = data["message_id"].strip()
     if len(message_id) > MESSAGE_ID_MAX_LENGTH:
         raise ValidationError(ERR_MESSAGE_ID_LENGTH.format(max=MESSAGE_ID_MAX_LENGTH))
@@ -90,7 +98,8 @@ def inbound_parse(body: bytes) -> InboundMessage:
         sender = normalise_phone(data["from"])
     except ValidationError:
         raise ValidationError(ERR_FROM) from None
-    return InboundMessage(message_id=message_id, sender=sender, text=data["body"])
+    # The text is only read, never stored: a NUL in it is dropped, so a STOP is still a STOP.
+    return InboundMessage(message_id=message_id, sender=sender, text=data["body"].replace("\x00", ""))
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from privacy_portal import bounds
 from privacy_portal.access import get_for_user_or_404, requires
 from privacy_portal.audit import access_record
 from privacy_portal.forms import add_service_errors
@@ -28,7 +29,7 @@ Action = AccessEvent.Action
 class CorrespondenceForm(forms.Form):
     direction = forms.ChoiceField(choices=Correspondence.Direction.choices)
     medium = forms.ChoiceField(choices=Correspondence.Medium.choices)
-    occurred_at = forms.DateTimeField(
+    occurred_at = bounds.DateTimeField(
         label="When",
         help_text="dd/mm/yyyy hh:mm",
         initial=lambda: timezone.localtime().strftime("%d/%m/%Y %H:%M"),

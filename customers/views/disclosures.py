@@ -16,6 +16,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from privacy_portal import bounds
 from privacy_portal.access import get_for_user_or_404, requires
 from privacy_portal.audit import access_record
 from privacy_portal.forms import add_service_errors
@@ -65,7 +66,7 @@ class RecipientForm(forms.Form):
         required=False,
         help_text="Needed outside the UK where the country has no UK adequacy.",
     )
-    tra_date = forms.DateField(
+    tra_date = bounds.DateField(
         label="Transfer risk assessment date",
         required=False,
         help_text="dd/mm/yyyy",
@@ -78,7 +79,7 @@ class RecipientForm(forms.Form):
         required=False,
         help_text="Required for processors.",
     )
-    agreement_renews_on = forms.DateField(
+    agreement_renews_on = bounds.DateField(
         label="Agreement renewal date", required=False, help_text="dd/mm/yyyy", input_formats=["%d/%m/%Y", "%Y-%m-%d"]
     )
     contact = forms.CharField(max_length=300, help_text="Who to tell about a rectification, erasure or restriction.")
@@ -198,7 +199,7 @@ class DisclosureForm(forms.Form):
         required=False,
         help_text="Only for sensitive data.",
     )
-    disclosed_at = forms.DateTimeField(
+    disclosed_at = bounds.DateTimeField(
         label="When",
         help_text="dd/mm/yyyy hh:mm",
         initial=lambda: timezone.localtime().strftime("%d/%m/%Y %H:%M"),

@@ -34,7 +34,6 @@ legal.EXPORT_RETENTION_DAYS by the nightly job, the deletion recorded on the doc
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime
 import decimal
@@ -42,7 +41,6 @@ import io
 import json
 import logging
 import os
-import re
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable
@@ -71,7 +69,7 @@ from customers.models import (
     preference_label,
 )
 from customers.subject import COVERAGE, SubjectRecords, subject_records
-from privacy_portal import legal
+from privacy_portal import csv_safe, legal
 from privacy_portal.models import AccessEvent
 
 from ..models import (
@@ -115,10 +113,6 @@ SYSTEM = "Automatic (no member of staff)"
 HISTORY_TYPES = {"+": "Created", "~": "Changed", "-": "Deleted"}
 REPLACED_REASON = "Replaced by a newer export"
 EXPIRED_REASON = f"Export kept {legal.EXPORT_RETENTION_DAYS} days (retention policy), then deleted"
-
-# Fields a spreadsheet would run as a formula; prefixed with ' in the CSV files only.
-_FORMULA_START = ("=", "@", "\t", "\r")
-_SIGNED_NUMBER = re.compile(r"[+-][\d .]*")
 
 
 # --- Data sets ----------------------------------------------------------------------------------
@@ -710,15 +704,12 @@ def csv_cell(value) -> str:
         return "yes" if value else "no"
     if isinstance(value, list):
         value = "; ".join(str(v) for v in value)
-    text = str(value)
-    if text.startswith(_FORMULA_START) or (text[:1] in "+-" and not _SIGNED_NUMBER.fullmatch(text)):
-        return "'" + text
-    return text
+    return csv_safe.safe_cell(str(value))
 
 
 def _csv(columns: tuple[Column, ...], records: list[dict]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_safe.writer(out, lineterminator="\r\n")
     writer.writerow([c.name for c in columns])
     for record in records:
         writer.writerow([csv_cell(record[c.name]) for c in columns])

@@ -1,0 +1,163 @@
+"""Hostile input on the customer side (issue 12): dates at the ends of the calendar in every
+import, NUL characters in webhook bodies, numbers from abroad, and STOP as any word of an SMS."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from customers.models import Disclosure, InboundSms, PreferenceChange, Purchase
+from customers.services import sms
+from customers.services.disclosure_import import DISCLOSURE_HEADER, disclosure_import
+from customers.services.imports import PREFERENCE_HEADER, ImportRejected, preference_import
+from customers.services.purchases import PURCHASE_HEADER, purchase_import
+from privacy_portal import bounds
+from tests.customers.test_sms_webhook import deliver, stop
+from tests.factories import CustomerFactory, RecipientFactory
+
+pytestmark = pytest.mark.django_db
+
+CALENDAR_ENDS = [
+    "0001-01-01T00:00:00+01:00",
+    "0001-01-01",
+    "9999-12-31T23:59:59-01:00",
+    "9999-12-31",
+    "1996-12-31T23:00",
+]
+
+
+def csv_upload(header: tuple[str, ...], *rows: dict[str, str], name: str = "file.csv") -> SimpleUploadedFile:
+    lines = [",".join(header), *(",".join(row.get(col, "") for col in header) for row in rows)]
+    return SimpleUploadedFile(name, ("\r\n".join(lines) + "\r\n").encode(), content_type="text/csv")
+
+
+def errors_of(service, actor, upload) -> list[str]:
+    with pytest.raises(ImportRejected) as info:
+        service(actor=actor, file=io.BytesIO(upload.read()), name=upload.name)
+    return [str(e) for e in info.value.errors]
+
+
+@pytest.mark.parametrize("when", CALENDAR_ENDS)
+def test_a_preference_import_refuses_a_date_outside_the_companys_records_naming_the_column(dpo, when):
+    customer = CustomerFactory()
+    row = {
+        "customer_reference": customer.reference,
+        "purpose": "direct_marketing",
+        "channel": "email",
+        "action": "opt_out",
+        "source": "letter",
+        "received_at": when,
+    }
+    errors = errors_of(preference_import, dpo, csv_upload(PREFERENCE_HEADER, row))
+    assert len(errors) == 1
+    assert errors[0].startswith("Line 2, column received_at: Enter a date")
+    assert not PreferenceChange.objects.exists()
+
+
+@pytest.mark.parametrize("when", CALENDAR_ENDS)
+def test_a_disclosure_import_refuses_a_date_outside_the_companys_records_naming_the_column(dpo, when):
+    customer, courier = CustomerFactory(), RecipientFactory(code="courier")
+    row = {
+        "recipient": courier.code,
+        "recipient_reference": "CONS-1",
+        "customer_reference": customer.reference,
+        "disclosed_at": when,
+        "data_categories": "identity;contact",
+        "purpose": "order_delivery",
+        "lawful_basis": "contract",
+        "sensitive": "no",
+    }
+    errors = errors_of(disclosure_import, dpo, csv_upload(DISCLOSURE_HEADER, row))
+    assert errors and all(e.startswith("Line 2, column disclosed_at: Enter a date") for e in errors)
+    assert not Disclosure.objects.exists()
+
+
+@pytest.mark.parametrize("when", ["0001-01-01", "1996-12-31"])
+def test_a_purchase_import_refuses_an_order_date_before_the_companys_records(dpo, when):
+    customer = CustomerFactory()
+    row = {
+        "order_ref": "ORD-1",
+        "customer_reference": customer.reference,
+        "ordered_on": when,
+        "description": "Sovereign",
+        "quantity": "1",
+        "amount": "100.00",
+    }
+    errors = errors_of(purchase_import, dpo, csv_upload(PURCHASE_HEADER, row))
+    assert "Line 2, column ordered_on: Enter a date on or after 1 January 1997" in errors[0]
+    assert not Purchase.objects.exists()
+
+
+def test_the_import_pages_answer_a_year_0001_date_with_the_problem_not_a_server_error(client_for, dpo):
+    customer = CustomerFactory()
+    row = {
+        "customer_reference": customer.reference,
+        "purpose": "direct_marketing",
+        "channel": "email",
+        "action": "opt_out",
+        "source": "letter",
+        "received_at": "0001-01-01T00:00:00+01:00",
+    }
+    response = client_for(dpo).post(
+        reverse("customers:import_preferences"), {"file": csv_upload(PREFERENCE_HEADER, row)}
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<code>received_at</code></td><td>Enter a date on or after 1 January 1997" in body
+    assert not PreferenceChange.objects.exists()
+
+
+# --- The SMS webhook -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def _sms_secret(settings):
+    settings.SMS_WEBHOOK_SECRET = "test-sms-webhook-secret-of-a-decent-length"
+
+
+@pytest.mark.usefixtures("_sms_secret")
+@pytest.mark.parametrize("field", ["message_id", "from"])
+def test_a_signed_sms_with_a_nul_character_is_refused_naming_the_field(client, field):
+    CustomerFactory(phone="+447400123456")
+    payload = stop()
+    payload[field] = payload[field][:3] + "\x00" + payload[field][3:]
+    response = deliver(client, payload)
+    assert response.status_code == 400
+    assert f"'{field}'" in response.json()["error"]
+    assert not InboundSms.objects.exists()
+
+
+@pytest.mark.usefixtures("_sms_secret")
+def test_a_nul_character_in_the_text_of_a_stop_still_opts_out(client):
+    customer = CustomerFactory(phone="+447400123456")
+    response = deliver(client, stop(text="ST\x00OP"))
+    assert response.status_code == 200
+    assert PreferenceChange.objects.get(customer=customer).granted is False
+
+
+def test_the_raw_body_of_a_nul_escape_reaches_the_parser_as_a_nul():
+    # What the gateway sends is JSON text: \\u0000 is how a NUL travels in it.
+    body = json.dumps(stop(message_id="msg\x00-1")).encode()
+    assert b"\\u0000" in body
+    with pytest.raises(Exception, match="message_id"):
+        sms.inbound_parse(body)
+
+
+def test_the_bounds_rule_refuses_dates_at_both_ends_and_keeps_todays():
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    bounds.check_date(timezone.localdate())
+    bounds.check_date(bounds.EARLIEST_DATE)
+    bounds.check_date(bounds.latest_date())
+    for bad in (bounds.EARLIEST_DATE.replace(year=1996), bounds.latest_date().replace(year=9999)):
+        with pytest.raises(ValidationError):
+            bounds.check_date(bad)
+    bounds.check_birth_date(bounds.EARLIEST_BIRTH_DATE)
+    with pytest.raises(ValidationError, match="date of birth"):
+        bounds.check_birth_date(bounds.EARLIEST_BIRTH_DATE.replace(year=1899))
+

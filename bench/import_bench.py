@@ -123,7 +123,7 @@ def write_preferences(path: Path, customers, rows: int, rng: random.Random) -> N
             received = start + datetime.timedelta(minutes=rng.randrange(60 * 24 * 300))
             out.write(
                 f"{customer.reference},{purpose},{channel},{action},{rng.choice(sources)},"
-                f"{received:%Y-%m-%dT%H:%M},Bench row {i},v3\r\n"
+                f"{received:%Y-%m-%dT%H:%M},Bench row {i},2026-06\r\n"  # the archived notice version
             )
 
 

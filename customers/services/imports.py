@@ -23,7 +23,14 @@ from simple_history.utils import bulk_create_with_history
 from privacy_portal import bounds
 
 from ..models import CHANNEL_PURPOSES, Customer, PreferenceChange, SuppressionEntry
-from .preferences import ERR_ERASED, Source, take_effect_by, validate_change, validate_key
+from .preferences import (
+    ERR_ERASED,
+    Source,
+    archived_notice_versions,
+    take_effect_by,
+    validate_change,
+    validate_key,
+)
 from .suppression import channel_identifier, identifier_hash
 
 # An upload larger than this is refused unread: 100,000 preference rows take about 9 MB.
@@ -256,8 +263,8 @@ def _parse_preference_row(line: int, cells: list[str], errors: list[RowError]) -
     )
 
 
-def _customer_errors(row: _PreferenceRow) -> list[RowError]:
-    """The rules that depend on the customer (validate_change), each naming its column."""
+def _customer_errors(row: _PreferenceRow, archived_versions: set[str]) -> list[RowError]:
+    """The rules of the page's form (validate_change), each naming its column."""
     if row.customer is None:
         return [RowError(row.line, "customer_reference", ERR_UNKNOWN_CUSTOMER)]
     try:
@@ -268,6 +275,8 @@ def _customer_errors(row: _PreferenceRow) -> list[RowError]:
             granted=row.granted,
             source=row.source,
             received_at=row.received_at,
+            notice_version=row.notice_version,
+            archived_versions=archived_versions,
         )
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
@@ -390,9 +399,10 @@ def preference_import(*, actor, file: IO[bytes], name: str) -> ImportResult:
         if row is not None:
             rows.append(row)
     customers = _load_customers(row.customer_id for row in rows)
+    archived_versions = archived_notice_versions(row.notice_version for row in rows)
     for row in rows:
         row.customer = customers.get(row.customer_id)
-        errors.extend(_customer_errors(row))
+        errors.extend(_customer_errors(row, archived_versions))
     if errors:
         raise ImportRejected(errors)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -64,16 +65,42 @@ def validate_key(purpose: str, channel: str) -> None:
         raise ValidationError({"channel": ERR_NO_CHANNEL.format(purpose=Purpose(purpose).label)})
 
 
+def archived_notice_versions(labels: Iterable[str]) -> set[str]:
+    """Which of `labels` are versions in the privacy notice archive (one query)."""
+    wanted = {label.strip() for label in labels if label.strip()}
+    if not wanted:
+        return set()
+    return set(PrivacyNoticeVersion.objects.filter(label__in=wanted).values_list("label", flat=True))
+
+
+def validate_notice_version(notice_version: str, *, archived: Container[str] | None = None) -> None:
+    """The notice version a change names must be one in the archive (or none). The one rule for
+    the page's form and the import; `archived`, from archived_notice_versions, saves a query per row."""
+    version = notice_version.strip()
+    if not version:
+        return
+    if archived is None:
+        archived = archived_notice_versions([version])
+    if version not in archived:
+        raise ValidationError({"notice_version": ERR_NOTICE_VERSION.format(version=version)})
+
+
 def validate_change(
-    *, customer: Customer, purpose: str, channel: str, granted: bool, source: str, received_at, notice_version: str = ""
+    *,
+    customer: Customer,
+    purpose: str,
+    channel: str,
+    granted: bool,
+    source: str,
+    received_at,
+    notice_version: str = "",
+    archived_versions: Container[str] | None = None,
 ) -> None:
     """All the rules for one change, raising a ValidationError that names the field."""
     validate_key(purpose, channel)
     if source not in Source.values:
         raise ValidationError({"source": ERR_SOURCE})
-    version = notice_version.strip()
-    if version and not PrivacyNoticeVersion.objects.filter(label=version).exists():
-        raise ValidationError({"notice_version": ERR_NOTICE_VERSION.format(version=version)})
+    validate_notice_version(notice_version, archived=archived_versions)
     if received_at > timezone.now() + datetime.timedelta(minutes=5):
         raise ValidationError({"received_at": ERR_FUTURE})
     if customer.is_erased:

@@ -161,3 +161,60 @@ def test_the_bounds_rule_refuses_dates_at_both_ends_and_keeps_todays():
     with pytest.raises(ValidationError, match="date of birth"):
         bounds.check_birth_date(bounds.EARLIEST_BIRTH_DATE.replace(year=1899))
 
+
+# --- The notice version: one rule for the page and the import -------------------------------------
+
+
+def test_the_preference_import_refuses_a_notice_version_not_in_the_archive_as_the_page_does(client_for, dpo, agent):
+    from customers.services.preferences import ERR_NOTICE_VERSION
+
+    customer = CustomerFactory()
+    row = {
+        "customer_reference": customer.reference,
+        "purpose": "direct_marketing",
+        "channel": "email",
+        "action": "opt_out",
+        "source": "letter",
+        "received_at": "2026-03-03",
+        "notice_version": "1999-01",
+    }
+    errors = errors_of(preference_import, dpo, csv_upload(PREFERENCE_HEADER, row))
+    message = ERR_NOTICE_VERSION.format(version="1999-01")
+    assert errors == [f"Line 2, column notice_version: {message}"]
+    page = client_for(agent).post(
+        reverse("customers:record_preference", args=[customer.pk]),
+        {
+            "preference": "direct_marketing:email",
+            "action": "opt_out",
+            "source": "letter",
+            "received_at": "03/03/2026 10:00",
+            "notice_version": "1999-01",
+        },
+    )
+    assert page.context["form"].errors["notice_version"] == [message]
+    assert not PreferenceChange.objects.exists()
+
+
+def test_the_preference_import_accepts_the_archived_notice_version_with_one_query_for_all_rows(
+    dpo, django_assert_max_num_queries
+):
+    from privacy_portal.models import PrivacyNoticeVersion
+
+    label = PrivacyNoticeVersion.objects.get().label
+    customers = CustomerFactory.create_batch(5)
+    rows = [
+        {
+            "customer_reference": c.reference,
+            "purpose": "direct_marketing",
+            "channel": "email",
+            "action": "opt_out",
+            "source": "letter",
+            "received_at": "2026-03-03",
+            "notice_version": label,
+        }
+        for c in customers
+    ]
+    upload = csv_upload(PREFERENCE_HEADER, *rows)
+    result = preference_import(actor=dpo, file=io.BytesIO(upload.read()), name=upload.name)
+    assert result.created == 5
+    assert set(PreferenceChange.objects.values_list("notice_version", flat=True)) == {label}

@@ -20,6 +20,7 @@ from customers.services import preferences
 from customers.services.suppression import channel_identifier, identifier_hash, suppression_add
 from customers.views import imports as views
 from privacy_portal import legal
+from privacy_portal.models import PrivacyNoticeVersion
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +41,13 @@ def rejection(actor, data: bytes, name: str = "changes.csv") -> list[tuple[int |
     with pytest.raises(svc.ImportRejected) as info:
         run_import(actor, data, name)
     return [(e.line, e.column, e.message) for e in info.value.errors]
+
+
+@pytest.fixture(autouse=True)
+def _archived_versions(db):
+    """The notice versions the files below name, in the archive (the import checks them)."""
+    for n, label in enumerate(("v1", "v3", "v4")):
+        PrivacyNoticeVersion.objects.create(label=label, effective_on=datetime.date(2020, 1, 1 + n), text="Notice")
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from privacy_portal import legal
 from ..deadlines import next_working_day
 from ..models import Case, CaseNote, ClockStop
 from .grants import grant_case, revoke_case
+from .locking import transition
 from .references import next_reference
 
 S = Case.Status
@@ -35,6 +36,8 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 
 ERR_MOVE = "A case that is “{current}” cannot be moved to “{target}”."
+# The second of two identical steps (a double click, two tabs): it finds the first one's result.
+ERR_ALREADY = "Already done: this case is now “{current}”."
 ERR_NO_RIGHTS = "Choose at least one right the requester is exercising."
 ERR_RIGHT = "Unknown right: {right}."
 ERR_RECEIVED_FUTURE = "The date received cannot be in the future."
@@ -45,7 +48,7 @@ ERR_NOT_HANDLER = "Only the assigned handler or the DPO can work this case."
 ERR_HANDLER_ROLE = "Cases can be assigned only to privacy case handlers or the DPO."
 ERR_SELF_SIGNOFF = "The handler of a case cannot sign off its own refusal, erasure or extension."
 ERR_SIGNOFF_PERMISSION = "Only the DPO can sign off."
-ERR_NOTHING_PENDING = "Nothing on this case is waiting for sign-off."
+ERR_NOTHING_PENDING = "Nothing on this case is waiting for sign-off: it may just have been signed off."
 ERR_REASON = "Give a reason."
 ERR_GROUND = "Choose the ground for refusing."
 ERR_EXTENSION_TWICE = "This case has already been extended; the law allows one extension of up to two months."
@@ -75,6 +78,8 @@ REFUSAL_TEXT = (
 
 
 def _move(case: Case, target: str) -> None:
+    if case.status == target:
+        raise ValidationError(ERR_ALREADY.format(current=case.get_status_display()))
     if target not in TRANSITIONS[case.status]:
         raise ValidationError(ERR_MOVE.format(current=case.get_status_display(), target=S(target).label))
     case.status = target
@@ -183,7 +188,7 @@ def case_log(
     return cases
 
 
-@transaction.atomic
+@transition("case")
 def case_assign(*, actor, case: Case, handler) -> Case:
     """The DPO assigns a handler, who gets object permissions on the case and its customer;
     a previous handler loses them."""
@@ -203,7 +208,7 @@ def case_assign(*, actor, case: Case, handler) -> Case:
     return case
 
 
-@transaction.atomic
+@transition("case")
 def case_start(*, actor, case: Case) -> Case:
     """Start work without asking for identity (the requester is known, e.g. a verified account)."""
     _require_worker(actor, case)
@@ -212,7 +217,7 @@ def case_start(*, actor, case: Case) -> Case:
     return case
 
 
-@transaction.atomic
+@transition("case")
 def case_request_identity(*, actor, case: Case, on: datetime.date | None = None) -> Case:
     """Ask for identity evidence. Asked promptly, the clock waits for the evidence."""
     _require_worker(actor, case)
@@ -228,7 +233,7 @@ def case_request_identity(*, actor, case: Case, on: datetime.date | None = None)
     return case
 
 
-@transaction.atomic
+@transition("case")
 def case_identity_received(*, actor, case: Case, on: datetime.date | None = None) -> Case:
     """Evidence arrived: the clock starts now if it was waiting for it."""
     _require_worker(actor, case)
@@ -245,7 +250,7 @@ def case_identity_received(*, actor, case: Case, on: datetime.date | None = None
     return case
 
 
-@transaction.atomic
+@transition("case")
 def case_decide_identity(*, actor, case: Case, verified: bool, note: str = "") -> Case:
     """Verify or reject the identity evidence; either way the documents are deleted at once."""
     from .documents import documents_delete_identity
@@ -266,7 +271,7 @@ def case_decide_identity(*, actor, case: Case, verified: bool, note: str = "") -
     return case
 
 
-@transaction.atomic
+@transition("case")
 def case_request_clarification(*, actor, case: Case, question: str, on: datetime.date | None = None) -> Case:
     """Ask the requester what an access request relates to: the clock stops (Art 12A(5)).
 
@@ -290,7 +295,7 @@ def case_request_clarification(*, actor, case: Case, question: str, on: datetime
     return case
 
 
-@transaction.atomic
+@transition("case")
 def case_clarification_received(*, actor, case: Case, on: datetime.date | None = None) -> Case:
     """The answer restarts the clock; the due date moves later by the days not counted,
     the day asked and the day answered both included (legal.clock_paused_days)."""
@@ -318,7 +323,7 @@ def case_clarification_received(*, actor, case: Case, on: datetime.date | None =
     return case
 
 
-@transaction.atomic
+@transition("case")
 def case_request_signoff(*, actor, case: Case, kind: str, reason: str, refusal_ground: str = "") -> Case:
     """Ask the DPO to sign off a refusal, an erasure or an extension."""
     _require_worker(actor, case)
@@ -344,7 +349,7 @@ def case_request_signoff(*, actor, case: Case, kind: str, reason: str, refusal_g
     return case
 
 
-@transaction.atomic
+@transition("case")
 def case_signoff(
     *,
     actor,
@@ -412,7 +417,7 @@ def case_signoff(
     return case
 
 
-@transaction.atomic
+@transition("case")
 def case_complete(*, actor, case: Case, outcome: str) -> Case:
     _require_worker(actor, case)
     if case.right == Case.Right.ERASURE and case.customer_id is not None:
@@ -428,7 +433,7 @@ def case_complete(*, actor, case: Case, outcome: str) -> Case:
     return case
 
 
-@transaction.atomic
+@transition("case")
 def case_withdraw(*, actor, case: Case, reason: str) -> Case:
     _require_worker(actor, case)
     if not reason.strip():
@@ -460,7 +465,7 @@ def _release(case: Case) -> None:
         assign_perm("requests.view_case", case.handler, case)
 
 
-@transaction.atomic
+@transition("case")
 def case_add_note(*, actor, case: Case, text: str) -> CaseNote:
     _require_worker(actor, case)
     if not text.strip():

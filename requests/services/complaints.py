@@ -31,6 +31,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from ..deadlines import complaint_acknowledge_by
 from ..models import Case, Complaint, IcoCase, IcoDeadline
 from .grants import CUSTOMER_PERMS
+from .locking import transition
 from .references import next_reference
 
 S = Complaint.Status
@@ -49,6 +50,10 @@ TRANSITIONS: dict[str, set[str]] = {
 COMPLAINT_PERMS = ("requests.view_complaint", "requests.work_complaint")
 
 ERR_MOVE = "A complaint that is “{current}” cannot be moved to “{target}”."
+# The second of two identical steps (a double click, two tabs): it finds the first one's result.
+ERR_ALREADY = "Already done: this complaint is now “{current}”."
+ERR_RESPONDED = "Our response was already recorded on {day}."
+ERR_ICO_OUTCOME_RECORDED = "The ICO's outcome was already recorded on {day}."
 ERR_WHO = "Find the customer, or enter the complainant's name."
 ERR_ERASED = "This customer has been erased: log the complaint with the complainant's details instead."
 ERR_RECEIVED_FUTURE = "The date received cannot be in the future."
@@ -120,6 +125,8 @@ def _require_escalator(user, complaint: Complaint) -> None:
 
 
 def _move(complaint: Complaint, target: str) -> None:
+    if complaint.status == target:
+        raise ValidationError(ERR_ALREADY.format(current=complaint.get_status_display()))
     if target not in TRANSITIONS[complaint.status]:
         raise ValidationError(ERR_MOVE.format(current=complaint.get_status_display(), target=S(target).label))
     complaint.status = target
@@ -249,7 +256,7 @@ def complaint_log(
     return complaint
 
 
-@transaction.atomic
+@transition("complaint")
 def complaint_link_case(*, actor, complaint: Complaint, case: Case) -> Complaint:
     """Link a rights request the complaint is about (its summary goes into the bundle)."""
     _require_worker(actor, complaint)
@@ -262,7 +269,7 @@ def complaint_link_case(*, actor, complaint: Complaint, case: Case) -> Complaint
     return complaint
 
 
-@transaction.atomic
+@transition("complaint")
 def complaint_assign(*, actor, complaint: Complaint, handler) -> Complaint:
     """The DPO assigns a handler, who gets object permissions on the complaint and its
     customer; a previous handler loses them."""
@@ -280,7 +287,7 @@ def complaint_assign(*, actor, complaint: Complaint, handler) -> Complaint:
     return complaint
 
 
-@transaction.atomic
+@transition("complaint")
 def complaint_set_target(*, actor, complaint: Complaint, due_on: datetime.date) -> Complaint:
     """The DPO sets (or moves) the date by which the complainant should have our response."""
     _require_manager(actor, complaint)
@@ -295,7 +302,7 @@ def complaint_set_target(*, actor, complaint: Complaint, due_on: datetime.date) 
     return complaint
 
 
-@transaction.atomic
+@transition("complaint")
 def complaint_acknowledge(*, actor, complaint: Complaint, on: datetime.date) -> Complaint:
     """Record that the complainant was told we have the complaint (s164A(4))."""
     _require_worker(actor, complaint)
@@ -309,7 +316,7 @@ def complaint_acknowledge(*, actor, complaint: Complaint, on: datetime.date) -> 
     return complaint
 
 
-@transaction.atomic
+@transition("complaint")
 def complaint_investigate(*, actor, complaint: Complaint) -> Complaint:
     _require_worker(actor, complaint)
     _move(complaint, S.INVESTIGATING)
@@ -317,7 +324,7 @@ def complaint_investigate(*, actor, complaint: Complaint) -> Complaint:
     return complaint
 
 
-@transaction.atomic
+@transition("complaint")
 def complaint_respond(*, actor, complaint: Complaint, on: datetime.date, summary: str) -> Complaint:
     """Record the response sent to the complainant, and what it said (s164A(5))."""
     _require_worker(actor, complaint)
@@ -325,7 +332,9 @@ def complaint_respond(*, actor, complaint: Complaint, on: datetime.date, summary
         raise ValidationError({"summary": ERR_SUMMARY})
     _not_before(on, complaint.acknowledged_on, "the acknowledgement", "on")
     _not_future(on, "on")
-    if not (complaint.status == S.ESCALATED and complaint.responded_on is None):
+    if complaint.status == S.ESCALATED and complaint.responded_on is not None:
+        raise ValidationError(ERR_RESPONDED.format(day=f"{complaint.responded_on:%-d %B %Y}"))
+    if complaint.status != S.ESCALATED:
         _move(complaint, S.RESPONDED)
     complaint.responded_on = on
     complaint.response_summary = summary.strip()
@@ -333,7 +342,7 @@ def complaint_respond(*, actor, complaint: Complaint, on: datetime.date, summary
     return complaint
 
 
-@transaction.atomic
+@transition("complaint")
 def complaint_request_review(*, actor, complaint: Complaint, on: datetime.date) -> Complaint:
     """The complainant, unhappy with our response, asked for an internal review."""
     _require_worker(actor, complaint)
@@ -345,7 +354,7 @@ def complaint_request_review(*, actor, complaint: Complaint, on: datetime.date) 
     return complaint
 
 
-@transaction.atomic
+@transition("complaint")
 def complaint_conclude_review(*, actor, complaint: Complaint, on: datetime.date, outcome: str) -> Complaint:
     """The DPO concludes the internal review (someone senior to the first response)."""
     _require_manager(actor, complaint)
@@ -360,7 +369,7 @@ def complaint_conclude_review(*, actor, complaint: Complaint, on: datetime.date,
     return complaint
 
 
-@transaction.atomic
+@transition("complaint")
 def complaint_close(*, actor, complaint: Complaint, outcome: str) -> Complaint:
     """Close the complaint. An escalated one only by the DPO, once the ICO's outcome is in."""
     if complaint.status == S.ESCALATED:
@@ -391,7 +400,7 @@ def _check_deadline(what: str, due_on: datetime.date) -> None:
         raise ValidationError({"due_on": ERR_ICO_DEADLINE_PAST})
 
 
-@transaction.atomic
+@transition("complaint")
 def complaint_escalate(
     *,
     actor,
@@ -445,7 +454,7 @@ def _ico_case(complaint: Complaint) -> IcoCase:
     return ico
 
 
-@transaction.atomic
+@transition("complaint")
 def ico_deadline_add(*, actor, complaint: Complaint, what: str, due_on: datetime.date) -> IcoDeadline:
     """Another date the ICO set (each is tracked and reminded on its own)."""
     _require_escalator(actor, complaint)
@@ -456,7 +465,7 @@ def ico_deadline_add(*, actor, complaint: Complaint, what: str, due_on: datetime
     return deadline
 
 
-@transaction.atomic
+@transition("complaint", "deadline")
 def ico_deadline_answer(*, actor, complaint: Complaint, deadline: IcoDeadline, on: datetime.date) -> IcoDeadline:
     """We answered what the ICO asked by this deadline (on time or not)."""
     _require_escalator(actor, complaint)
@@ -472,11 +481,13 @@ def ico_deadline_answer(*, actor, complaint: Complaint, deadline: IcoDeadline, o
     return deadline
 
 
-@transaction.atomic
+@transition("complaint")
 def ico_outcome_record(*, actor, complaint: Complaint, outcome: str, on: datetime.date, notes: str = "") -> IcoCase:
     """The ICO's decision: no further action, recommendations, a reprimand or enforcement."""
     _require_escalator(actor, complaint)
     ico = _ico_case(complaint)
+    if ico.outcome:
+        raise ValidationError(ERR_ICO_OUTCOME_RECORDED.format(day=f"{ico.outcome_on:%-d %B %Y}"))
     if outcome not in IcoCase.Outcome.values:
         raise ValidationError({"outcome": ERR_ICO_OUTCOME})
     _not_before(on, ico.contacted_on, "the ICO contacted us", "on")

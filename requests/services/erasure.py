@@ -61,6 +61,7 @@ from ..models import (
 from .cases import ERR_ERASURE_ONLY, ERR_SELF_SIGNOFF, ERR_SIGNOFF_PERMISSION
 from .documents import private_path
 from .fulfilment import Art19Action, art19_tasks_create, write_on_commit
+from .locking import transition
 from .redaction import redact_rows, redactor_for, set_text
 
 ERASED_NAME = "Erased"
@@ -364,7 +365,7 @@ def _delete_with_history(model: type[models.Model], ids: list[int], customer: Cu
     return len(ids)
 
 
-@transaction.atomic
+@transition("case")
 def customer_erase(*, actor, case: Case) -> ErasureResult | None:
     """Erase the customer of an erasure case the DPO (`actor`) has signed off.
 

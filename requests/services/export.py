@@ -87,6 +87,7 @@ from ..models import (
 )
 from .cases import may_work
 from .documents import document_delete, private_path, temporary_file, temporary_files_delete_stale
+from .locking import transition
 
 log = logging.getLogger(__name__)
 
@@ -895,7 +896,7 @@ def _send(export_request_id: int) -> None:
         log.warning("export request %s not sent (broker unreachable); the sweep sends it again", export_request_id)
 
 
-@transaction.atomic
+@transition("case")
 def export_request(*, actor, case: Case) -> ExportRequest:
     """Ask for the case's export to be built in the background.
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from ..models import Case, CaseTask
 from .cases import ERR_REASON, _require_worker
 from .documents import private_path, temporary_file
+from .locking import transition
 
 ERR_WRONG_RIGHT = "This is for {expected} requests; this case is a request for {actual}."
 ERR_NOT_IN_PROGRESS = "Fulfilment can be recorded only while the case is in progress (it is “{status}”)."
@@ -92,7 +93,7 @@ def art19_tasks_create(*, actor, case: Case, action: str, categories: Iterable[s
     return tasks
 
 
-@transaction.atomic
+@transition("case")
 def art19_task_done(*, actor, case: Case, task_id: int) -> CaseTask:
     """Record that a recipient was told. Allowed on a closed case too: an erasure closes its
     case at sign-off, and the recipients are told afterwards (by the DPO, who keeps the case)."""

@@ -11,13 +11,13 @@ from __future__ import annotations
 import uuid
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ..models import Case, CaseDocument, CaseNote
 from .cases import _save
 from .fulfilment import require_fulfilment, write_on_commit
+from .locking import transition
 
 ERR_CHANNEL = "Say how it was sent: email, post or in person."
 SENT_BY = {
@@ -27,7 +27,7 @@ SENT_BY = {
 }
 
 
-@transaction.atomic
+@transition("case")
 def case_inform(*, actor, case: Case, sent_by: str) -> CaseDocument:
     """Render the supplementary information as it stands today, attach it to the case (private
     storage, written once the transaction commits) and record that it was sent `sent_by`.

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from customers.models import PreferenceChange
 from customers.services.preferences import customer_object_to_marketing
 
 from ..models import Case
 from .cases import _save
 from .fulfilment import require_fulfilment
+from .locking import transition
 
 
-@transaction.atomic
+@transition("case")
 def case_object(*, actor, case: Case) -> list[PreferenceChange]:
     """Withdraw every marketing purpose on every channel, flag the customer as objecting and
     suppress every identifier, through the customers service. Returns the changes recorded."""

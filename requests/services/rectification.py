@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from customers.models import Customer, DataCategory
 from customers.services.customers import CONTACT_FIELDS, customer_update_contact
@@ -11,6 +10,7 @@ from customers.services.customers import CONTACT_FIELDS, customer_update_contact
 from ..models import Case, CaseTask
 from .cases import _save
 from .fulfilment import Art19Action, art19_tasks_create, clean_reason, require_fulfilment
+from .locking import transition
 
 ERR_FIELD = "“{field}” is not a detail that can be corrected here."
 ERR_NOTHING_CHANGED = "Nothing to correct: the details given are the ones on record."
@@ -19,7 +19,7 @@ ERR_NOTHING_CHANGED = "Nothing to correct: the details given are the ones on rec
 RECTIFIED_CATEGORIES = (DataCategory.IDENTITY, DataCategory.CONTACT)
 
 
-@transaction.atomic
+@transition("case")
 def case_rectify(
     *, actor, case: Case, changes: dict, reason: str, expected_version: int | None = None
 ) -> list[CaseTask]:

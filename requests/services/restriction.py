@@ -8,7 +8,6 @@ Art 18(2) override), for a restricted customer.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer
@@ -16,6 +15,7 @@ from customers.models import Customer
 from ..models import Case, CaseTask
 from .cases import _save
 from .fulfilment import Art19Action, art19_tasks_create, clean_reason, require_fulfilment
+from .locking import transition
 
 ERR_ALREADY_RESTRICTED = "Processing is already restricted for this customer."
 ERR_NOT_RESTRICTED = "Processing is not restricted for this customer: there is nothing to lift."
@@ -27,7 +27,7 @@ def _locked_customer(case: Case) -> Customer:
     return customer
 
 
-@transaction.atomic
+@transition("case")
 def case_restrict(*, actor, case: Case, reason: str) -> list[CaseTask]:
     """Restrict processing of the case's customer, with the reason in the record's history,
     and open an Art 19 task per recipient. Returns the tasks created."""
@@ -46,7 +46,7 @@ def case_restrict(*, actor, case: Case, reason: str) -> list[CaseTask]:
     return tasks
 
 
-@transaction.atomic
+@transition("case")
 def case_lift_restriction(*, actor, case: Case, reason: str) -> list[CaseTask]:
     """Lift the restriction (Art 18(3): the requester is told before it is lifted; say so in
     the reason). Recorded in the customer's and the case's history; recipients told to

@@ -305,6 +305,9 @@ COVERAGE: dict[str, Part] = {
         what="Correspondence on those requests and complaints",
     ),
     "privacy_portal.AccessEvent": Part(_customer, rows=_access_events, what="Reads of the person's data"),
+    "requests.BreachAffected": Part(
+        _customer, what="Personal-data breaches that affected the person, and telling them"
+    ),
 }
 
 # Models with a relation path to a customer, a case or a complaint that hold nothing about the
@@ -319,6 +322,11 @@ EXCLUDED: dict[str, str] = {
     "guardian.GroupObjectPermission": "A group's grant on any record: group and record ids only.",
     "requests.ExportRequest": "The outbox row of an export asked for: staff and record ids, times, a status and a "
     "fixed failure message; the export itself is a CaseDocument, covered above.",
+    "requests.Breach": "The incident's record (Art 33(5)): counts and categories of data and people, never a "
+    "person's details; the person's part is requests.BreachAffected, covered above.",
+    "requests.BreachNotification": "A report to the ICO about an incident: times and the ICO's reference; it "
+    "holds counts and categories only.",
+    "requests.BreachTask": "A containment or remedial action on an incident, owned by a member of staff.",
     "admin.LogEntry": "Django admin's log of staff accounts' changes; customer data is not editable there, and a "
     "record's text is its reference (C-000042), never a name.",
 }

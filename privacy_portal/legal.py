@@ -123,3 +123,49 @@ EARLIEST_BIRTH_YEAR = 1900
 # Company policy: no date the portal holds lies further ahead than this many years (the
 # longest are retention ends: 6 years after a case closes; engagement ends; contract renewals).
 LATEST_DATE_YEARS_AHEAD = 10
+
+# --- Personal-data breaches (UK GDPR Art 33 and 34) --------------------------------------
+# Art 33(1): notify the ICO "without undue delay and, where feasible, not later than 72 hours
+# after having become aware of it"; a later report is "accompanied by reasons for the delay".
+# The period runs in hours of elapsed time, not working days nor wall-clock days: across a
+# change of the clocks (Europe/London) 72 hours end one hour later or earlier on the wall.
+BREACH_REPORT_HOURS = 72
+# Company policy: the DPO is reminded 24, 48 and 66 hours after awareness (6 hours to go at the
+# last), and alerted once the 72 hours have passed without an initial report to the ICO.
+BREACH_REMINDER_HOURS = (24, 48, 66)
+# The UK time in which breach times are entered and shown (the clock itself counts in UTC).
+BREACH_TIME_ZONE = "Europe/London"
+
+
+def breach_report_due(aware_at: datetime.datetime) -> datetime.datetime:
+    """When the ICO must have the initial report (Art 33(1)): 72 elapsed hours after the company
+    became aware, returned in UK time. `aware_at` must carry its time zone: a naive wall-clock
+    time is ambiguous once a year (the October hour that happens twice)."""
+    from zoneinfo import ZoneInfo
+
+    if aware_at.tzinfo is None or aware_at.utcoffset() is None:
+        raise ValueError("aware_at needs a time zone: a UK wall-clock time is ambiguous at the October change")
+    due_utc = aware_at.astimezone(datetime.UTC) + datetime.timedelta(hours=BREACH_REPORT_HOURS)
+    return due_utc.astimezone(ZoneInfo(BREACH_TIME_ZONE))
+
+
+def _elapsed_hours(start: datetime.datetime, end: datetime.datetime) -> float:
+    # In UTC: Python subtracts two times of the same zone by their wall clocks, which would
+    # gain or lose the hour of a clock change.
+    return (end.astimezone(datetime.UTC) - start.astimezone(datetime.UTC)).total_seconds() / 3600
+
+
+def breach_hours_left(aware_at: datetime.datetime, now: datetime.datetime) -> float:
+    """Hours until the 72-hour deadline (negative once passed), in elapsed time."""
+    return _elapsed_hours(now, breach_report_due(aware_at))
+
+
+def breach_reminder_due(aware_at: datetime.datetime, now: datetime.datetime) -> str | None:
+    """The most urgent reminder reached at `now`: "overdue" once 72 hours have passed, else
+    "66h", "48h" or "24h" (the latest threshold passed), else None. A run that missed one sends
+    only the latest, never the ones it has overtaken."""
+    elapsed = _elapsed_hours(aware_at, now)
+    if elapsed >= BREACH_REPORT_HOURS:
+        return "overdue"
+    passed = [hours for hours in BREACH_REMINDER_HOURS if elapsed >= hours]
+    return f"{max(passed)}h" if passed else None

@@ -128,6 +128,8 @@ class AccessEvent(models.Model):
         VIEW_HISTORY = "view_history", "Read a record's change history"
         BREAK_GLASS = "break_glass", "Opened a customer outside own cases (break-glass)"
         SCRUB = "scrub", "Scrubbed personal values (erasure or retention)"
+        VIEW_BREACH_AFFECTED = "view_breach_affected", "Listed a breach's affected customers"
+        VIEW_BREACH_REPORT = "view_breach_report", "Read a breach's ICO report"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     # Null for the system's own entries (nightly retention scrubbing).

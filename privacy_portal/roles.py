@@ -32,6 +32,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "requests.view_case_status",
         "requests.add_complaint",
         "requests.view_complaint_status",
+        # Report a suspected personal-data breach (starts the 72-hour clock); never the register.
+        "requests.report_breach",
         # The register of processing activities and the privacy notice archive (no personal data).
         "privacy_portal.view_processingactivity",
         "privacy_portal.view_privacynoticeversion",
@@ -42,6 +44,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "requests.add_case",
         "requests.view_queue",
         "requests.add_complaint",
+        # Report a suspected breach; read the breaches linked to its own cases (no model grant).
+        "requests.report_breach",
         # A customer outside its cases: only with a reason, flagged, the DPO told.
         "privacy_portal.break_glass",
         # The register of processing activities and the privacy notice archive (no personal data).

@@ -49,6 +49,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "requests.tasks.send_complaint_reminders",
         "schedule": crontab(hour=7, minute=5),
     },
+    # The 72-hour breach clock runs in hours: 24, 48 and 66 hours after awareness, and overdue.
+    "send-breach-reminders": {
+        "task": "requests.tasks.send_breach_reminders",
+        "schedule": crontab(minute="*/10"),
+    },
     # Case-file correspondence of requests and complaints closed over 6 years ago, history included.
     "purge-expired-case-files": {
         "task": "requests.tasks.purge_expired_case_files",

@@ -15,6 +15,15 @@ from simple_history.models import HistoricalRecords
 
 from privacy_portal.legal import clock_paused_days
 
+from .models_breach import (  # noqa: F401  (the breach models live beside, registered through this module)
+    Breach,
+    BreachAffected,
+    BreachDataCategory,
+    BreachNotification,
+    BreachPeopleCategory,
+    BreachTask,
+)
+
 # Where a case without a due date (clock not started) sorts in the queue: after every real date.
 SORT_WITHOUT_DUE_DATE = datetime.date(9999, 12, 31)
 

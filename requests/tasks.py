@@ -94,3 +94,12 @@ def purge_expired_case_files() -> int:
     from .services.correspondence import case_files_purge_expired
 
     return run_job("purge_expired_case_files", case_files_purge_expired).pk
+
+
+@shared_task(name="requests.tasks.send_breach_reminders")
+def send_breach_reminders() -> int:
+    """Every 10 minutes: the DPO at 24, 48 and 66 hours after a breach became known, and an
+    alert once 72 hours pass without an initial report to the ICO, once each."""
+    from .services.breach_reminders import breach_reminders_send
+
+    return run_job("send_breach_reminders", breach_reminders_send).pk

@@ -73,6 +73,8 @@ from privacy_portal import csv_safe, legal
 from privacy_portal.models import AccessEvent
 
 from ..models import (
+    Breach,
+    BreachAffected,
     Case,
     CaseCorrespondence,
     CaseDocument,
@@ -602,6 +604,22 @@ DATA_SETS += [
         ),
         _rows(CaseCorrespondence, "occurred_on"),
         model="requests.CaseCorrespondence",
+    ),
+    DataSet(
+        "breaches",
+        "Personal-data breaches that affected you",
+        "Each personal-data breach that involved your data (UK GDPR Art 33-34): its reference, when we became "
+        "aware of it, and whether and how we told you.",
+        (
+            column("breach", lambda a: _reference(Breach, a.breach_id)),
+            column("what_happened", lambda a: a.breach.summary),
+            column("we_became_aware", lambda a: a.breach.aware_at),
+            field("told"),
+            field("told_at"),
+            field("method"),
+        ),
+        _rows(BreachAffected, "linked_at", related=("breach",)),
+        model="requests.BreachAffected",
     ),
 ]
 

@@ -445,6 +445,12 @@ def test_the_access_export_holds_the_subject_graph_row_for_row(case, handler, dp
         contact_method="email", requested="The request's file", caseworker="A. Caseworker",
         deadlines=[("Send the file", timezone.localdate() + datetime.timedelta(days=14))],
     )  # fmt: skip
+    from requests.services import breaches
+
+    breach = breaches.breach_report(
+        actor=agent, summary="Parcel sent to the wrong address", what_happened="Misdirected", aware_at=timezone.now()
+    )
+    breaches.breach_link_customers(actor=dpo, breach=breach, customers=[customer])
 
     files = export.export_files(Case.objects.get(pk=case.pk))
     graph = subject_records(customer)

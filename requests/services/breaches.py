@@ -1,0 +1,730 @@
+"""Personal-data breaches (UK GDPR Art 33 and 34).
+
+The lifecycle:
+
+- Anyone with `report_breach` (agents included) reports a suspected breach with a short form:
+  that starts the 72-hour clock at the moment the company became aware (Art 33(1)) and emails
+  the DPO at once. A processor's report (Art 33(2)) records the processor and when it told us.
+- The DPO completes the record (categories, counts, recipients, links), assesses the risk
+  (likelihood and severity on the ICO's scale give the level) and decides whether to report
+  to the ICO and whether to tell the people affected, with reasons: Art 33(5) wants every
+  breach documented, reported or not.
+- Reports to the ICO in phases (Art 33(4)): one initial report, then follow-ups, each with its
+  time and the ICO's case reference once given. An initial report after the 72 hours needs the
+  reasons for the delay (Art 33(1)).
+- Containment and remedial actions are tasks with owners and dates; a breach closes only once
+  every task is done, the decisions are recorded and acted on.
+- The people affected are linked (from search, or in bulk from a CSV of references) and each
+  is recorded as told, not yet told, or undeliverable (Art 34).
+
+Every change is saved through the model (history records who, when and why); messages are
+module constants that tests assert on; no message or email carries a customer's personal data.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from customers.models import Customer, Recipient
+from customers.services.imports import (
+    BATCH_SIZE,
+    ImportRejected,
+    RowError,
+    chunked,
+    parse_reference,
+    read_csv,
+)
+from privacy_portal import legal
+from privacy_portal.models import AccessEvent
+
+from ..models import (
+    Breach,
+    BreachAffected,
+    BreachDataCategory,
+    BreachNotification,
+    BreachPeopleCategory,
+    BreachTask,
+    Case,
+    Complaint,
+)
+from .references import next_reference
+
+S = Breach.Status
+REFERENCE_PREFIX = "B"
+AFFECTED_HEADER = ("customer_reference",)
+
+ERR_SUMMARY = "Say in a few words what happened (no customer's name)."
+ERR_WHAT = "Describe what happened."
+ERR_AWARE_FUTURE = "The time the company became aware cannot be in the future."
+ERR_HAPPENED_FUTURE = "The time it happened cannot be in the future."
+ERR_AWARE_BEFORE_HAPPENED = "The company cannot have become aware before the breach happened."
+ERR_AWARE_AFTER_REPORT = "The company must have been aware before its first report to the ICO ({sent})."
+ERR_PROCESSOR_NOT_PROCESSOR = "{name} is not a processor in the recipient register."
+ERR_PROCESSOR_TOLD_FUTURE = "The time the processor told us cannot be in the future."
+ERR_PROCESSOR_TOLD_MISSING = "Say when the processor told us."
+ERR_CAUSE = "Choose the cause."
+ERR_DATA_CATEGORY = "Unknown data category: {value}."
+ERR_PEOPLE_CATEGORY = "Unknown category of people: {value}."
+ERR_COUNT = "Enter a number of 0 or more, or leave it blank for “not yet known”."
+ERR_CLOSED = "This breach is closed."
+ERR_DPO_ONLY = "Only the DPO can do this."
+ERR_SCALE = "Choose the {what} on the ICO's scale."
+ERR_CONSEQUENCES = "Describe the potential consequences for the people affected."
+ERR_DECISION = "Decide whether to report the breach to the ICO."
+ERR_NO_REPORT_REASON = "Give the reasons for not reporting to the ICO (Art 33(5))."
+ERR_MUST_REPORT = "A breach likely to result in a risk to people must be reported to the ICO (Art 33(1))."
+ERR_TELL = "Decide whether to tell the people affected (Art 34)."
+ERR_TELL_REASON = "Give the reasons for not telling the people affected, or the Art 34(3) exception's facts."
+ERR_MUST_TELL = "A high risk to people means telling them (Art 34(1)), unless an Art 34(3) exception applies."
+ERR_NOT_ASSESSED = "Assess the breach first."
+ERR_NOT_REPORTABLE = "The DPO decided this breach is not reported to the ICO."
+ERR_PHASE = "Choose initial report or follow-up."
+ERR_INITIAL_TWICE = "The initial report is already recorded; record a follow-up."
+ERR_FOLLOW_UP_FIRST = "Record the initial report before a follow-up."
+ERR_SENT_FUTURE = "The report cannot be dated in the future."
+ERR_SENT_BEFORE_AWARE = "The report cannot be dated before the company became aware ({aware})."
+ERR_LATE_REASON = "This report is after the 72 hours (due {due}): give the reasons for the delay (Art 33(1))."
+ERR_TASK_TITLE = "Say what needs doing."
+ERR_TASK_OWNER = "Choose who owns the task."
+ERR_TASK_DONE = "This task is already done."
+ERR_OPEN_TASKS = "Close the remedial tasks first: {n} still open."
+ERR_CLOSE_REPORT = "Record the initial report to the ICO before closing (the DPO decided to report)."
+ERR_CLOSE_TELL = "{n} of the people affected are not yet told (the DPO decided to tell them)."
+ERR_LESSONS = "Record the lessons learned."
+ERR_NO_CUSTOMERS = "Choose at least one customer."
+ERR_ERASED_CUSTOMER = "Customer {reference} has been erased."
+ERR_ALREADY_LINKED = "Customer {reference} is already linked to this breach."
+ERR_CSV_ERASED = "This customer has been erased: there is no one left to tell."
+ERR_CSV_DUPLICATE = "This reference is also on line {line}."
+ERR_CSV_LINKED = "This customer is already linked to this breach."
+ERR_CSV_UNKNOWN = "No customer has this reference."
+ERR_TOLD = "Choose told, not yet told or undeliverable."
+ERR_TOLD_METHOD = "Choose how they were told."
+ERR_TOLD_FUTURE = "The time they were told cannot be in the future."
+ERR_TOLD_BEFORE = "They cannot have been told before the company was aware of the breach."
+ERR_NOT_AFFECTED = "Customer {reference} is not linked to this breach."
+ERR_EVIDENCE_NONE = "Choose the access-log entries that show the breach."
+ERR_EVIDENCE_UNKNOWN = "No access-log entry has the id {ids}."
+ERR_CASE_UNKNOWN = "No request has the reference {reference}."
+ERR_COMPLAINT_UNKNOWN = "No complaint has the reference {reference}."
+
+ALERT_SUBJECT = "Suspected personal-data breach {reference}: report to the ICO due by {due}"
+ALERT_BODY = (
+    "A suspected personal-data breach, {reference}, was reported in the Privacy Portal.\n"
+    "The company became aware on {aware}; if it is reportable the ICO must have the initial report "
+    "by {due} (72 hours, UK GDPR Art 33(1)).\n\n"
+    "Assess it from the breach register. This alert holds no personal data.\n"
+)
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def may_assess(user) -> bool:
+    return user.has_perm("requests.assess_breach")
+
+
+def _save(obj, actor, reason: str) -> None:
+    obj._history_user = actor
+    obj._change_reason = reason
+    obj.save()
+
+
+def _local(moment: datetime.datetime) -> str:
+    return f"{timezone.localtime(moment):%A %-d %B %Y, %H:%M}"
+
+
+def _require_dpo(actor, breach: Breach | None = None) -> None:
+    if not may_assess(actor):
+        raise ValidationError(ERR_DPO_ONLY)
+    if breach is not None and breach.status == S.CLOSED:
+        raise ValidationError(ERR_CLOSED)
+
+
+def _lock(breach: Breach) -> Breach:
+    """The row, locked, re-read: every transition checks the state it changes."""
+    return Breach.objects.select_for_update().get(pk=breach.pk)
+
+
+def _check_times(
+    errors: dict[str, str],
+    *,
+    aware_at: datetime.datetime | None,
+    happened_at: datetime.datetime | None,
+    first_report: datetime.datetime | None = None,
+    now: datetime.datetime,
+) -> None:
+    if aware_at is not None and aware_at > now:
+        errors["aware_at"] = ERR_AWARE_FUTURE
+    if happened_at is not None and happened_at > now:
+        errors["happened_at"] = ERR_HAPPENED_FUTURE
+    elif happened_at is not None and aware_at is not None and aware_at < happened_at:
+        errors["aware_at"] = ERR_AWARE_BEFORE_HAPPENED
+    if aware_at is not None and first_report is not None and aware_at > first_report:
+        errors.setdefault("aware_at", ERR_AWARE_AFTER_REPORT.format(sent=_local(first_report)))
+
+
+def _check_categories(errors: dict[str, str], data_categories: Iterable[str], people_categories: Iterable[str]) -> None:
+    for value in data_categories:
+        if value not in BreachDataCategory.values:
+            errors["data_categories"] = ERR_DATA_CATEGORY.format(value=value)
+    for value in people_categories:
+        if value not in BreachPeopleCategory.values:
+            errors["people_categories"] = ERR_PEOPLE_CATEGORY.format(value=value)
+
+
+def _check_processor(errors: dict[str, str], processor, told_at, now) -> None:
+    if processor is None:
+        return
+    if processor.role != Recipient.Role.PROCESSOR:
+        errors["processor"] = ERR_PROCESSOR_NOT_PROCESSOR.format(name=processor.name)
+    if told_at is None:
+        errors["processor_told_at"] = ERR_PROCESSOR_TOLD_MISSING
+    elif told_at > now:
+        errors["processor_told_at"] = ERR_PROCESSOR_TOLD_FUTURE
+
+
+def _alert_dpo(breach: Breach) -> None:
+    send_mail(
+        ALERT_SUBJECT.format(reference=breach.reference, due=_local(breach.due_at)),
+        ALERT_BODY.format(reference=breach.reference, aware=_local(breach.aware_at), due=_local(breach.due_at)),
+        settings.DEFAULT_FROM_EMAIL,
+        [settings.DPO_EMAIL],
+    )
+
+
+# --- reporting and recording -----------------------------------------------------------
+
+
+@transaction.atomic
+def breach_report(
+    *,
+    actor,
+    summary: str,
+    what_happened: str,
+    aware_at: datetime.datetime,
+    happened_at: datetime.datetime | None = None,
+    how_discovered: str = "",
+    discovered_by: str = "",
+    cause: str = Breach.Cause.NOT_YET_KNOWN,
+    processor: Recipient | None = None,
+    processor_told_at: datetime.datetime | None = None,
+    access_event_ids: Iterable[int] = (),
+    now: datetime.datetime | None = None,
+) -> Breach:
+    """Report a suspected breach: the 72-hour clock starts at `aware_at` and the DPO is emailed
+    once the record is committed. Agents use the short form (summary, what, when)."""
+    now = now or timezone.now()
+    errors: dict[str, str] = {}
+    if not summary.strip():
+        errors["summary"] = ERR_SUMMARY
+    if not what_happened.strip():
+        errors["what_happened"] = ERR_WHAT
+    if cause not in Breach.Cause.values:
+        errors["cause"] = ERR_CAUSE
+    _check_times(errors, aware_at=aware_at, happened_at=happened_at, now=now)
+    _check_processor(errors, processor, processor_told_at, now)
+    if errors:
+        raise ValidationError(errors)
+    breach = Breach(
+        reference=next_reference(REFERENCE_PREFIX),
+        summary=summary.strip(),
+        what_happened=what_happened.strip(),
+        how_discovered=how_discovered.strip(),
+        discovered_by=discovered_by.strip(),
+        reported_by=actor,
+        aware_at=aware_at,
+        happened_at=happened_at,
+        cause=Breach.Cause.PROCESSOR if processor is not None else cause,
+        processor=processor,
+        processor_told_at=processor_told_at if processor is not None else None,
+        access_event_ids=sorted(set(access_event_ids)),
+    )
+    _save(breach, actor, "Processor's report recorded" if processor else "Suspected breach reported")
+    transaction.on_commit(lambda: _alert_dpo(breach))
+    return breach
+
+
+@transaction.atomic
+def breach_from_access_events(
+    *, actor, event_ids: Iterable[int], summary: str, what_happened: str = "", now: datetime.datetime | None = None
+) -> Breach:
+    """Turn access-log entries (a break-glass opening judged unjustified, a member of staff
+    opening an unusual number of customers) into a breach record in one step: the entries are
+    attached as evidence (ids), the affected customers they name are linked, and the clock
+    starts now (the DPO's judgement is the company's awareness)."""
+    _require_dpo(actor)
+    ids = sorted({int(i) for i in event_ids})
+    if not ids:
+        raise ValidationError({"event_ids": ERR_EVIDENCE_NONE})
+    events = list(AccessEvent.objects.filter(pk__in=ids).order_by("at", "pk"))
+    missing = sorted(set(ids) - {e.pk for e in events})
+    if missing:
+        raise ValidationError({"event_ids": ERR_EVIDENCE_UNKNOWN.format(ids=", ".join(map(str, missing)))})
+    now = now or timezone.now()
+    staff = sorted({e.user_id for e in events if e.user_id})
+    breach = breach_report(
+        actor=actor,
+        summary=summary,
+        what_happened=what_happened
+        or (
+            f"{len(events)} access-log entr{'y' if len(events) == 1 else 'ies'} of staff "
+            f"#{', #'.join(map(str, staff))} judged unjustified by the DPO (entries {', '.join(map(str, ids))})."
+        ),
+        aware_at=now,
+        happened_at=min(e.at for e in events),
+        how_discovered="The DPO's review of the access log",
+        discovered_by="Data protection officer",
+        cause=Breach.Cause.UNAUTHORISED_ACCESS,
+        access_event_ids=ids,
+        now=now,
+    )
+    # The customers the entries opened (a search's results were listed, not opened: left out).
+    customer_ids = {e.customer_id for e in events if e.customer_id}
+    customers = list(Customer.objects.filter(pk__in=customer_ids, erased_at__isnull=True))
+    if customers:
+        _link(actor, breach, [c.pk for c in customers], reason="Linked from the access-log evidence")
+    return breach
+
+
+@transaction.atomic
+def breach_update(
+    *,
+    actor,
+    breach: Breach,
+    summary: str,
+    what_happened: str,
+    how_discovered: str,
+    discovered_by: str,
+    aware_at: datetime.datetime,
+    happened_at: datetime.datetime | None,
+    cause: str,
+    data_categories: list[str],
+    people_categories: list[str],
+    people_count: int | None,
+    records_count: int | None,
+    processor: Recipient | None = None,
+    processor_told_at: datetime.datetime | None = None,
+    containment: str = "",
+    staff_training: str = "",
+    others_told: str = "",
+    letter: str = "",
+    now: datetime.datetime | None = None,
+) -> Breach:
+    """The DPO completes or corrects the record. Moving `aware_at` moves the clock."""
+    _require_dpo(actor, breach)
+    breach = _lock(breach)
+    now = now or timezone.now()
+    errors: dict[str, str] = {}
+    if not summary.strip():
+        errors["summary"] = ERR_SUMMARY
+    if not what_happened.strip():
+        errors["what_happened"] = ERR_WHAT
+    if cause not in Breach.Cause.values:
+        errors["cause"] = ERR_CAUSE
+    for name, value in (("people_count", people_count), ("records_count", records_count)):
+        if value is not None and value < 0:
+            errors[name] = ERR_COUNT
+    first = breach.notifications.order_by("sent_at").values_list("sent_at", flat=True).first()
+    _check_times(errors, aware_at=aware_at, happened_at=happened_at, first_report=first, now=now)
+    _check_categories(errors, data_categories, people_categories)
+    _check_processor(errors, processor, processor_told_at, now)
+    if errors:
+        raise ValidationError(errors)
+    breach.summary = summary.strip()
+    breach.what_happened = what_happened.strip()
+    breach.how_discovered = how_discovered.strip()
+    breach.discovered_by = discovered_by.strip()
+    breach.aware_at = aware_at
+    breach.happened_at = happened_at
+    breach.cause = cause
+    breach.data_categories = list(dict.fromkeys(data_categories))
+    breach.people_categories = list(dict.fromkeys(people_categories))
+    breach.people_count = people_count
+    breach.records_count = records_count
+    breach.processor = processor
+    breach.processor_told_at = processor_told_at if processor is not None else None
+    breach.containment = containment.strip()
+    breach.staff_training = staff_training.strip()
+    breach.others_told = others_told.strip()
+    breach.letter = letter.strip()
+    _save(breach, actor, "Details updated")
+    return breach
+
+
+@transaction.atomic
+def breach_link_records(
+    *,
+    actor,
+    breach: Breach,
+    case_references: Iterable[str] = (),
+    complaint_references: Iterable[str] = (),
+    recipients: Iterable[Recipient] = (),
+) -> Breach:
+    """Link rights requests, complaints and recipients (processors involved) to the breach.
+    A handler of a linked request then sees the breach."""
+    _require_dpo(actor, breach)
+    breach = _lock(breach)
+    errors: dict[str, str] = {}
+    case_refs = [r.strip().upper() for r in case_references if r.strip()]
+    complaint_refs = [r.strip().upper() for r in complaint_references if r.strip()]
+    cases = list(Case.objects.filter(reference__in=case_refs))
+    complaints = list(Complaint.objects.filter(reference__in=complaint_refs))
+    unknown = sorted(set(case_refs) - {c.reference for c in cases})
+    if unknown:
+        errors["case_references"] = ERR_CASE_UNKNOWN.format(reference=", ".join(unknown))
+    unknown = sorted(set(complaint_refs) - {c.reference for c in complaints})
+    if unknown:
+        errors["complaint_references"] = ERR_COMPLAINT_UNKNOWN.format(reference=", ".join(unknown))
+    if errors:
+        raise ValidationError(errors)
+    breach._history_user = actor
+    breach._change_reason = "Linked records"
+    if cases:
+        breach.cases.add(*cases)
+    if complaints:
+        breach.complaints.add(*complaints)
+    recipients = list(recipients)
+    if recipients:
+        breach.recipients.add(*recipients)
+    return breach
+
+
+# --- assessment and decision -----------------------------------------------------------
+
+_SCALE = {value: i for i, value in enumerate(Breach.Scale.values)}
+
+
+def breach_risk_level(likelihood: str, severity: str) -> str:
+    """The ICO's matrix of likelihood against severity: both remote (or one remote and one
+    possible) is no likely risk; a likely or severe consequence with at least a possible other
+    is high; the rest is a risk."""
+    score = _SCALE[likelihood] + _SCALE[severity]
+    if score <= 1:
+        return Breach.Risk.NONE
+    if score >= 3:
+        return Breach.Risk.HIGH
+    return Breach.Risk.RISK
+
+
+@transaction.atomic
+def breach_assess(
+    *,
+    actor,
+    breach: Breach,
+    consequences: str,
+    likelihood: str,
+    severity: str,
+    report_to_ico: bool | None,
+    ico_decision_reason: str,
+    tell_people: str,
+    tell_people_reason: str,
+) -> Breach:
+    """The DPO's risk assessment and decisions (Art 33(5) evidence). May be revised while the
+    breach is open; history keeps every version."""
+    _require_dpo(actor, breach)
+    breach = _lock(breach)
+    errors: dict[str, str] = {}
+    if not consequences.strip():
+        errors["consequences"] = ERR_CONSEQUENCES
+    if likelihood not in Breach.Scale.values:
+        errors["likelihood"] = ERR_SCALE.format(what="likelihood")
+    if severity not in Breach.Scale.values:
+        errors["severity"] = ERR_SCALE.format(what="severity")
+    risk = breach_risk_level(likelihood, severity) if not errors.keys() & {"likelihood", "severity"} else None
+    if report_to_ico is None:
+        errors["report_to_ico"] = ERR_DECISION
+    elif report_to_ico is False and not ico_decision_reason.strip():
+        errors["ico_decision_reason"] = ERR_NO_REPORT_REASON
+    elif report_to_ico is False and risk in (Breach.Risk.RISK, Breach.Risk.HIGH):
+        errors["report_to_ico"] = ERR_MUST_REPORT
+    if tell_people not in Breach.TellPeople.values:
+        errors["tell_people"] = ERR_TELL
+    elif tell_people != Breach.TellPeople.YES and not tell_people_reason.strip():
+        errors["tell_people_reason"] = ERR_TELL_REASON
+    elif tell_people == Breach.TellPeople.NO_NOT_HIGH and risk == Breach.Risk.HIGH:
+        errors["tell_people"] = ERR_MUST_TELL
+    if report_to_ico is False and breach.notifications.exists():
+        errors["report_to_ico"] = "The breach was already reported to the ICO."
+    if errors:
+        raise ValidationError(errors)
+    breach.consequences = consequences.strip()
+    breach.likelihood = likelihood
+    breach.severity = severity
+    breach.risk = risk
+    breach.report_to_ico = report_to_ico
+    breach.ico_decision_reason = ico_decision_reason.strip()
+    breach.tell_people = tell_people
+    breach.tell_people_reason = tell_people_reason.strip()
+    breach.assessed_at = timezone.now()
+    breach.assessed_by = actor
+    first = breach.status == S.SUSPECTED
+    breach.status = S.ASSESSED
+    decision = "report to the ICO" if report_to_ico else "not reportable"
+    _save(breach, actor, f"{'Assessed' if first else 'Reassessed'}: {Breach.Risk(risk).label.lower()}, {decision}")
+    return breach
+
+
+@transaction.atomic
+def breach_notify_ico(
+    *,
+    actor,
+    breach: Breach,
+    phase: str,
+    sent_at: datetime.datetime,
+    ico_reference: str = "",
+    notes: str = "",
+    late_reason: str = "",
+    now: datetime.datetime | None = None,
+) -> BreachNotification:
+    """Record a report sent to the ICO: the initial one (late ones with the reasons for the
+    delay), then follow-ups. The ICO's reference, once given, is kept on the report."""
+    _require_dpo(actor, breach)
+    breach = _lock(breach)
+    now = now or timezone.now()
+    errors: dict[str, str] = {}
+    if breach.status == S.SUSPECTED:
+        raise ValidationError(ERR_NOT_ASSESSED)
+    if breach.report_to_ico is False:
+        raise ValidationError(ERR_NOT_REPORTABLE)
+    has_initial = breach.notifications.filter(phase=BreachNotification.Phase.INITIAL).exists()
+    if phase not in BreachNotification.Phase.values:
+        errors["phase"] = ERR_PHASE
+    elif phase == BreachNotification.Phase.INITIAL and has_initial:
+        errors["phase"] = ERR_INITIAL_TWICE
+    elif phase == BreachNotification.Phase.FOLLOW_UP and not has_initial:
+        errors["phase"] = ERR_FOLLOW_UP_FIRST
+    if sent_at > now:
+        errors["sent_at"] = ERR_SENT_FUTURE
+    elif sent_at < breach.aware_at:
+        errors["sent_at"] = ERR_SENT_BEFORE_AWARE.format(aware=_local(breach.aware_at))
+    late = phase == BreachNotification.Phase.INITIAL and sent_at > breach.due_at
+    if late and not (late_reason.strip() or breach.late_reason):
+        errors["late_reason"] = ERR_LATE_REASON.format(due=_local(breach.due_at))
+    if errors:
+        raise ValidationError(errors)
+    notification = BreachNotification(
+        breach=breach,
+        phase=phase,
+        sent_at=sent_at,
+        ico_reference=ico_reference.strip(),
+        notes=notes.strip(),
+        recorded_by=actor,
+    )
+    _save(notification, actor, BreachNotification.Phase(phase).label)
+    if late and late_reason.strip():
+        breach.late_reason = late_reason.strip()
+        _save(breach, actor, "Reasons for the late report recorded")
+    return notification
+
+
+# --- tasks and closing -------------------------------------------------------------------
+
+
+@transaction.atomic
+def breach_task_add(*, actor, breach: Breach, title: str, owner, due_on: datetime.date) -> BreachTask:
+    _require_dpo(actor, breach)
+    errors = {}
+    if not title.strip():
+        errors["title"] = ERR_TASK_TITLE
+    if owner is None:
+        errors["owner"] = ERR_TASK_OWNER
+    if errors:
+        raise ValidationError(errors)
+    task = BreachTask(breach=breach, title=title.strip(), owner=owner, due_on=due_on)
+    _save(task, actor, "Remedial task added")
+    return task
+
+
+@transaction.atomic
+def breach_task_done(*, actor, task: BreachTask) -> BreachTask:
+    """The task's owner or the DPO marks it done."""
+    task = BreachTask.objects.select_for_update().select_related("breach").get(pk=task.pk)
+    if task.owner_id != actor.pk and not may_assess(actor):
+        raise ValidationError(ERR_DPO_ONLY)
+    if task.breach.status == S.CLOSED:
+        raise ValidationError(ERR_CLOSED)
+    if task.done_at is not None:
+        raise ValidationError(ERR_TASK_DONE)
+    task.done_at = timezone.now()
+    task.done_by = actor
+    _save(task, actor, "Done")
+    return task
+
+
+@transaction.atomic
+def breach_close(*, actor, breach: Breach, lessons_learned: str) -> Breach:
+    """Close a breach: assessed, every remedial task done, reported if the DPO decided so, and
+    everyone affected told (or found undeliverable) if the DPO decided to tell them."""
+    _require_dpo(actor, breach)
+    breach = _lock(breach)
+    if breach.status == S.SUSPECTED:
+        raise ValidationError(ERR_NOT_ASSESSED)
+    errors: list[str] = []
+    open_tasks = breach.tasks.filter(done_at__isnull=True).count()
+    if open_tasks:
+        errors.append(ERR_OPEN_TASKS.format(n=open_tasks))
+    if breach.report_to_ico and not breach.notifications.filter(phase=BreachNotification.Phase.INITIAL).exists():
+        errors.append(ERR_CLOSE_REPORT)
+    if breach.tell_people == Breach.TellPeople.YES:
+        waiting = breach.affected.filter(told=BreachAffected.Told.NOT_YET).count()
+        if waiting:
+            errors.append(ERR_CLOSE_TELL.format(n=waiting))
+    if not lessons_learned.strip():
+        errors.append(ERR_LESSONS)
+    if errors:
+        raise ValidationError(errors)
+    breach.lessons_learned = lessons_learned.strip()
+    breach.status = S.CLOSED
+    breach.closed_at = timezone.now()
+    _save(breach, actor, "Closed")
+    return breach
+
+
+# --- the people affected ------------------------------------------------------------------
+
+
+def _link(actor, breach: Breach, customer_ids: list[int], *, reason: str) -> int:
+    now = timezone.now()
+    rows = [BreachAffected(breach=breach, customer_id=pk, linked_by=actor, linked_at=now) for pk in customer_ids]
+    bulk_create_with_history(
+        rows, BreachAffected, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason
+    )
+    return len(rows)
+
+
+@transaction.atomic
+def breach_link_customers(*, actor, breach: Breach, customers: Iterable[Customer]) -> int:
+    """Link customers chosen from search. Erased or already linked ones are refused by reference."""
+    _require_dpo(actor, breach)
+    breach = _lock(breach)
+    customers = list(dict.fromkeys(customers))
+    if not customers:
+        raise ValidationError({"customers": ERR_NO_CUSTOMERS})
+    linked = set(
+        BreachAffected.objects.filter(breach=breach, customer__in=customers).values_list("customer_id", flat=True)
+    )
+    errors = [ERR_ERASED_CUSTOMER.format(reference=c.reference) for c in customers if c.is_erased]
+    errors += [ERR_ALREADY_LINKED.format(reference=c.reference) for c in customers if c.pk in linked]
+    if errors:
+        raise ValidationError({"customers": errors})
+    return _link(actor, breach, [c.pk for c in customers], reason="Linked from search")
+
+
+@transaction.atomic
+def breach_link_csv(*, actor, breach: Breach, data: bytes) -> int:
+    """Link the customers of a CSV of references (one column, `customer_reference`), all or
+    nothing: an unknown, erased, repeated or already-linked reference is named by its line and
+    nothing is linked. Tested at 100,000 rows (bench/breach_bench.py)."""
+    _require_dpo(actor, breach)
+    breach = _lock(breach)
+    errors: list[RowError] = []
+    rows = read_csv(data, AFFECTED_HEADER, errors)
+    seen: dict[int, int] = {}
+    wanted: list[tuple[int, int]] = []
+    for line, (value,) in rows:
+        pk = parse_reference(errors, line, value)
+        if pk is None:
+            continue
+        if pk in seen:
+            errors.append(RowError(line, "customer_reference", ERR_CSV_DUPLICATE.format(line=seen[pk])))
+            continue
+        seen[pk] = line
+        wanted.append((line, pk))
+    found: dict[int, bool] = {}
+    linked: set[int] = set()
+    for chunk in chunked([pk for _, pk in wanted], 10_000):
+        found.update(
+            (pk, erased_at is None)
+            for pk, erased_at in Customer.objects.filter(pk__in=chunk).values_list("pk", "erased_at")
+        )
+        linked.update(
+            BreachAffected.objects.filter(breach=breach, customer_id__in=chunk).values_list("customer_id", flat=True)
+        )
+    for line, pk in wanted:
+        if pk not in found:
+            errors.append(RowError(line, "customer_reference", ERR_CSV_UNKNOWN))
+        elif not found[pk]:
+            errors.append(RowError(line, "customer_reference", ERR_CSV_ERASED))
+        elif pk in linked:
+            errors.append(RowError(line, "customer_reference", ERR_CSV_LINKED))
+    if errors:
+        raise ImportRejected(errors)
+    return _link(actor, breach, [pk for _, pk in wanted], reason="Linked from a CSV of references")
+
+
+@transaction.atomic
+def breach_record_told(
+    *,
+    actor,
+    breach: Breach,
+    told: str,
+    method: str,
+    told_at: datetime.datetime,
+    customers: Iterable[Customer] | None = None,
+    now: datetime.datetime | None = None,
+) -> int:
+    """Record that the people affected were told (or could not be reached): the customers
+    named, or, with `customers=None`, everyone not yet told. Returns how many rows changed."""
+    _require_dpo(actor, breach)
+    breach = _lock(breach)
+    now = now or timezone.now()
+    errors: dict[str, str] = {}
+    if told not in BreachAffected.Told.values:
+        errors["told"] = ERR_TOLD
+    if told == BreachAffected.Told.TOLD and method not in BreachAffected.Method.values:
+        errors["method"] = ERR_TOLD_METHOD
+    if told_at > now:
+        errors["told_at"] = ERR_TOLD_FUTURE
+    elif told_at < breach.aware_at:
+        errors["told_at"] = ERR_TOLD_BEFORE
+    if errors:
+        raise ValidationError(errors)
+    qs = BreachAffected.objects.filter(breach=breach)
+    if customers is None:
+        qs = qs.filter(told=BreachAffected.Told.NOT_YET)
+    else:
+        customers = list(customers)
+        qs = qs.filter(customer__in=customers)
+        found = set(qs.values_list("customer_id", flat=True))
+        missing = [c.reference for c in customers if c.pk not in found]
+        if missing:
+            raise ValidationError({"customers": [ERR_NOT_AFFECTED.format(reference=r) for r in missing]})
+    rows = list(qs.select_for_update().order_by("pk"))
+    for row in rows:
+        row.told = told
+        row.told_at = None if told == BreachAffected.Told.NOT_YET else told_at
+        row.method = method if told == BreachAffected.Told.TOLD else ""
+        row._history_user = actor
+        row._change_reason = BreachAffected.Told(told).label
+    bulk_update_with_history(
+        rows,
+        BreachAffected,
+        ["told", "told_at", "method"],
+        batch_size=BATCH_SIZE,
+        default_user=actor,
+        default_change_reason=BreachAffected.Told(told).label,
+    )
+    return len(rows)
+
+
+def breach_progress(breach: Breach) -> dict[str, int]:
+    """How many of the people affected are told, not yet told, undeliverable (one query)."""
+    from django.db.models import Count
+
+    counts = dict(breach.affected.values_list("told").annotate(n=Count("id")).values_list("told", "n"))
+    result = {value: counts.get(value, 0) for value in BreachAffected.Told.values}
+    result["total"] = sum(result.values())
+    return result
+
+
+def breach_hours_left(breach: Breach, now: datetime.datetime | None = None) -> float:
+    return legal.breach_hours_left(breach.aware_at, now or timezone.now())

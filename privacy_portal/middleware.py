@@ -8,10 +8,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.contrib.sessions.models import Session
+from django.db import DatabaseError, connections, router
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
 security_log = logging.getLogger("portal.security")
+log = logging.getLogger(__name__)
 
 MSG_IDLE = "Your session ended after 30 minutes without activity. Please sign in again."
 MSG_ABSOLUTE = "Your session reached its 12-hour limit. Please sign in again."
@@ -71,3 +76,51 @@ class ErrorPageMiddleware:
             page["Allow"] = response.get("Allow", "")
             return page
         return response
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's session middleware, except when the session cannot be saved after the view.
+
+    Django answers 400 "the request's session was deleted before the request completed"
+    (SessionInterrupted) whenever that save fails, because its database backend reports every
+    database error on the session's UPDATE as "the session is gone". But by then the view's
+    work has committed (services commit their own transactions; ATOMIC_REQUESTS is off), so the
+    page would tell the user that something failed which did not, and invite them to do it
+    again. Instead, when the save fails:
+
+    - the connection dropped under us (a database restart or failover, a proxy closing it):
+      reconnect and save again, and the user sees the normal response;
+    - the session really was deleted meanwhile (signed out in another tab, or ended by the IT
+      administrator): it is not brought back (what SessionInterrupted protects); the response
+      stands, the cookie is dropped, and the next page asks to sign in;
+    - the database is still unreachable: the response stands with the session unsaved (its
+      last-seen stamp is all that is lost), and a warning is logged.
+    """
+
+    def process_response(self, request, response):
+        try:
+            return super().process_response(request, response)
+        except SessionInterrupted:
+            pass
+        conn = connections[router.db_for_write(Session)]
+        if not conn.in_atomic_block and not conn.is_usable():
+            conn.close()  # the next query opens a fresh connection
+        try:
+            exists = request.session.exists(request.session.session_key)
+        except DatabaseError:
+            log.warning("session not saved after the view: database unreachable (status %s)", response.status_code)
+            return response
+        if not exists:
+            security_log.info("session deleted during a request; not recreated (status %s)", response.status_code)
+            response.delete_cookie(
+                settings.SESSION_COOKIE_NAME,
+                path=settings.SESSION_COOKIE_PATH,
+                domain=settings.SESSION_COOKIE_DOMAIN,
+                samesite=settings.SESSION_COOKIE_SAMESITE,
+            )
+            return response
+        try:
+            return super().process_response(request, response)
+        except SessionInterrupted:
+            log.warning("session not saved after the view, twice (status %s)", response.status_code)
+            return response

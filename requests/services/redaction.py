@@ -1,26 +1,42 @@
 """Redaction: take a person's identifiers out of free text that must itself be kept.
 
 Used by erasure (requests.services.erasure) on case notes, descriptions and change reasons:
-every form of the customer's names, emails, phone numbers, postcodes and address lines ever
-held is replaced by REDACTED, however it was written ("+44 (0)7911 123456", "07911-123456",
-"sw1a1aa"). Names match whole words only, so "Ann" leaves "Annual" alone.
+every identifying value the person has ever had on record (customers.subject.Identifiers:
+the live record and every version in its history) is replaced by REDACTED, however it was
+written:
+
+- names and surnames as whole words, also possessive ("Smith's"), but never inside a longer
+  word ("Smithson" is not "Smith", "Ann" leaves "Annual"); a title with the surname
+  ("Mrs Smith") goes as one;
+- emails in any case; phone numbers in any UK writing ("+44 (0)7911 123456", "(07911)
+  123456", "07911-123456", "0044 7911 123456"); postcodes with or without the space;
+- address lines, town and county;
+- the date of birth in every common UK spelling: 14/07/1961, 14-07-61, 14.07.1961, 14/7/61,
+  14 July 1961, 14th July 1961, 14th of July 1961, 14 Jul 1961, July 14, 1961, 1961-07-14.
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime
 import re
 from collections.abc import Callable, Iterable
 
 import phonenumbers
 
 from customers.models import Customer
+from customers.subject import Identifiers
 
 REDACTED = "[erased]"
 
 Redact = Callable[[str], str]
 
-_SEP = r"[\s.\-]?"
-IDENTIFYING_FIELDS = ("first_name", "last_name", "email", "phone", "postcode", "address_line1", "address_line2")
+# Between the digits of a phone number: nothing, a space, dot, dash or bracket (a few at most).
+_SEP = r"[\s.\-()]{0,3}"
+# A whole word: no letter or digit either side (an apostrophe after it is fine: "Smith's").
+_BEFORE, _AFTER = r"(?<![^\W_])", r"(?![^\W_])"
+MIN_NAME_LENGTH = 2
+MIN_ADDRESS_LENGTH = 5
 
 
 def _phone_pattern(value: str) -> str:
@@ -30,36 +46,61 @@ def _phone_pattern(value: str) -> str:
     except phonenumbers.NumberParseException:
         return re.escape(value)
     body = _SEP.join(re.escape(d) for d in str(number.national_number))
-    return rf"(?:(?:\+|00)?{number.country_code}{_SEP}(?:\(0\){_SEP})?|0){_SEP}{body}"
+    national = rf"(?:\(?0{_SEP})"
+    international = rf"(?:(?:\+|00){number.country_code}{_SEP}(?:\(0\){_SEP})?)"
+    return rf"(?<!\d)(?:{international}|{national}){body}(?!\d)"
 
 
 def _postcode_pattern(value: str) -> str:
     compact = re.sub(r"\s+", "", value)
-    return rf"{re.escape(compact[:-3])}\s*{re.escape(compact[-3:])}" if len(compact) > 3 else re.escape(value)
+    if len(compact) <= 3:
+        return _BEFORE + re.escape(value) + _AFTER
+    return rf"{_BEFORE}{re.escape(compact[:-3])}\s*{re.escape(compact[-3:])}{_AFTER}"
 
 
-def redactor_for(customer: Customer, *, keep: Iterable[str] = ()) -> Redact:
-    """A function replacing, in a text, every name, email, phone number, postcode and address
-    line the customer has ever had on record (the live row and all its history) by REDACTED.
-    Values in `keep` (e.g. the placeholder name of an erased record) are not identifiers."""
-    keep = set(keep)
-    values: dict[str, set[str]] = {f: set() for f in IDENTIFYING_FIELDS}
-    rows = [tuple(getattr(customer, f) for f in IDENTIFYING_FIELDS), *customer.history.values_list(*IDENTIFYING_FIELDS)]
-    for row in rows:
-        for name, value in zip(IDENTIFYING_FIELDS, row, strict=True):
-            if value and value.strip() and value not in keep:
-                values[name].add(value.strip())
+def _word(value: str) -> str:
+    # Spaces inside a value ("Lower Quibbleton") match any run of spaces.
+    return _BEFORE + r"\s+".join(re.escape(part) for part in value.split()) + _AFTER
+
+
+def _date_patterns(day: datetime.date) -> list[str]:
+    d, m = day.day, day.month
+    dd, mm = rf"0?{d}", rf"0?{m}"
+    year = rf"(?:{day.year}|{day.year % 100:02d})"
+    suffix = r"(?:st|nd|rd|th)?"
+    month = rf"(?:{calendar.month_name[m]}|{calendar.month_abbr[m]}\.?)"
+    sep = r"[/\-.\s]"
+    return [
+        rf"(?<!\d){dd}{sep}{mm}{sep}{year}(?!\d)",  # 14/07/1961, 14-07-61, 14.07.1961
+        rf"(?<!\d){day.year}{sep}{mm}{sep}{dd}(?!\d)",  # 1961-07-14
+        rf"(?<!\d){dd}{suffix}\s+(?:of\s+)?{month},?\s+{year}(?!\d)",  # 14 July 1961, 14th of July 61
+        rf"{_BEFORE}{month}\s+{dd}{suffix},?\s+{year}(?!\d)",  # July 14, 1961
+    ]
+
+
+def redactor(ids: Identifiers) -> Redact:
+    """A function replacing, in a text, every identifying value in `ids` by REDACTED."""
     patterns = set()
-    for name in ("first_name", "last_name"):
-        patterns |= {rf"\b{re.escape(v)}\b" for v in values[name] if len(v) >= 2}
-    patterns |= {re.escape(v) for v in values["email"]}
-    patterns |= {_phone_pattern(v) for v in values["phone"]}
-    patterns |= {_postcode_pattern(v) for v in values["postcode"]}
-    patterns |= {re.escape(v) for f in ("address_line1", "address_line2") for v in values[f] if len(v) >= 5}
+    names = {v for v in (*ids.first_names, *ids.last_names) if len(v) >= MIN_NAME_LENGTH}
+    patterns |= {_word(v) for v in names}
+    patterns |= {rf"{_word(t)}\.?\s+{_word(last)}" for t in ids.titles for last in ids.last_names}
+    patterns |= {re.escape(v) for v in ids.emails}
+    patterns |= {_phone_pattern(v) for v in ids.phones}
+    patterns |= {_postcode_pattern(v) for v in ids.postcodes}
+    patterns |= {_word(v) for v in ids.address_lines if len(v) >= MIN_ADDRESS_LENGTH}
+    patterns |= {_word(v) for v in (*ids.towns, *ids.counties) if len(v) >= MIN_NAME_LENGTH}
+    for day in ids.dates_of_birth:
+        patterns |= set(_date_patterns(day))
     if not patterns:
         return lambda text: text
     regex = re.compile("|".join(sorted(patterns, key=len, reverse=True)), re.IGNORECASE)
     return lambda text: regex.sub(REDACTED, text) if text else text
+
+
+def redactor_for(customer: Customer, *, keep: Iterable[str] = ()) -> Redact:
+    """The redactor of every identifier the customer has ever had on record. Values in `keep`
+    (e.g. the placeholder name of an erased record) are not identifiers."""
+    return redactor(Identifiers.of(customer, keep=keep))
 
 
 def set_text(row, name: str, value: str) -> bool:

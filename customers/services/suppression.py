@@ -54,6 +54,18 @@ def suppression_add_customer(*, customer: Customer, channels, reason: str) -> li
     return entries
 
 
+def suppression_add_identifiers(*, identifiers, reason: str) -> list[SuppressionEntry]:
+    """Suppress every identifier the person has ever had on record (customers.subject.Identifiers:
+    current and former emails, numbers on SMS and phone, postal addresses): a list holding a
+    former one must not reach them either."""
+    wanted = [(Channel.EMAIL, email) for email in sorted(identifiers.emails)]
+    for phone in sorted(identifiers.phones):
+        wanted += [(Channel.SMS, phone), (Channel.PHONE, phone)]
+    wanted += [(Channel.POST, key) for key in sorted(identifiers.postal_keys)]
+    entries = [suppression_add(channel=channel, identifier=value, reason=reason) for channel, value in wanted]
+    return [entry for entry in entries if entry is not None]
+
+
 def is_suppressed(*, channel: str, identifier: str) -> bool:
     if not identifier:
         return False

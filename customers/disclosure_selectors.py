@@ -40,6 +40,12 @@ class RecipientDisclosures:
         return [DataCategory(c).label for c in self.data_categories]
 
 
+def subject_recipients(graph) -> list[RecipientDisclosures]:
+    """Every recipient of the person's data in the subject graph (customers.subject), for
+    Art 19: the disclosures of the graph, whoever recorded them."""
+    return _recipients(graph.rows(Disclosure))
+
+
 def art19_recipients(customer: Customer | int) -> list[RecipientDisclosures]:
     """Every recipient the customer's data was disclosed to (UK GDPR Art 19): when (first and last),
     how often, which categories of data, under which of their references. Most recent first.
@@ -47,11 +53,16 @@ def art19_recipients(customer: Customer | int) -> list[RecipientDisclosures]:
     Two queries whatever the size of the log: the customer's rows through the
     (customer, -disclosed_at, -id) index, then the recipients.
     """
-    customer_id = customer.pk if isinstance(customer, Customer) else customer
-    rows = (
-        Disclosure.objects.filter(customer_id=customer_id)
-        .order_by("-disclosed_at", "-id")
-        .values_list("recipient_id", "disclosed_at", "data_categories", "recipient_reference")
+    from .subject import subject_records
+
+    if not isinstance(customer, Customer):
+        customer = Customer.objects.get(pk=customer)
+    return subject_recipients(subject_records(customer, candidates=False))
+
+
+def _recipients(disclosures) -> list[RecipientDisclosures]:
+    rows = disclosures.order_by("-disclosed_at", "-id").values_list(
+        "recipient_id", "disclosed_at", "data_categories", "recipient_reference"
     )
     by_recipient: dict[int, RecipientDisclosures] = {}
     categories: dict[int, set[str]] = {}

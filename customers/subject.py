@@ -32,7 +32,8 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
@@ -212,16 +213,67 @@ class SubjectFile:
     kind: str
 
 
-@dataclass
 class SubjectRecords:
-    customer: Customer
-    identifiers: Identifiers
-    case_ids: frozenset[int]
-    complaint_ids: frozenset[int]
-    ico_ids: frozenset[int]
-    # Requester-only cases and complaints matching the person, not (yet) included.
-    candidates: list[Candidate] = field(default_factory=list)
-    included: list[Candidate] = field(default_factory=list)
+    """The graph of one person's records. Each part is read when first asked for, so a reader
+    that needs only the customer's own rows (Art 19: the disclosures) pays for nothing else."""
+
+    def __init__(
+        self, customer: Customer, *, include: Iterable[str] = (), keep: Iterable[str] = (), candidates: bool = True
+    ) -> None:
+        self.customer = customer
+        self._include = frozenset(include)
+        self._keep = tuple(keep)
+        self._offer = candidates
+
+    @cached_property
+    def identifiers(self) -> Identifiers:
+        return Identifiers.of(self.customer, keep=self._keep)
+
+    @cached_property
+    def _found(self) -> list[Candidate]:
+        return _candidates(self.identifiers) if self._offer or self._include else []
+
+    @cached_property
+    def included(self) -> list[Candidate]:
+        """The candidates chosen to be treated as the person's."""
+        return [c for c in self._found if c.key in self._include]
+
+    @cached_property
+    def candidates(self) -> list[Candidate]:
+        """Requests and complaints logged without choosing the customer that match the person,
+        not (yet) included: to offer, never to take."""
+        return [c for c in self._found if c.key not in self._include] if self._offer else []
+
+    @cached_property
+    def _ids(self) -> tuple[frozenset[int], frozenset[int], frozenset[int]]:
+        from requests.models import Case, Complaint, IcoCase
+
+        customer = self.customer
+        case_ids = set(Case.objects.filter(customer=customer).values_list("pk", flat=True))
+        case_ids |= set(Case.history.filter(customer_id=customer.pk).values_list("id", flat=True))
+        case_ids |= {c.pk for c in self.included if c.kind == "case"}
+        complaint_ids = set(
+            Complaint.objects.filter(Q(customer=customer) | Q(cases__in=case_ids)).values_list("pk", flat=True)
+        )
+        complaint_ids |= set(Complaint.history.filter(customer_id=customer.pk).values_list("id", flat=True))
+        complaint_ids |= {c.pk for c in self.included if c.kind == "complaint"}
+        # A request linked to one of the person's complaints is about them too.
+        through = Complaint.cases.through.objects.filter(complaint_id__in=complaint_ids)
+        case_ids |= set(through.values_list("case_id", flat=True))
+        ico_ids = set(IcoCase.objects.filter(complaint_id__in=complaint_ids).values_list("pk", flat=True))
+        return frozenset(case_ids), frozenset(complaint_ids), frozenset(ico_ids)
+
+    @property
+    def case_ids(self) -> frozenset[int]:
+        return self._ids[0]
+
+    @property
+    def complaint_ids(self) -> frozenset[int]:
+        return self._ids[1]
+
+    @property
+    def ico_ids(self) -> frozenset[int]:
+        return self._ids[2]
 
     def models(self) -> list[type[models.Model]]:
         return [apps.get_model(label) for label in COVERAGE]
@@ -338,43 +390,17 @@ FILE_FIELDS: dict[str, tuple[str, str]] = {
 }
 
 
-def subject_records(customer: Customer, *, include: Iterable[str] = (), keep: Iterable[str] = ()) -> SubjectRecords:
+def subject_records(
+    customer: Customer, *, include: Iterable[str] = (), keep: Iterable[str] = (), candidates: bool = True
+) -> SubjectRecords:
     """Every row the portal holds about `customer` (see the module's docstring).
 
     `include`: keys ("case:12", "complaint:5") of candidates, requests and complaints logged
     without choosing a customer that match the person, which the DPO or handler has chosen to
     treat as theirs. `keep`: values that are not identifiers (an erased record's placeholder).
+    `candidates=False` skips looking for candidates (a reader that never offers them).
     """
-    from requests.models import Case, Complaint, IcoCase
-
-    ids = Identifiers.of(customer, keep=keep)
-    candidates = _candidates(ids)
-    wanted = set(include)
-    included = [c for c in candidates if c.key in wanted]
-    candidates = [c for c in candidates if c.key not in wanted]
-
-    case_ids = set(Case.objects.filter(customer=customer).values_list("pk", flat=True))
-    case_ids |= set(Case.history.filter(customer_id=customer.pk).values_list("id", flat=True))
-    case_ids |= {c.pk for c in included if c.kind == "case"}
-    complaint_ids = set(
-        Complaint.objects.filter(Q(customer=customer) | Q(cases__in=case_ids)).values_list("pk", flat=True)
-    )
-    complaint_ids |= set(Complaint.history.filter(customer_id=customer.pk).values_list("id", flat=True))
-    complaint_ids |= {c.pk for c in included if c.kind == "complaint"}
-    # A request linked to one of the person's complaints is about them too (an included one's).
-    case_ids |= set(
-        Complaint.cases.through.objects.filter(complaint_id__in=complaint_ids).values_list("case_id", flat=True)
-    )
-    ico_ids = set(IcoCase.objects.filter(complaint_id__in=complaint_ids).values_list("pk", flat=True))
-    return SubjectRecords(
-        customer=customer,
-        identifiers=ids,
-        case_ids=frozenset(case_ids),
-        complaint_ids=frozenset(complaint_ids),
-        ico_ids=frozenset(ico_ids),
-        candidates=candidates,
-        included=included,
-    )
+    return SubjectRecords(customer, include=include, keep=keep, candidates=candidates)
 
 
 # --- The introspection walk ------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils import timezone
 
@@ -98,6 +100,15 @@ class SignoffRequestForm(forms.Form):
     )
 
 
+class CandidateKeysField(forms.MultipleChoiceField):
+    """Keys like "case:12" or "complaint:5"; whether each was offered is the service's check."""
+
+    widget = forms.MultipleHiddenInput
+
+    def valid_value(self, value) -> bool:
+        return bool(re.fullmatch(r"(case|complaint):\d{1,12}", str(value)))
+
+
 class SignoffForm(forms.Form):
     approve = forms.TypedChoiceField(
         choices=[("yes", "Approve"), ("no", "Decline")], coerce=lambda v: v == "yes", widget=forms.RadioSelect,
@@ -109,6 +120,9 @@ class SignoffForm(forms.Form):
         label="Date the requester was told",
         help_text="Needed to approve an extension or a refusal: the day the requester was told of it. " + DATE_HELP,
     )
+    # Ticked in the erasure preview (its boxes belong to this form): requests and complaints
+    # logged without choosing the customer that the DPO includes in the erasure.
+    include = CandidateKeysField(required=False, label="")
 
 
 class OutcomeForm(forms.Form):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Iterable
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
@@ -357,8 +358,11 @@ def case_signoff(
     approve: bool,
     note: str = "",
     notified_on: datetime.date | None = None,
+    include: Iterable[str] = (),
 ) -> Case:
-    """The DPO approves or declines what is pending. Never the case's own handler."""
+    """The DPO approves or declines what is pending. Never the case's own handler. For an
+    erasure, `include`: the requests and complaints logged without choosing the customer that
+    the preview offered and the DPO includes (requests.services.erasure.customer_erase)."""
     if not actor.has_perm("requests.signoff_case"):
         raise ValidationError(ERR_SIGNOFF_PERMISSION)
     if case.status != S.AWAITING_SIGNOFF or not case.pending_signoff:
@@ -407,7 +411,7 @@ def case_signoff(
     # Erasure: carried out now, under the DPO's sign-off.
     from .erasure import customer_erase
 
-    customer_erase(actor=actor, case=case)
+    customer_erase(actor=actor, case=case, include=include)
     case.pending_signoff = ""
     case.outcome = case.outcome or "Erasure carried out after DPO sign-off."
     case.closed_on = timezone.localdate()

@@ -12,9 +12,18 @@ changed what and when is still known. Calls and correspondence are deleted toget
 their history rows in SQL, like the purge, without the "deleted" history row simple-history
 would write (it would copy the transcript once more).
 
-Free text that must be kept (case notes, the case's description, change reasons) is not
-blanked but redacted: every form of the customer's names, emails, phone numbers, postcodes
-and address lines ever held is replaced by "[erased]" (requests.services.redaction).
+What belongs to the person is the subject graph (customers.subject.subject_records), the
+one answer the export, the bundle and Art 19 use too; what erasure does to each of its
+models is `PLAN`, which must name every model the graph covers (a test checks). Free text
+that must be kept (case notes, descriptions, change reasons, every text field of every kept
+row and history row) is not blanked but redacted: every identifying value the person has
+ever had is replaced by "[erased]" (requests.services.redaction). Requests and complaints
+logged without choosing the customer whose details match the person are offered to the DPO
+in the preview; those the DPO includes are linked to the customer and erased with it.
+
+The certificate of erasure is written from the ledger of what the erasure did, table by
+table and file by file (removed, anonymised, detached, redacted and kept, with the legal
+reason for what is kept), never from fixed text.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dateutil.relativedelta import relativedelta
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import Q
@@ -33,36 +43,28 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from customers.models import (
-    Call,
-    Channel,
-    Correspondence,
     Customer,
-    Disclosure,
     PreferenceChange,
     Purchase,
     SuppressionEntry,
 )
-from customers.services.suppression import channel_identifier, suppression_add_customer
+from customers.services.suppression import suppression_add_identifiers
+from customers.subject import Candidate, SubjectRecords, subject_records
 from privacy_portal import legal
 from privacy_portal.audit import audit_scrub
 from privacy_portal.models import AccessEvent
 
 from ..models import (
     Case,
-    CaseCorrespondence,
     CaseDocument,
-    CaseNote,
     CaseTask,
-    ClockStop,
     Complaint,
-    IcoCase,
-    IcoDeadline,
 )
 from .cases import ERR_ERASURE_ONLY, ERR_SELF_SIGNOFF, ERR_SIGNOFF_PERMISSION
 from .documents import private_path
 from .fulfilment import Art19Action, art19_tasks_create, write_on_commit
 from .locking import transition
-from .redaction import redact_rows, redactor_for, set_text
+from .redaction import redact_rows, redactor, set_text
 
 ERASED_NAME = "Erased"
 REASON = "Erased (Art 17)"
@@ -72,6 +74,7 @@ FILES_KEPT = (CaseDocument.Kind.AUTHORITY, CaseDocument.Kind.CORRESPONDENCE)
 
 ERR_NO_CUSTOMER = "This erasure case has no customer record to erase."
 ERR_NOT_APPROVED = "An erasure is carried out only once the DPO has signed it off."
+ERR_INCLUDE = "Only requests and complaints offered in the erasure preview can be included: {keys}."
 
 CUSTOMER_PERSONAL = {
     "title": "",
@@ -89,25 +92,135 @@ CUSTOMER_PERSONAL = {
 # The person who asked (a case) or complained (a complaint).
 CASE_PARTY = ("requester_name", "requester_email", "requester_phone", "requester_address")
 COMPLAINT_PARTY = ("complainant_name", "complainant_email", "complainant_phone", "complainant_address")
-CASE_TEXT = (
-    "representative_relationship",
-    "authority_note",
-    "description",
-    "signoff_reason",
-    "outcome",
-    "extension_reason",
-)
-COMPLAINT_TEXT = ("description", "response_summary", "review_outcome", "outcome")
-# Other free text kept in the case files, redacted: model -> fields.
-CASE_FILE_TEXT: dict[type[models.Model], tuple[str, ...]] = {
-    CaseNote: ("text",),
-    ClockStop: ("question",),
-    CaseTask: ("title",),
-    CaseDocument: ("deletion_reason",),
-    CaseCorrespondence: ("summary",),
-    IcoCase: ("requested", "outcome_notes"),
-    IcoDeadline: ("what",),
+# What erasure does to the rows of each model of the subject graph.
+REMOVED, ANONYMISED, DETACHED, REDACTED_KEPT, KEPT = "removed", "anonymised", "detached", "redacted", "kept"
+ACTION_LABELS = {
+    REMOVED: "Removed",
+    ANONYMISED: "Anonymised",
+    DETACHED: "Detached from the person and kept",
+    REDACTED_KEPT: "Kept, with the person's details removed or replaced by “[erased]”",
+    KEPT: "Kept as they are",
 }
+CASE_FILE_WHY = (
+    f"Case files are kept {legal.CASE_FILE_RETENTION_YEARS} years after closing for legal claims (Art 17(3)(e))."
+)
+
+
+@dataclass(frozen=True)
+class Treatment:
+    action: str
+    what: str
+    why: str
+
+
+PLAN: dict[str, Treatment] = {
+    "customers.Customer": Treatment(
+        ANONYMISED,
+        "The customer record and every earlier version of it: name (becomes “Erased”), email, phone, postal "
+        "address, town, county, postcode and date of birth",
+        "Erasure upheld (Art 17(1)). The reference, dates and restriction and objection flags stay so the rows "
+        "below stay meaningful without identifying anyone; who changed the record and when stays in its history.",
+    ),
+    "customers.PreferenceChange": Treatment(
+        REDACTED_KEPT,
+        "Marketing preference changes, without their free-text evidence",
+        "Proof of consent and of opt-outs honoured (UK GDPR Art 7(1), PECR).",
+    ),
+    "customers.Call": Treatment(
+        REMOVED,
+        "Recorded calls and their transcripts (also unmatched calls from a number the person had), with their history",
+        "Kept only for customer service and training: no longer needed (Art 17(1)(a)).",
+    ),
+    "customers.Correspondence": Treatment(
+        REMOVED,
+        "Correspondence records, with their history",
+        "Kept only for customer service: no longer needed (Art 17(1)(a)).",
+    ),
+    "customers.Purchase": Treatment(
+        DETACHED,
+        "Purchases, detached from the person (any name in a description redacted)",
+        f"Kept {legal.PURCHASE_RETENTION_YEARS} years for tax and guarantees (Companies Act 2006 s388, VAT Act 1994 "
+        "Sch 11; Art 17(3)(b)), no longer linked to anyone.",
+    ),
+    "customers.Disclosure": Treatment(
+        REDACTED_KEPT,
+        "The disclosure log, linked only to the anonymised record (override reasons redacted)",
+        "Shows what went to whom, so that each recipient can be told (Art 19) and the disclosures accounted for "
+        "(Art 5(2)).",
+    ),
+    "customers.InboundSms": Treatment(
+        KEPT,
+        "Text messages received: the gateway's message id and what was done (no number, no text)",
+        "So that a replayed message changes nothing; it holds no personal value.",
+    ),
+    "requests.Case": Treatment(
+        REDACTED_KEPT, "Rights requests: the person's details as requester removed, free text redacted", CASE_FILE_WHY
+    ),
+    "requests.ClockStop": Treatment(REDACTED_KEPT, "Clock stops on those requests (questions redacted)", CASE_FILE_WHY),
+    "requests.CaseDocument": Treatment(
+        REDACTED_KEPT, "Records of documents on those requests (the files: see below)", CASE_FILE_WHY
+    ),
+    "requests.CaseTask": Treatment(REDACTED_KEPT, "Tasks on those requests (titles redacted)", CASE_FILE_WHY),
+    "requests.CaseNote": Treatment(REDACTED_KEPT, "Notes on those requests (redacted)", CASE_FILE_WHY),
+    "requests.ReminderSent": Treatment(KEPT, "Reminders sent to staff (threshold and date only)", CASE_FILE_WHY),
+    "requests.Complaint": Treatment(
+        REDACTED_KEPT, "Complaints: the person's details as complainant removed, free text redacted", CASE_FILE_WHY
+    ),
+    "requests.IcoCase": Treatment(REDACTED_KEPT, "The ICO's cases (what it asked, its notes: redacted)", CASE_FILE_WHY),
+    "requests.IcoDeadline": Treatment(REDACTED_KEPT, "The ICO's deadlines (redacted)", CASE_FILE_WHY),
+    "requests.CaseCorrespondence": Treatment(
+        REDACTED_KEPT, "Correspondence records on those requests and complaints (summaries redacted)", CASE_FILE_WHY
+    ),
+    "privacy_portal.AccessEvent": Treatment(
+        KEPT,
+        "Access log entries: who read the record and when, by staff and record ids",
+        "The append-only, hash-chained proof of who saw what (Art 5(2), Art 32); it cannot be changed.",
+    ),
+}
+
+# Said as it is while the access log's free-text reasons live in its append-only rows.
+ACCESS_REASONS_KEPT = Treatment(
+    KEPT,
+    "Free-text reasons typed by staff into access log entries (e.g. break-glass), which may name the person",
+    "The append-only, hash-chained log cannot be changed without breaking its proof (Art 5(2)).",
+)
+
+# Files in the case files: which kinds go, which stay and why.
+FILE_PLAN: dict[str, Treatment] = {
+    CaseDocument.Kind.IDENTITY: Treatment(REMOVED, "Identity evidence", "A copy of the person's documents, not part "
+                                          "of the case file: no longer needed (Art 17(1)(a))."),
+    CaseDocument.Kind.EXPORT: Treatment(REMOVED, "Access-export packages", "A copy of the person's data: no longer "
+                                        "needed (Art 17(1)(a))."),
+    CaseDocument.Kind.AUTHORITY: Treatment(KEPT, "Evidence of authority, with the person's details in it", "Part of "
+                                           f"the case file: {CASE_FILE_WHY}"),
+    CaseDocument.Kind.CORRESPONDENCE: Treatment(KEPT, "Letters filed on the cases, with the person's details in "
+                                                "them", f"Part of the case file: {CASE_FILE_WHY}"),
+    CaseDocument.Kind.CERTIFICATE: Treatment(KEPT, "Earlier certificates of erasure (no personal data)",
+                                             "Proof that the request was handled (Art 5(2))."),
+    "attachment": Treatment(KEPT, "Attachments of case-file correspondence (letters, emails), with the person's "
+                            "details in them", f"Part of the case file: {CASE_FILE_WHY}"),
+}  # fmt: skip
+FILE_KINDS_DELETED = tuple(k for k, t in FILE_PLAN.items() if t.action == REMOVED)
+
+# The person who asked (a case) or complained (a complaint).
+CASE_PARTY = ("requester_name", "requester_email", "requester_phone", "requester_address")
+COMPLAINT_PARTY = ("complainant_name", "complainant_email", "complainant_phone", "complainant_address")
+# Text fields that are the record's own codes, never free text (unique references, paths).
+NOT_FREE_TEXT = {"path", "attachment_path", "content_type", "attachment_type", "recording_ref"}
+
+
+def free_text_fields(model: type[models.Model]) -> tuple[str, ...]:
+    """Every text field of `model` that may hold what someone wrote: not choices, not unique
+    references, not file paths. A field added later is redacted without anyone listing it."""
+    return tuple(
+        f.name
+        for f in model._meta.concrete_fields
+        if isinstance(f, (models.CharField, models.TextField))
+        and not f.choices
+        and not f.unique
+        and not isinstance(f, models.SlugField)
+        and f.name not in NOT_FREE_TEXT
+    )
 
 
 # --- The preview -------------------------------------------------------------------------------
@@ -118,12 +231,14 @@ class Line:
     what: str
     count: int | None
     why: str
+    history: int | None = None
+    model: str = ""
 
 
 @dataclass
 class ErasurePreview:
     """What erasing the customer will anonymise, delete and keep, and why. Counts and
-    categories only: the preview (and the certificate made from it) holds no personal data."""
+    categories only: the preview holds no personal data."""
 
     customer_reference: str
     already_erased: bool
@@ -132,144 +247,71 @@ class ErasurePreview:
     keep: list[Line] = field(default_factory=list)
     recipients: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Requests and complaints logged without choosing the customer that match the person:
+    # the DPO may include them in the erasure.
+    candidates: list[Candidate] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class CaseFiles:
-    """The rights-request cases and complaints that are, or ever were, about the customer."""
-
-    case_ids: set[int]
-    complaint_ids: set[int]
-    ico_ids: set[int]
-
-    @classmethod
-    def of(cls, customer: Customer) -> CaseFiles:
-        case_ids = set(Case.objects.filter(customer=customer).values_list("pk", flat=True))
-        case_ids |= set(Case.history.filter(customer_id=customer.pk).values_list("id", flat=True))
-        complaints = Complaint.objects.filter(Q(customer=customer) | Q(cases__in=case_ids))
-        complaint_ids = set(complaints.values_list("pk", flat=True))
-        complaint_ids |= set(Complaint.history.filter(customer_id=customer.pk).values_list("id", flat=True))
-        ico_ids = set(IcoCase.objects.filter(complaint_id__in=complaint_ids).values_list("pk", flat=True))
-        return cls(case_ids, complaint_ids, ico_ids)
-
-    def scope(self, model: type[models.Model]) -> Q:
-        """Rows of `model` in these files (also valid on its history table: same column names)."""
-        if model is IcoCase:
-            return Q(complaint_id__in=self.complaint_ids)
-        if model is IcoDeadline:
-            return Q(ico_case_id__in=self.ico_ids)
-        if model is CaseCorrespondence:
-            return Q(case_id__in=self.case_ids) | Q(complaint_id__in=self.complaint_ids)
-        return Q(case_id__in=self.case_ids)
+def _history_count(graph: SubjectRecords, model) -> int | None:
+    history = graph.history(model)
+    return history.count() if history is not None else None
 
 
-def _call_filter(customer: Customer) -> Q:
-    """The customer's calls, and unmatched calls from any number the customer has had (calls
-    are kept six months: an unmatched call from the customer's number is almost surely theirs)."""
-    numbers = {customer.phone, *customer.history.values_list("phone", flat=True)} - {""}
-    return Q(customer=customer) | Q(customer__isnull=True, customer_number__in=numbers)
-
-
-def erasure_preview(*, customer: Customer) -> ErasurePreview:
+def erasure_preview(*, customer: Customer, include: Iterable[str] = ()) -> ErasurePreview:
     """List what erasure will do to `customer`'s data, for the DPO to read before signing off."""
-    from customers.disclosure_selectors import art19_recipients
+    from customers.disclosure_selectors import subject_recipients
 
-    files = CaseFiles.of(customer)
-    recipients = [entry.recipient.name for entry in art19_recipients(customer)]
-    purchases = Purchase.objects.filter(customer=customer)
+    graph = subject_records(customer, include=include, keep=[ERASED_NAME])
     preview = ErasurePreview(customer_reference=customer.reference, already_erased=customer.is_erased)
-    preview.recipients = recipients
-    preview.anonymise = [
+    preview.recipients = [entry.recipient.name for entry in subject_recipients(graph)]
+    preview.candidates = graph.candidates
+    groups = {ANONYMISED: preview.anonymise, REMOVED: preview.delete}
+    for label, treatment in PLAN.items():
+        model = apps.get_model(label)
+        line = Line(treatment.what, graph.rows(model).count(), treatment.why, _history_count(graph, model), model=label)
+        groups.get(treatment.action, preview.keep).append(line)
+    typed = graph.rows(AccessEvent).exclude(reason="").count()
+    if typed:
+        preview.keep.append(Line(ACCESS_REASONS_KEPT.what, typed, ACCESS_REASONS_KEPT.why))
+    files = graph.files()
+    for kind, treatment in FILE_PLAN.items():
+        count = sum(1 for f in files if _file_kind(f) == kind)
+        if count:
+            (preview.delete if treatment.action == REMOVED else preview.keep).append(
+                Line(f"Files: {treatment.what}", count, treatment.why)
+            )
+    ids = graph.identifiers
+    preview.keep.append(
         Line(
-            "Name (becomes “Erased”), email, phone, postal address, postcode and date of birth, "
-            "on the customer record and in every earlier version of it",
-            customer.history.count(),
-            "Erasure upheld (Art 17(1)); who changed the record and when stays in its history.",
-        ),
-        Line(
-            "Free-text evidence notes on preference changes (the changes themselves are kept)",
-            PreferenceChange.objects.filter(customer=customer).exclude(evidence="").count(),
-            "The record of opt-ins and opt-outs is proof of consent and of opt-outs honoured "
-            "(UK GDPR Art 7(1), PECR); only the notes might hold personal details.",
-        ),
-        Line(
-            "The customer's details in rights-request and complaint files: who asked, notes, descriptions",
-            len(files.case_ids) + len(files.complaint_ids),
-            f"Case files are kept {legal.CASE_FILE_RETENTION_YEARS} years after closing for legal claims "
-            "(Art 17(3)(e)), without the customer's details.",
-        ),
-    ]
-    preview.delete = [
-        Line(
-            "Recorded calls and their transcripts, with their history",
-            Call.objects.filter(_call_filter(customer)).count(),
-            "Kept only for customer service and training: no longer needed (Art 17(1)(a)).",
-        ),
-        Line(
-            "Correspondence records, with their history",
-            Correspondence.objects.filter(customer=customer).count(),
-            "Kept only for customer service: no longer needed (Art 17(1)(a)).",
-        ),
-        Line(
-            "Identity evidence and access-export files on the customer's cases",
-            CaseDocument.objects.filter(
-                case_id__in=files.case_ids, kind__in=FILE_KINDS_DELETED, deleted_at__isnull=True
-            ).count(),
-            "Copies of the customer's data, not part of the case file.",
-        ),
-    ]
-    identifiers = sum(1 for channel in Channel.values if channel_identifier(customer, channel))
-    preview.keep = [
-        Line(
-            "Purchases, detached from the person",
-            purchases.count(),
-            f"Kept {legal.PURCHASE_RETENTION_YEARS} years for tax and guarantees (Companies Act 2006 s388, "
-            "VAT Act 1994 Sch 11; Art 17(3)(b)), no longer linked to anyone.",
-        ),
-        Line(
-            "Suppression entries: keyed one-way hashes of the email, phone and postal address",
-            identifiers,
+            "Suppression entries: keyed one-way hashes of every email, phone number and postal address the person "
+            "has had, current and former",
+            2 * len(ids.phones) + len(ids.emails) + len(ids.postal_keys),
             "So the person is never marketed to again (Art 21(3), PECR); a hash shows no personal value.",
-        ),
+        )
+    )
+    preview.keep.append(
         Line(
-            "The disclosure log, linked only to the anonymised record",
-            Disclosure.objects.filter(customer=customer).count(),
-            f"Shows what went to whom. Recipients to tell of the erasure (Art 19): {len(recipients)}.",
-        ),
-        Line(
-            "This case, its history and the certificate of erasure (no personal data)",
+            "This case's certificate of erasure (no personal data)",
             None,
             "Proof that the request was handled (Art 5(2)), kept as a case file.",
-        ),
-        Line(
-            "Letters and documents filed in the cases and complaints (evidence of authority, correspondence)",
-            CaseDocument.objects.filter(
-                case_id__in=files.case_ids, deleted_at__isnull=True, kind__in=FILES_KEPT
-            ).count()
-            + CaseCorrespondence.objects.filter(files.scope(CaseCorrespondence)).exclude(attachment_path="").count(),
-            f"Part of the case file, kept {legal.CASE_FILE_RETENTION_YEARS} years for legal claims (Art 17(3)(e)).",
-        ),
-        Line(
-            "Access log entries",
-            AccessEvent.objects.filter(customer_id=customer.pk).count(),
-            "They hold staff and record ids only, never personal values.",
-        ),
-        Line(
-            "The anonymised record itself: reference, dates, restriction and objection flags",
-            1,
-            "Keeps the flags and the links above meaningful without identifying anyone.",
-        ),
-    ]
-    preview.warnings = _warnings(files.case_ids, purchases)
+        )
+    )
+    preview.warnings = _warnings(graph)
     return preview
 
 
-def _warnings(case_ids: set[int], purchases) -> list[str]:
+def _file_kind(f) -> str:
+    return f.kind if f.model is CaseDocument else "attachment"
+
+
+def _warnings(graph: SubjectRecords) -> list[str]:
     warnings = []
     today = timezone.localdate()
     running = [
         p
-        for p in purchases.filter(payment_method=Purchase.PaymentMethod.INSTALMENTS, instalments__isnull=False)
+        for p in graph.rows(Purchase).filter(
+            payment_method=Purchase.PaymentMethod.INSTALMENTS, instalments__isnull=False
+        )
         if p.ordered_on + relativedelta(months=p.instalments) >= today
     ]
     if running:
@@ -278,12 +320,18 @@ def _warnings(case_ids: set[int], purchases) -> list[str]:
             "the data is needed for a legal claim (Art 17(3)(e)) before approving."
         )
     others = list(
-        Case.objects.filter(pk__in=case_ids, status__in=Case.OPEN_STATUSES)
+        Case.objects.filter(pk__in=graph.case_ids, status__in=Case.OPEN_STATUSES)
         .exclude(right=Case.Right.ERASURE)
+        .order_by("pk")
         .values_list("reference", flat=True)
     )
     if others:
         warnings.append(f"Other open cases for this customer will refer to an anonymised record: {', '.join(others)}.")
+    if graph.candidates:
+        warnings.append(
+            f"{len(graph.candidates)} request(s) or complaint(s) logged without choosing the customer match the "
+            "person's details: include them below if they are the person's."
+        )
     return warnings
 
 
@@ -309,8 +357,9 @@ def _scrub_case(row, customer: Customer, redact) -> None:
     """A case, or a history row of one. Blanking needs the customer still on the case (a case
     needs a customer or a requester's name)."""
     _scrub_party(row, CASE_PARTY, redact, blank=row.customer_id == customer.pk and not row.acting_for_other)
-    for name in CASE_TEXT:
-        set_text(row, name, redact(getattr(row, name)))
+    for name in free_text_fields(Case):
+        if name not in CASE_PARTY:
+            set_text(row, name, redact(getattr(row, name)))
 
 
 def _scrub_complaint(row, customer: Customer, redact) -> None:
@@ -318,11 +367,36 @@ def _scrub_complaint(row, customer: Customer, redact) -> None:
     customer (there is no "acting for" on complaints); one linked only through a case may
     have come from someone else, so it is redacted instead."""
     _scrub_party(row, COMPLAINT_PARTY, redact, blank=row.customer_id == customer.pk)
-    for name in COMPLAINT_TEXT:
-        set_text(row, name, redact(getattr(row, name)))
+    for name in free_text_fields(Complaint):
+        if name not in COMPLAINT_PARTY:
+            set_text(row, name, redact(getattr(row, name)))
 
 
 # --- The erasure -------------------------------------------------------------------------------
+
+
+@dataclass
+class LedgerLine:
+    """What the erasure did to one table (or one kind of file): how many rows, how many
+    history rows, and, for what is kept, the legal reason."""
+
+    model: str
+    what: str
+    action: str
+    rows: int
+    history_rows: int | None
+    why: str
+
+
+@dataclass
+class Ledger:
+    tables: list[LedgerLine] = field(default_factory=list)
+    files: list[LedgerLine] = field(default_factory=list)
+    suppressed: int = 0
+    included: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {line.model: line.rows for line in self.tables}
 
 
 @dataclass
@@ -330,6 +404,7 @@ class ErasureResult:
     counts: dict[str, int]
     tasks: list[CaseTask]
     certificate: CaseDocument
+    ledger: Ledger
 
 
 def _check(actor, case: Case) -> None:
@@ -355,49 +430,77 @@ def _raw_delete(model: type[models.Model], ids: list[int]) -> None:
         cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", [ids])  # noqa: S608 (name from model meta)
 
 
-def _delete_with_history(model: type[models.Model], ids: list[int], customer: Customer) -> int:
+def _delete_with_history(model: type[models.Model], graph: SubjectRecords) -> tuple[int, int]:
+    ids = sorted(graph.ids(model))
     history = model.history.model
-    history.objects.filter(id__in=ids).delete()
-    # A row that once pointed at the customer but has moved on keeps its history, unlinked.
-    history.objects.filter(customer_id=customer.pk).update(customer=None)
+    history_rows, _ = history.objects.filter(Q(id__in=ids) | graph.scope(model)).delete()
     if ids:
         _raw_delete(model, ids)
-    return len(ids)
+    return len(ids), history_rows
+
+
+def _include(actor, customer: Customer, graph: SubjectRecords, case: Case) -> None:
+    """Link the requests and complaints the DPO included to the customer, so they are erased
+    with it (and a re-run finds them as the customer's)."""
+    reason = f"Included by the DPO in the erasure of {customer.reference} under {case.reference}"
+    for candidate in graph.included:
+        model = Case if candidate.kind == "case" else Complaint
+        row = model.objects.select_for_update().get(pk=candidate.pk)
+        row.customer = customer
+        row._history_user, row._change_reason = actor, reason
+        row.save()
 
 
 @transition("case")
-def customer_erase(*, actor, case: Case) -> ErasureResult | None:
+def customer_erase(*, actor, case: Case, include: Iterable[str] = ()) -> ErasureResult | None:
     """Erase the customer of an erasure case the DPO (`actor`) has signed off.
+
+    `include`: keys of requests and complaints logged without choosing the customer that the
+    preview offered (ErasurePreview.candidates) and the DPO chose to include.
 
     Called by case_signoff inside its transaction, so the sign-off and the erasure commit
     together or not at all; files are touched only once the transaction commits. Running it
     again changes nothing (returns None): an erased customer is left as it is.
 
-    In order: suppress every identifier (before blanking it); delete calls and
-    correspondence with their history; detach purchases; blank preference evidence; take the
-    customer's details out of their case files; anonymise the customer; scrub every history
-    row; open an Art 19 task per recipient; write the certificate of erasure.
+    In order: suppress every identifier the person ever had (before blanking it); remove,
+    detach, anonymise or redact the rows of every model of the subject graph as PLAN says,
+    their history rows too; open an Art 19 task per recipient; write the certificate of
+    erasure from the ledger of what was done.
     """
+    from customers.disclosure_selectors import subject_recipients
+
     _check(actor, case)
     customer = Customer.objects.select_for_update().get(pk=case.customer_id)
     if customer.is_erased:
         return None
+    include = list(include)
+    graph = subject_records(customer, include=include, keep=[ERASED_NAME])
+    unknown = sorted(set(include) - {c.key for c in graph.included})
+    if unknown:
+        raise ValidationError({"include": ERR_INCLUDE.format(keys=", ".join(unknown))})
+    _include(actor, customer, graph, case)
     now = timezone.now()
-    redact = redactor_for(customer, keep=[ERASED_NAME])
-    counts: dict[str, int] = {}
+    redact = redactor(graph.identifiers)
+    ledger = Ledger(included=[c.reference for c in graph.included])
+    # Recipients before anything changes (Art 19 asks who received the data).
+    recipients = subject_recipients(graph)
 
-    suppression_add_customer(customer=customer, channels=Channel.values, reason=SuppressionEntry.Reason.ERASED)
-
-    call_ids = list(Call.objects.filter(_call_filter(customer)).values_list("pk", flat=True))
-    counts["calls"] = _delete_with_history(Call, call_ids, customer)
-    letter_ids = list(Correspondence.objects.filter(customer=customer).values_list("pk", flat=True))
-    counts["correspondence"] = _delete_with_history(Correspondence, letter_ids, customer)
-
-    counts["purchases"] = _detach_purchases(actor, customer, redact, now)
-    counts["preference_changes"] = _blank_preference_evidence(actor, customer, redact)
-    _redact_disclosures(actor, customer, redact)
-    paths = _scrub_case_files(actor, case, CaseFiles.of(customer), customer, redact, now)
-    counts["files"] = len(paths)
+    ledger.suppressed = len(
+        suppression_add_identifiers(identifiers=graph.identifiers, reason=SuppressionEntry.Reason.ERASED)
+    )
+    files = graph.files()
+    done: dict[str, tuple[int, int | None]] = {}
+    for label in ("customers.Call", "customers.Correspondence"):
+        done[label] = _delete_with_history(apps.get_model(label), graph)
+    done["customers.Purchase"] = _detach_purchases(actor, graph, redact, now)
+    done["customers.PreferenceChange"] = _blank_preference_evidence(actor, graph, redact)
+    paths = _scrub_case_files(actor, case, graph, customer, redact, now)
+    for label, treatment in PLAN.items():
+        model = apps.get_model(label)
+        if label in done or label in ("customers.Customer", "requests.Case", "requests.Complaint"):
+            continue
+        if treatment.action == REDACTED_KEPT:
+            _redact_model(actor, model, graph, redact)
 
     for name, value in CUSTOMER_PERSONAL.items():
         setattr(customer, name, value)
@@ -406,16 +509,28 @@ def customer_erase(*, actor, case: Case) -> ErasureResult | None:
     customer._history_user = actor
     customer._change_reason = f"{REASON} under {case.reference}"
     customer.save()
-    counts["customer_versions"] = customer.history.count()
     # The audited exception: personal values out of every earlier version of the record.
     customer.history.update(**CUSTOMER_PERSONAL)
     _scrub_history(Customer, Q(id=customer.pk), [], redact)
     case.customer = customer
 
-    tasks = art19_tasks_create(actor=actor, case=case, action=Art19Action.ERASURE)
-    counts["recipients"] = len(tasks)
-    certificate = _certificate(actor, case, customer, counts, now)
-    # A chained entry in the access log: what was scrubbed (fields and counts), never the values.
+    for label, treatment in PLAN.items():
+        model = apps.get_model(label)
+        rows, history_rows = done.get(label) or (graph.rows(model).count(), _history_count(graph, model))
+        ledger.tables.append(LedgerLine(label, treatment.what, treatment.action, rows, history_rows, treatment.why))
+    typed = graph.rows(AccessEvent).exclude(reason="").count()
+    if typed:
+        t = ACCESS_REASONS_KEPT
+        ledger.tables.append(LedgerLine("privacy_portal.AccessEvent", t.what, t.action, typed, None, t.why))
+    for kind, treatment in FILE_PLAN.items():
+        count = sum(1 for f in files if _file_kind(f) == kind)
+        if count:
+            ledger.files.append(LedgerLine(kind, treatment.what, treatment.action, count, None, treatment.why))
+
+    tasks = art19_tasks_create(actor=actor, case=case, action=Art19Action.ERASURE, recipients=recipients)
+    certificate = _certificate(actor, case, customer, ledger, now, [entry.recipient.name for entry in recipients])
+    counts = ledger.counts()
+    # A chained entry in the access log: what was scrubbed (tables and counts), never the values.
     audit_scrub(
         actor=actor,
         what="erasure",
@@ -423,76 +538,82 @@ def customer_erase(*, actor, case: Case) -> ErasureResult | None:
         details={"case": case.reference, "counts": counts, "customer_fields": sorted(CUSTOMER_PERSONAL)},
     )
     transaction.on_commit(lambda: [private_path(p).unlink(missing_ok=True) for p in paths])
-    return ErasureResult(counts=counts, tasks=tasks, certificate=certificate)
+    return ErasureResult(counts=counts, tasks=tasks, certificate=certificate, ledger=ledger)
 
 
-def _detach_purchases(actor, customer: Customer, redact, now: datetime.datetime) -> int:
+def _redact_model(actor, model: type[models.Model], graph: SubjectRecords, redact) -> None:
+    """Redact every free-text field of the person's rows of `model`, and of their history."""
+    fields = free_text_fields(model)
+    if fields:
+        changed = redact_rows(graph.rows(model), fields, redact)
+        bulk_update_with_history(
+            changed, model, list(fields), batch_size=1000, default_user=actor, default_change_reason=REASON
+        )
+    _scrub_history(model, graph.scope(model), fields, redact)
+
+
+def _detach_purchases(actor, graph: SubjectRecords, redact, now: datetime.datetime) -> tuple[int, int]:
     """Purchases stay (tax, guarantees), linked to no one; their history forgets the link too.
     A description naming the customer (an engraving: "To Peregrine, 60 today") is redacted."""
-    purchases = list(Purchase.objects.filter(customer=customer))
+    purchases = list(graph.rows(Purchase))
+    fields = free_text_fields(Purchase)
     for purchase in purchases:
         purchase.customer = None
         purchase.detached_at = now
-        set_text(purchase, "description", redact(purchase.description))
+        for name in fields:
+            set_text(purchase, name, redact(getattr(purchase, name)))
     bulk_update_with_history(
         purchases,
         Purchase,
-        ["customer", "detached_at", "description"],
+        ["customer", "detached_at", *fields],
         batch_size=1000,
         default_user=actor,
         default_change_reason=f"Detached from the customer: {REASON}",
     )
     ids = [p.pk for p in purchases]
-    Purchase.history.filter(Q(id__in=ids) | Q(customer_id=customer.pk)).update(customer=None)
-    _scrub_history(Purchase, Q(id__in=ids), ["description"], redact)
-    return len(purchases)
+    scope = Q(id__in=ids) | graph.scope(Purchase)
+    history_rows = Purchase.history.filter(scope).count()
+    _scrub_history(Purchase, scope, fields, redact)
+    Purchase.history.filter(scope).update(customer=None)
+    return len(purchases), history_rows
 
 
-def _blank_preference_evidence(actor, customer: Customer, redact) -> int:
+def _blank_preference_evidence(actor, graph: SubjectRecords, redact) -> tuple[int, int]:
     """Preference changes are kept as the proof of consent and of opt-outs honoured; their
     free-text evidence, the one field that may hold personal details, is blanked."""
-    changes = list(PreferenceChange.objects.filter(customer=customer).exclude(evidence=""))
+    changes = list(graph.rows(PreferenceChange).exclude(evidence=""))
     for change in changes:
         change.evidence = ""
     bulk_update_with_history(
         changes, PreferenceChange, ["evidence"], batch_size=1000, default_user=actor, default_change_reason=REASON
     )
-    PreferenceChange.history.filter(customer_id=customer.pk).exclude(evidence="").update(evidence="")
-    _scrub_history(PreferenceChange, Q(customer_id=customer.pk), [], redact)
-    return PreferenceChange.objects.filter(customer=customer).count()
+    scope = graph.scope(PreferenceChange)
+    PreferenceChange.history.filter(scope).exclude(evidence="").update(evidence="")
+    _scrub_history(PreferenceChange, scope, free_text_fields(PreferenceChange), redact)
+    return graph.rows(PreferenceChange).count(), PreferenceChange.history.filter(scope).count()
 
 
-def _redact_disclosures(actor, customer: Customer, redact) -> None:
-    """The disclosure log stays (Art 19, accountability); any details in an override reason go."""
-    rows = Disclosure.objects.filter(customer=customer).exclude(override_reason="")
-    changed = redact_rows(rows, ["override_reason"], redact)
-    bulk_update_with_history(
-        changed, Disclosure, ["override_reason"], batch_size=1000, default_user=actor, default_change_reason=REASON
-    )
-    _scrub_history(Disclosure, Q(customer_id=customer.pk), ["override_reason"], redact)
-
-
-def _scrub_case_files(actor, case: Case, files: CaseFiles, customer: Customer, redact, now) -> list[str]:
+def _scrub_case_files(actor, case: Case, graph: SubjectRecords, customer: Customer, redact, now) -> list[str]:
     """The customer's cases and complaints are kept (case-file retention) without the
     customer's details. Returns the paths of files to delete once the transaction commits."""
     reason = f"Customer's details removed: {REASON}"
-    for other in Case.objects.filter(pk__in=files.case_ids).exclude(pk=case.pk):
+    for other in Case.objects.filter(pk__in=graph.case_ids).exclude(pk=case.pk):
         _scrub_case(other, customer, redact)
         other._history_user, other._change_reason = actor, reason
         other.save()
     _scrub_case(case, customer, redact)  # the very instance case_signoff saves after us
     case._history_user, case._change_reason = actor, reason
     case.save()
-    for complaint in Complaint.objects.filter(pk__in=files.complaint_ids):
+    for complaint in Complaint.objects.filter(pk__in=graph.complaint_ids):
         _scrub_complaint(complaint, customer, redact)
         complaint._history_user, complaint._change_reason = actor, reason
         complaint.save()
     # The audited exception: the same for every history row of those cases and complaints.
     for model, scrub, fields in (
-        (Case, _scrub_case, ("acting_for_other", *CASE_PARTY, *CASE_TEXT)),
-        (Complaint, _scrub_complaint, (*COMPLAINT_PARTY, *COMPLAINT_TEXT)),
+        (Case, _scrub_case, tuple(dict.fromkeys(("acting_for_other", *CASE_PARTY, *free_text_fields(Case))))),
+        (Complaint, _scrub_complaint, tuple(dict.fromkeys((*COMPLAINT_PARTY, *free_text_fields(Complaint))))),
     ):
-        ids = files.case_ids if model is Case else files.complaint_ids
+        ids = graph.case_ids if model is Case else graph.complaint_ids
         history = model.history.filter(id__in=ids)
         rows = list(history.only("history_id", "customer_id", "history_change_reason", *fields))
         for row in rows:
@@ -501,35 +622,37 @@ def _scrub_case_files(actor, case: Case, files: CaseFiles, customer: Customer, r
         editable = [f for f in fields if f != "acting_for_other"]
         model.history.model.objects.bulk_update(rows, [*editable, "history_change_reason"], batch_size=500)
 
-    docs = list(
-        CaseDocument.objects.filter(case_id__in=files.case_ids, kind__in=FILE_KINDS_DELETED, deleted_at__isnull=True)
-    )
+    docs = list(graph.rows(CaseDocument).filter(kind__in=FILE_KINDS_DELETED, deleted_at__isnull=True))
     paths = [doc.path for doc in docs if doc.path]
     for doc in docs:
         doc.path, doc.deleted_at, doc.deletion_reason = "", now, REASON
     bulk_update_with_history(
         docs, CaseDocument, ["path", "deleted_at", "deletion_reason"], default_user=actor, default_change_reason=REASON
     )
-    for model, fields in CASE_FILE_TEXT.items():
-        changed = redact_rows(model.objects.filter(files.scope(model)), fields, redact)
-        bulk_update_with_history(changed, model, list(fields), default_user=actor, default_change_reason=REASON)
-        _scrub_history(model, files.scope(model), fields, redact)
     return paths
 
 
-def _certificate(actor, case: Case, customer: Customer, counts: dict[str, int], now) -> CaseDocument:
-    """The certificate of erasure: what was done, when, under whose sign-off. No personal data.
-    The row is saved now; the file is written once the transaction commits."""
+def _certificate(actor, case: Case, customer: Customer, ledger: Ledger, now, recipients: list[str]) -> CaseDocument:
+    """The certificate of erasure, written from the ledger of what the erasure did: per table
+    and kind of file, removed, anonymised, detached, redacted or kept, with the reason for
+    what is kept. No personal data. The row is saved now; the file once the transaction commits."""
+    sections = [
+        {"title": ACTION_LABELS[action], "lines": [line for line in ledger.tables if line.action == action]}
+        for action in ACTION_LABELS
+    ]
     html = render_to_string(
         "requests/erasure_certificate.html",
         {
             "case": case,
             "customer_reference": customer.reference,
             "erased_at": now,
-            "counts": counts,
             "dpo_id": actor.pk,
-            "purchase_years": legal.PURCHASE_RETENTION_YEARS,
-            "case_file_years": legal.CASE_FILE_RETENTION_YEARS,
+            "sections": [s for s in sections if s["lines"]],
+            "files": ledger.files,
+            "file_labels": ACTION_LABELS,
+            "suppressed": ledger.suppressed,
+            "included": ledger.included,
+            "recipients": recipients,
         },
     )
     data = html.encode()

@@ -66,20 +66,25 @@ def clean_reason(reason: str) -> str:
     return reason
 
 
-def art19_tasks_create(*, actor, case: Case, action: str, categories: Iterable[str] | None = None) -> list[CaseTask]:
+def art19_tasks_create(
+    *, actor, case: Case, action: str, categories: Iterable[str] | None = None, recipients=None
+) -> list[CaseTask]:
     """One task per recipient the customer's data went to (only those that received any of
     `categories`, when given). Idempotent: a recipient with an open task for the same
-    action is not given a second one."""
+    action is not given a second one. `recipients`: already read (erasure reads them from
+    the subject graph before it changes anything)."""
     from customers.disclosure_selectors import art19_recipients
 
     if case.customer_id is None:
         return []
+    if recipients is None:
+        recipients = art19_recipients(case.customer_id)
     wanted = set(categories) if categories is not None else None
     open_titles = set(
         case.tasks.filter(kind=CaseTask.Kind.ART19_NOTIFY, done_at__isnull=True).values_list("title", flat=True)
     )
     tasks = []
-    for entry in art19_recipients(case.customer_id):
+    for entry in recipients:
         if wanted is not None and not wanted.intersection(entry.data_categories):
             continue
         title = ART19_TITLE.format(recipient=entry.recipient.name, action=action)

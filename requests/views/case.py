@@ -119,7 +119,12 @@ def _upload_identity(request, case, data):
 
 def _signoff(request, case, data):
     svc.case_signoff(
-        actor=request.user, case=case, approve=data["approve"], note=data["note"], notified_on=data["notified_on"]
+        actor=request.user,
+        case=case,
+        approve=data["approve"],
+        note=data["note"],
+        notified_on=data["notified_on"],
+        include=data.get("include") or (),
     )
     return "Signed off." if data["approve"] else "Declined: the case is back with its handler."
 

@@ -268,8 +268,13 @@ def test_every_former_identifier_is_suppressed_before_it_is_blanked(rich, dpo, d
     assert is_suppressed(channel=Channel.SMS, identifier=PHONE)
     assert is_suppressed(channel=Channel.PHONE, identifier=PHONE)
     assert is_suppressed(channel=Channel.POST, identifier=address_key(ADDRESS, POSTCODE))
-    # Post was suppressed already (the opt-out); email, SMS and phone now, for the erasure.
-    assert SuppressionEntry.objects.filter(reason=SuppressionEntry.Reason.ERASED).count() == 3
+    # The former ones, in the record's history only, too: a list holding them must not reach the person.
+    assert is_suppressed(channel=Channel.EMAIL, identifier=FORMER_EMAIL)
+    assert is_suppressed(channel=Channel.SMS, identifier=FORMER_PHONE)
+    assert is_suppressed(channel=Channel.PHONE, identifier=FORMER_PHONE)
+    assert is_suppressed(channel=Channel.POST, identifier=address_key("3 Old Mill Lane", FORMER_POSTCODE))
+    # Post at the current address was suppressed already (the opt-out); the other seven now, for the erasure.
+    assert SuppressionEntry.objects.filter(reason=SuppressionEntry.Reason.ERASED).count() == 7
 
 
 def test_calls_transcripts_and_correspondence_are_deleted_with_their_history(
@@ -329,8 +334,9 @@ def test_the_certificate_of_erasure_is_stored_privately_and_holds_no_personal_da
     text = private_path(certificate.path).read_text()
     assert certificate.size == len(text.encode()) and certificate.uploaded_by == dpo
     assert case.reference in text and rich["customer"].reference in text and f"staff #{dpo.pk}" in text
-    assert "Recorded calls and their transcripts: 3 deleted" in text
-    assert "Purchases (2)" in text
+    assert "<h2>Removed</h2>" in text
+    assert f"<td>{erasure.PLAN['customers.Call'].what}</td><td>3</td>" in text
+    assert f"<td>{erasure.PLAN['customers.Purchase'].what}</td><td>2</td>" in text
     assert not [v for v in PERSONAL_VALUES if v.lower() in text.lower()]
 
 
@@ -497,8 +503,9 @@ def test_the_preview_lists_what_will_be_anonymised_deleted_and_kept_and_why(rich
     assert counts["Correspondence records"] == 1
     assert counts["Purchases"] == 2
     assert counts["The disclosure log"] == 3
-    assert counts["Suppression entries: keyed one-way hashes of the email"] == 4  # email, SMS, phone, post
-    assert preview.anonymise[0].count == 3  # three versions of the customer record
+    # Current and former: 2 emails, 2 numbers on SMS and phone, 2 postal addresses.
+    assert counts["Suppression entries: keyed one-way hashes of every email"] == 8
+    assert (preview.anonymise[0].count, preview.anonymise[0].history) == (1, 3)  # three versions of the record
     assert sorted(preview.recipients) == ["Coin Credit plc", "Swift Couriers Ltd"]
     assert any("6 years for tax" in line.why for line in preview.keep)
     text = str(preview)

@@ -6,6 +6,7 @@ from django.utils import timezone
 from privacy_portal import bounds
 
 from .models import PreferenceChange, preference_label
+from .selectors import MISSED_LATE, MISSED_OPEN
 from .services.preferences import preference_keys
 
 PREFERENCE_CHOICES = [(f"{p}:{c}", preference_label(p, c)) for p, c in preference_keys()]
@@ -81,3 +82,19 @@ class PreferenceForm(forms.Form):
 class ObjectionForm(forms.Form):
     source = forms.ChoiceField(choices=STAFF_SOURCES, label="How the customer told us")
     evidence = forms.CharField(max_length=500, required=False, label="Evidence or note")
+
+
+class MissedFilterForm(forms.Form):
+    due_from = forms.DateField(required=False, label="Due from", help_text="dd/mm/yyyy")
+    due_to = forms.DateField(required=False, label="Due to", help_text="dd/mm/yyyy")
+    state = forms.ChoiceField(
+        choices=[("", "All missed"), (MISSED_OPEN, "Still not actioned"), (MISSED_LATE, "Actioned late")],
+        required=False,
+        label="Show",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("due_from") and data.get("due_to") and data["due_from"] > data["due_to"]:
+            self.add_error("due_to", "“Due to” must be on or after “Due from”.")
+        return data

@@ -102,6 +102,7 @@ class Customer(models.Model):
         permissions = [
             ("view_transcript", "Can read call transcripts"),
             ("import_preferences", "Can import marketing preference changes in bulk"),
+            # Codename kept from before the page was renamed "Missed opt-out deadlines".
             ("view_breaches", "Can see opt-outs that missed their deadline"),
             # Checked on the customer (a handler's case) or model-wide (DPO, auditors).
             ("view_disclosure", "Can see disclosures of customer data"),
@@ -166,8 +167,13 @@ class PreferenceChange(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     received_at = models.DateTimeField(help_text="When the customer told us.")
     takes_effect_by = models.DateField(help_text="The date by which it must be in effect.")
-    # When an opt-out was first included in the suppression feed: when it was actioned.
+    # When an opt-out took effect: first carried by its channel's feed (the suppression feed for
+    # direct marketing, the ad audiences' removal feed for personalised ads), or at once for a
+    # withdrawal of sensitive sharing (a guard the portal applies to every later disclosure).
     actioned_at = models.DateTimeField(null=True, blank=True)
+    # Days after its take-effect date that an opt-out was actioned, set once when it was late:
+    # a missed deadline stays on record (and in the DPO's list) after it is put right.
+    late_by_days = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     history = HistoricalRecords()
@@ -175,11 +181,17 @@ class PreferenceChange(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["customer", "purpose", "channel", "-received_at"], name="prefchange_current"),
-            # Opt-outs waiting for the feed (breach list, feed run).
+            # Opt-outs waiting for their feed (missed deadlines still open, the feed run).
             models.Index(
                 fields=["takes_effect_by"],
                 name="prefchange_unactioned",
                 condition=models.Q(granted=False, actioned_at__isnull=True),
+            ),
+            # Opt-outs actioned after their take-effect date (missed deadlines put right late).
+            models.Index(
+                fields=["takes_effect_by"],
+                name="prefchange_actioned_late",
+                condition=models.Q(late_by_days__isnull=False),
             ),
         ]
         constraints = [

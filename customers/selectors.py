@@ -132,16 +132,43 @@ def customer_search_baseline(term: str, *, limit: int = SEARCH_PAGE_SIZE) -> lis
     return list(Customer.objects.only(*RESULT_FIELDS).filter(q).order_by("id")[:limit])
 
 
-def optout_breaches(*, today: datetime.date | None = None) -> QuerySet[PreferenceChange]:
-    """Opt-outs past their take-effect date and still not actioned (not yet in the
-    suppression feed): breaches of the promise, oldest deadline first, for the DPO.
+MISSED_OPEN = "open"
+MISSED_LATE = "late"
 
-    Served by the partial index `prefchange_unactioned` (granted = false, actioned_at null).
+
+def _open_missed(today: datetime.date) -> Q:
+    """Opt-outs past their take-effect date that no feed has carried yet."""
+    return Q(granted=False, actioned_at__isnull=True, takes_effect_by__lt=today)
+
+
+def missed_optout_deadlines(
+    *,
+    today: datetime.date | None = None,
+    due_from: datetime.date | None = None,
+    due_to: datetime.date | None = None,
+    state: str = "",
+) -> QuerySet[PreferenceChange]:
+    """Every opt-out that missed its take-effect date, oldest deadline first, for the DPO: those
+    still not actioned, and those actioned late (they stay listed, with how late they were).
+
+    `due_from`/`due_to` bound the take-effect date (the promise missed); `state` is "open"
+    (still not actioned), "late" (actioned late) or "" (both). Served by the partial indexes
+    `prefchange_unactioned` and `prefchange_actioned_late`.
     """
     today = today or timezone.localdate()
+    if state == MISSED_OPEN:
+        condition = _open_missed(today)
+    elif state == MISSED_LATE:
+        condition = Q(late_by_days__isnull=False)
+    else:
+        condition = _open_missed(today) | Q(late_by_days__isnull=False)
+    qs = PreferenceChange.objects.filter(condition)
+    if due_from:
+        qs = qs.filter(takes_effect_by__gte=due_from)
+    if due_to:
+        qs = qs.filter(takes_effect_by__lte=due_to)
     return (
-        PreferenceChange.objects.filter(granted=False, actioned_at__isnull=True, takes_effect_by__lt=today)
-        .select_related("customer")
+        qs.select_related("customer")
         .only(
             "id",
             "purpose",
@@ -149,6 +176,8 @@ def optout_breaches(*, today: datetime.date | None = None) -> QuerySet[Preferenc
             "source",
             "received_at",
             "takes_effect_by",
+            "actioned_at",
+            "late_by_days",
             "customer__id",
             "customer__erased_at",
         )
@@ -156,6 +185,18 @@ def optout_breaches(*, today: datetime.date | None = None) -> QuerySet[Preferenc
     )
 
 
-def breach_count(*, today: datetime.date | None = None) -> int:
-    """How many opt-outs are in breach now (for the DPO's dashboard and the feed's report)."""
-    return optout_breaches(today=today).count()
+def days_late(change: PreferenceChange, *, today: datetime.date | None = None) -> int:
+    """How late an opt-out was actioned, or (still open) is so far."""
+    if change.late_by_days is not None:
+        return change.late_by_days
+    return ((today or timezone.localdate()) - change.takes_effect_by).days
+
+
+def missed_optout_open_count(*, today: datetime.date | None = None) -> int:
+    """Opt-outs past their date and still not actioned (the feed's report, the dashboard)."""
+    return PreferenceChange.objects.filter(_open_missed(today or timezone.localdate())).count()
+
+
+def missed_optout_late_count(*, since: datetime.date) -> int:
+    """Opt-outs actioned late whose take-effect date falls on or after `since` (the dashboard)."""
+    return PreferenceChange.objects.filter(late_by_days__isnull=False, takes_effect_by__gte=since).count()

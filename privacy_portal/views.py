@@ -105,14 +105,17 @@ def home(request):
         from customers.disclosure_selectors import disclosure_chart
 
         context["disclosure_chart"] = disclosure_chart()
-        from customers.selectors import breach_count
+        from customers.selectors import missed_optout_late_count, missed_optout_open_count
         from requests.selectors import dashboard_figures
 
         context["case_figures"] = dashboard_figures()
         from requests.complaint_selectors import complaint_dashboard
 
         context["complaint_figures"] = complaint_dashboard()
-        context["breach_count"] = breach_count()
+        context["missed_optouts"] = {
+            "open": missed_optout_open_count(),
+            "late": missed_optout_late_count(since=context["case_figures"].since),
+        }
         # Break-glass openings and other flagged reads, newest first, for the DPO to review.
         context["flagged_access"] = AccessEvent.objects.filter(flagged=True).select_related("user").order_by("-at")[:10]
     if request.user.has_perm("customers.view_customer"):

@@ -1,13 +1,22 @@
-"""The daily suppression feed that marketing systems load, and when each opt-out was actioned.
+"""The daily feeds that marketing and advertising systems load, and when each opt-out took effect.
 
-One CSV per channel (email, sms, phone, post) of `identifier_hash,reason`, written under
-PRIVATE_STORAGE_ROOT/suppression/<date>/<channel>.csv (never a public URL). It holds every
+Suppression: one CSV per channel (email, sms, phone, post) of `identifier_hash,reason`, written
+under PRIVATE_STORAGE_ROOT/suppression/<date>/<channel>.csv (never a public URL). It holds every
 suppression entry for the channel and, computed afresh each run, the hashes of customers
 whose processing is restricted (Art 18): a restricted customer is never marketed to, but is
 not put on the permanent list, since the restriction may be lifted.
 
-Including an opt-out in the feed is what actions it: the run records its time as the
-opt-out's `actioned_at` and each entry's `first_included_at`, once, never moving them later.
+Advertising: beside them, the ad audiences' removal files (services/ad_feed.py), in the form
+Google Customer Match and Meta Custom Audiences take.
+
+An opt-out is actioned only by the feed that carries it: a direct-marketing opt-out by the
+suppression feed, a personalised-advertising opt-out by the ad removal feed (or, when the
+customer has no email or phone for the platforms to match on, by there being nothing to
+remove). A withdrawal of sensitive sharing takes effect when it is recorded and is never
+the feed's. The run records its time as each opt-out's `actioned_at` and each entry's
+`first_included_at`, once, never moving them later; an opt-out actioned after its take-effect
+date also records how many days late it was (`late_by_days`), so the missed deadline stays
+on record.
 """
 
 from __future__ import annotations
@@ -22,8 +31,9 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
-from ..models import Channel, Customer, PreferenceChange, SuppressionEntry
-from ..selectors import breach_count
+from ..models import Channel, Customer, PreferenceChange, Purpose, SuppressionEntry
+from ..selectors import missed_optout_open_count
+from .ad_feed import write_ad_feed
 from .suppression import channel_identifier, identifier_hash
 
 FEED_HEADER = ("identifier_hash", "reason")
@@ -99,6 +109,38 @@ def _mark(model, ids: list[int], field: str, value: datetime.datetime, reason: s
     return marked
 
 
+REASON_SUPPRESSION_FEED = "Actioned by the suppression feed"
+REASON_AD_FEED = "Actioned by the advertising audiences' removal feed"
+REASON_NOTHING_TO_MATCH = "Actioned: no email or phone for the ad platforms to match on, so nothing to remove"
+
+
+def _action_optouts(ids: list[int], run_at: datetime.datetime, reason: str) -> tuple[int, int]:
+    """Record `run_at` as when each opt-out took effect (where none is recorded yet) and, where
+    that was after its take-effect date, by how many days. Returns (actioned, of which late)."""
+    today = timezone.localdate(run_at)
+    actioned = late = 0
+    for start in range(0, len(ids), FEED_CHUNK_SIZE):
+        chunk = ids[start : start + FEED_CHUNK_SIZE]
+        with transaction.atomic():
+            # Locked and re-checked, so an overlapping run never moves a time already set.
+            changes = list(PreferenceChange.objects.select_for_update().filter(pk__in=chunk, actioned_at__isnull=True))
+            for change in changes:
+                change.actioned_at = run_at
+                if change.takes_effect_by < today:
+                    change.late_by_days = (today - change.takes_effect_by).days
+                    late += 1
+            bulk_update_with_history(
+                changes,
+                PreferenceChange,
+                ["actioned_at", "late_by_days"],
+                default_change_reason=reason,
+                default_date=run_at,
+                batch_size=FEED_CHUNK_SIZE,
+            )
+            actioned += len(changes)
+    return actioned, late
+
+
 def suppression_feed_build(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """Write today's feed files and record what it actioned. Returns counts only.
 
@@ -110,11 +152,9 @@ def suppression_feed_build(*, now: datetime.datetime | None = None) -> dict[str,
     today = timezone.localdate(run_at)
     # Opt-outs to action are chosen *before* the files are read: each opt-out's entry is
     # saved in the same transaction as the opt-out, so every one chosen is in the files.
-    to_action = list(
-        PreferenceChange.objects.filter(granted=False, actioned_at__isnull=True, received_at__lte=run_at)
-        .order_by("pk")
-        .values_list("pk", "takes_effect_by")
-    )
+    waiting = PreferenceChange.objects.filter(granted=False, actioned_at__isnull=True, received_at__lte=run_at)
+    marketing = list(waiting.filter(purpose=Purpose.DIRECT_MARKETING).order_by("pk").values_list("pk", flat=True))
+    ads = list(waiting.filter(purpose=Purpose.PERSONALISED_ADS).order_by("pk").values_list("pk", "customer_id"))
     directory = feed_directory(today)
     directory.mkdir(parents=True, exist_ok=True, mode=0o750)
     restricted = _restricted_hashes()
@@ -125,12 +165,21 @@ def suppression_feed_build(*, now: datetime.datetime | None = None) -> dict[str,
         report[channel] = rows
         first_time.extend(new_ids)
     report["restricted"] = sum(len(hashes) for hashes in restricted.values())
+    ad_feed = write_ad_feed(directory)
+    report["ad_audiences"] = ad_feed.rows
     report["first_included"] = _mark(
         SuppressionEntry, first_time, "first_included_at", run_at, "First included in the suppression feed"
     )
-    report["actioned"] = _mark(
-        PreferenceChange, [pk for pk, _ in to_action], "actioned_at", run_at, "Actioned by the suppression feed"
-    )
-    report["actioned_late"] = sum(1 for _, due in to_action if due < today)
-    report["breaches"] = breach_count(today=today)
+    actioned, late = _action_optouts(marketing, run_at, REASON_SUPPRESSION_FEED)
+    # A personalised-ads opt-out is actioned only once the removal files carry its customer.
+    # One superseded by a later opt-in before any run carried it stays open (nothing carries it).
+    carried = [pk for pk, customer_id in ads if customer_id in ad_feed.carried]
+    unmatched = [pk for pk, customer_id in ads if customer_id in ad_feed.nothing_to_match]
+    for ids, reason in ((carried, REASON_AD_FEED), (unmatched, REASON_NOTHING_TO_MATCH)):
+        n, n_late = _action_optouts(ids, run_at, reason)
+        actioned += n
+        late += n_late
+    report["actioned"] = actioned
+    report["actioned_late"] = late
+    report["missed_open"] = missed_optout_open_count(today=today)
     return report

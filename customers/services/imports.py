@@ -18,6 +18,7 @@ from typing import IO
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from privacy_portal import bounds
@@ -25,7 +26,9 @@ from privacy_portal import bounds
 from ..models import CHANNEL_PURPOSES, Customer, PreferenceChange, SuppressionEntry
 from .preferences import (
     ERR_ERASED,
+    REASON_AT_ONCE,
     Source,
+    actioned_on_recording,
     archived_notice_versions,
     take_effect_by,
     validate_change,
@@ -421,6 +424,7 @@ def preference_import(*, actor, file: IO[bytes], name: str) -> ImportResult:
         accepted.append(row)
 
     changes = []
+    now = timezone.now()
     for row in accepted:
         change = PreferenceChange(
             customer_id=row.customer_id,
@@ -435,9 +439,12 @@ def preference_import(*, actor, file: IO[bytes], name: str) -> ImportResult:
             takes_effect_by=take_effect_by(
                 purpose=row.purpose, channel=row.channel, granted=row.granted, received_at=row.received_at
             ),
+            actioned_at=actioned_on_recording(purpose=row.purpose, granted=row.granted, now=now),
         )
         verb = "Opt-in" if row.granted else "Opt-out"
         change._change_reason = f"Bulk import, line {row.line}: {verb} via {Source(row.source).label}"
+        if change.actioned_at is not None:
+            change._change_reason += f"; {REASON_AT_ONCE}"
         changes.append(change)
     bulk_create_with_history(changes, PreferenceChange, batch_size=BATCH_SIZE, default_user=actor)
     result.created = len(changes)

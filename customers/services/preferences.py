@@ -42,6 +42,19 @@ OPT_OUT_DELAY: dict[tuple[str, str], datetime.timedelta] = {
 }
 
 
+# Purposes whose withdrawal takes effect the moment it is recorded, with no feed to wait for:
+# sharing sensitive data is a guard the portal itself applies to every later disclosure
+# (legal.OPT_OUT_DAYS_SENSITIVE_SHARING = 0, UK GDPR Art 7(3)).
+EFFECTIVE_AT_ONCE = frozenset({Purpose.SENSITIVE_SHARING})
+REASON_AT_ONCE = "effective at once (a guard on every later disclosure)"
+
+
+def actioned_on_recording(*, purpose: str, granted: bool, now: datetime.datetime) -> datetime.datetime | None:
+    """When a change takes effect by being recorded: a withdrawal of sensitive sharing, at once.
+    Every other opt-out waits for the feed that carries it."""
+    return now if not granted and purpose in EFFECTIVE_AT_ONCE else None
+
+
 def preference_keys() -> list[tuple[str, str]]:
     """Every (purpose, channel) pair a customer has a preference for, in display order."""
     return list(OPT_OUT_DELAY)
@@ -219,9 +232,12 @@ def preference_record(
         recorded_by=actor,
         received_at=received_at,
         takes_effect_by=take_effect_by(purpose=purpose, channel=channel, granted=granted, received_at=received_at),
+        actioned_at=actioned_on_recording(purpose=purpose, granted=granted, now=timezone.now()),
     )
     change._history_user = actor
     change._change_reason = f"{'Opt-in' if granted else 'Opt-out'} via {Source(source).label}"
+    if change.actioned_at is not None:
+        change._change_reason += f"; {REASON_AT_ONCE}"
     change.save()
     if not granted and purpose == Purpose.DIRECT_MARKETING:
         suppression_add_customer(customer=customer, channels=[channel], reason=SuppressionEntry.Reason.OPTED_OUT)

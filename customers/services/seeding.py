@@ -9,8 +9,8 @@ rows just loaded, so the history tables hold exactly what the model tables hold.
 The rules the services apply still hold for the data: contact details in their normalised
 form, nobody under 18, a valid (purpose, channel) on every preference change with its
 take-effect date from `take_effect_by`, a suppression entry for every opt-out of direct
-marketing, opt-outs past their deadline already actioned (so the DPO's breach list stays
-realistic), and an Art 21 objection withdrawing every marketing purpose.
+marketing, opt-outs actioned by the next night's feed (so the DPO's list of missed deadlines
+stays realistic), and an Art 21 objection withdrawing every marketing purpose.
 
 Emails use reserved example domains (RFC 2606) so seeded data can never email a person.
 """
@@ -43,7 +43,7 @@ from ..models import (
     SuppressionEntry,
 )
 from .normalise import address_key
-from .preferences import MARKETING_PURPOSES, preference_keys, take_effect_by
+from .preferences import MARKETING_PURPOSES, actioned_on_recording, preference_keys, take_effect_by
 from .suppression import identifier_hash
 
 SEED_REASON = "seed_scale"
@@ -67,7 +67,7 @@ CUSTOMER_COLUMNS = (
 )  # fmt: skip
 PREFERENCE_COLUMNS = (
     "id", "customer_id", "purpose", "channel", "granted", "source", "evidence", "notice_version",
-    "recorded_by_id", "received_at", "takes_effect_by", "actioned_at", "created_at",
+    "recorded_by_id", "received_at", "takes_effect_by", "actioned_at", "created_at", "late_by_days",
 )  # fmt: skip
 CALL_COLUMNS = (
     "id", "customer_id", "direction", "customer_number", "our_number", "started_at", "duration_seconds",
@@ -453,12 +453,13 @@ class _Generator:
             # Plain strings in the rows, not enum members: what COPY writes is then beyond doubt.
             purpose, channel, source = str(purpose), str(channel), str(source)
             due = take_effect_by(purpose=purpose, channel=channel, granted=granted, received_at=at)
-            actioned_at = None
-            if not granted and _feed_run_after(at) <= self.now:
+            # Withdrawn sensitive sharing takes effect at once; other opt-outs with the next feed run.
+            actioned_at = actioned_on_recording(purpose=purpose, granted=granted, now=at)
+            if not granted and actioned_at is None and _feed_run_after(at) <= self.now:
                 actioned_at = _feed_run_after(at)
             out.preferences.append(
                 [None, customer_id, purpose, channel, granted, source, evidence,
-                 _notice_version(timezone.localdate(at)), None, at, due, actioned_at, at]
+                 _notice_version(timezone.localdate(at)), None, at, due, actioned_at, at, None]
             )  # fmt: skip
             current[(purpose, channel)] = granted
             if not granted and purpose == Purpose.DIRECT_MARKETING and identifiers[channel]:

@@ -1,4 +1,4 @@
-"""Retention and deadlines for the DPO: opt-outs that missed their take-effect date."""
+"""Deadlines for the DPO: opt-outs that missed their take-effect date, open or actioned late."""
 
 from __future__ import annotations
 
@@ -12,29 +12,42 @@ from privacy_portal.access import requires
 from privacy_portal.audit import access_record
 from privacy_portal.models import AccessEvent
 
-from ..selectors import optout_breaches
+from ..forms import MissedFilterForm
+from ..selectors import days_late, missed_optout_deadlines
 
-BREACHES_PAGE_SIZE = 100
+MISSED_PAGE_SIZE = 100
 
 
 @requires("customers.view_breaches")
 @require_GET
-def breaches(request):
+def missed_optouts(request):
     today = timezone.localdate()
-    # Paginator counts with the same partial index the list uses: small while all is well.
-    page = Paginator(optout_breaches(today=today), BREACHES_PAGE_SIZE).get_page(request.GET.get("page"))
+    form = MissedFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    changes = missed_optout_deadlines(
+        today=today,
+        due_from=filters.get("due_from"),
+        due_to=filters.get("due_to"),
+        state=filters.get("state", ""),
+    )
+    # Paginator counts with the same partial indexes the list uses.
+    page = Paginator(changes, MISSED_PAGE_SIZE).get_page(request.GET.get("page"))
     for change in page:
-        change.days_overdue = (today - change.takes_effect_by).days
+        change.days_late = days_late(change, today=today)
     # Which customers the DPO was shown (ids only): the list reveals who opted out of what.
     access_record(
         request=request,
         action=AccessEvent.Action.SEARCH,
         result_ids=sorted({change.customer_id for change in page}),
-        search_kind="breaches",
+        search_kind="missed_optouts",
     )
-    return render(request, "customers/breaches.html", {"page": page, "today": today})
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"page": page, "today": today, "form": form, "query": query.urlencode()}
+    return render(request, "customers/missed_optouts.html", context)
 
 
 urlpatterns = [
-    path("breaches/", breaches, name="breaches"),
+    # The URL name is kept from before the page was renamed "Missed opt-out deadlines".
+    path("missed-opt-out-deadlines/", missed_optouts, name="breaches"),
 ]

@@ -97,7 +97,7 @@ def test_preference_changes_follow_the_rules_of_the_service(seeded):
         if not change.granted and change.purpose == Purpose.DIRECT_MARKETING and identifier:
             suppressed += 1
             assert is_suppressed(channel=change.channel, identifier=identifier)
-        # Opt-outs past their deadline are already actioned: the breach list starts realistic.
+        # Opt-outs past their deadline are already actioned: the list of missed deadlines starts realistic.
         if not change.granted and change.takes_effect_by < timezone.localdate():
             assert change.actioned_at is not None
     assert suppressed > 10

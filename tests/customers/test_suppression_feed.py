@@ -1,4 +1,4 @@
-"""The daily suppression feed, when opt-outs are actioned, and the DPO's list of breaches."""
+"""The daily suppression feed, when opt-outs are actioned, and the DPO's list of missed opt-out deadlines."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Channel, Customer, PreferenceChange, Purpose, SuppressionEntry
-from customers.selectors import breach_count, optout_breaches
+from customers.selectors import missed_optout_deadlines, missed_optout_open_count
 from customers.services.feed import RESTRICTED_REASON, feed_directory, suppression_feed_build
 from customers.services.preferences import preference_record
 from customers.services.suppression import identifier_hash, suppression_add
@@ -63,10 +63,17 @@ def _restrict(customer: Customer) -> Customer:
 # --- The files -----------------------------------------------------------------------
 
 
-def test_the_feed_writes_one_private_csv_per_channel(private_storage):
+def test_the_feed_writes_one_private_csv_per_channel_and_the_ad_removal_files(private_storage):
     suppression_feed_build()
     directory = private_storage / "suppression" / timezone.localdate().isoformat()
-    assert sorted(p.name for p in directory.iterdir()) == ["email.csv", "phone.csv", "post.csv", "sms.csv"]
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "email.csv",
+        "google_customer_match.csv",
+        "meta_custom_audiences.csv",
+        "phone.csv",
+        "post.csv",
+        "sms.csv",
+    ]
     for channel in Channel.values:
         assert (directory / f"{channel}.csv").read_text().splitlines() == ["identifier_hash,reason"]
 
@@ -178,7 +185,7 @@ def test_an_opt_out_recorded_between_two_runs_is_actioned_by_the_second(agent):
     assert SuppressionEntry.objects.get().first_included_at == second_run
 
 
-def test_the_report_counts_rows_late_actions_and_remaining_breaches(agent):
+def test_the_report_counts_rows_late_actions_and_missed_deadlines_still_open(agent):
     _opt_out(agent, CustomerFactory(), Channel.EMAIL, days_ago=10)  # due 3 days ago: actioned late
     _opt_out(agent, CustomerFactory(), Channel.POST, days_ago=10)  # due in 32 days
     _restrict(CustomerFactory(email="", phone=""))  # only a postal address
@@ -189,20 +196,21 @@ def test_the_report_counts_rows_late_actions_and_remaining_breaches(agent):
         "phone": 0,
         "post": 2,
         "restricted": 1,
+        "ad_audiences": 0,
         "first_included": 2,
         "actioned": 2,
         "actioned_late": 1,
-        "breaches": 0,
+        "missed_open": 0,
     }
 
 
-def test_the_daily_task_records_its_run_with_the_breach_count(agent):
+def test_the_daily_task_records_its_run_with_the_missed_deadlines_still_open(agent):
     # Due two days ago and never actioned: the task actions it, late.
     _opt_out(agent, CustomerFactory(), Channel.EMAIL, days_ago=9)
     run = JobRun.objects.get(pk=build_suppression_feed.delay().get())
     assert run.name == "build_suppression_feed"
     assert run.outcome == JobRun.Outcome.OK
-    assert (run.detail["actioned"], run.detail["actioned_late"], run.detail["breaches"]) == (1, 1, 0)
+    assert (run.detail["actioned"], run.detail["actioned_late"], run.detail["missed_open"]) == (1, 1, 0)
 
 
 def test_the_feed_is_scheduled_daily_under_a_registered_task():
@@ -221,7 +229,7 @@ def test_ops_can_build_the_feed_from_the_command_line(agent):
     assert JobRun.objects.get().name == "build_suppression_feed"
 
 
-# --- Breaches ------------------------------------------------------------------------
+# --- Missed opt-out deadlines ------------------------------------------------------
 
 
 @pytest.fixture
@@ -230,30 +238,34 @@ def late(agent):
     return _opt_out(agent, CustomerFactory(), Channel.EMAIL, days_ago=10)
 
 
-def test_an_unactioned_opt_out_past_its_date_is_a_breach_and_others_are_not(agent, late):
+def test_an_unactioned_opt_out_past_its_date_is_a_missed_deadline_and_others_are_not(agent, late):
     _opt_out(agent, CustomerFactory(), Channel.SMS, days_ago=3)  # due in 4 days
     _opt_out(agent, CustomerFactory(), Channel.POST, days_ago=10)  # 6 weeks for post
     _opt_out(agent, CustomerFactory(), Channel.PHONE, days_ago=7)  # due today: not yet late
     actioned = _opt_out(agent, CustomerFactory(), Channel.EMAIL, days_ago=10)
     actioned.actioned_at = timezone.now() - datetime.timedelta(days=9)
     actioned.save()
-    assert list(optout_breaches()) == [late]
-    assert breach_count() == 1
+    assert list(missed_optout_deadlines()) == [late]
+    assert missed_optout_open_count() == 1
 
 
-def test_the_feed_clears_breaches_by_actioning_them(late):
-    assert breach_count() == 1
+def test_the_feed_actions_a_missed_opt_out_which_stays_listed_with_its_delay(late):
+    assert missed_optout_open_count() == 1
     suppression_feed_build()
-    assert breach_count() == 0
+    late.refresh_from_db()
+    assert missed_optout_open_count() == 0
+    assert late.actioned_at is not None and late.late_by_days == 3
+    assert list(missed_optout_deadlines()) == [late]
 
 
-def test_the_breach_list_uses_the_partial_index():
+def test_the_list_of_missed_deadlines_uses_the_partial_indexes():
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-    assert "prefchange_unactioned" in optout_breaches().explain()
+    plan = missed_optout_deadlines().explain()
+    assert "prefchange_unactioned" in plan and "prefchange_actioned_late" in plan
 
 
-def test_the_dpo_sees_each_breach_with_its_customer_and_days_overdue(client_for, dpo, late):
+def test_the_dpo_sees_each_missed_deadline_with_its_customer_and_days_late(client_for, dpo, late):
     response = client_for(dpo).get(reverse("customers:breaches"))
     assert response.status_code == 200
     page = response.content.decode()
@@ -266,12 +278,12 @@ def test_the_dpo_sees_each_breach_with_its_customer_and_days_overdue(client_for,
     assert (event.user, event.result_ids) == (dpo, [late.customer_id])
 
 
-def test_the_breach_page_says_so_when_there_are_none(client_for, dpo):
+def test_the_missed_deadlines_page_says_so_when_there_are_none(client_for, dpo):
     response = client_for(dpo).get(reverse("customers:breaches"))
-    assert "Every opt-out due so far has been actioned." in response.content.decode()
+    assert "No opt-out has missed its deadline." in response.content.decode()
 
 
-def test_the_breach_page_takes_a_bounded_number_of_queries(client_for, dpo, agent, django_assert_max_num_queries):
+def test_the_missed_deadlines_page_takes_bounded_queries(client_for, dpo, agent, django_assert_max_num_queries):
     for _ in range(12):
         _opt_out(agent, CustomerFactory(), Channel.EMAIL, days_ago=10)
     client = client_for(dpo)
@@ -291,11 +303,11 @@ def test_the_breach_page_takes_a_bounded_number_of_queries(client_for, dpo, agen
         ("nobody", 403),
     ],
 )
-def test_only_the_dpo_and_auditors_see_breaches(client_for, cast, late, role, status):
+def test_only_the_dpo_and_auditors_see_missed_deadlines(client_for, cast, late, role, status):
     response = client_for(cast[role]).get(reverse("customers:breaches"))
     assert response.status_code == status
     assert (late.customer.reference in response.content.decode()) == (status == 200)
 
 
-def test_the_breach_page_rejects_post(client_for, dpo):
+def test_the_missed_deadlines_page_rejects_post(client_for, dpo):
     assert client_for(dpo).post(reverse("customers:breaches")).status_code == 405

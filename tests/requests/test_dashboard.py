@@ -96,7 +96,7 @@ def test_dpo_sees_numbers_and_svg_charts_without_script_or_inline_style(client, 
     body = client.get(reverse("home")).content.decode()
     assert "Rights requests" in body and "1 overdue" in body
     assert body.count("<svg") >= 3 and "Open cases by right" in body
-    assert "Opt-outs past their deadline" in body and reverse("customers:breaches") in body
+    assert "Missed opt-out deadlines" in body and reverse("customers:breaches") in body
     assert "<script" not in body.split("</footer>")[0].split("<main")[1]
     assert not re.search(r"\sstyle=", body)
 

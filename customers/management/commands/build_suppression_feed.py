@@ -11,7 +11,10 @@ from ...services.feed import feed_directory, suppression_feed_build
 
 
 class Command(BaseCommand):
-    help = "Write today's suppression feed (one CSV per channel) to private storage and record what it actioned."
+    help = (
+        "Write today's suppression feed (one CSV per channel) and the ad audiences' removal files to "
+        "private storage and record what they actioned."
+    )
 
     def handle(self, *args, **options) -> None:
         run = run_job("build_suppression_feed", suppression_feed_build)

@@ -1,0 +1,128 @@
+"""The advertising audiences' removal feed: who must no longer see personalised online ads.
+
+Written each day beside the suppression files, one CSV per ad platform in the form that
+platform's customer-list upload takes, so the people who opted out of personalised advertising
+(or objected to marketing, or whose processing is restricted) are removed from every audience:
+
+* Google Customer Match (`google_customer_match.csv`, columns `Email,Phone`): email trimmed
+  and lower-cased, phone in E.164 with its "+" and country code, each SHA-256, hex
+  (developers.google.com, Customer Match "Prepare user data": "Format phone number value using
+  the E.164 format. Include the country code." and hash with SHA256).
+* Meta Custom Audiences (`meta_custom_audiences.csv`, columns `email,phone`): email trimmed
+  and lower-cased; phone as digits only with the country code, no "+" and no leading zeros
+  (Meta's customer-list normalisation: "remove symbols, letters, and any leading zeroes",
+  e.g. 447123456 not +447123456), each SHA-256, hex.
+
+Plain SHA-256 (not our keyed hash) because that is what the platforms match on; the files are
+private storage only, never served, and hold no value in clear.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import phonenumbers
+from django.db.models import Exists, OuterRef, Q
+
+from ..models import Customer, PreferenceChange, Purpose
+
+GOOGLE_FILE = "google_customer_match.csv"
+GOOGLE_HEADER = ("Email", "Phone")
+META_FILE = "meta_custom_audiences.csv"
+META_HEADER = ("email", "phone")
+AD_FEED_FILES = (GOOGLE_FILE, META_FILE)
+CHUNK_SIZE = 2000
+
+
+def sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def normalise_ad_email(email: str) -> str:
+    """Trimmed and lower-cased, as both platforms ask ('' when there is none)."""
+    return (email or "").strip().lower()
+
+
+def e164(phone: str) -> str:
+    """The number in E.164 (+447700900123), UK numbers assumed without a country code; '' if not a number."""
+    phone = (phone or "").strip()
+    if not phone:
+        return ""
+    try:
+        parsed = phonenumbers.parse(phone, "GB")
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_possible_number(parsed):
+        return ""
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def google_hashes(email: str, phone: str) -> tuple[str, str]:
+    """(email hash, phone hash) as Google Customer Match takes them; '' where there is no value."""
+    email, number = normalise_ad_email(email), e164(phone)
+    return (sha256_hex(email) if email else "", sha256_hex(number) if number else "")
+
+
+def meta_hashes(email: str, phone: str) -> tuple[str, str]:
+    """(email hash, phone hash) as Meta Custom Audiences take them: the phone's digits with the
+    country code, no '+' and no leading zeros."""
+    email, number = normalise_ad_email(email), e164(phone).lstrip("+").lstrip("0")
+    return (sha256_hex(email) if email else "", sha256_hex(number) if number else "")
+
+
+def _personalised_ads_opted_out() -> Q:
+    """Customers whose latest personalised-advertising change is an opt-out."""
+    later = PreferenceChange.objects.filter(customer=OuterRef("customer_id"), purpose=Purpose.PERSONALISED_ADS).filter(
+        Q(received_at__gt=OuterRef("received_at")) | Q(received_at=OuterRef("received_at"), pk__gt=OuterRef("pk"))
+    )
+    current_opt_outs = PreferenceChange.objects.filter(purpose=Purpose.PERSONALISED_ADS, granted=False).exclude(
+        Exists(later)
+    )
+    return Q(pk__in=current_opt_outs.values("customer_id"))
+
+
+def ad_removal_customers() -> Iterator[Customer]:
+    """Everyone the ad platforms must not target, in id order: a current opt-out of personalised
+    advertising, an Art 21 objection to marketing, or restricted processing (Art 18)."""
+    who = _personalised_ads_opted_out() | Q(marketing_objected=True) | Q(processing_restricted=True)
+    return Customer.objects.filter(who).only("id", "email", "phone").order_by("pk").iterator(chunk_size=CHUNK_SIZE)
+
+
+@dataclass
+class AdFeedResult:
+    rows: int = 0
+    # Customers whose identifiers are in the files, and those with no email or phone to match on.
+    carried: set[int] = field(default_factory=set)
+    nothing_to_match: set[int] = field(default_factory=set)
+
+
+def write_ad_feed(directory: Path) -> AdFeedResult:
+    """Write both platforms' removal files into `directory`, atomically (a reader never sees half a file)."""
+    result = AdFeedResult()
+    paths = {name: directory / name for name in AD_FEED_FILES}
+    tmps = {name: path.with_name(f".{path.name}.tmp") for name, path in paths.items()}
+    with (
+        tmps[GOOGLE_FILE].open("w", newline="", encoding="utf-8") as g,
+        tmps[META_FILE].open("w", newline="", encoding="utf-8") as m,
+    ):
+        google, meta = csv.writer(g), csv.writer(m)
+        google.writerow(GOOGLE_HEADER)
+        meta.writerow(META_HEADER)
+        for customer in ad_removal_customers():
+            google_row = google_hashes(customer.email, customer.phone)
+            if not any(google_row):
+                result.nothing_to_match.add(customer.pk)
+                continue
+            google.writerow(google_row)
+            meta.writerow(meta_hashes(customer.email, customer.phone))
+            result.carried.add(customer.pk)
+            result.rows += 1
+    for name, tmp in tmps.items():
+        os.chmod(tmp, 0o640)
+        tmp.replace(paths[name])
+    return result

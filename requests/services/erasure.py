@@ -171,6 +171,12 @@ PLAN: dict[str, Treatment] = {
     "requests.CaseCorrespondence": Treatment(
         REDACTED_KEPT, "Correspondence records on those requests and complaints (summaries redacted)", CASE_FILE_WHY
     ),
+    "requests.BreachAffected": Treatment(
+        KEPT,
+        "Personal-data breaches that affected the person, and whether they were told (no free text)",
+        "The breach register must show who was affected and told (Art 33(5), Art 34), linked only to the "
+        "anonymised record.",
+    ),
     "privacy_portal.AccessEvent": Treatment(
         KEPT,
         "Access log entries: who read the record and when, by staff and record ids",

@@ -165,3 +165,31 @@ def test_a_pause_left_open_on_another_right_moves_nothing_when_answered(dpo, han
     svc.case_clarification_received(actor=handler, case=case, on=received + datetime.timedelta(days=9))
     assert case.status == S.IN_PROGRESS and case.stopped_days == 0 and case.due_on == due
     assert "kept running" in case.history.first().history_change_reason
+
+
+def test_the_migration_recounts_open_cases_pauses_as_the_law_words_them(dpo, handler):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("requests.migrations.0009_recount_clock_stops")
+    received = today() - datetime.timedelta(days=20)
+    counted_short = working_case(dpo, handler, right="access", received_on=received)
+    wrongly_paused = working_case(dpo, handler, right="erasure", received_on=received)
+    for case in (counted_short, wrongly_paused):
+        ClockStop.objects.create(
+            case=case, started_on=received + datetime.timedelta(days=5), ended_on=received + datetime.timedelta(days=10)
+        )
+        case.stopped_days = 5  # the old count: one day short, and on any right
+        svc.recompute_due(case)
+        case.save()
+    migration.recount(apps, None)
+    counted_short.refresh_from_db()
+    wrongly_paused.refresh_from_db()
+    assert counted_short.stopped_days == 6
+    assert counted_short.due_on == next_working_day(received + relativedelta(months=1) + datetime.timedelta(days=6))
+    assert wrongly_paused.stopped_days == 0
+    assert wrongly_paused.due_on == next_working_day(received + relativedelta(months=1))
+    assert counted_short.history.filter(
+        history_change_reason="Clock recounted under UK GDPR Art 12A(5): 6 days not counted (was 5)"
+    ).exists()

@@ -116,6 +116,9 @@ def home(request):
             "open": missed_optout_open_count(),
             "late": missed_optout_late_count(since=context["case_figures"].since),
         }
+        from requests.breach_selectors import breach_figures
+
+        context["breach_figures"] = breach_figures()
         # Break-glass openings and other flagged reads, newest first, for the DPO to review.
         context["flagged_access"] = AccessEvent.objects.filter(flagged=True).select_related("user").order_by("-at")[:10]
     if request.user.has_perm("customers.view_customer"):

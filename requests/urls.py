@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import case, complaints, queue
+from .views import breaches, case, complaints, queue
 
 app_name = "requests"
 
@@ -21,6 +21,16 @@ urlpatterns = [
     path("complaints/<int:pk>/", complaints.complaint_page, name="complaint"),
     path("complaints/<int:pk>/act/<slug:action>/", complaints.complaint_action, name="complaint_action"),
     path("complaints/<int:pk>/bundle/", complaints.complaint_bundle, name="complaint_bundle"),
+    path("breaches/", breaches.breach_list, name="breaches"),
+    path("breaches/new/", breaches.breach_new, name="breach_new"),
+    path("breaches/register.csv", breaches.breach_csv, name="breaches_csv"),
+    path("breaches/from-access-log/", breaches.breach_from_access, name="breach_from_access"),
+    path("breaches/<int:pk>/", breaches.breach_page, name="breach"),
+    path("breaches/<int:pk>/act/<slug:action>/", breaches.breach_action, name="breach_action"),
+    path("breaches/<int:pk>/affected/", breaches.breach_affected, name="breach_affected"),
+    path("breaches/<int:pk>/affected/export.csv", breaches.breach_affected_export, name="breach_affected_export"),
+    path("breaches/<int:pk>/ico-report/", breaches.breach_ico_report, name="breach_ico_report"),
+    path("breaches/<int:pk>/ico-report.pdf", breaches.breach_ico_report_pdf, name="breach_ico_report_pdf"),
     path(
         "complaints/<int:pk>/correspondence/<int:item_pk>/",
         complaints.complaint_attachment,

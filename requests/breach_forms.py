@@ -1,0 +1,217 @@
+"""Forms for personal-data breaches (input only; the rules are in requests.services.breaches)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from customers.models import Customer, Recipient
+from privacy_portal import bounds
+
+from .forms import DATE_HELP
+from .models import Breach, BreachAffected, BreachDataCategory, BreachNotification, BreachPeopleCategory
+
+TIME_HELP = "UK time, dd/mm/yyyy hh:mm"
+TIME_FORMATS = ["%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y"]
+
+
+def _now_text() -> str:
+    return timezone.localtime().strftime("%d/%m/%Y %H:%M")
+
+
+def when(label: str, *, required: bool = True, initial=None, help_text: str = TIME_HELP) -> bounds.DateTimeField:
+    return bounds.DateTimeField(
+        label=label, required=required, help_text=help_text, initial=initial, input_formats=TIME_FORMATS
+    )
+
+
+def count(label: str) -> bounds.IntegerField:
+    return bounds.IntegerField(
+        label=label,
+        required=False,
+        min_value=0,
+        max_value=bounds.INTEGER_MAX,
+        help_text="Leave blank if not yet known.",
+    )
+
+
+class BreachReportForm(forms.Form):
+    """The short form anyone may use: it starts the clock and tells the DPO."""
+
+    summary = forms.CharField(max_length=200, label="What happened, in a few words", help_text="No customer's name.")
+    what_happened = forms.CharField(widget=forms.Textarea, label="What happened")
+    aware_at = when("When we became aware", initial=_now_text)
+    happened_at = when("When it happened", required=False, help_text=f"{TIME_HELP}; leave blank if not known.")
+    how_discovered = forms.CharField(widget=forms.Textarea, required=False, label="How it was found")
+
+
+class ProcessorReportForm(BreachReportForm):
+    """A processor tells us of an incident (Art 33(2)): who, and when it told us."""
+
+    processor = forms.ModelChoiceField(
+        queryset=Recipient.objects.filter(role=Recipient.Role.PROCESSOR).order_by("name"), label="Processor"
+    )
+    processor_told_at = when("When the processor told us")
+
+
+class BreachDetailsForm(forms.Form):
+    summary = forms.CharField(max_length=200, label="Summary", help_text="No customer's name.")
+    what_happened = forms.CharField(widget=forms.Textarea, label="What happened")
+    how_discovered = forms.CharField(widget=forms.Textarea, required=False, label="How it was discovered")
+    discovered_by = forms.CharField(max_length=200, required=False, label="Discovered by (role or team)")
+    aware_at = when("When we became aware")
+    happened_at = when("When it happened", required=False)
+    cause = forms.ChoiceField(choices=Breach.Cause.choices, label="Cause")
+    data_categories = forms.MultipleChoiceField(
+        choices=BreachDataCategory.choices, widget=forms.CheckboxSelectMultiple, required=False,
+        label="Categories of personal data",
+    )  # fmt: skip
+    people_categories = forms.MultipleChoiceField(
+        choices=BreachPeopleCategory.choices, widget=forms.CheckboxSelectMultiple, required=False,
+        label="Categories of people",
+    )  # fmt: skip
+    people_count = count("Approximate number of people")
+    records_count = count("Approximate number of records")
+    processor = forms.ModelChoiceField(
+        queryset=Recipient.objects.filter(role=Recipient.Role.PROCESSOR).order_by("name"),
+        required=False,
+        label="Processor that reported it",
+    )
+    processor_told_at = when("When the processor told us", required=False)
+    containment = forms.CharField(widget=forms.Textarea, required=False, label="Containment and preventative measures")
+    staff_training = forms.CharField(widget=forms.Textarea, required=False, label="Staff training")
+    others_told = forms.CharField(widget=forms.Textarea, required=False, label="Other organisations told")
+    letter = forms.CharField(
+        widget=forms.Textarea,
+        required=False,
+        label="Letter or email to the people affected",
+        help_text="In clear language: what happened, the DPO's contact, the likely consequences, what we have "
+        "done and what they can do.",
+    )
+
+
+class AssessForm(forms.Form):
+    consequences = forms.CharField(widget=forms.Textarea, label="Potential consequences for the people affected")
+    likelihood = forms.ChoiceField(choices=Breach.Scale.choices, label="Likelihood")
+    severity = forms.ChoiceField(choices=Breach.Scale.choices, label="Severity")
+    report_to_ico = forms.TypedChoiceField(
+        choices=[("", "Choose"), ("yes", "Yes: report to the ICO"), ("no", "No: not reportable")],
+        coerce=lambda v: v == "yes",
+        empty_value=None,
+        required=False,
+        label="Report to the ICO?",
+    )
+    ico_decision_reason = forms.CharField(widget=forms.Textarea, required=False, label="Reasons for the decision")
+    tell_people = forms.ChoiceField(
+        choices=[("", "Choose"), *Breach.TellPeople.choices], required=False, label="Tell the people affected?"
+    )
+    tell_people_reason = forms.CharField(
+        widget=forms.Textarea, required=False, label="Reasons (or the exception's facts)"
+    )
+
+
+class NotifyForm(forms.Form):
+    phase = forms.ChoiceField(choices=BreachNotification.Phase.choices, label="Report")
+    sent_at = when("Sent to the ICO at", initial=_now_text)
+    ico_reference = forms.CharField(max_length=40, required=False, label="ICO case reference")
+    notes = forms.CharField(widget=forms.Textarea, required=False, label="Notes")
+    late_reason = forms.CharField(widget=forms.Textarea, required=False, label="Reasons for the delay (after 72 hours)")
+
+
+class TaskForm(forms.Form):
+    title = forms.CharField(max_length=300, label="Action")
+    owner = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True).exclude(role="").order_by("username"), label="Owner"
+    )
+    due_on = bounds.DateField(label="Due on", help_text=DATE_HELP)
+
+
+class TaskDoneForm(forms.Form):
+    task = bounds.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class LinkRecordsForm(forms.Form):
+    case_references = forms.CharField(max_length=400, required=False, label="Rights requests (R-2026-00042, …)")
+    complaint_references = forms.CharField(max_length=400, required=False, label="Complaints (CP-2026-00007, …)")
+    recipients = forms.ModelMultipleChoiceField(
+        queryset=Recipient.objects.order_by("name"), required=False, label="Recipients or processors involved"
+    )
+
+    def _refs(self, name: str) -> list[str]:
+        return [r.strip().upper() for r in self.cleaned_data.get(name, "").replace(";", ",").split(",") if r.strip()]
+
+    def clean_case_references(self) -> list[str]:
+        return self._refs("case_references")
+
+    def clean_complaint_references(self) -> list[str]:
+        return self._refs("complaint_references")
+
+
+class LinkCustomersForm(forms.Form):
+    references = forms.CharField(
+        max_length=2000, label="Customer references", help_text="C-000123, separated by commas or spaces."
+    )
+
+    def clean_references(self) -> list[Customer]:
+        text = self.cleaned_data["references"].replace(",", " ").replace(";", " ")
+        refs = [r for r in text.split() if r]
+        pks, bad = [], []
+        for ref in refs:
+            pk = Customer.pk_from_reference(ref)
+            (pks.append(pk) if pk is not None else bad.append(ref))
+        found = {c.pk: c for c in Customer.objects.filter(pk__in=pks)}
+        bad += [Customer(pk=pk).reference for pk in pks if pk not in found]
+        if bad:
+            raise forms.ValidationError(f"No customer has the reference {', '.join(bad)}.")
+        return [found[pk] for pk in dict.fromkeys(pks)]
+
+
+class AffectedCsvForm(forms.Form):
+    file = forms.FileField(label="CSV of customer references", help_text="One column headed customer_reference.")
+
+
+class ToldForm(forms.Form):
+    told = forms.ChoiceField(choices=BreachAffected.Told.choices, initial="told", label="They were")
+    method = forms.ChoiceField(choices=[("", "—"), *BreachAffected.Method.choices], required=False, label="How")
+    told_at = when("When", initial=_now_text)
+    references = forms.CharField(
+        max_length=2000,
+        required=False,
+        label="Only these customers",
+        help_text="Blank: everyone not yet told. Otherwise C-000123, separated by commas or spaces.",
+    )
+
+    def clean_references(self) -> list[Customer] | None:
+        text = self.cleaned_data.get("references", "").strip()
+        if not text:
+            return None
+        sub = LinkCustomersForm({"references": text})
+        if not sub.is_valid():
+            raise forms.ValidationError(sub.errors["references"])
+        return sub.cleaned_data["references"]
+
+
+class CloseForm(forms.Form):
+    lessons_learned = forms.CharField(widget=forms.Textarea, label="Lessons learned")
+
+
+class FromAccessForm(forms.Form):
+    event_ids = forms.CharField(max_length=2000, label="Access-log entries", widget=forms.HiddenInput)
+    summary = forms.CharField(max_length=200, label="Summary", initial="Access to customer records without a reason")
+
+    def clean_event_ids(self) -> list[int]:
+        ids = []
+        for part in self.cleaned_data["event_ids"].replace(",", " ").split():
+            if not part.isdigit() or int(part) > bounds.BIGINT_MAX:
+                raise forms.ValidationError("Access-log entries are given by their ids.")
+            ids.append(int(part))
+        return ids
+
+
+class RegisterFilterForm(forms.Form):
+    show = forms.ChoiceField(
+        choices=[("open", "Open"), ("due24", "Due within 24 hours"), ("overdue", "Overdue"), ("all", "All")],
+        required=False,
+        label="Show",
+    )

@@ -1,0 +1,104 @@
+"""Reads for personal-data breaches: who sees which, the register with its counts, the figures
+by month and cause, and the DPO's dashboard."""
+
+from __future__ import annotations
+
+import datetime
+
+from dateutil.relativedelta import relativedelta
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+from guardian.shortcuts import get_objects_for_user
+
+from .models import Breach, BreachNotification, Case, Complaint
+from .selectors import bar_chart
+
+LIST_LIMIT = 200
+DUE_SOON = datetime.timedelta(hours=24)
+
+
+def visible_breaches(user) -> QuerySet[Breach]:
+    """Every breach for the model permission (DPO, auditors); for a handler, the breaches linked
+    to the requests and complaints granted to it; nothing for anyone else."""
+    if user.has_perm("requests.view_breach"):
+        return Breach.objects.all()
+    cases = get_objects_for_user(
+        user, "requests.view_case", klass=Case, accept_global_perms=False, with_superuser=False
+    )
+    complaints = get_objects_for_user(
+        user, "requests.view_complaint", klass=Complaint, accept_global_perms=False, with_superuser=False
+    )
+    linked = Breach.cases.through.objects.filter(case__in=cases).values("breach_id")
+    linked_complaints = Breach.complaints.through.objects.filter(complaint__in=complaints).values("breach_id")
+    return Breach.objects.filter(Q(pk__in=linked) | Q(pk__in=linked_complaints))
+
+
+def _initial_report():
+    return BreachNotification.objects.filter(breach=OuterRef("pk"), phase=BreachNotification.Phase.INITIAL)
+
+
+def awaiting_report(qs: QuerySet[Breach]) -> QuerySet[Breach]:
+    """Open breaches whose clock still runs: not decided unreportable, no initial report yet."""
+    return qs.filter(closed_at__isnull=True).exclude(report_to_ico=False).exclude(Exists(_initial_report()))
+
+
+def breach_register(user, *, show: str = "open", now: datetime.datetime | None = None, limit: int = LIST_LIMIT) -> dict:
+    """The register: the breaches the user may see, soonest due first, with the counts."""
+    now = now or timezone.now()
+    scope = visible_breaches(user)
+    waiting = awaiting_report(scope)
+    if show == "all":
+        qs = scope
+    elif show == "due24":
+        qs = waiting.filter(due_at__gte=now, due_at__lt=now + DUE_SOON)
+    elif show == "overdue":
+        qs = waiting.filter(due_at__lt=now)
+    else:
+        qs = scope.filter(closed_at__isnull=True)
+    rows = list(
+        qs.annotate(reported=Exists(_initial_report()), affected_count=Count("affected", distinct=True)).order_by(
+            "due_at", "id"
+        )[:limit]
+    )
+    for row in rows:
+        row.hours_left = (row.due_at - now).total_seconds() / 3600
+    counts = waiting.aggregate(
+        due24=Count("id", filter=Q(due_at__gte=now, due_at__lt=now + DUE_SOON)),
+        overdue=Count("id", filter=Q(due_at__lt=now)),
+    )
+    counts["open"] = scope.filter(closed_at__isnull=True).count()
+    return {"breaches": rows, "counts": counts, "truncated": len(rows) == limit, "now": now}
+
+
+def breach_figures(*, now: datetime.datetime | None = None, months: int = 12) -> dict:
+    """Breaches by month of awareness and by cause over the last `months` months, as charts
+    rendered on the server (inline SVG), plus the open, due-soon and overdue counts."""
+    now = now or timezone.now()
+    start = timezone.localtime(now).date().replace(day=1) - relativedelta(months=months - 1)
+    since = timezone.make_aware(datetime.datetime.combine(start, datetime.time()))
+    recent = Breach.objects.filter(aware_at__gte=since)
+    by_month = dict(
+        recent.annotate(month=TruncMonth("aware_at"))
+        .values_list("month")
+        .annotate(n=Count("id"))
+        .values_list("month", "n")
+    )
+    by_month = {timezone.localtime(m).date() if isinstance(m, datetime.datetime) else m: n for m, n in by_month.items()}
+    month_items = []
+    for i in range(months):
+        month = start + relativedelta(months=i)
+        month_items.append((f"{month:%b %Y}", by_month.get(month, 0)))
+    by_cause = dict(recent.values_list("cause").annotate(n=Count("id")).values_list("cause", "n"))
+    cause_items = [(label, by_cause.get(value, 0)) for value, label in Breach.Cause.choices]
+    waiting = awaiting_report(Breach.objects.all())
+    return {
+        "by_month": bar_chart(month_items, label_width=90),
+        "by_cause": bar_chart(cause_items),
+        "open": Breach.objects.filter(closed_at__isnull=True).count(),
+        "due24": waiting.filter(due_at__gte=now, due_at__lt=now + DUE_SOON).count(),
+        "overdue": waiting.filter(due_at__lt=now).count(),
+        "not_reported": Breach.objects.filter(report_to_ico=False, aware_at__gte=since).count(),
+        "reported": Breach.objects.filter(Exists(_initial_report()), aware_at__gte=since).count(),
+        "months": months,
+    }

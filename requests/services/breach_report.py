@@ -1,0 +1,256 @@
+"""The ICO report of a breach, ready to file: the answers in the order of the ICO's online
+personal data breach report form, as a page and as a PDF (ReportLab, as the complaint bundle).
+
+The ICO asks for no one's personal data, so the report holds counts and categories. The free
+text staff typed (what happened, how it was found, consequences, measures) is passed through
+`redact_affected`: any value of an affected customer found in it (a name, an email, a phone
+number, a postcode, an address line or town, a customer reference) is replaced, whatever its
+case or spacing, so a name typed into "what happened" never reaches the ICO's form.
+
+`ico_report_content` builds the sections once; the page and the PDF render that one structure.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from customers.models import Customer
+from customers.services.normalise import normalise_phone
+
+from ..models import Breach, BreachAffected, BreachNotification
+from .bundle import _p, _styles, _table
+
+REDACTED = "[personal data removed]"
+NOT_KNOWN = "Not yet known"
+# A customer reference anywhere in the text (C-000042, c 42): never written into the report.
+_REFERENCE = re.compile(r"\bC-?\s?\d{1,12}\b", re.IGNORECASE)
+_WORD = re.compile(r"[\w@.+'-]+", re.UNICODE)
+MAX_GRAM = 5  # an address line or a full name is at most this many words
+
+
+def _grams(text: str) -> set[str]:
+    words = [w.strip(".,'-").lower() for w in _WORD.findall(text)]
+    words = [w for w in words if w]
+    grams = set()
+    for size in range(1, MAX_GRAM + 1):
+        for i in range(len(words) - size + 1):
+            grams.add(" ".join(words[i : i + size]))
+    return grams
+
+
+def _phones(text: str) -> set[str]:
+    found = set()
+    for match in re.finditer(r"(?:\+|00)?[\d][\d ()-]{8,}\d", text):
+        try:
+            phone = normalise_phone(match.group())
+        except ValidationError:  # not a phone number: nothing to redact
+            continue
+        if phone:
+            found.add((phone, match.group()))
+    return found
+
+
+def redact_affected(breach: Breach, texts: list[str]) -> list[str]:
+    """`texts` with every value of the breach's affected customers replaced by REDACTED.
+
+    One query, whatever the number of customers: the words of the texts (and runs of up to
+    MAX_GRAM words) are compared with the customers' values in the database."""
+    joined = "\n".join(texts)
+    grams = sorted(_grams(joined))
+    phones = _phones(joined)
+    if not grams and not phones:
+        return texts
+    affected = Customer.objects.filter(pk__in=BreachAffected.objects.filter(breach=breach).values("customer_id"))
+    fields = ("first_name", "last_name", "email", "postcode", "address_line1", "address_line2", "town", "county")
+    condition = Q(phone__in=[p for p, _ in phones]) if phones else Q(pk__in=[])
+    annotations = {f"_l_{name}": Lower(name) for name in fields}
+    for name in fields:
+        condition |= Q(**{f"_l_{name}__in": grams})
+    values: set[str] = set()
+    for row in affected.annotate(**annotations).filter(condition).values_list(*fields, "phone", "search_name"):
+        values.update(v for v in row if v)
+    typed_phones = [typed for phone, typed in phones if phone in values]
+    # Longest first, so "Hermione Fairweather" goes before "Hermione".
+    needles = sorted({v for v in values if v.lower() in grams or v in typed_phones}, key=len, reverse=True)
+    needles += typed_phones
+    result = []
+    for text in texts:
+        for needle in needles:
+            pattern = r"\s+".join(re.escape(part) for part in needle.split())
+            text = re.sub(rf"(?<!\w){pattern}(?!\w)", REDACTED, text, flags=re.IGNORECASE)
+        result.append(_REFERENCE.sub(REDACTED, text))
+    return result
+
+
+def _when(value) -> str:
+    return f"{timezone.localtime(value):%-d %B %Y, %H:%M} (UK time)" if value else NOT_KNOWN
+
+
+def _count(value: int | None) -> str:
+    return NOT_KNOWN if value is None else f"{value:,}"
+
+
+def _labels(labels: list[str]) -> str:
+    return "; ".join(labels) if labels else NOT_KNOWN
+
+
+def ico_report_content(breach: Breach, *, phase: str | None = None) -> dict:
+    """The answers, section by section, in the order of the ICO's breach report form."""
+    notifications = list(breach.notifications.order_by("sent_at", "pk"))
+    initial = next((n for n in notifications if n.phase == BreachNotification.Phase.INITIAL), None)
+    if phase is None:
+        phase = BreachNotification.Phase.FOLLOW_UP if initial else BreachNotification.Phase.INITIAL
+    ico_reference = next((n.ico_reference for n in reversed(notifications) if n.ico_reference), "")
+    free = [
+        breach.what_happened,
+        breach.how_discovered,
+        breach.consequences,
+        breach.containment,
+        breach.staff_training,
+        breach.others_told,
+        breach.late_reason,
+        breach.summary,
+        breach.discovered_by,
+        breach.tell_people_reason,
+    ]
+    (what, how, consequences, containment, training, others, late, summary, discovered_by, tell_reason) = (
+        redact_affected(breach, free)
+    )
+    progress = dict.fromkeys(BreachAffected.Told.values, 0)
+    for told, n in breach.affected.values_list("told").order_by().annotate(n=_count_rows()).values_list("told", "n"):
+        progress[told] = n
+    linked = sum(progress.values())
+    late_report = initial is not None and initial.sent_at > breach.due_at
+    sections = [
+        (
+            "Report type",
+            [
+                ("Initial report or follow-up", BreachNotification.Phase(phase).label),
+                ("Our reference", breach.reference),
+                ("ICO case reference", ico_reference or "Not yet given"),
+                ("Reported within 72 hours?", "No" if late_report else ("Yes" if initial else "Not yet reported")),
+                ("Reasons for the delay", late or ("—" if not late_report else NOT_KNOWN)),
+            ],
+        ),
+        (
+            "About the breach",
+            [
+                ("What happened", f"{summary}\n{what}"),
+                ("Was it a cyber incident?", "Yes" if breach.cause == Breach.Cause.CYBER else "No"),
+                ("Cause", breach.get_cause_display()),
+                ("How did you find out about the breach?", how or NOT_KNOWN),
+                ("Who discovered it", discovered_by or NOT_KNOWN),
+                ("When did you discover the breach?", _when(breach.aware_at)),
+                ("When did the breach happen?", _when(breach.happened_at)),
+                (
+                    "Reported to us by a processor",
+                    f"{breach.processor.name}, at {_when(breach.processor_told_at)}" if breach.processor_id else "No",
+                ),
+            ],
+        ),
+        (
+            "The personal data",
+            [
+                ("Categories of personal data", _labels(breach.data_category_labels())),
+                ("Approximate number of personal data records", _count(breach.records_count)),
+                ("Approximate number of people affected", _count(breach.people_count)),
+                ("Categories of people affected", _labels(breach.people_category_labels())),
+                ("Customers identified so far", f"{linked:,}"),
+            ],
+        ),
+        (
+            "Potential consequences",
+            [
+                ("Potential consequences for the people affected", consequences or NOT_KNOWN),
+                ("Likelihood", breach.get_likelihood_display() or "Not yet assessed"),
+                ("Severity", breach.get_severity_display() or "Not yet assessed"),
+                ("Risk to people", breach.get_risk_display() or "Not yet assessed"),
+            ],
+        ),
+        (
+            "Taking action",
+            [
+                ("Containment and preventative measures", containment or NOT_KNOWN),
+                (
+                    "Remedial actions",
+                    "\n".join(
+                        f"{t.title} (due {t.due_on:%-d %b %Y}{', done' if t.done_at else ''})"
+                        for t in breach.tasks.order_by("due_on", "pk")
+                    )
+                    or "None recorded",
+                ),
+                ("Staff training", training or NOT_KNOWN),
+                ("Other organisations told", others or "None"),
+            ],
+        ),
+        (
+            "Telling the people affected",
+            [
+                ("Have you told the people affected?", _told_answer(breach, progress)),
+                ("Decision and reasons", f"{breach.get_tell_people_display() or 'Not yet decided'}. {tell_reason}"),
+                ("Told", f"{progress['told']:,}"),
+                ("Not yet told", f"{progress['not_yet']:,}"),
+                ("Undeliverable", f"{progress['undeliverable']:,}"),
+            ],
+        ),
+    ]
+    return {
+        "reference": breach.reference,
+        "title": f"Personal data breach report: {breach.reference}",
+        "generated_at": timezone.localtime(),
+        "sections": sections,
+    }
+
+
+def _count_rows():
+    from django.db.models import Count
+
+    return Count("id")
+
+
+def _told_answer(breach: Breach, progress: dict[str, int]) -> str:
+    if breach.tell_people != Breach.TellPeople.YES:
+        return "No" if breach.tell_people else "Not yet decided"
+    total = sum(progress.values())
+    if total and progress["not_yet"] == 0:
+        return "Yes"
+    return "In progress" if progress["told"] else "Not yet, but we will"
+
+
+def ico_report_pdf(content: dict) -> bytes:
+    """The report as an A4 PDF, rendered from `ico_report_content`."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate, Spacer
+
+    styles = _styles()
+    width = A4[0] - 30 * mm
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=content["title"],
+        author="Privacy Portal",
+    )
+    story = [
+        _p(content["title"], styles["Title"]),
+        _p(
+            f"Prepared {content['generated_at']:%-d %B %Y, %H:%M} (UK time), in the order of the ICO's form.",
+            styles["Normal"],
+        ),
+    ]
+    for title, rows in content["sections"]:
+        story += [Spacer(1, 4 * mm), _p(title, styles["Heading2"])]
+        story.append(_table([list(row) for row in rows], [60 * mm, width - 60 * mm], styles, header=False))
+    doc.build(story)
+    return buffer.getvalue()

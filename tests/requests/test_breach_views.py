@@ -1,0 +1,264 @@
+"""Breach pages: who may use each (agents report but never read the register; handlers see the
+breaches linked to their cases; auditors read; the DPO acts), the register's counts and chart,
+the CSVs, the affected list and the ICO report (each read recorded), and bad input on the pages."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import logging
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from privacy_portal.models import AccessEvent
+from requests.models import Breach, BreachAffected
+from requests.services import breaches as svc
+from requests.services.cases import case_assign
+from tests.factories import CaseFactory, CustomerFactory
+
+pytestmark = pytest.mark.django_db
+HOUR = datetime.timedelta(hours=1)
+
+
+def report(actor, **kwargs) -> Breach:
+    return svc.breach_report(
+        actor=actor,
+        summary=kwargs.pop("summary", "Parcel delivered to the wrong address"),
+        what_happened=kwargs.pop("what_happened", "The courier left it next door."),
+        aware_at=kwargs.pop("aware_at", timezone.now() - 2 * HOUR),
+        **kwargs,
+    )
+
+
+def url(name: str, *args) -> str:
+    return reverse(f"requests:{name}", args=args)
+
+
+# --- reporting -------------------------------------------------------------------------------
+
+
+def test_an_agent_reports_a_suspected_breach_from_the_short_form_and_the_dpo_is_told(
+    client_for, agent, mailoutbox, django_capture_on_commit_callbacks
+):
+    client = client_for(agent)
+    assert client.get(url("breach_new")).status_code == 200
+    aware = timezone.localtime() - HOUR
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url("breach_new"),
+            {"summary": "Order forms lost in the post", "what_happened": "A post bag of order forms did not arrive.",
+             "aware_at": aware.strftime("%d/%m/%Y %H:%M")},
+        )  # fmt: skip
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+    breach = Breach.objects.get()
+    assert breach.reported_by == agent and breach.status == "suspected"
+    assert len(mailoutbox) == 1
+
+
+def test_the_report_form_names_the_field_with_an_impossible_time_and_stores_nothing(client_for, agent):
+    future = (timezone.localtime() + 3 * HOUR).strftime("%d/%m/%Y %H:%M")
+    response = client_for(agent).post(url("breach_new"), {"summary": "x", "what_happened": "y", "aware_at": future})
+    assert response.status_code == 200
+    assert svc.ERR_AWARE_FUTURE in response.content.decode()
+    assert not Breach.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["agent", "itadmin", "nobody"])
+def test_others_are_refused_the_register_with_403_and_the_refusal_is_logged(client_for, cast, role, caplog):
+    with caplog.at_level(logging.WARNING, logger="portal.security"):
+        response = client_for(cast[role]).get(url("breaches"))
+    assert response.status_code == 403
+    assert f"permission denied user_id={cast[role].pk} view=breach_list" in caplog.text
+
+
+def test_the_register_refuses_post(client_for, dpo):
+    assert client_for(dpo).post(url("breaches")).status_code == 405
+
+
+# --- the register --------------------------------------------------------------------------------
+
+
+def test_the_dpo_sees_open_due_soon_and_overdue_with_the_charts_in_queries_that_do_not_grow_with_the_rows(
+    client_for, dpo, agent
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    report(agent, aware_at=timezone.now() - 60 * HOUR)  # due in 12 hours
+    report(agent, aware_at=timezone.now() - 80 * HOUR)  # overdue
+    for _ in range(8):
+        report(agent)
+    client = client_for(dpo)
+    client.get(url("breaches"))  # warm the session and permission caches
+    with CaptureQueriesContext(connection) as few:
+        response = client.get(url("breaches"))
+    text = response.content.decode()
+    counts = response.context["result"]["counts"]
+    assert counts == {"open": 10, "due24": 1, "overdue": 1}
+    assert "Overdue by 8 h" in text
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in text and "Breaches by cause" in text
+    for _ in range(30):
+        svc.breach_link_customers(actor=dpo, breach=report(agent), customers=[CustomerFactory()])
+    with CaptureQueriesContext(connection) as many:
+        client.get(url("breaches"))
+    assert len(many) == len(few) <= 20
+    assert len(client.get(url("breaches") + "?show=overdue").context["result"]["breaches"]) == 1
+
+
+def test_a_handler_sees_only_the_breaches_linked_to_its_own_cases(client_for, dpo, agent, handler, other_handler):
+    case = CaseFactory()
+    case_assign(actor=dpo, case=case, handler=handler)
+    linked, other = report(agent, summary="Linked one"), report(agent, summary="Other one")
+    svc.breach_link_records(actor=dpo, breach=linked, case_references=[case.reference])
+    client = client_for(handler)
+    rows = client.get(url("breaches")).context["result"]["breaches"]
+    assert [b.pk for b in rows] == [linked.pk]
+    assert client.get(url("breach", linked.pk)).status_code == 200
+    assert client.get(url("breach", other.pk)).status_code == 404
+    assert client_for(other_handler).get(url("breach", linked.pk)).status_code == 404
+
+
+def test_the_auditor_reads_the_register_and_its_csv_but_changes_nothing(client_for, auditor, agent):
+    breach = report(agent, summary="=HYPERLINK(evil)")
+    client = client_for(auditor)
+    assert client.get(url("breach", breach.pk)).status_code == 200
+    response = client.get(url("breaches_csv"))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][0] == "Reference" and rows[1][0] == breach.reference
+    assert rows[1][2] == "'=HYPERLINK(evil)"  # spreadsheet-safe
+    assert AccessEvent.objects.filter(user=auditor, action="export", search_kind="breaches").exists()
+    response = client.post(url("breach_action", breach.pk, "assess"), {"consequences": "x"})
+    assert response.status_code == 403
+
+
+# --- the DPO's actions on the page -----------------------------------------------------------------
+
+
+def test_the_dpo_assesses_from_the_page_and_a_missing_reason_is_named(client_for, dpo, agent):
+    breach = report(agent)
+    client = client_for(dpo)
+    assert client.get(url("breach", breach.pk)).status_code == 200
+    data = {"consequences": "Little", "likelihood": "remote", "severity": "remote", "report_to_ico": "no",
+            "tell_people": "not_high", "tell_people_reason": "Returned unopened"}  # fmt: skip
+    response = client.post(url("breach_action", breach.pk, "assess"), data, follow=True)
+    assert f"Reasons for the decision: {svc.ERR_NO_REPORT_REASON}" in response.content.decode()
+    assert Breach.objects.get().report_to_ico is None
+    data["ico_decision_reason"] = "The parcel came back sealed"
+    response = client.post(url("breach_action", breach.pk, "assess"), data, follow=True)
+    assert "Assessment and decision recorded." in response.content.decode()
+    assert Breach.objects.get().report_to_ico is False
+
+
+def test_a_csv_upload_with_bad_rows_names_each_line_and_links_nothing(client_for, dpo, agent):
+    breach = report(agent)
+    good = CustomerFactory()
+    data = f"customer_reference\n{good.reference}\nC-999999\n{good.reference}\n".encode()
+    upload = SimpleUploadedFile("affected.csv", data, content_type="text/csv")
+    response = client_for(dpo).post(url("breach_action", breach.pk, "link_csv"), {"file": upload}, follow=True)
+    text = response.content.decode()
+    assert f"Line 3, column customer_reference: {svc.ERR_CSV_UNKNOWN}" in text
+    assert "Line 4, column customer_reference: This reference is also on line 2." in text
+    assert not BreachAffected.objects.exists()
+
+
+def test_the_affected_list_is_recorded_in_the_access_log_with_the_ids_shown(client_for, dpo, auditor, agent):
+    breach = report(agent)
+    customers = CustomerFactory.create_batch(3)
+    svc.breach_link_customers(actor=dpo, breach=breach, customers=customers)
+    response = client_for(auditor).get(url("breach_affected", breach.pk))
+    assert response.status_code == 200
+    event = AccessEvent.objects.get(action=AccessEvent.Action.VIEW_BREACH_AFFECTED)
+    assert event.user == auditor and event.object_id == breach.pk
+    assert sorted(event.result_ids) == sorted(c.pk for c in customers)
+
+
+def test_the_mailing_house_export_lists_those_not_yet_told_and_is_recorded(client_for, dpo, agent):
+    breach = report(agent)
+    told, waiting = CustomerFactory.create_batch(2)
+    svc.breach_link_customers(actor=dpo, breach=breach, customers=[told, waiting])
+    svc.breach_record_told(actor=dpo, breach=breach, told="told", method="email", told_at=timezone.now(),
+                           customers=[told])  # fmt: skip
+    response = client_for(dpo).get(url("breach_affected_export", breach.pk))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert [r[0] for r in rows[1:]] == [waiting.reference]
+    assert rows[1][9] == waiting.email
+    assert AccessEvent.objects.filter(user=dpo, action="export", object_id=breach.pk).exists()
+
+
+def test_the_auditor_cannot_download_the_mailing_list(client_for, auditor, agent):
+    assert client_for(auditor).get(url("breach_affected_export", report(agent).pk)).status_code == 403
+
+
+# --- the ICO report -----------------------------------------------------------------------------------
+
+
+def test_the_ico_report_page_and_pdf_hold_no_personal_value_of_an_affected_customer(client_for, dpo, agent):
+    person = CustomerFactory(
+        first_name="Hermione", last_name="Fairweather", email="h.fairweather@example.co.uk", phone="+447912555777",
+        address_line1="3 Orchard Row", town="Ludlow", postcode="SY8 1AB",
+    )  # fmt: skip
+    breach = report(
+        agent,
+        summary="Parcel for Mrs Fairweather sent next door",
+        what_happened=f"Hermione Fairweather's parcel ({person.reference}) went to 5 Orchard Row, not 3 orchard row, "
+        "SY8 1AB; she rang from 07912 555777 and wrote from H.Fairweather@example.co.uk.",
+    )
+    svc.breach_link_customers(actor=dpo, breach=breach, customers=[person])
+    svc.breach_update(
+        actor=dpo, breach=breach, summary=breach.summary, what_happened=breach.what_happened,
+        how_discovered="Ms fairweather phoned", discovered_by="Customer care", aware_at=breach.aware_at,
+        happened_at=None, cause="human_error", data_categories=["basic_identifiers"], people_categories=["customers"],
+        people_count=1, records_count=1, containment="Courier asked to collect it from Ludlow",
+    )  # fmt: skip
+    client = client_for(dpo)
+    page = client.get(url("breach_ico_report", breach.pk)).content.decode()
+    pdf = client.get(url("breach_ico_report_pdf", breach.pk)).content
+    pdf_text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    personal = [person.first_name, person.last_name, person.email, person.phone, "07912 555777", person.address_line1,
+                person.postcode, person.town, person.reference, "3 orchard row"]  # fmt: skip
+    for text in (" ".join(page.split()), " ".join(pdf_text.split())):
+        assert "Basic personal identifiers" in text and "Approximate number of people affected" in text
+        for value in personal:
+            assert value.lower() not in text.lower(), value
+    assert "5 Orchard Row" in page  # the neighbour's address is not the customer's
+    assert AccessEvent.objects.filter(user=dpo, action=AccessEvent.Action.VIEW_BREACH_REPORT).count() == 2
+
+
+def test_the_ico_report_follows_the_icos_form_order(client_for, dpo, agent):
+    breach = report(agent)
+    content = client_for(dpo).get(url("breach_ico_report", breach.pk)).context["content"]
+    assert [title for title, _ in content["sections"]] == [
+        "Report type", "About the breach", "The personal data", "Potential consequences", "Taking action",
+        "Telling the people affected",
+    ]  # fmt: skip
+
+
+# --- from the access log -----------------------------------------------------------------------------
+
+
+def test_the_dpo_turns_a_flagged_break_glass_opening_into_a_breach_from_the_dashboard(client_for, dpo, handler):
+    customer = CustomerFactory()
+    event = AccessEvent.objects.create(
+        user=handler, action="break_glass", customer_id=customer.pk, reason="curious", flagged=True
+    )
+    client = client_for(dpo)
+    home = client.get(reverse("home")).content.decode()
+    assert "Turn into a breach" in home and "Personal-data breaches" in home
+    response = client.post(url("breach_from_access"), {"event_ids": str(event.pk), "summary": "Neighbour lookup"})
+    breach = Breach.objects.get()
+    assert response["Location"] == breach.get_absolute_url()
+    assert breach.access_event_ids == [event.pk]
+    assert list(breach.affected.values_list("customer_id", flat=True)) == [customer.pk]
+
+
+def test_the_navigation_shows_the_register_to_those_who_may_see_it_and_report_to_agents(client_for, cast):
+    for role, expected in [("dpo", "Breaches"), ("auditor", "Breaches"), ("handler", "My breaches"),
+                           ("agent", "Report a breach")]:  # fmt: skip
+        nav = client_for(cast[role]).get(reverse("home")).content.decode()
+        assert f">{expected}</a>" in nav, role
+    assert "Breaches</a>" not in client_for(cast["agent"]).get(reverse("home")).content.decode()

@@ -13,8 +13,10 @@ platform's customer-list upload takes, so the people who opted out of personalis
   (Meta's customer-list normalisation: "remove symbols, letters, and any leading zeroes",
   e.g. 447123456 not +447123456), each SHA-256, hex.
 
-Plain SHA-256 (not our keyed hash) because that is what the platforms match on; the files are
-private storage only, never served, and hold no value in clear.
+Every email and number the customer has ever had (the live row and its history) is included:
+an audience loaded with a former address still reaches them. Plain SHA-256 (not our keyed
+hash) because that is what the platforms match on; the files are private storage only, never
+served, and hold no value in clear.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 
 import phonenumbers
@@ -93,6 +96,41 @@ def ad_removal_customers() -> Iterator[Customer]:
     return Customer.objects.filter(who).only("id", "email", "phone").order_by("pk").iterator(chunk_size=CHUNK_SIZE)
 
 
+def _chunks(customers: Iterator[Customer]) -> Iterator[list[Customer]]:
+    chunk: list[Customer] = []
+    for customer in customers:
+        chunk.append(customer)
+        if len(chunk) == CHUNK_SIZE:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _identifiers(chunk: list[Customer]) -> dict[int, tuple[set[str], set[str]]]:
+    """Per customer, every email and phone they have had: the live row and every version in its
+    history (an audience loaded with a former address still reaches them). One query a chunk."""
+    found: dict[int, tuple[set[str], set[str]]] = {c.pk: ({c.email}, {c.phone}) for c in chunk}
+    former = Customer.history.filter(id__in=list(found)).values_list("id", "email", "phone").distinct()
+    for pk, email, phone in former:
+        found[pk][0].add(email)
+        found[pk][1].add(phone)
+    return found
+
+
+def _rows(emails: set[str], phones: set[str]) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    """(Google row, Meta row) pairs for one customer: each email and each number once, paired up
+    in order (row n is the same values in both files); a row may hold only an email or only a
+    phone, as both platforms accept."""
+    hashed_emails = sorted({h for h in (google_hashes(e, "")[0] for e in emails) if h})
+    numbers = sorted({(google_hashes("", p)[1], meta_hashes("", p)[1]) for p in phones} - {("", "")})
+    rows = []
+    for email, number in zip_longest(hashed_emails, numbers, fillvalue=None):
+        google_phone, meta_phone = number or ("", "")
+        rows.append(((email or "", google_phone), (email or "", meta_phone)))
+    return rows
+
+
 @dataclass
 class AdFeedResult:
     rows: int = 0
@@ -113,15 +151,17 @@ def write_ad_feed(directory: Path) -> AdFeedResult:
         google, meta = csv.writer(g), csv.writer(m)
         google.writerow(GOOGLE_HEADER)
         meta.writerow(META_HEADER)
-        for customer in ad_removal_customers():
-            google_row = google_hashes(customer.email, customer.phone)
-            if not any(google_row):
-                result.nothing_to_match.add(customer.pk)
-                continue
-            google.writerow(google_row)
-            meta.writerow(meta_hashes(customer.email, customer.phone))
-            result.carried.add(customer.pk)
-            result.rows += 1
+        for chunk in _chunks(ad_removal_customers()):
+            for pk, (emails, phones) in _identifiers(chunk).items():
+                rows = _rows(emails, phones)
+                if not rows:
+                    result.nothing_to_match.add(pk)
+                    continue
+                for google_row, meta_row in rows:
+                    google.writerow(google_row)
+                    meta.writerow(meta_row)
+                result.carried.add(pk)
+                result.rows += len(rows)
     for name, tmp in tmps.items():
         os.chmod(tmp, 0o640)
         tmp.replace(paths[name])

@@ -104,6 +104,22 @@ def test_a_personalised_ads_opt_out_goes_into_both_platforms_removal_files_as_ha
     assert report["ad_audiences"] == 1 and report["actioned"] == 1
 
 
+def test_the_removal_files_carry_every_email_and_number_the_customer_ever_had(agent):
+    customer = CustomerFactory(email="old.address@example.co.uk", phone="+447700900123")
+    customer.email, customer.phone = "mary.jones@example.co.uk", ""
+    customer.save()
+    change(agent, customer)
+    suppression_feed_build()
+    assert ad_rows(ad_feed.GOOGLE_FILE) == [
+        {"Email": MARY_EMAIL_SHA256, "Phone": GOOGLE_PHONE_SHA256},
+        {"Email": ad_feed.sha256_hex("old.address@example.co.uk"), "Phone": ""},
+    ]
+    assert ad_rows(ad_feed.META_FILE) == [
+        {"email": MARY_EMAIL_SHA256, "phone": META_PHONE_SHA256},
+        {"email": ad_feed.sha256_hex("old.address@example.co.uk"), "phone": ""},
+    ]
+
+
 def test_the_suppression_feed_alone_never_actions_a_personalised_ads_opt_out(agent):
     # The ads opt-out of someone who opted back in before the feed ran: no file carries it.
     customer = CustomerFactory()

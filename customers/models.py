@@ -504,6 +504,7 @@ class Disclosure(models.Model):
     class Via(models.TextChoices):
         FORM = "form", "Recorded by hand"
         IMPORT = "import", "Bulk import"
+        TRANSCRIPTION = "transcription", "Call sent for transcription (recorded by the system)"
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="disclosures")
     recipient = models.ForeignKey(Recipient, on_delete=models.PROTECT, related_name="disclosures")
@@ -521,9 +522,12 @@ class Disclosure(models.Model):
     recipient_reference = models.CharField(
         max_length=100, blank=True, help_text="The recipient's own reference: application, consignment or file number."
     )
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Null only for what the system records itself (a call sent to the transcription provider).
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(default=timezone.now)
-    via = models.CharField(max_length=8, choices=Via.choices, default=Via.FORM)
+    via = models.CharField(max_length=16, choices=Via.choices, default=Via.FORM)
     # The DPO's override of a processing restriction (Art 18(2)): who, and why.
     override_reason = models.CharField(max_length=1000, blank=True)
     overridden_by = models.ForeignKey(

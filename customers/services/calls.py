@@ -16,6 +16,7 @@ from django.utils import timezone
 from privacy_portal import legal
 
 from ..models import Call, Correspondence, Customer
+from .disclosures import disclosure_record_transcription, transcription_recipient
 from .normalise import normalise_phone
 
 SUMMARY_MAX_LENGTH = Correspondence._meta.get_field("summary").max_length
@@ -153,9 +154,13 @@ def call_register(
         transcript=transcript,
         transcript_provider=transcript_provider,
     )
+    if transcript:
+        transcription_recipient(transcript_provider)  # refused before anything is saved
     call._history_user = actor
     call._change_reason = "Call registered by the telephony integration"
     call.save()
+    if transcript:
+        disclosure_record_transcription(call=call, provider=transcript_provider)
     return call
 
 
@@ -166,9 +171,12 @@ def call_attach_transcript(*, actor=None, call: Call, transcript: str, provider:
     provider = (provider or "").strip()
     if not provider:
         raise ValidationError({"transcript_provider": ERR_TRANSCRIPT_PROVIDER})
+    transcription_recipient(provider)  # refused before anything is saved
     call.transcript = transcript
     call.transcript_provider = provider
     call._history_user = actor
     call._change_reason = "Transcript attached"
     call.save()
+    # The transcript came back from the provider: the call went to it (a disclosure, Art 19).
+    disclosure_record_transcription(call=call, provider=provider)
     return call

@@ -357,3 +357,51 @@ def disclosure_record(
         raise ValidationError({"recipient_reference": ERR_REFERENCE_TAKEN}) from None
     transaction.on_commit(forget_monthly_counts)
     return disclosure
+
+
+ERR_NO_TRANSCRIBER = (
+    "No recipient in the register is the transcription provider “{provider}”: add it to the register of "
+    "recipients (category: call transcription) before its transcripts are stored."
+)
+# The disclosure of one call to its transcriber is recorded once: under this reference.
+TRANSCRIPTION_REFERENCE = "call-{pk}"
+
+
+def transcription_recipient(provider: str) -> Recipient:
+    """The register's recipient for a transcription provider named as the telephony platform
+    names it: the call-transcription recipient of that name or code, else the only active one."""
+    transcribers = Recipient.objects.filter(category=Recipient.Category.CALL_TRANSCRIPTION)
+    named = transcribers.filter(name__iexact=provider.strip()) | transcribers.filter(code__iexact=provider.strip())
+    found = list(named[:2]) or list(transcribers.filter(active=True)[:2])
+    if len(found) != 1:
+        raise ValidationError({"transcript_provider": ERR_NO_TRANSCRIBER.format(provider=provider.strip())})
+    return found[0]
+
+
+def disclosure_record_transcription(*, call, provider: str) -> Disclosure | None:
+    """Record that a call of a known customer went to the (US) transcription provider, so the
+    disclosure log, the export and Art 19 name it. A fact the system records itself, not a
+    disclosure asked for, so the guards (restriction, consent) do not apply: it has happened.
+    Idempotent per call. A call matched to no customer has no one to record it against."""
+    if call.customer_id is None:
+        return None
+    recipient = transcription_recipient(provider)
+    reference = TRANSCRIPTION_REFERENCE.format(pk=call.pk)
+    existing = Disclosure.objects.filter(recipient=recipient, recipient_reference=reference).first()
+    if existing is not None:
+        return existing
+    disclosure = Disclosure(
+        customer_id=call.customer_id,
+        recipient=recipient,
+        data_categories=[DataCategory.CALL_RECORDING],
+        purpose=Disclosure.Purpose.CALL_TRANSCRIPTION,
+        lawful_basis=LawfulBasis.LEGITIMATE_INTERESTS,
+        disclosed_at=timezone.now(),
+        recipient_reference=reference,
+        recorded_by=None,
+        via=Disclosure.Via.TRANSCRIPTION,
+    )
+    disclosure._change_reason = "Call sent for transcription"
+    disclosure.save()
+    transaction.on_commit(forget_monthly_counts)
+    return disclosure

@@ -156,6 +156,45 @@ def test_a_transcript_delivered_later_is_attached_with_its_provider(customer):
         call_attach_transcript(call=call, transcript=TRANSCRIPT, provider=" ")
 
 
+def test_a_call_sent_for_transcription_is_in_the_disclosure_log_so_art19_and_the_erasure_preview_name_it(
+    customer,
+):
+    from customers.disclosure_selectors import art19_recipients
+    from customers.models import Disclosure, Recipient
+    from requests.services.erasure import erasure_preview
+
+    transcriber = Recipient.objects.get(category=Recipient.Category.CALL_TRANSCRIPTION)
+    assert transcriber.country == "US"
+    call = call_register(customer=customer, **_call_data())
+    assert not Disclosure.objects.filter(customer=customer).exists()  # no transcript yet: nothing sent
+    call_attach_transcript(call=call, transcript=TRANSCRIPT, provider=transcriber.name)
+    call_attach_transcript(call=call, transcript=TRANSCRIPT, provider=transcriber.name)  # delivered twice
+    disclosure = Disclosure.objects.get(customer=customer)
+    assert (disclosure.recipient, disclosure.purpose, disclosure.data_categories) == (
+        transcriber,
+        "call_transcription",
+        ["call_recording"],
+    )
+    assert disclosure.recorded_by is None and disclosure.via == Disclosure.Via.TRANSCRIPTION
+    assert disclosure.history.get().history_change_reason == "Call sent for transcription"
+    assert [entry.recipient for entry in art19_recipients(customer)] == [transcriber]
+    assert erasure_preview(customer=customer).recipients == [transcriber.name]
+    # Registered with its transcript at once: recorded too.
+    call_register(customer=customer, **_call_data(transcript=TRANSCRIPT, transcript_provider=transcriber.code))
+    assert Disclosure.objects.filter(customer=customer, recipient=transcriber).count() == 2
+
+
+def test_a_transcript_from_a_provider_missing_from_the_register_is_refused_and_nothing_is_stored(customer):
+    from customers.models import Recipient
+    from customers.services.disclosures import ERR_NO_TRANSCRIBER
+
+    Recipient.objects.filter(category=Recipient.Category.CALL_TRANSCRIPTION).update(active=False)
+    with pytest.raises(ValidationError) as exc:
+        call_register(customer=customer, **_call_data(transcript=TRANSCRIPT, transcript_provider="Unknown AI Ltd"))
+    assert exc.value.message_dict["transcript_provider"] == [ERR_NO_TRANSCRIBER.format(provider="Unknown AI Ltd")]
+    assert not Call.objects.exists()
+
+
 # --- The calls list ------------------------------------------------------------------
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import models
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 HIDDEN_FIELDS = {"id", "history_id", "history_date", "history_change_reason", "history_type", "history_user"}
 
@@ -52,27 +54,96 @@ def timeline(records, *, exclude: set[str] | None = None, record_label: str = ""
     entries: list[HistoryEntry] = []
     previous_by_object: dict[object, object] = {}
     for record in rows:
-        model = record.instance_type
-        previous = previous_by_object.get(record.id)
-        changes: list[FieldChange] = []
-        if previous is not None:
-            delta = record.diff_against(previous)
-            changes = [
-                FieldChange(c.field, _label(model, c.field), _display(c.old), _display(c.new))
-                for c in delta.changes
-                if c.field not in exclude
-            ]
+        entries.append(_entry(record, previous_by_object.get(record.id), exclude, record_label))
         previous_by_object[record.id] = record
-        user = record.history_user
-        entries.append(
-            HistoryEntry(
-                when=record.history_date,
-                who=(user.get_full_name() or user.username) if user else "the system",
-                who_id=user.pk if user else None,
-                kind=KINDS.get(record.history_type, record.history_type),
-                reason=record.history_change_reason or "",
-                changes=changes,
-                record_label=record_label,
-            )
-        )
     return entries
+
+
+def _entry(record, previous, exclude: set[str], record_label: str) -> HistoryEntry:
+    model = record.instance_type
+    changes: list[FieldChange] = []
+    if previous is not None:
+        delta = record.diff_against(previous)
+        changes = [
+            FieldChange(c.field, _label(model, c.field), _display(c.old), _display(c.new))
+            for c in delta.changes
+            if c.field not in exclude
+        ]
+    user = record.history_user
+    return HistoryEntry(
+        when=record.history_date,
+        who=(user.get_full_name() or user.username) if user else "the system",
+        who_id=user.pk if user else None,
+        kind=KINDS.get(record.history_type, record.history_type),
+        reason=record.history_change_reason or "",
+        changes=changes,
+        record_label=record_label,
+    )
+
+
+@dataclass
+class HistoryPage:
+    """One page of a timeline, newest first: (record, the same object's record before it or None)."""
+
+    pairs: list[tuple[models.Model, models.Model | None]]
+    next_cursor: str | None
+
+
+def history_page(scope: dict[str, QuerySet], *, cursor: str = "", limit: int | None = None) -> HistoryPage:
+    """One keyset page, newest first, of the history rows in `scope` ({"app.Model": a filtered
+    queryset of that model's history}), each with the record it changed from.
+
+    The cost does not grow with the history: one statement pages the rows (the auditors' history
+    search's, served by the (id, history_date) and (customer_id, history_date) indexes), then per
+    kind on the page one loads the records with the id of each one's predecessor (an indexed
+    look-up per row) and one loads the predecessors not already on the page.
+    """
+    from .history_search import PAGE_SIZE, page, tracked_kinds
+
+    rows, next_cursor = page(scope, cursor=cursor, limit=limit or PAGE_SIZE)
+    kinds = tracked_kinds()
+    ids_by_kind: dict[str, list[int]] = {}
+    for row in rows:
+        ids_by_kind.setdefault(row.kind, []).append(row.history_id)
+    loaded: dict[tuple[str, int], models.Model] = {}
+    previous: dict[tuple[str, int], models.Model] = {}
+    for kind, ids in ids_by_kind.items():
+        model = kinds[kind]
+        before = (
+            model.objects.filter(id=OuterRef("id"))
+            .filter(
+                Q(history_date__lt=OuterRef("history_date"))
+                | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id"))
+            )
+            .order_by("-history_date", "-history_id")
+            .values("history_id")[:1]
+        )
+        records = model.objects.filter(history_id__in=ids).select_related("history_user")
+        records = list(records.annotate(previous_history_id=Subquery(before)))
+        loaded |= {(kind, r.history_id): r for r in records}
+        wanted = {r.previous_history_id for r in records if r.previous_history_id and r.history_type != "+"}
+        missing = [hid for hid in wanted if (kind, hid) not in loaded]
+        found = {(kind, r.history_id): r for r in model.objects.filter(history_id__in=missing)} if missing else {}
+        for r in records:
+            if r.previous_history_id and r.history_type != "+":
+                key = (kind, r.previous_history_id)
+                previous[(kind, r.history_id)] = loaded.get(key) or found.get(key)
+    pairs = [(loaded[(row.kind, row.history_id)], previous.get((row.kind, row.history_id))) for row in rows]
+    return HistoryPage(pairs=pairs, next_cursor=next_cursor)
+
+
+def timeline_page(
+    scope: dict[str, QuerySet],
+    *,
+    cursor: str = "",
+    exclude: set[str] | None = None,
+    record_label: Callable[[models.Model], str] | None = None,
+    limit: int | None = None,
+) -> tuple[list[HistoryEntry], str | None]:
+    """A keyset page of readable entries, newest first, and the cursor of the next (older) page."""
+    exclude = (exclude or set()) | HIDDEN_FIELDS
+    result = history_page(scope, cursor=cursor, limit=limit)
+    entries = [
+        _entry(record, before, exclude, record_label(record) if record_label else "") for record, before in result.pairs
+    ]
+    return entries, result.next_cursor

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from . import bounds, csv_safe, history_search
 from .access import requires
 from .audit import access_record
-from .history import timeline
+from .history import timeline_page
 from .models import AccessEvent, User
 
 
@@ -137,18 +137,24 @@ def record_history(request, kind: str, record_id: int):
     model = history_search.tracked_kinds().get(kind)
     if model is None:
         raise Http404
-    records = list(model.objects.filter(id=record_id).select_related("history_user"))
-    if not records:
+    latest = model.objects.filter(id=record_id).order_by("-history_date", "-history_id").first()
+    if latest is None:
         raise Http404
     # The history shows the values a record held (a customer's old addresses): a read, recorded by ids.
-    customer_id = record_id if kind == "customers.Customer" else getattr(records[0], "customer_id", None)
+    customer_id = record_id if kind == "customers.Customer" else getattr(latest, "customer_id", None)
     access_record(request=request, action=AccessEvent.Action.VIEW_HISTORY, customer_id=customer_id,
-                  obj=records[0].instance)  # fmt: skip
+                  obj=latest.instance)  # fmt: skip
+    # Newest first, a keyset page at a time: a record changed 10,000 times reads as fast as one changed once.
+    entries, next_cursor = timeline_page(
+        {kind: model.objects.filter(id=record_id)}, cursor=request.GET.get("cursor", "")
+    )
     context = {
         "kind": kind,
         "kind_label": apps.get_model(kind)._meta.verbose_name.capitalize(),
         "record_id": record_id,
-        "entries": timeline(records),
+        "entries": entries,
+        "next_cursor": next_cursor,
+        "paged": "cursor" in request.GET,
     }
     return render(request, "privacy_portal/record_history.html", context)
 

@@ -384,6 +384,10 @@ class CaseNote(models.Model):
 
     history = HistoricalRecords()
 
+    class Meta:
+        # The case page's notes, newest first, a keyset page at a time.
+        indexes = [models.Index(fields=["case", "-created_at", "-id"], name="casenote_case_newest")]
+
     def __str__(self) -> str:
         return f"Note on {self.case_id} by {self.author_id}"
 

@@ -37,8 +37,9 @@ def visible_cases(user) -> QuerySet[Case]:
 
 def logged_cases(user) -> QuerySet[Case]:
     """What an agent may see: the status of the cases it logged, nothing inside."""
+    # Every field the row shows (requests/_due.html too): a deferred one costs a query per case.
     return Case.objects.filter(logged_by=user).only(
-        "id", "reference", "right", "status", "received_on", "due_on", "closed_on"
+        "id", "reference", "right", "status", "received_on", "due_on", "closed_on", "stopped_days", "extended"
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from privacy_portal import legal
@@ -145,11 +145,23 @@ class PreferenceState:
 
 
 def preference_states(customer: Customer) -> list[PreferenceState]:
-    """The customer's current preference for every (purpose, channel): the latest change wins."""
-    latest: dict[tuple[str, str], PreferenceChange] = {}
-    for change in customer.preference_changes.select_related("recorded_by").order_by("received_at", "id"):
-        latest[(change.purpose, change.channel)] = change
-    return [PreferenceState(p, c, latest.get((p, c))) for p, c in preference_keys()]
+    """The customer's current preference for every (purpose, channel): the latest change wins.
+
+    One statement whatever the customer's history: per (purpose, channel), the latest change is
+    one row read from the `prefchange_current` index (a UNION ALL of one-row branches); never
+    "load every change and keep the last", which grew with the history (950 ms at 10,000).
+    """
+    keys = preference_keys()
+    changes = customer.preference_changes.select_related("recorded_by")
+    if connection.vendor == "postgresql":
+        latest_ids = [
+            changes.filter(purpose=p, channel=c).order_by("-received_at", "-id").values("id")[:1] for p, c in keys
+        ]
+        rows = changes.filter(id__in=latest_ids[0].union(*latest_ids[1:], all=True))
+    else:  # SQLite (the `make run` demo) cannot order and cut inside a UNION: a demo's few rows
+        rows = changes.order_by("received_at", "id")
+    latest = {(change.purpose, change.channel): change for change in rows}
+    return [PreferenceState(p, c, latest.get((p, c))) for p, c in keys]
 
 
 def current_change(customer: Customer, purpose: str, channel: str) -> PreferenceChange | None:

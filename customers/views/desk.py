@@ -176,23 +176,26 @@ def object_to_marketing(request, pk: int):
 @requires(object_perm="customers.view_customer")
 @require_GET
 def history(request, pk: int):
-    """The customer's change history, for anyone who may see the record."""
-    from privacy_portal.history import timeline
+    """The customer's change history, for anyone who may see the record: newest first, a page at a time."""
+    from privacy_portal.history import timeline_page
 
     customer = _customer(request, pk)
     access_record(request=request, action=Action.VIEW_CUSTOMER, customer_id=customer.pk, obj=customer)
-    records = list(customer.history.select_related("history_user"))
-    entries = timeline(records, exclude={"version"}, record_label="Contact details")
-    by_change: dict[int, list] = {}
-    for record in PreferenceChange.history.filter(customer_id=customer.pk).select_related("history_user"):
-        by_change.setdefault(record.id, []).append(record)
-    for records_of_one in by_change.values():
-        first = records_of_one[0]
-        entries += timeline(
-            records_of_one, record_label=f"Preference: {preference_label(first.purpose, first.channel)}"
-        )
-    entries.sort(key=lambda e: e.when)
-    return render(request, "customers/history.html", {"customer": customer, "entries": entries})
+    scope = {
+        "customers.Customer": Customer.history.filter(id=customer.pk),
+        "customers.PreferenceChange": PreferenceChange.history.filter(customer_id=customer.pk),
+    }
+    entries, next_cursor = timeline_page(
+        scope, cursor=request.GET.get("cursor", ""), exclude={"version"}, record_label=_history_label
+    )
+    context = {"customer": customer, "entries": entries, "next_cursor": next_cursor, "paged": "cursor" in request.GET}
+    return render(request, "customers/history.html", context)
+
+
+def _history_label(record) -> str:
+    if isinstance(record, PreferenceChange.history.model):
+        return f"Preference: {preference_label(record.purpose, record.channel)}"
+    return "Contact details"
 
 
 BREAK_GLASS_MIN_WORDS = 4

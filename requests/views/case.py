@@ -12,9 +12,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.models import Customer
+from privacy_portal import paging
 from privacy_portal.access import get_for_user_or_404, requires
 from privacy_portal.audit import access_record
 from privacy_portal.forms import add_service_errors
+from privacy_portal.history import history_page
 from privacy_portal.models import AccessEvent
 
 from .. import forms
@@ -67,21 +69,29 @@ def case_page(request, pk: int):
     case = _case(request, pk)
     # Recorded with no customer too: the requester's own details are on the page.
     access_record(request=request, action=AccessEvent.Action.VIEW_CASE, customer_id=case.customer_id, obj=case)
-    history = list(case.history.select_related("history_user").order_by("history_date", "history_id"))
+    # The timeline and the notes are keyset-paged, newest first: the page costs the same at 10,000.
+    history = history_page({"requests.Case": Case.history.filter(id=case.pk)}, cursor=request.GET.get("history", ""))
     timeline = []
-    for older, newer in zip([None, *history], history, strict=False):
+    for newer, older in history.pairs:
         changes = []
         if older is not None:
             delta = newer.diff_against(older, included_fields=["status", "handler", "due_on", "identity", "extended"])
             changes = [c.field for c in delta.changes]
         timeline.append({"record": newer, "changes": changes})
+    notes, notes_next = paging.newest_first(
+        case.notes.select_related("author"), date_field="created_at", cursor=request.GET.get("notes", "")
+    )
     user = request.user
     context = {
         "case": case,
         "timeline": timeline,
+        "timeline_next": history.next_cursor,
+        "timeline_paged": "history" in request.GET,
         "stops": case.stops.order_by("started_on"),
         "tasks": case.tasks.order_by("done_at", "created_at"),
-        "notes": case.notes.select_related("author").order_by("-created_at"),
+        "notes": notes,
+        "notes_next": notes_next,
+        "notes_paged": "notes" in request.GET,
         "documents": case.documents.order_by("-uploaded_at"),
         "export_requests": case.export_requests.order_by("-requested_at")[:EXPORT_REQUESTS_SHOWN],
         "may_download_sensitive": svc.may_work(user, case),

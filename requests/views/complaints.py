@@ -18,6 +18,7 @@ from privacy_portal import legal
 from privacy_portal.access import get_for_user_or_404, requires
 from privacy_portal.audit import access_record
 from privacy_portal.forms import add_service_errors
+from privacy_portal.history import history_page
 from privacy_portal.models import AccessEvent
 
 from .. import complaint_forms as forms
@@ -130,16 +131,17 @@ def _complaint(request, pk: int) -> Complaint:
     )
 
 
-def _timeline(complaint: Complaint) -> list[dict]:
-    records = list(complaint.history.select_related("history_user").order_by("history_date", "history_id"))
+def _timeline(complaint: Complaint, cursor: str) -> tuple[list[dict], str | None]:
+    """A keyset page of the complaint's history, newest first, and the next page's cursor."""
+    history = history_page({"requests.Complaint": Complaint.history.filter(id=complaint.pk)}, cursor=cursor)
     timeline = []
-    for older, newer in zip([None, *records], records, strict=False):
+    for newer, older in history.pairs:
         changes = []
         if older is not None:
             fields = ["status", "handler", "response_due_on", "acknowledged_on", "responded_on", "closed_on"]
             changes = [c.field for c in newer.diff_against(older, included_fields=fields).changes]
         timeline.append({"record": newer, "changes": changes, "status_changed": older is None or "status" in changes})
-    return timeline
+    return timeline, history.next_cursor
 
 
 @requires(object_perm="requests.view_complaint")
@@ -161,9 +163,12 @@ def complaint_page(request, pk: int):
         for case in complaint.cases.order_by("received_on", "pk")
     ]
     is_open = complaint.status != Complaint.Status.CLOSED
+    timeline, timeline_next = _timeline(complaint, request.GET.get("history", ""))
     context = {
         "complaint": complaint,
-        "timeline": _timeline(complaint),
+        "timeline": timeline,
+        "timeline_next": timeline_next,
+        "timeline_paged": "history" in request.GET,
         "ico": ico,
         "deadlines": deadlines,
         "cases": cases,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import logging
+import smtplib
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -27,6 +29,8 @@ ERR_REASON_REQUIRED = "Give a reason for the change."
 ERR_APPROVE_OWN = "You cannot approve your own account, nor one you set up."
 ERR_NOTHING_TO_APPROVE = "This account is not waiting for approval."
 ERR_APPROVER = "Only a DPO can approve accounts that see customer data."
+
+log = logging.getLogger(__name__)
 
 
 def _apply_role(user: User, role: str) -> None:
@@ -70,7 +74,14 @@ def staff_create(
     user._change_reason = f"Account created by staff #{actor.pk}"
     user.save()
     _apply_role(user, role)
-    transaction.on_commit(lambda: staff_send_password_link(user=user))
+
+    def send_link() -> None:
+        # After commit, so no link goes out for an account that was rolled back. Whether it went
+        # is kept on the instance for the page: with no mail server the account stands, and the
+        # IT administrator is told to send it again (the staff list's "Send password link").
+        user.password_link_sent = staff_send_password_link(user=user)
+
+    transaction.on_commit(send_link)
     return user
 
 
@@ -81,14 +92,21 @@ def password_link(user: User) -> str:
     return f"{settings.PORTAL_BASE_URL.rstrip('/')}{path}"
 
 
-def staff_send_password_link(*, user: User) -> None:
-    send_mail(
-        "Privacy Portal: set your password",
-        "A Privacy Portal account has been set up for you. Choose your password here (the link works once):\n\n"
-        f"{password_link(user)}\n\nIf you did not expect this, tell the IT team.",
-        settings.DEFAULT_FROM_EMAIL,
-        [user.email],
-    )
+def staff_send_password_link(*, user: User) -> bool:
+    """Email the one-time link to set a password. False, logged, if the mail server cannot be
+    reached or refuses: the caller says so rather than failing a change that has committed."""
+    try:
+        send_mail(
+            "Privacy Portal: set your password",
+            "A Privacy Portal account has been set up for you. Choose your password here (the link works once):\n\n"
+            f"{password_link(user)}\n\nIf you did not expect this, tell the IT team.",
+            settings.DEFAULT_FROM_EMAIL,
+            [user.email],
+        )
+    except (smtplib.SMTPException, OSError) as exc:
+        log.warning("password link for user %s not sent: %s", user.pk, type(exc).__name__)
+        return False
+    return True
 
 
 @transaction.atomic

@@ -26,6 +26,13 @@ security_log = logging.getLogger("portal.security")
 
 MSG_THROTTLED = "Too many wrong codes. Wait a few seconds, then enter the newest code."
 MSG_BAD_TOKEN = "That code is not right. Check the time on your phone and try the newest code."  # noqa: S105 (a message, not a secret)
+MSG_ACCOUNT_LINK_NOT_SENT = (
+    "Account {username} created, but the email with its link to set a password could not be sent (the mail "
+    "server did not answer). Use “Send password link” in the staff list once mail works."
+)
+MSG_LINK_NOT_SENT = (
+    "The link could not be emailed to {username}: the mail server did not answer. Nothing was sent; try again later."
+)
 
 
 def _next_url(request, default: str = "home") -> str:
@@ -145,7 +152,12 @@ def staff_create(request):
             add_service_errors(form, exc)
         else:
             waits = " It needs a DPO's approval before it can sign in." if user.awaiting_approval else ""
-            messages.success(request, f"Account {user.username} created; a link to set a password was emailed.{waits}")
+            if getattr(user, "password_link_sent", True):
+                messages.success(
+                    request, f"Account {user.username} created; a link to set a password was emailed.{waits}"
+                )
+            else:
+                messages.warning(request, MSG_ACCOUNT_LINK_NOT_SENT.format(username=user.username) + waits)
             return redirect("staff_list")
     return render(request, "privacy_portal/staff_form.html", {"form": form, "title": "New staff account"})
 
@@ -181,8 +193,10 @@ def staff_reset_mfa(request, pk: int):
 @require_POST
 def staff_resend_link(request, pk: int):
     member = get_object_or_404(User, pk=pk)
-    services.staff_send_password_link(user=member)
-    messages.success(request, f"A new link to set a password was emailed to {member.username}.")
+    if services.staff_send_password_link(user=member):
+        messages.success(request, f"A new link to set a password was emailed to {member.username}.")
+    else:
+        messages.error(request, MSG_LINK_NOT_SENT.format(username=member.username))
     return redirect("staff_list")
 
 

@@ -14,6 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from privacy_portal import services
 from privacy_portal.models import User
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -194,3 +195,35 @@ def test_reset_second_factor_removes_devices_and_needs_post(client, itadmin, age
 def test_editing_an_unknown_account_is_404(client, itadmin):
     client.force_login(itadmin)
     assert client.get(reverse("staff_edit", args=[999999])).status_code == 404
+
+
+@pytest.fixture
+def mail_server_down(settings):
+    """A real SMTP backend pointed at a port nobody listens on: the connection is refused."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = 1
+    settings.EMAIL_TIMEOUT = 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_mail_server_down_the_account_is_created_and_the_it_admin_is_told_the_link_was_not_sent(
+    client, mail_server_down
+):
+    from django.contrib.auth.models import Group, Permission
+
+    from privacy_portal.roles import sync_role_groups
+
+    sync_role_groups(Group, Permission)  # a transactional test starts from a flushed database
+    itadmin = UserFactory(role="itadmin")
+    client.force_login(itadmin)
+    response = client.post(reverse("staff_create"), NEW_AGENT, follow=True)
+    assert response.status_code == 200  # not a server error after the account was committed
+    page = response.content.decode()
+    assert "Account newbie created, but the email with its link to set a password could not be sent" in page
+    assert User.objects.filter(username="newbie").exists()
+
+    member = User.objects.get(username="newbie")
+    response = client.post(reverse("staff_resend_link", args=[member.pk]), follow=True)
+    assert response.status_code == 200
+    assert "The link could not be emailed to newbie" in response.content.decode()

@@ -39,6 +39,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "requests.tasks.delete_expired_exports",
         "schedule": crontab(hour=3, minute=0),
     },
+    # Files in private storage that no row names (left by a process killed mid-way), a day old.
+    "delete-orphaned-files": {
+        "task": "requests.tasks.delete_orphaned_files",
+        "schedule": crontab(hour=3, minute=15),
+    },
     # Handlers 7 and 2 days before a case is due, the DPO once it is overdue: before the working day.
     "send-case-reminders": {
         "task": "requests.tasks.send_case_reminders",

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from privacy_portal.jobs import run_job
 
 from .models import Case
+from .services.documents import orphaned_files_delete
 from .services.export import export_build, export_request_run, export_requests_sweep, exports_delete_expired
 from .services.reminders import reminders_send
 
@@ -55,6 +56,12 @@ def build_export(case_id: int, actor_id: int, requested_at: str | None = None) -
 def delete_expired_exports() -> int:
     """Nightly: delete exports past legal.EXPORT_RETENTION_DAYS, each deletion recorded."""
     return run_job("delete_expired_exports", exports_delete_expired).pk
+
+
+@shared_task(name="requests.tasks.delete_orphaned_files")
+def delete_orphaned_files() -> int:
+    """Nightly: delete files in private storage that no row names (a day old or more)."""
+    return run_job("delete_orphaned_files", lambda: {"deleted": orphaned_files_delete()}).pk
 
 
 @shared_task(name="requests.tasks.send_case_reminders")

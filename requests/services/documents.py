@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -20,6 +21,10 @@ from ..models import Case, CaseDocument
 ERR_TYPE = "Upload a PDF, JPEG or PNG file. This file is not one of those, whatever its name says."
 ERR_SIZE = f"The file is too big: the limit is {IDENTITY_DOCUMENT_MAX_BYTES // (1024 * 1024)} MB."
 ERR_EMPTY = "The file is empty."
+FILE_NOT_WRITTEN = "The file could not be written to private storage"
+ORPHAN_BATCH = 1000
+
+log = logging.getLogger(__name__)
 
 # Recognised by their first bytes ("magic numbers"), never by the file name or the browser's claim.
 SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
@@ -82,9 +87,8 @@ def temporary_files_delete_stale(*, older_than_seconds: float, now: float | None
     return deleted
 
 
-@transaction.atomic
-def document_store(*, actor, case: Case, upload, kind: str) -> CaseDocument:
-    """Validate and store an uploaded file privately. Nothing is stored if it is refused."""
+def document_check(upload) -> tuple[bytes, str, str]:
+    """An upload's bytes, content type and extension, or a ValidationError on "file"."""
     size = getattr(upload, "size", None)
     if size is not None and size > IDENTITY_DOCUMENT_MAX_BYTES:
         raise ValidationError({"file": ERR_SIZE})
@@ -96,21 +100,93 @@ def document_store(*, actor, case: Case, upload, kind: str) -> CaseDocument:
     sniffed = sniff(data[:16])
     if sniffed is None:
         raise ValidationError({"file": ERR_TYPE})
-    content_type, ext = sniffed
+    return data, *sniffed
+
+
+@transaction.atomic
+def document_store(*, actor, case: Case, upload, kind: str) -> CaseDocument:
+    """Validate an uploaded file and store it privately. Files follow the commit: the row is
+    written in the caller's transaction and the file only once it commits, so a step refused
+    after this (or any error rolling the transaction back) leaves neither row nor file."""
+    data, content_type, ext = document_check(upload)
     relative = f"cases/{case.pk}/{kind}/{uuid.uuid4().hex}.{ext}"
-    path = private_path(relative)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    try:
-        doc = CaseDocument(
-            case=case, kind=kind, path=relative, content_type=content_type, size=len(data), uploaded_by=actor
-        )
-        doc._history_user = actor
-        doc.save()
-    except Exception:
-        path.unlink(missing_ok=True)  # no file without its row
-        raise
+    private_path(relative)  # refuses a path outside private storage before anything is written
+    doc = CaseDocument(
+        case=case, kind=kind, path=relative, content_type=content_type, size=len(data), uploaded_by=actor
+    )
+    doc._history_user = actor
+    doc.save()
+    transaction.on_commit(lambda: _write_committed(doc, data))
     return doc
+
+
+def _write_committed(doc: CaseDocument, data: bytes) -> None:
+    """Write a committed document's file: to a temporary file first, renamed into place, so a
+    reader never sees half a file. If it cannot be written the row says so (deleted, with why)."""
+    path = private_path(doc.path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = temporary_file()
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except OSError:
+        log.exception("document %s: file could not be written", doc.pk)
+        document_delete(actor=None, doc=doc, reason=FILE_NOT_WRITTEN)
+
+
+@transaction.atomic
+def identity_evidence_receive(*, actor, case: Case, upload, on) -> CaseDocument:
+    """Identity evidence arrived with its file. The step is checked first (the case must be
+    awaiting identity, the date sane): refused, nothing is stored; the file itself refused,
+    the step is undone with it (one transaction), and the file is written only on commit."""
+    from .cases import case_identity_received
+
+    case_identity_received(actor=actor, case=case, on=on)
+    return document_store(actor=actor, case=case, upload=upload, kind=CaseDocument.Kind.IDENTITY)
+
+
+# Files with no row are left by a process killed between writing and committing (before files
+# followed the commit, by every refused step). A file younger than this may be one whose
+# transaction is still open or committing, so it is left for the next sweep.
+ORPHAN_GRACE_SECONDS = 24 * 60 * 60
+# The folders in private storage whose files belong to a row (CaseDocument.path,
+# CaseCorrespondence.attachment_path); tmp/ has its own sweep, suppression/ is the feed's.
+ROW_FOLDERS = ("cases", "complaints")
+
+
+def _referenced(paths: list[str]) -> set[str]:
+    from ..models import CaseCorrespondence
+
+    found = set(CaseDocument.objects.filter(path__in=paths).values_list("path", flat=True))
+    found |= set(CaseCorrespondence.objects.filter(attachment_path__in=paths).values_list("attachment_path", flat=True))
+    return found
+
+
+def orphaned_files_delete(*, older_than_seconds: float = ORPHAN_GRACE_SECONDS, now: float | None = None) -> int:
+    """Delete every file under the row folders that no row names and that has not been written
+    to for `older_than_seconds`. Returns how many were deleted (a nightly job)."""
+    cutoff = (time.time() if now is None else now) - older_than_seconds
+    root = Path(settings.PRIVATE_STORAGE_ROOT).resolve()
+    candidates: list[str] = []
+    for folder in ROW_FOLDERS:
+        base = root / folder
+        if not base.is_dir():
+            continue
+        for path in base.rglob("*"):
+            try:
+                if path.is_file() and not path.is_symlink() and path.stat().st_mtime < cutoff:
+                    candidates.append(path.relative_to(root).as_posix())
+            except FileNotFoundError:
+                continue
+    deleted = 0
+    for start in range(0, len(candidates), ORPHAN_BATCH):
+        batch = candidates[start : start + ORPHAN_BATCH]
+        for relative in sorted(set(batch) - _referenced(batch)):
+            private_path(relative).unlink(missing_ok=True)
+            log.info("orphaned file deleted: %s", relative)  # a random name: no personal data
+            deleted += 1
+    return deleted
 
 
 @transaction.atomic

@@ -122,8 +122,7 @@ def _assign(request, case, data):
 
 
 def _upload_identity(request, case, data):
-    documents.document_store(actor=request.user, case=case, upload=data["file"], kind=CaseDocument.Kind.IDENTITY)
-    svc.case_identity_received(actor=request.user, case=case, on=data["received_on"])
+    documents.identity_evidence_receive(actor=request.user, case=case, upload=data["file"], on=data["received_on"])
     return "Identity evidence stored privately. It will be deleted as soon as you decide."
 
 
@@ -238,9 +237,13 @@ def document_download(request, pk: int, doc_pk: int):
     # who work the case: its handler while it is open, the DPO. Auditors see that they exist.
     if doc.kind in SENSITIVE_KINDS and not svc.may_work(request.user, case):
         raise Http404
-    access_record(request=request, action=AccessEvent.Action.EXPORT, customer_id=case.customer_id, obj=doc)
     path: Path = documents.private_path(doc.path)
-    response = FileResponse(path.open("rb"), content_type=doc.content_type, as_attachment=True,
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:  # not written yet (files follow the commit), or lost: nothing was read
+        raise Http404 from None
+    access_record(request=request, action=AccessEvent.Action.EXPORT, customer_id=case.customer_id, obj=doc)
+    response = FileResponse(handle, content_type=doc.content_type, as_attachment=True,
                             filename=f"{case.reference}-{doc.kind}-{doc.pk}{path.suffix}")  # fmt: skip
     response["Cache-Control"] = "no-store"
     return response

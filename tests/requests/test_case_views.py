@@ -105,12 +105,15 @@ def test_case_page_shows_the_clock_and_records_the_read(client, handler, case):
     assert AccessEvent.objects.filter(user=handler, customer_id=case.customer_id, object_type="requests.Case").exists()
 
 
-def test_handler_verifies_identity_through_the_page(client, handler, case, settings, tmp_path):
+def test_handler_verifies_identity_through_the_page(
+    client, handler, case, settings, tmp_path, django_capture_on_commit_callbacks
+):
     settings.PRIVATE_STORAGE_ROOT = tmp_path
     client.force_login(handler)
     act(client, case, "request_identity")
-    response = act(client, case, "upload_identity", file=SimpleUploadedFile("id.png", PNG),
-                   received_on=timezone.localdate().strftime("%d/%m/%Y"))  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):  # the file is written once the upload commits
+        response = act(client, case, "upload_identity", file=SimpleUploadedFile("id.png", PNG),
+                       received_on=timezone.localdate().strftime("%d/%m/%Y"))  # fmt: skip
     assert b"stored privately" in response.content
     doc = case.documents.get()
     download = client.get(reverse("requests:document", args=[case.pk, doc.pk]))

@@ -115,14 +115,15 @@ def test_identity_asked_late_leaves_the_clock_running_from_receipt(dpo, handler)
 
 
 def test_identity_documents_are_checked_by_content_stored_privately_and_deleted_once_decided(
-    dpo, handler, settings, tmp_path
+    dpo, handler, settings, tmp_path, django_capture_on_commit_callbacks
 ):
     settings.PRIVATE_STORAGE_ROOT = tmp_path
     case = assigned_case(dpo, handler)
     svc.case_request_identity(actor=handler, case=case)
-    doc = documents.document_store(
-        actor=handler, case=case, upload=SimpleUploadedFile("passport.png", PNG), kind="identity"
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the file is written once the row commits
+        doc = documents.document_store(
+            actor=handler, case=case, upload=SimpleUploadedFile("passport.png", PNG), kind="identity"
+        )
     stored = documents.private_path(doc.path)
     assert stored.exists() and str(tmp_path) in str(stored) and doc.content_type == "image/png"
     svc.case_identity_received(actor=handler, case=case)

@@ -1,0 +1,176 @@
+"""Hostile input on the case page (issue 12): identity evidence is stored only when its step is
+accepted, files follow the commit, orphans are swept; every action's error names its field."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from privacy_portal.models import JobRun
+from requests.models import Case, CaseDocument
+from requests.services import cases as svc
+from requests.services import documents
+from requests.tasks import delete_orphaned_files
+from tests.factories import CaseFactory, CustomerFactory
+
+pytestmark = pytest.mark.django_db
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture(autouse=True)
+def _private_storage(settings, tmp_path):
+    settings.PRIVATE_STORAGE_ROOT = tmp_path
+
+
+def stored_files(root) -> list:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+def awaiting_identity(dpo, handler, received_on=None) -> Case:
+    case = svc.case_assign(
+        actor=dpo, case=CaseFactory(received_on=received_on or timezone.localdate()), handler=handler
+    )
+    return svc.case_request_identity(actor=handler, case=case)
+
+
+def upload(client, case, received_on: datetime.date | str, data: bytes = PNG):
+    on = received_on if isinstance(received_on, str) else received_on.strftime("%d/%m/%Y")
+    return client.post(
+        reverse("requests:case_action", args=[case.pk, "upload_identity"]),
+        {"file": SimpleUploadedFile("id.png", data), "received_on": on},
+        follow=True,
+    )
+
+
+def page_errors(response) -> list[str]:
+    return [str(m) for m in response.context["messages"] if m.level_tag == "error"]
+
+
+# --- Identity evidence: validated first, written after the commit ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("days_from_receipt", "message"),
+    [(5, svc.ERR_DATE_FUTURE), (-3, svc.ERR_DATE_BEFORE)],
+    ids=["a date in the future", "a date before receipt"],
+)
+def test_identity_evidence_with_a_refused_date_leaves_no_document_and_no_file(
+    client_for, dpo, handler, tmp_path, django_capture_on_commit_callbacks, days_from_receipt, message
+):
+    received = timezone.localdate() - datetime.timedelta(days=2)
+    case = awaiting_identity(dpo, handler, received_on=received)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client_for(handler), case, received + datetime.timedelta(days=2 + days_from_receipt))
+    assert message in " ".join(page_errors(response))
+    assert not CaseDocument.objects.exists()
+    assert stored_files(tmp_path) == []
+    case.refresh_from_db()
+    assert case.identity == Case.Identity.REQUESTED
+
+
+def test_identity_evidence_for_a_case_not_awaiting_identity_leaves_no_document_and_no_file(
+    client_for, dpo, handler, tmp_path, django_capture_on_commit_callbacks
+):
+    case = svc.case_assign(actor=dpo, case=CaseFactory(), handler=handler)
+    svc.case_start(actor=handler, case=case)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client_for(handler), case, timezone.localdate())
+    assert "cannot be moved" in " ".join(page_errors(response))
+    assert not CaseDocument.objects.exists()
+    assert stored_files(tmp_path) == []
+
+
+def test_a_refused_file_undoes_the_identity_step(
+    client_for, dpo, handler, tmp_path, django_capture_on_commit_callbacks
+):
+    case = awaiting_identity(dpo, handler)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client_for(handler), case, timezone.localdate(), data=b"MZ not an image")
+    assert documents.ERR_TYPE in " ".join(page_errors(response))
+    case.refresh_from_db()
+    assert (case.identity, case.identity_received_on) == (Case.Identity.REQUESTED, None)
+    assert not CaseDocument.objects.exists() and stored_files(tmp_path) == []
+
+
+def test_the_file_is_written_only_once_the_transaction_commits(
+    dpo, handler, tmp_path, django_capture_on_commit_callbacks
+):
+    case = awaiting_identity(dpo, handler)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        doc = documents.identity_evidence_receive(
+            actor=handler, case=case, upload=SimpleUploadedFile("id.png", PNG), on=timezone.localdate()
+        )
+        assert stored_files(tmp_path) == []  # not before the commit
+    for callback in callbacks:
+        callback()
+    assert documents.private_path(doc.path).read_bytes() == PNG
+    assert [p.name for p in stored_files(tmp_path)] == [os.path.basename(doc.path)]  # no .part left
+
+
+def test_accepted_evidence_is_downloadable_and_deleted_once_decided(
+    client_for, dpo, handler, tmp_path, django_capture_on_commit_callbacks
+):
+    case = awaiting_identity(dpo, handler)
+    client = client_for(handler)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, case, timezone.localdate())
+    assert b"stored privately" in response.content
+    doc = CaseDocument.objects.get()
+    assert client.get(reverse("requests:document", args=[case.pk, doc.pk])).status_code == 200
+    svc.case_decide_identity(actor=handler, case=Case.objects.get(pk=case.pk), verified=True)
+    assert stored_files(tmp_path) == []
+
+
+# --- Orphaned files are swept -----------------------------------------------------------------------
+
+
+def plant(root, relative: str, *, age_seconds: float) -> os.PathLike:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(PNG)
+    then = time.time() - age_seconds
+    os.utime(path, (then, then))
+    return path
+
+
+def test_the_nightly_job_deletes_files_no_row_names_and_keeps_the_rest(
+    dpo, handler, tmp_path, django_capture_on_commit_callbacks
+):
+    case = awaiting_identity(dpo, handler)
+    with django_capture_on_commit_callbacks(execute=True):
+        doc = documents.identity_evidence_receive(
+            actor=handler, case=case, upload=SimpleUploadedFile("id.png", PNG), on=timezone.localdate()
+        )
+    kept = documents.private_path(doc.path)
+    day = documents.ORPHAN_GRACE_SECONDS
+    os.utime(kept, (time.time() - 2 * day, time.time() - 2 * day))
+    orphan = plant(tmp_path, f"cases/{case.pk}/identity/0123456789abcdef.png", age_seconds=2 * day)
+    complaint_orphan = plant(tmp_path, "complaints/7/correspondence/feedbeef.pdf", age_seconds=2 * day)
+    fresh = plant(tmp_path, f"cases/{case.pk}/identity/fresh.png", age_seconds=60)  # its commit may be under way
+    feed = plant(tmp_path, "suppression/2026-01-01/email.csv", age_seconds=2 * day)  # not a row's file
+
+    run = JobRun.objects.get(pk=delete_orphaned_files())
+    assert run.detail == {"deleted": 2}
+    assert not orphan.exists() and not complaint_orphan.exists()
+    assert kept.exists() and fresh.exists() and feed.exists()
+
+
+def test_the_sweep_runs_every_night():
+    from privacy_portal.schedule import BEAT_SCHEDULE
+
+    assert BEAT_SCHEDULE["delete-orphaned-files"]["task"] == "requests.tasks.delete_orphaned_files"
+
+
+def test_a_document_whose_file_is_missing_answers_404_not_a_server_error(client_for, dpo, handler):
+    case = awaiting_identity(dpo, handler)
+    doc = documents.identity_evidence_receive(  # on_commit never runs here: the row without its file
+        actor=handler, case=case, upload=SimpleUploadedFile("id.png", PNG), on=timezone.localdate()
+    )
+    response = client_for(handler).get(reverse("requests:document", args=[case.pk, doc.pk]))
+    assert response.status_code == 404

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.forms.utils import pretty_name
 
 from . import bounds
 from .models import User
@@ -67,6 +69,35 @@ class StaffUpdateForm(forms.Form):
     is_active = forms.BooleanField(required=False, label="Account active")
     access_ends_on = bounds.DateField(required=False, label="Access ends on", help_text="dd/mm/yyyy")
     reason = forms.CharField(max_length=500, help_text="Why this change is made (kept in the history).")
+
+
+def _label(form: forms.Form | None, field: str) -> str:
+    if field == NON_FIELD_ERRORS:
+        return ""
+    if form is not None and field in form.fields:
+        return str(form[field].label)  # the field's label, or its name made readable
+    return pretty_name(field)
+
+
+def named_errors(form: forms.Form | None = None, exc: ValidationError | None = None) -> list[str]:
+    """A form's errors, or a service's ValidationError, as sentences naming their field
+    ("Postcode: Enter a valid UK postcode."), for pages that show them as messages, away from
+    the field. Errors about no one field stay as they are."""
+    if exc is not None:
+        if hasattr(exc, "error_dict"):
+            items = [(field, [m for e in errors for m in e.messages]) for field, errors in exc.error_dict.items()]
+        else:
+            return list(exc.messages)
+    elif form is not None:
+        items = list(form.errors.items())
+    else:
+        return []
+    sentences = []
+    for field, errors in items:
+        label = _label(form, field)
+        text = " ".join(str(e) for e in errors)
+        sentences.append(f"{label}: {text}" if label else text)
+    return sentences
 
 
 def add_service_errors(form: forms.Form, exc) -> None:

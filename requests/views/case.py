@@ -15,7 +15,7 @@ from customers.models import Customer
 from privacy_portal import paging
 from privacy_portal.access import get_for_user_or_404, requires
 from privacy_portal.audit import access_record
-from privacy_portal.forms import add_service_errors
+from privacy_portal.forms import add_service_errors, named_errors
 from privacy_portal.history import history_page
 from privacy_portal.models import AccessEvent
 
@@ -212,14 +212,13 @@ def case_action(request, pk: int, action: str):
     form_class, run = ACTIONS[action]
     form = form_class(request.POST, request.FILES) if form_class else None
     if form is not None and not form.is_valid():
-        for field, errors in form.errors.items():
-            label = form.fields[field].label if field in form.fields else ""
-            messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+        for text in named_errors(form):
+            messages.error(request, text)
         return redirect(case)
     try:
         message = run(request, case, form.cleaned_data if form else {})
     except ValidationError as exc:
-        for text in exc.messages:
+        for text in named_errors(form, exc):
             messages.error(request, text)
     else:
         messages.success(request, message)

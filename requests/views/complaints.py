@@ -17,7 +17,7 @@ from customers.models import Customer
 from privacy_portal import legal
 from privacy_portal.access import get_for_user_or_404, requires
 from privacy_portal.audit import access_record
-from privacy_portal.forms import add_service_errors
+from privacy_portal.forms import add_service_errors, named_errors
 from privacy_portal.history import history_page
 from privacy_portal.models import AccessEvent
 
@@ -35,13 +35,8 @@ ERR_UNKNOWN_CASES = "No request has the reference {refs}."
 
 def _flash(request, form, exc: ValidationError | None = None) -> None:
     """Errors of an action form (or of the service) as messages on the page it returns to."""
-    if exc is not None:
-        for text in exc.messages:
-            messages.error(request, text)
-        return
-    for field, errors in form.errors.items():
-        label = form.fields[field].label if field in form.fields else ""
-        messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+    for text in named_errors(form, exc):
+        messages.error(request, text)
 
 
 def may_download_bundle(user) -> bool:

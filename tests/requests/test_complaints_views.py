@@ -223,7 +223,9 @@ def test_handler_acknowledges_through_the_page(client, handler, complaint):
 def test_an_acknowledgement_before_receipt_is_refused_with_a_message(client, handler, complaint):
     client.force_login(handler)
     response = act(client, complaint, "acknowledge", on=d(complaint.received_on - DAY))
-    assert page_messages(response) == [svc.ERR_ACK_BEFORE_RECEIPT.format(received=f"{complaint.received_on:%-d %B %Y}")]
+    assert page_messages(response) == [
+        "Date acknowledged: " + svc.ERR_ACK_BEFORE_RECEIPT.format(received=f"{complaint.received_on:%-d %B %Y}")
+    ]
     complaint.refresh_from_db()
     assert complaint.status == "received"
 
@@ -288,7 +290,7 @@ def test_dpo_escalates_through_the_ico_panel_and_a_past_deadline_is_refused(clie
         "deadline_due_on": d(TODAY() - DAY),
     }
     response = act(client, complaint, "escalate", **data)
-    assert page_messages(response) == [svc.ERR_ICO_DEADLINE_PAST]
+    assert page_messages(response) == ["Due on: " + svc.ERR_ICO_DEADLINE_PAST]
     assert not IcoCase.objects.exists()
     response = act(client, complaint, "escalate", **{**data, "deadline_due_on": d(TODAY() + 10 * DAY)})
     assert page_messages(response) == ["Escalation to the ICO recorded (IC-777-X)."]
@@ -333,7 +335,7 @@ def test_handler_records_correspondence_with_a_pdf_and_a_fake_one_is_refused(cli
     base = {"occurred_on": d(TODAY()), "direction": "inbound", "medium": "letter", "summary": "Letter of complaint"}
     response = act(client, complaint, "correspondence", **base,
                    attachment=SimpleUploadedFile("letter.pdf", b"<html>not a pdf</html>"))  # fmt: skip
-    assert page_messages(response) == [ERR_TYPE]
+    assert page_messages(response) == ["Attachment: " + ERR_TYPE]
     assert not CaseCorrespondence.objects.exists()
     response = act(client, complaint, "correspondence", **base, attachment=SimpleUploadedFile("letter.pdf", PDF))
     assert page_messages(response) == ["Correspondence recorded."]

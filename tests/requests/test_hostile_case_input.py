@@ -167,6 +167,44 @@ def test_the_sweep_runs_every_night():
     assert BEAT_SCHEDULE["delete-orphaned-files"]["task"] == "requests.tasks.delete_orphaned_files"
 
 
+# --- Every action's error names its field ---------------------------------------------------------
+
+
+def rectification_case(dpo, handler, customer) -> Case:
+    case = CaseFactory(customer=customer, right=Case.Right.RECTIFICATION)
+    return svc.case_start(actor=handler, case=svc.case_assign(actor=dpo, case=case, handler=handler))
+
+
+def test_a_rectification_with_a_bad_postcode_names_the_postcode(client_for, dpo, handler):
+    customer = CustomerFactory(postcode="SW1A 1AA")
+    case = rectification_case(dpo, handler, customer)
+    data = {
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "postcode": "NOT A POSTCODE",
+        "expected_version": customer.version,
+        "reason": "Requester's letter",
+    }
+    response = client_for(handler).post(reverse("requests:case_action", args=[case.pk, "rectify"]), data, follow=True)
+    errors = page_errors(response)
+    assert errors and all(e.startswith("Postcode: ") for e in errors), errors
+
+
+def test_a_missing_field_is_named_even_where_the_form_gives_it_no_label(client_for, dpo, handler):
+    customer = CustomerFactory()
+    case = rectification_case(dpo, handler, customer)
+    data = {"last_name": "Lee", "expected_version": customer.version, "reason": "Letter"}
+    response = client_for(handler).post(reverse("requests:case_action", args=[case.pk, "rectify"]), data, follow=True)
+    assert "First name: This field is required." in page_errors(response)
+
+
+def test_an_action_with_a_date_out_of_bounds_names_the_date(client_for, dpo, handler):
+    case = awaiting_identity(dpo, handler)
+    response = upload(client_for(handler), case, "01/01/0001")
+    errors = page_errors(response)
+    assert len(errors) == 1 and errors[0].startswith("Date received: Enter a date on or after 1 January 1997")
+
+
 def test_a_document_whose_file_is_missing_answers_404_not_a_server_error(client_for, dpo, handler):
     case = awaiting_identity(dpo, handler)
     doc = documents.identity_evidence_receive(  # on_commit never runs here: the row without its file

@@ -185,6 +185,23 @@ def revoke_complaint(user, complaint: Complaint, *, keep_view: bool = False) -> 
 # --- services --------------------------------------------------------------------------
 
 
+def _may_link(actor, complaint_customer_id: int | None, case: Case) -> bool:
+    same_customer = bool(complaint_customer_id) and case.customer_id == complaint_customer_id
+    return same_customer or actor.has_perm("requests.view_case") or actor.has_perm("requests.view_case", case)
+
+
+def complaint_cases_find(*, actor, references: list[str], customer_id: int | None, field: str) -> list[Case]:
+    """The requests `references` name, for a complaint of customer `customer_id`. A reference
+    that names no request and one naming a request `actor` may not link get the same answer,
+    one message listing both under `field`, so no one learns from it that a request exists."""
+    references = list(dict.fromkeys(references))
+    found = {case.reference: case for case in Case.objects.filter(reference__in=references)}
+    unknown = sorted(ref for ref in references if ref not in found or not _may_link(actor, customer_id, found[ref]))
+    if unknown:
+        raise ValidationError({field: ERR_CASE_UNKNOWN.format(reference=", ".join(unknown))})
+    return [found[ref] for ref in references]
+
+
 def _check_case_links(actor, complaint_customer_id: int | None, cases: list[Case], already: set[int]) -> dict[str, str]:
     """A complaint may be linked to requests of its own customer; any other link (the complaint
     or the request has no customer record) only by someone who may open that request. Those
@@ -192,9 +209,7 @@ def _check_case_links(actor, complaint_customer_id: int | None, cases: list[Case
     for case in cases:
         if case.pk in already:
             return {"cases": ERR_CASE_LINKED.format(reference=case.reference)}
-        same_customer = complaint_customer_id and case.customer_id == complaint_customer_id
-        may_see = actor.has_perm("requests.view_case") or actor.has_perm("requests.view_case", case)
-        if not same_customer and not may_see:
+        if not _may_link(actor, complaint_customer_id, case):
             return {"cases": ERR_CASE_UNKNOWN.format(reference=case.reference)}
         if complaint_customer_id and case.customer_id and case.customer_id != complaint_customer_id:
             return {"cases": ERR_CASE_OTHER_CUSTOMER.format(reference=case.reference)}

@@ -30,8 +30,6 @@ from ..services.bundle import bundle_zip, deadline_state
 from ..services.correspondence import correspondence_add
 from ..services.documents import private_path
 
-ERR_UNKNOWN_CASES = "No request has the reference {refs}."
-
 
 def _flash(request, form, exc: ValidationError | None = None) -> None:
     """Errors of an action form (or of the service) as messages on the page it returns to."""
@@ -59,27 +57,27 @@ def complaint_new(request):
     form = forms.ComplaintForm(request.POST or None, initial={"customer_id": customer.pk if customer else None})
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k not in ("customer_id", "case_references")}
-        refs = form.cleaned_data["case_references"]
-        cases = list(Case.objects.filter(reference__in=refs))
-        unknown = sorted(set(refs) - {case.reference for case in cases})
-        if unknown:
-            form.add_error("case_references", ERR_UNKNOWN_CASES.format(refs=", ".join(unknown)))
+        try:
+            cases = svc.complaint_cases_find(
+                actor=request.user,
+                references=form.cleaned_data["case_references"],
+                customer_id=customer.pk if customer else None,
+                field="case_references",
+            )
+            complaint = svc.complaint_log(actor=request.user, customer=customer, cases=cases, **data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
         else:
-            try:
-                complaint = svc.complaint_log(actor=request.user, customer=customer, cases=cases, **data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(
-                    request,
-                    f"Logged complaint {complaint.reference}. "
-                    f"It must be acknowledged by {complaint.acknowledge_by:%-d %B %Y}.",
-                )
-                if request.user.has_perm("requests.view_complaint"):
-                    return redirect(complaint)
-                if request.user.has_perm("requests.view_complaint_status"):
-                    return redirect("requests:complaints_logged")
-                return redirect("requests:complaints")
+            messages.success(
+                request,
+                f"Logged complaint {complaint.reference}. "
+                f"It must be acknowledged by {complaint.acknowledge_by:%-d %B %Y}.",
+            )
+            if request.user.has_perm("requests.view_complaint"):
+                return redirect(complaint)
+            if request.user.has_perm("requests.view_complaint_status"):
+                return redirect("requests:complaints_logged")
+            return redirect("requests:complaints")
     if customer is not None:
         access_record(request=request, action=AccessEvent.Action.VIEW_CUSTOMER, customer_id=customer.pk, obj=customer)
     return render(request, "requests/complaint_new.html", {"form": form, "customer": customer})
@@ -190,9 +188,9 @@ def _assign(request, complaint, data):
 
 
 def _link_case(request, complaint, data):
-    case = Case.objects.filter(reference=data["reference"]).first()
-    if case is None:
-        raise ValidationError(svc.ERR_CASE_UNKNOWN.format(reference=data["reference"]))
+    (case,) = svc.complaint_cases_find(
+        actor=request.user, references=[data["reference"]], customer_id=complaint.customer_id, field="reference"
+    )
     svc.complaint_link_case(actor=request.user, complaint=complaint, case=case)
     return f"Linked {case.reference}."
 

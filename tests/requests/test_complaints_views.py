@@ -323,7 +323,7 @@ def test_linking_a_request_through_the_page(client, handler, complaint):
     client.force_login(handler)
     act(client, complaint, "link_case", reference=case.reference)
     response = act(client, complaint, "link_case", reference="R-2026-00000")
-    assert page_messages(response) == [svc.ERR_CASE_UNKNOWN.format(reference="R-2026-00000")]
+    assert page_messages(response) == ["Request reference: " + svc.ERR_CASE_UNKNOWN.format(reference="R-2026-00000")]
     assert list(complaint.cases.all()) == [case]
 
 

@@ -85,8 +85,8 @@ class ObjectionForm(forms.Form):
 
 
 class MissedFilterForm(forms.Form):
-    due_from = forms.DateField(required=False, label="Due from", help_text="dd/mm/yyyy")
-    due_to = forms.DateField(required=False, label="Due to", help_text="dd/mm/yyyy")
+    due_from = bounds.DateField(required=False, label="Due from", help_text="dd/mm/yyyy")
+    due_to = bounds.DateField(required=False, label="Due to", help_text="dd/mm/yyyy")
     state = forms.ChoiceField(
         choices=[("", "All missed"), (MISSED_OPEN, "Still not actioned"), (MISSED_LATE, "Actioned late")],
         required=False,

@@ -381,6 +381,9 @@ EXCLUDED: dict[str, str] = {
     "requests.BreachTask": "A containment or remedial action on an incident, owned by a member of staff.",
     "admin.LogEntry": "Django admin's log of staff accounts' changes; customer data is not editable there, and a "
     "record's text is its reference (C-000042), never a name.",
+    "privacy_portal.AccessEventText": "The free text beside an access-log entry (a break-glass reason): read, "
+    "exported and erased with its entry (the AccessEvent's reason; erasure redacts it through "
+    "privacy_portal.audit.redact_free_text), so not a data set of its own.",
 }
 
 # Fields naming a file in private storage: model -> (path field, kind field).

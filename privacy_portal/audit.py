@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
-from .models import GENESIS_HASH, AccessEvent
+from .models import GENESIS_HASH, AccessEvent, AccessEventText
 
 Action = AccessEvent.Action
 
@@ -100,6 +102,11 @@ def _write_chain_columns(events: list[AccessEvent]) -> None:
             raise RuntimeError("Access log chainer: an entry was chained by someone else meanwhile.")
 
 
+def free_text_commitment(salt: bytes, text: str) -> str:
+    """SHA-256 over a 32-byte random salt and the text: what the chain covers instead of it."""
+    return hashlib.sha256(salt + text.encode()).hexdigest()
+
+
 def _client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
@@ -117,8 +124,11 @@ def access_record(
     reason: str = "",
     flagged: bool = False,
 ) -> AccessEvent:
-    """Record that `request.user` read personal data. Never pass personal values here."""
-    return AccessEvent.objects.create(
+    """Record that `request.user` read personal data. Never pass personal values here.
+
+    A `reason` (free text) goes to the side table, never into the append-only entry: the entry
+    keeps its salted commitment (see AccessEventText)."""
+    event = AccessEvent(
         user=request.user,
         action=action,
         customer_id=customer_id,
@@ -127,9 +137,17 @@ def access_record(
         result_ids=list(result_ids),
         search_kind=search_kind,
         ip_address=_client_ip(request),
-        reason=reason,
         flagged=flagged,
     )
+    if not reason:
+        event.save()
+        return event
+    salt = secrets.token_bytes(32)
+    event.reason_digest = free_text_commitment(salt, reason)
+    with transaction.atomic():
+        event.save()
+        AccessEventText.objects.create(event=event, text=reason, salt=salt.hex())
+    return event
 
 
 def audit_scrub(*, actor, what: str, customer_id: int | None = None, details: dict) -> AccessEvent:
@@ -138,6 +156,46 @@ def audit_scrub(*, actor, what: str, customer_id: int | None = None, details: di
     return AccessEvent.objects.create(
         user=actor, action=Action.SCRUB, customer_id=customer_id, object_type=what, details=details
     )
+
+
+REDACTED_OWN = ""  # a reason given for opening the erased person's own record: removed whole
+
+
+@transaction.atomic
+def redact_free_text(*, customer_id: int, actor, redact: Callable[[str], str] | None = None) -> int:
+    """Erasure's part in the access log: redact the free text kept beside the person's entries.
+
+    The text of every entry about the customer (a break-glass reason for opening them) is
+    removed whole; with `redact` (erasure's redactor for the person), any other entry's text
+    that names them is redacted in place. Either way the salt is destroyed, so the digest the
+    chain covers can no longer be opened or confirmed by guessing, and the chain itself is
+    untouched: `verify_audit_log` still verifies. One chained scrub entry records which entries'
+    text was redacted (ids only); returns how many. Running it again changes nothing.
+    """
+    open_texts = AccessEventText.objects.select_for_update().filter(redacted_at__isnull=True).order_by("pk")
+    changed: list[AccessEventText] = []
+    for row in open_texts.filter(event__customer_id=customer_id):
+        row.text = REDACTED_OWN
+        changed.append(row)
+    if redact is not None:
+        for row in open_texts.exclude(event__customer_id=customer_id):
+            redacted = redact(row.text)
+            if redacted != row.text:
+                row.text = redacted
+                changed.append(row)
+    if not changed:
+        return 0
+    entry = audit_scrub(
+        actor=actor,
+        what=AccessEventText._meta.label,
+        customer_id=customer_id,
+        details={"field": "text", "rows": len(changed), "redacted_entries": sorted(r.pk for r in changed)},
+    )
+    now = timezone.now()
+    for row in changed:
+        row.salt, row.redacted_at, row.redaction_entry = "", now, entry
+    AccessEventText.objects.bulk_update(changed, ["text", "salt", "redacted_at", "redaction_entry"])
+    return len(changed)
 
 
 @dataclass(frozen=True)
@@ -154,6 +212,10 @@ class ChainBreak:
 BROKEN_LINK = "does not point at the entry before it (an entry removed, inserted or reordered)"
 ALTERED = "its content no longer matches its hash (the entry was altered)"
 HALF_CHAINED = "has only part of its chain columns (the chain was edited by hand)"
+TEXT_ALTERED = "its free text no longer matches the commitment the chain covers (the text was altered)"
+TEXT_MISSING = "its free text is missing (removed from the side table)"
+TEXT_UNEXPECTED = "has free text beside it that it never committed to"
+TEXT_REDACTED_UNRECORDED = "its free text was redacted without a chained scrub entry recording it"
 
 
 @dataclass
@@ -201,6 +263,7 @@ def verify_chain(*, batch_size: int = 5000) -> ChainReport:
         if entry_hash(event.prev_hash, event.content()) != event.hash:
             report.breaks.append(ChainBreak(event.pk, event.chain_seq, ALTERED))
         expected_prev = event.hash
+    report.breaks += _free_text_breaks()
     unchained = AccessEvent.objects.filter(chain_seq__isnull=True)
     for pk in unchained.exclude(hash__isnull=True).values_list("pk", flat=True):
         report.breaks.append(ChainBreak(pk, None, HALF_CHAINED))
@@ -208,3 +271,34 @@ def verify_chain(*, batch_size: int = 5000) -> ChainReport:
     report.pending = pending.count()
     report.oldest_pending_id = pending.order_by("pk").values_list("pk", flat=True).first()
     return report
+
+
+def _free_text_breaks() -> list[ChainBreak]:
+    """The side table against the commitments in the chain: unredacted text must open its
+    entry's digest; redacted text must be named by the chained scrub entry that redacted it."""
+    breaks = []
+    missing = AccessEvent.objects.exclude(reason_digest="").filter(free_text__isnull=True)
+    for pk, seq in missing.values_list("pk", "chain_seq"):
+        breaks.append(ChainBreak(pk, seq, TEXT_MISSING))
+    rows = AccessEventText.objects.select_related("event", "redaction_entry").order_by("pk")
+    for row in rows.iterator(chunk_size=2000):
+        event = row.event
+        if not event.reason_digest:
+            problem = TEXT_UNEXPECTED
+        elif row.redacted_at is None:
+            problem = None if _opens(row.salt, row.text, event.reason_digest) else TEXT_ALTERED
+        else:
+            scrub = row.redaction_entry
+            named = scrub is not None and row.pk in (scrub.details or {}).get("redacted_entries", [])
+            problem = None if named and scrub.action == AccessEvent.Action.SCRUB else TEXT_REDACTED_UNRECORDED
+        if problem:
+            breaks.append(ChainBreak(event.pk, event.chain_seq, problem))
+    return breaks
+
+
+def _opens(salt_hex: str, text: str, digest: str) -> bool:
+    try:
+        salt = bytes.fromhex(salt_hex)
+    except ValueError:
+        return False
+    return len(salt) == 32 and free_text_commitment(salt, text) == digest

@@ -17,7 +17,7 @@ PAGE_SIZE = 100
 def _page(qs, before: str | None):
     if before and before.isdigit():
         qs = qs.filter(pk__lt=int(before))
-    rows = list(qs.select_related("user").order_by("-pk")[: PAGE_SIZE + 1])
+    rows = list(qs.select_related("user", "free_text").order_by("-pk")[: PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return rows, (rows[-1].pk if more else None)

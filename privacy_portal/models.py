@@ -144,7 +144,10 @@ class AccessEvent(models.Model):
     result_ids = models.JSONField(default=list, blank=True)
     search_kind = models.CharField(max_length=16, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
-    reason = models.CharField(max_length=500, blank=True)
+    # Free text (the break-glass reason) never lives in this append-only row: it sits in
+    # AccessEventText, which erasure can redact; the row keeps only its salted SHA-256
+    # commitment, and the chain covers that. Empty when the entry has no free text.
+    reason_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     # Break-glass and other accesses the DPO must look at.
     flagged = models.BooleanField(default=False)
     # Scrub entries: which tables and fields, and how many rows (never the values).
@@ -192,10 +195,64 @@ class AccessEvent(models.Model):
             "result_ids": list(self.result_ids or []),
             "search_kind": self.search_kind,
             "ip_address": self.ip_address,
-            "reason": self.reason,
+            # The commitment to the free text, never the text (the key predates the side table:
+            # an entry without free text hashes exactly as it did before).
+            "reason": self.reason_digest,
             "flagged": self.flagged,
             "details": self.details or {},
         }
+
+    @property
+    def reason(self) -> str:
+        """The free text given with this entry (the break-glass reason), from the side table;
+        empty when there was none or once erasure has redacted it. Lists that show it
+        select_related("free_text")."""
+        text = self._free_text()
+        return text.text if text is not None else ""
+
+    @property
+    def reason_redacted(self) -> bool:
+        text = self._free_text()
+        return text is not None and text.redacted_at is not None
+
+    def _free_text(self) -> AccessEventText | None:
+        if not self.reason_digest:
+            return None  # no query for the entries that never had free text
+        try:
+            return self.free_text
+        except AccessEventText.DoesNotExist:
+            return None
+
+
+class AccessEventText(models.Model):
+    """The free text of one access-log entry (today: the reason given for a break-glass
+    opening), kept outside the append-only, hash-chained row so that erasure can redact it.
+
+    The entry holds `reason_digest = SHA-256(salt ‖ text)` and the chain covers that digest, so
+    while the text is here it is bound to the entry (change one word and verification reports
+    it). The salt is 32 random bytes per entry, stored here and destroyed when the text is
+    redacted: afterwards the digest in the chain is a commitment nobody can open, so a guessed
+    surname cannot be confirmed by hashing it (it would take guessing the 256-bit salt too). A
+    keyed hash (one server secret) was not chosen: the key outlives every erasure, so whoever
+    holds it could confirm guesses forever.
+
+    Not a tracked (history) model on purpose: a history table would keep the very text that
+    erasure must remove. Redaction is recorded instead by a chained scrub entry
+    (`redaction_entry`, ids only). On PostgreSQL a trigger refuses every DELETE and every UPDATE
+    but redaction, once (text changed or blanked, salt destroyed, the scrub entry named).
+    """
+
+    event = models.OneToOneField(AccessEvent, primary_key=True, on_delete=models.PROTECT, related_name="free_text")
+    text = models.TextField(blank=True)
+    # Hex of 32 random bytes (secrets.token_bytes); empty once redacted.
+    salt = models.CharField(max_length=64, blank=True)
+    redacted_at = models.DateTimeField(null=True, blank=True)
+    redaction_entry = models.ForeignKey(
+        AccessEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+
+    def __str__(self) -> str:
+        return f"free text of access entry {self.event_id}"
 
 
 # --- Register of processing activities (UK GDPR Art 30) and the privacy notice archive ----

@@ -127,7 +127,9 @@ def home(request):
 
         context["breach_figures"] = breach_figures()
         # Break-glass openings and other flagged reads, newest first, for the DPO to review.
-        context["flagged_access"] = AccessEvent.objects.filter(flagged=True).select_related("user").order_by("-at")[:10]
+        context["flagged_access"] = (
+            AccessEvent.objects.filter(flagged=True).select_related("user", "free_text").order_by("-at")[:10]
+        )
     if request.user.has_perm("customers.view_customer"):
         from customers.forms import SearchForm
 

@@ -51,7 +51,7 @@ from customers.models import (
 from customers.services.suppression import suppression_add_identifiers
 from customers.subject import Candidate, SubjectRecords, subject_records
 from privacy_portal import legal
-from privacy_portal.audit import audit_scrub
+from privacy_portal.audit import audit_scrub, redact_free_text
 from privacy_portal.models import AccessEvent
 
 from ..models import (
@@ -184,11 +184,13 @@ PLAN: dict[str, Treatment] = {
     ),
 }
 
-# Said as it is while the access log's free-text reasons live in its append-only rows.
-ACCESS_REASONS_KEPT = Treatment(
-    KEPT,
-    "Free-text reasons typed by staff into access log entries (e.g. break-glass), which may name the person",
-    "The append-only, hash-chained log cannot be changed without breaking its proof (Art 5(2)).",
+# The access log's free text sits beside its chained entries (privacy_portal.AccessEventText).
+ACCESS_REASONS = Treatment(
+    REDACTED_KEPT,
+    "Free-text reasons typed by staff beside access log entries (e.g. break-glass): the text of the person's "
+    "own entries removed, their details redacted from any other",
+    "The chained entry keeps only a salted digest of the text, which can no longer be opened once the salt is "
+    "destroyed; the chain still verifies (privacy_portal.audit.redact_free_text).",
 )
 
 # Files in the case files: which kinds go, which stay and why.
@@ -276,9 +278,9 @@ def erasure_preview(*, customer: Customer, include: Iterable[str] = ()) -> Erasu
         model = apps.get_model(label)
         line = Line(treatment.what, graph.rows(model).count(), treatment.why, _history_count(graph, model), model=label)
         groups.get(treatment.action, preview.keep).append(line)
-    typed = graph.rows(AccessEvent).exclude(reason="").count()
+    typed = graph.rows(AccessEvent).exclude(reason_digest="").count()
     if typed:
-        preview.keep.append(Line(ACCESS_REASONS_KEPT.what, typed, ACCESS_REASONS_KEPT.why))
+        preview.keep.append(Line(ACCESS_REASONS.what, typed, ACCESS_REASONS.why))
     files = graph.files()
     for kind, treatment in FILE_PLAN.items():
         count = sum(1 for f in files if _file_kind(f) == kind)
@@ -524,9 +526,9 @@ def customer_erase(*, actor, case: Case, include: Iterable[str] = ()) -> Erasure
         model = apps.get_model(label)
         rows, history_rows = done.get(label) or (graph.rows(model).count(), _history_count(graph, model))
         ledger.tables.append(LedgerLine(label, treatment.what, treatment.action, rows, history_rows, treatment.why))
-    typed = graph.rows(AccessEvent).exclude(reason="").count()
+    typed = redact_free_text(customer_id=customer.pk, actor=actor, redact=redact)
     if typed:
-        t = ACCESS_REASONS_KEPT
+        t = ACCESS_REASONS
         ledger.tables.append(LedgerLine("privacy_portal.AccessEvent", t.what, t.action, typed, None, t.why))
     for kind, treatment in FILE_PLAN.items():
         count = sum(1 for f in files if _file_kind(f) == kind)

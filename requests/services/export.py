@@ -646,7 +646,7 @@ DATA_SETS += [
             column("what", lambda e: e.get_action_display()),
             column("reason", lambda e: e.reason),
         ),
-        lambda graph: graph.rows(AccessEvent).select_related("user"),
+        lambda graph: graph.rows(AccessEvent).select_related("user", "free_text"),
         model="privacy_portal.AccessEvent",
     ),
 ]

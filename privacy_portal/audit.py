@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -13,7 +12,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .models import GENESIS_HASH, AccessEvent, AccessEventText
+from .models import GENESIS_HASH, AccessEvent, AccessEventText, free_text_commitment
 
 Action = AccessEvent.Action
 
@@ -102,11 +101,6 @@ def _write_chain_columns(events: list[AccessEvent]) -> None:
             raise RuntimeError("Access log chainer: an entry was chained by someone else meanwhile.")
 
 
-def free_text_commitment(salt: bytes, text: str) -> str:
-    """SHA-256 over a 32-byte random salt and the text: what the chain covers instead of it."""
-    return hashlib.sha256(salt + text.encode()).hexdigest()
-
-
 def _client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
@@ -128,7 +122,7 @@ def access_record(
 
     A `reason` (free text) goes to the side table, never into the append-only entry: the entry
     keeps its salted commitment (see AccessEventText)."""
-    event = AccessEvent(
+    return AccessEvent.objects.create(
         user=request.user,
         action=action,
         customer_id=customer_id,
@@ -137,17 +131,9 @@ def access_record(
         result_ids=list(result_ids),
         search_kind=search_kind,
         ip_address=_client_ip(request),
+        reason=reason,
         flagged=flagged,
     )
-    if not reason:
-        event.save()
-        return event
-    salt = secrets.token_bytes(32)
-    event.reason_digest = free_text_commitment(salt, reason)
-    with transaction.atomic():
-        event.save()
-        AccessEventText.objects.create(event=event, text=reason, salt=salt.hex())
-    return event
 
 
 def audit_scrub(*, actor, what: str, customer_id: int | None = None, details: dict) -> AccessEvent:

@@ -4,9 +4,11 @@ the register of processing activities and the archive of privacy notice versions
 from __future__ import annotations
 
 import datetime
+import hashlib
+import secrets
 
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -102,6 +104,11 @@ class JobRun(models.Model):
 GENESIS_HASH = "0" * 64
 
 
+def free_text_commitment(salt: bytes, text: str) -> str:
+    """SHA-256 over a 32-byte random salt and the text: what the chain covers instead of it."""
+    return hashlib.sha256(salt + text.encode()).hexdigest()
+
+
 class AccessEvent(models.Model):
     """One read of personal data (or one scrub of it): who, when, what, from where, and why.
 
@@ -177,7 +184,17 @@ class AccessEvent(models.Model):
         if self.pk is not None:
             raise ValueError("Access events are append-only.")
         # A plain insert: no lock, no read of the chain's head (the chainer links it later).
-        super().save(*args, **kwargs)
+        text = getattr(self, "_new_reason", "")
+        if not text:
+            super().save(*args, **kwargs)
+            return
+        # Free text never enters this row: its salted commitment does, the text goes beside it.
+        salt = secrets.token_bytes(32)
+        self.reason_digest = free_text_commitment(salt, text)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            AccessEventText.objects.create(event=self, text=text, salt=salt.hex())
+        self._new_reason = ""
 
     def delete(self, *args, **kwargs):
         raise ValueError("Access events are append-only.")
@@ -207,8 +224,15 @@ class AccessEvent(models.Model):
         """The free text given with this entry (the break-glass reason), from the side table;
         empty when there was none or once erasure has redacted it. Lists that show it
         select_related("free_text")."""
+        if self.pk is None:
+            return getattr(self, "_new_reason", "")
         text = self._free_text()
         return text.text if text is not None else ""
+
+    @reason.setter
+    def reason(self, text: str) -> None:
+        # AccessEvent(reason=...) works as a field would; save() sends it to the side table.
+        self._new_reason = text or ""
 
     @property
     def reason_redacted(self) -> bool:

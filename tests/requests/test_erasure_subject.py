@@ -134,8 +134,8 @@ def test_the_certificate_is_written_from_what_the_erasure_did_with_what_is_kept_
     attachment = FILE_PLAN["attachment"]
     assert f"<td>{escape(attachment.what)}</td><td>1</td><td>Kept</td><td>{escape(attachment.why)}</td>" in text
     assert private_path(relative).exists()
-    # So is the break-glass reason the append-only log cannot change.
-    assert "Free-text reasons typed by staff into access log entries" in text
+    # The break-glass reason beside the access log is said to be redacted (the chain keeps a digest).
+    assert "Free-text reasons typed by staff beside access log entries" in text
     for label, line in ledger.items():
         if label in PLAN:
             assert f"<td>{escape(PLAN[label].what)}</td><td>{line.rows}</td>" in text

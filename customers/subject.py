@@ -218,16 +218,24 @@ class SubjectRecords:
     that needs only the customer's own rows (Art 19: the disclosures) pays for nothing else."""
 
     def __init__(
-        self, customer: Customer, *, include: Iterable[str] = (), keep: Iterable[str] = (), candidates: bool = True
+        self,
+        customer: Customer | None,
+        *,
+        include: Iterable[str] = (),
+        keep: Iterable[str] = (),
+        candidates: bool = True,
+        files: tuple[Iterable[int], Iterable[int]] | None = None,
     ) -> None:
         self.customer = customer
         self._include = frozenset(include)
         self._keep = tuple(keep)
-        self._offer = candidates
+        self._offer = candidates and customer is not None
+        if files is not None:  # case files with no customer record (case_file_records)
+            self._ids = self._case_files(*files)
 
     @cached_property
     def identifiers(self) -> Identifiers:
-        return Identifiers.of(self.customer, keep=self._keep)
+        return Identifiers.of(self.customer, keep=self._keep) if self.customer is not None else Identifiers()
 
     @cached_property
     def _found(self) -> list[Candidate]:
@@ -246,7 +254,7 @@ class SubjectRecords:
 
     @cached_property
     def _ids(self) -> tuple[frozenset[int], frozenset[int], frozenset[int]]:
-        from requests.models import Case, Complaint, IcoCase
+        from requests.models import Case, Complaint
 
         customer = self.customer
         case_ids = set(Case.objects.filter(customer=customer).values_list("pk", flat=True))
@@ -257,6 +265,13 @@ class SubjectRecords:
         )
         complaint_ids |= set(Complaint.history.filter(customer_id=customer.pk).values_list("id", flat=True))
         complaint_ids |= {c.pk for c in self.included if c.kind == "complaint"}
+        return self._case_files(case_ids, complaint_ids)
+
+    @staticmethod
+    def _case_files(case_ids, complaint_ids) -> tuple[frozenset[int], frozenset[int], frozenset[int]]:
+        from requests.models import Complaint, IcoCase
+
+        case_ids, complaint_ids = set(case_ids), set(complaint_ids)
         # A request linked to one of the person's complaints is about them too.
         through = Complaint.cases.through.objects.filter(complaint_id__in=complaint_ids)
         case_ids |= set(through.values_list("case_id", flat=True))
@@ -317,11 +332,16 @@ class Part:
     what: str = ""
 
 
+NOTHING = Q(pk__in=[])
+
+
 def _customer(g: SubjectRecords) -> Q:
-    return Q(customer_id=g.customer.pk)
+    return Q(customer_id=g.customer.pk) if g.customer is not None else NOTHING
 
 
 def _calls(g: SubjectRecords) -> Q:
+    if g.customer is None:
+        return NOTHING
     return _customer(g) | Q(customer__isnull=True, customer_number__in=sorted(g.identifiers.phones))
 
 
@@ -332,11 +352,15 @@ def _case_file(g: SubjectRecords) -> Q:
 def _access_events(g: SubjectRecords) -> QuerySet:
     from privacy_portal.audit_views import events_for_customer
 
+    if g.customer is None:
+        from privacy_portal.models import AccessEvent
+
+        return AccessEvent.objects.none()
     return events_for_customer(g.customer.pk).order_by("at", "pk")
 
 
 COVERAGE: dict[str, Part] = {
-    "customers.Customer": Part(lambda g: Q(id=g.customer.pk), what="The customer record"),
+    "customers.Customer": Part(lambda g: Q(id=g.customer.pk) if g.customer else NOTHING, what="The customer record"),
     "customers.PreferenceChange": Part(_customer, what="Marketing preference changes"),
     "customers.Call": Part(_calls, what="Recorded calls, matched or from a number the person had"),
     "customers.Correspondence": Part(_customer, what="Correspondence records"),
@@ -404,6 +428,12 @@ def subject_records(
     `candidates=False` skips looking for candidates (a reader that never offers them).
     """
     return SubjectRecords(customer, include=include, keep=keep, candidates=candidates)
+
+
+def case_file_records(*, case_ids: Iterable[int], complaint_ids: Iterable[int]) -> SubjectRecords:
+    """The records of requests and complaints that have no customer record (logged with the
+    requester's details only): their case files, as the subject graph holds a customer's."""
+    return SubjectRecords(None, candidates=False, files=(case_ids, complaint_ids))
 
 
 # --- The introspection walk ------------------------------------------------------------------------

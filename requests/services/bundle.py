@@ -7,8 +7,9 @@ A ZIP holding a PDF report, the same content as JSON, and the correspondence att
 - the timeline: every status change, with who and when, from the complaint's history;
 - the linked rights requests, each with its deadline met or missed;
 - the correspondence list (the complaint's and its linked requests');
-- the complete change history of the complaint (and its ICO case), its linked requests and
-  the affected customer record: who changed which field from what to what, and when.
+- the complete change history of everything in the subject graph (customers.subject) of the
+  complaint's customer and its linked requests: who changed which field from what to what,
+  and when.
 
 `bundle_content` gathers it once; the PDF (ReportLab) and the JSON are two renderings of
 that one dict, so they cannot disagree. Reading it is a read of personal data: the view
@@ -27,6 +28,8 @@ from xml.sax.saxutils import escape
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils import timezone
+
+from customers.models import REFERENCE_PREFIX
 
 from ..models import Case, CaseCorrespondence, Complaint, IcoCase, IcoDeadline
 from .documents import private_path
@@ -90,7 +93,8 @@ def _history(history_qs, label, names: _Names, refs: dict[int, str], *, fields: 
     """Each history record of one model's objects as who / when / what changed."""
     entries = []
     previous: dict[int, object] = {}
-    for record in history_qs.order_by("history_date", "history_id"):
+    records = history_qs.order_by("history_date", "history_id") if hasattr(history_qs, "order_by") else history_qs
+    for record in records:
         before = previous.get(record.id)
         if record.history_type == "+" or before is None:
             changes = []
@@ -122,6 +126,63 @@ def _history(history_qs, label, names: _Names, refs: dict[int, str], *, fields: 
             }
         )
     return entries
+
+
+def bundle_history_rows(complaint: Complaint, cases: list[Case]) -> dict[type[models.Model], list]:
+    """The history rows the bundle's change history covers: everything in the subject graph
+    (customers.subject) of the complaint's customer and of its linked requests' customers
+    (preference changes, disclosures, calls, correspondence, purchases, notes, tasks, clock
+    stops, documents, case correspondence, the ICO case and its deadlines...), and the case
+    files of the complaint and of linked requests that have no customer record."""
+    from customers.subject import case_file_records, subject_records
+
+    customers = {c for c in [complaint.customer, *(case.customer for case in cases)] if c is not None}
+    graphs = [subject_records(customer, candidates=False) for customer in sorted(customers, key=lambda c: c.pk)]
+    graphs.append(case_file_records(case_ids=[case.pk for case in cases], complaint_ids=[complaint.pk]))
+    found: dict[type[models.Model], dict[int, object]] = {}
+    for graph in graphs:
+        for model in graph.models():
+            history = graph.history(model)
+            if history is None:
+                continue
+            rows = found.setdefault(model, {})
+            for row in history:
+                rows.setdefault(row.history_id, row)
+    return {
+        model: sorted(rows.values(), key=lambda r: (r.history_date, r.history_id))
+        for model, rows in found.items()
+        if rows
+    }
+
+
+def _reference_map(model: type[models.Model], rows) -> dict:
+    label = model._meta.label_lower
+    if model is Case or model is Complaint:
+        return {(label, r.id): r.reference for r in rows}
+    return {}
+
+
+def _labeller(model: type[models.Model], refs: dict):
+    """How a history row names its record: "Request R-2026-00001", "Customer C-000042",
+    "ICO case IC-123", "Case note #7 on R-2026-00001"."""
+    name = model._meta.verbose_name
+    if model is Case:
+        return lambda r: f"Request {r.reference}"
+    if model is Complaint:
+        return lambda r: f"Complaint {r.reference}"
+    if model is IcoCase:
+        return lambda r: f"ICO case {r.ico_reference}"
+    if model is IcoDeadline:
+        return lambda r: f"ICO deadline {r.due_on.isoformat()}"
+    if model._meta.label == "customers.Customer":
+        return lambda r: f"Customer {REFERENCE_PREFIX}{r.id:06d}"
+
+    def label(r) -> str:
+        case_id = getattr(r, "case_id", None)
+        on = f" on {refs.get(('requests.case', case_id), f'request #{case_id}')}" if case_id else ""
+        return f"{name[:1].upper()}{name[1:]} #{r.id}{on}"
+
+    return label
 
 
 def _tracked(model: type[models.Model]) -> dict[str, models.Field]:
@@ -216,36 +277,10 @@ def bundle_content(complaint: Complaint, *, actor=None, today: datetime.date | N
         for item in letters.order_by("occurred_on", "pk")
     ]
 
-    history = _history(
-        complaint.history.all(),
-        lambda r: f"Complaint {complaint.reference}",
-        names,
-        refs,
-        fields=_tracked(Complaint),
-    )
-    if ico:
-        history += _history(
-            ico.history.all(), lambda r: f"ICO case {r.ico_reference}", names, refs, fields=_tracked(IcoCase)
-        )
-        history += _history(
-            IcoDeadline.history.filter(ico_case_id=ico.pk),
-            lambda r: f"ICO deadline {r.due_on.isoformat()}",
-            names,
-            refs,
-            fields=_tracked(IcoDeadline),
-        )
-    for case in cases:
-        history += _history(
-            case.history.all(), lambda r, ref=case.reference: f"Request {ref}", names, refs, fields=_tracked(Case)
-        )
-    if customer is not None:
-        history += _history(
-            customer.history.all(),
-            lambda r: f"Customer {customer.reference}",
-            names,
-            refs,
-            fields=_tracked(type(customer)),
-        )
+    history = []
+    for model, rows in bundle_history_rows(complaint, cases).items():
+        refs.update(_reference_map(model, rows))
+        history += _history(rows, _labeller(model, refs), names, refs, fields=_tracked(model))
     history.sort(key=lambda entry: entry["at"])
 
     return {
@@ -448,7 +483,12 @@ def bundle_pdf(content: dict) -> bytes:
 
     story += [Spacer(1, 4 * mm), _p("Change history", h2)]
     story.append(
-        _p("Every change to the complaint, its ICO case, its linked requests and the customer record.", normal)
+        _p(
+            "Every change to every record held about the person: the complaint, its ICO case, its linked requests "
+            "and their case files, and the customer's records (preferences, disclosures, calls, correspondence, "
+            "purchases).",
+            normal,
+        )
     )
     rows = [["When", "Who", "Record", "Change"]]
     for entry in content["history"]:

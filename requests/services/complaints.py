@@ -28,6 +28,8 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
+from customers.services.normalise import normalise_phone
+
 from ..deadlines import complaint_acknowledge_by
 from ..models import Case, Complaint, IcoCase, IcoDeadline
 from .grants import CUSTOMER_PERMS
@@ -61,6 +63,10 @@ ERR_DESCRIPTION = "Say what the complaint is about."
 ERR_CHANNEL = "Choose how the complaint arrived."
 ERR_CATEGORY = "Choose what the complaint is about."
 ERR_CASE_OTHER_CUSTOMER = "Request {reference} belongs to another customer."
+ERR_CASE_OTHER_PERSON = (
+    "Request {reference} was made by someone else: its requester's details do not match the person this complaint "
+    "is about."
+)
 ERR_CASE_LINKED = "Request {reference} is already linked to this complaint."
 ERR_CASE_UNKNOWN = "No request has the reference {reference}."
 ERR_NOT_WORKER = "Only the assigned handler or the DPO can work this complaint."
@@ -202,10 +208,47 @@ def complaint_cases_find(*, actor, references: list[str], customer_id: int | Non
     return [found[ref] for ref in references]
 
 
-def _check_case_links(actor, complaint_customer_id: int | None, cases: list[Case], already: set[int]) -> dict[str, str]:
+def _same_person(complaint_customer_id: int | None, party: dict[str, str], case: Case) -> bool:
+    """Whether a request is about the person a complaint is about, where one of them (or both)
+    has no customer record: the typed details of the one must match the other's identifiers
+    (every value the customer ever had, customers.subject), or each other's."""
+    from customers.models import Customer
+    from customers.subject import Identifiers, party_matches
+
+    requester = {
+        "name": case.requester_name,
+        "email": case.requester_email,
+        "phone": case.requester_phone,
+        "address": case.requester_address,
+    }
+    if complaint_customer_id and not case.customer_id:
+        ids = Identifiers.of(Customer.objects.get(pk=complaint_customer_id))
+        return bool(party_matches(ids, **requester))
+    if case.customer_id and not complaint_customer_id:
+        return bool(party_matches(Identifiers.of(case.customer), **party))
+    # Neither has a customer record: the two sets of typed details must share an email, a number or the name.
+    ids = Identifiers(
+        emails=frozenset({party["email"].strip().lower()} - {""}),
+        phones=frozenset({_e164(party["phone"])} - {""}),
+    )
+    same_name = party["name"].strip().lower() == requester["name"].strip().lower() != ""
+    return same_name or bool(party_matches(ids, **requester))
+
+
+def _e164(phone: str) -> str:
+    try:
+        return normalise_phone(phone)
+    except ValidationError:
+        return ""
+
+
+def _check_case_links(
+    actor, complaint_customer_id: int | None, cases: list[Case], already: set[int], party: dict[str, str]
+) -> dict[str, str]:
     """A complaint may be linked to requests of its own customer; any other link (the complaint
-    or the request has no customer record) only by someone who may open that request. Those
-    who may not are told nothing about it, not even that it exists."""
+    or the request has no customer record) only by someone who may open that request, and only
+    to a request of the same person (`party`: the complainant's details as typed). Those who
+    may not open it are told nothing about it, not even that it exists."""
     for case in cases:
         if case.pk in already:
             return {"cases": ERR_CASE_LINKED.format(reference=case.reference)}
@@ -213,6 +256,9 @@ def _check_case_links(actor, complaint_customer_id: int | None, cases: list[Case
             return {"cases": ERR_CASE_UNKNOWN.format(reference=case.reference)}
         if complaint_customer_id and case.customer_id and case.customer_id != complaint_customer_id:
             return {"cases": ERR_CASE_OTHER_CUSTOMER.format(reference=case.reference)}
+        same_customer = bool(complaint_customer_id) and case.customer_id == complaint_customer_id
+        if not same_customer and not _same_person(complaint_customer_id, party, case):
+            return {"cases": ERR_CASE_OTHER_PERSON.format(reference=case.reference)}
     return {}
 
 
@@ -247,7 +293,13 @@ def complaint_log(
     if not description.strip():
         errors["description"] = ERR_DESCRIPTION
     cases = list(dict.fromkeys(cases))
-    errors.update(_check_case_links(actor, customer.pk if customer else None, cases, set()))
+    party = {
+        "name": complainant_name,
+        "email": complainant_email,
+        "phone": complainant_phone,
+        "address": complainant_address,
+    }
+    errors.update(_check_case_links(actor, customer.pk if customer else None, cases, set(), party))
     if errors:
         raise ValidationError(errors)
     complaint = Complaint(
@@ -275,7 +327,14 @@ def complaint_log(
 def complaint_link_case(*, actor, complaint: Complaint, case: Case) -> Complaint:
     """Link a rights request the complaint is about (its summary goes into the bundle)."""
     _require_worker(actor, complaint)
-    errors = _check_case_links(actor, complaint.customer_id, [case], set(complaint.cases.values_list("pk", flat=True)))
+    party = {
+        "name": complaint.complainant_name,
+        "email": complaint.complainant_email,
+        "phone": complaint.complainant_phone,
+        "address": complaint.complainant_address,
+    }
+    linked = set(complaint.cases.values_list("pk", flat=True))
+    errors = _check_case_links(actor, complaint.customer_id, [case], linked, party)
     if errors:
         raise ValidationError(errors)
     complaint._history_user = actor

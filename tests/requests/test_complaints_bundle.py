@@ -9,6 +9,7 @@ import json
 import zipfile
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from pypdf import PdfReader
@@ -153,3 +154,83 @@ def test_a_complaint_without_customer_ico_or_requests_still_bundles(dpo):
     assert content["ico_case"] is None and content["linked_requests"] == [] and content["summary"]["customer"] is None
     text = pdf_text(bundle_pdf(content))
     assert "Walter Bishop" in text and "Not escalated to the ICO." in text
+
+
+# --- The history covers the subject graph; a request of someone else cannot be linked ---------
+
+
+def test_the_bundle_history_covers_every_record_of_the_customer_and_its_linked_requests(dpo, handler, agent):
+    from customers.models import PreferenceChange
+    from customers.services.preferences import preference_record
+    from customers.subject import subject_records
+    from requests.models import CaseTask, ClockStop
+    from tests.factories import CallFactory, DisclosureFactory
+
+    customer = CustomerFactory(first_name="Ines", last_name="Marlowe")
+    preference_record(
+        actor=agent, customer=customer, purpose="direct_marketing", channel="post", granted=False, source="letter"
+    )
+    DisclosureFactory(customer=customer)
+    CallFactory(customer=customer)
+    case = case_svc.case_assign(actor=dpo, case=CaseFactory(customer=customer), handler=handler)
+    case_svc.case_start(actor=handler, case=case)
+    case_svc.case_add_note(actor=handler, case=case, text="Checked the mailing list")
+    case_svc.case_request_clarification(actor=handler, case=case, question="Which catalogue?")
+    CaseTask.objects.create(case=case, title="Ask the mailing house")
+    complaint = svc.complaint_log(
+        actor=agent, customer=customer, received_on=TODAY(), channel="phone", category="marketing",
+        description="A catalogue after I opted out", cases=[case],
+    )  # fmt: skip
+
+    content = bundle_content(complaint, actor=dpo)
+    records = {entry["record"].split(" #")[0].split(" ")[0] for entry in content["history"]}
+    assert {"Preference", "Disclosure", "Call", "Case", "Clock", "Request", "Complaint", "Customer"} <= records
+    graph = subject_records(customer, candidates=False)
+    expected = sum(graph.history(m).count() for m in graph.models() if graph.history(m) is not None)
+    assert len(content["history"]) == expected
+    opt_out = PreferenceChange.objects.get(customer=customer)
+    assert any(
+        c["field"] == "granted" and c["to"] == "False"
+        for e in content["history"]
+        if e["record"] == f"Preference change #{opt_out.pk}"
+        for c in e["changes"]
+    )
+    assert ClockStop.objects.filter(case=case).exists()
+
+
+def test_a_request_of_a_different_person_with_no_customer_record_cannot_be_linked(dpo, agent, handler):
+    customer = CustomerFactory(first_name="Ines", last_name="Marlowe", email="ines@example.com")
+    (someone_else,) = case_svc.case_log(
+        actor=agent, rights=["access"], channel="email", received_on=TODAY(), requester_name="Oswald Pike",
+        requester_email="oswald@example.com",
+    )  # fmt: skip
+    (hers,) = case_svc.case_log(
+        actor=agent, rights=["access"], channel="email", received_on=TODAY(), requester_name="I. Marlowe",
+        requester_email="INES@example.com",
+    )  # fmt: skip
+    with pytest.raises(ValidationError) as exc:
+        svc.complaint_log(
+            actor=dpo, customer=customer, received_on=TODAY(), channel="phone", category="request_handling",
+            description="Slow", cases=[someone_else],
+        )  # fmt: skip
+    assert exc.value.message_dict == {"cases": [svc.ERR_CASE_OTHER_PERSON.format(reference=someone_else.reference)]}
+    complaint = svc.complaint_log(
+        actor=dpo, customer=customer, received_on=TODAY(), channel="phone", category="request_handling",
+        description="Slow", cases=[hers],
+    )  # fmt: skip
+    svc.complaint_assign(actor=dpo, complaint=complaint, handler=dpo)
+    with pytest.raises(ValidationError) as exc:
+        svc.complaint_link_case(actor=dpo, complaint=complaint, case=someone_else)
+    assert exc.value.message_dict == {"cases": [svc.ERR_CASE_OTHER_PERSON.format(reference=someone_else.reference)]}
+    assert "Oswald" not in json.dumps(bundle_content(complaint, actor=dpo))
+    # Neither has a customer record: the complainant's details must match the requester's.
+    anonymous = svc.complaint_log(
+        actor=dpo, received_on=TODAY(), channel="email", category="request_handling", description="Slow",
+        complainant_name="Oswald Pike", complainant_email="oswald@example.com", cases=[someone_else],
+    )  # fmt: skip
+    assert list(anonymous.cases.all()) == [someone_else]
+    with pytest.raises(ValidationError):
+        svc.complaint_log(
+            actor=dpo, received_on=TODAY(), channel="email", category="request_handling", description="Slow",
+            complainant_name="Petra Quill", cases=[someone_else],
+        )  # fmt: skip

@@ -37,9 +37,9 @@ SIGNATURE_PREFIX = "sha256="
 MESSAGE_ID_MAX_LENGTH = InboundSms._meta.get_field("message_id").max_length
 
 # The opt-out keywords the privacy notice promises ("Text STOP"), plus the usual variants.
-# Compared after upper-casing and dropping everything but letters and spaces, so " stop ",
-# "Stop." and "STOP ALL" all match; a message whose first word is a keyword counts too
-# ("Stop texting me"): when in doubt, a person asking to stop is honoured.
+# Compared word by word after upper-casing (anything but a letter separates words), so
+# " stop ", "Stop.", "STOP ALL", "Please stop" and "stop!!! no more" all match: a keyword as any
+# word of the message is an opt-out. When in doubt, a person asking to stop is honoured.
 STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE"})
 
 
@@ -63,11 +63,12 @@ def signature_valid(*, body: bytes, header: str | None) -> bool:
 
 
 def is_stop(text: str) -> bool:
-    """Whether an SMS asks to stop marketing (STOP in any case and spacing, STOPALL, UNSUBSCRIBE)."""
-    words = re.sub(r"[^A-Z ]+", "", (text or "").upper()).split()
+    """Whether an SMS asks to stop marketing: STOP, STOPALL or UNSUBSCRIBE as any word, in any
+    case, or as the whole message spelt out with spaces ("S T O P")."""
+    words = re.sub(r"[^A-Z]+", " ", (text or "").upper()).split()
     if not words:
         return False
-    return "".join(words) in STOP_KEYWORDS or words[0] in STOP_KEYWORDS
+    return "".join(words) in STOP_KEYWORDS or any(word in STOP_KEYWORDS for word in words)
 
 
 def inbound_parse(body: bytes) -> InboundMessage:

@@ -218,3 +218,19 @@ def test_the_preference_import_accepts_the_archived_notice_version_with_one_quer
     result = preference_import(actor=dpo, file=io.BytesIO(upload.read()), name=upload.name)
     assert result.created == 5
     assert set(PreferenceChange.objects.values_list("notice_version", flat=True)) == {label}
+
+
+# --- SMS: STOP as any word ------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("_sms_secret")
+@pytest.mark.parametrize(
+    "text",
+    ["Please stop", "please STOP texting me", "Can you stop these?", "I said stop.", "unsubscribe me", "S T O P",
+     "Don't text me, STOP", "Stop.Now"],
+)  # fmt: skip
+def test_stop_as_any_word_of_an_sms_is_an_opt_out(client, text):
+    customer = CustomerFactory(phone="+447400123456")
+    assert deliver(client, stop(text=text)).status_code == 200
+    assert InboundSms.objects.get().outcome == InboundSms.Outcome.OPTED_OUT
+    assert PreferenceChange.objects.get(customer=customer).granted is False

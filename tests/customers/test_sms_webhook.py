@@ -114,7 +114,7 @@ def test_every_way_of_writing_stop_opts_out(client, customer, text):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("text", ["", "Thanks!", "Don't stop", "STOPPING BY LATER", "Yes please", "ST0P"])
+@pytest.mark.parametrize("text", ["", "Thanks!", "STOPPING BY LATER", "Yes please", "ST0P", "Unstoppable"])
 def test_other_texts_are_recorded_as_not_a_stop_and_change_nothing(client, customer, text):
     response = deliver(client, stop(text=text))
     assert response.status_code == 200

@@ -7,6 +7,7 @@ from privacy_portal import bounds
 
 from .models import PreferenceChange, preference_label
 from .selectors import MISSED_LATE, MISSED_OPEN
+from .services.normalise import PHONE_HELP
 from .services.preferences import preference_keys
 
 PREFERENCE_CHOICES = [(f"{p}:{c}", preference_label(p, c)) for p, c in preference_keys()]
@@ -39,7 +40,7 @@ class ContactForm(forms.Form):
     first_name = forms.CharField(max_length=100)
     last_name = forms.CharField(max_length=100)
     email = forms.CharField(max_length=254, required=False, label="Email")
-    phone = forms.CharField(max_length=30, required=False, label="Phone", help_text="Any UK format.")
+    phone = forms.CharField(max_length=30, required=False, label="Phone", help_text=PHONE_HELP)
     address_line1 = forms.CharField(max_length=200, required=False, label="Address line 1")
     address_line2 = forms.CharField(max_length=200, required=False, label="Address line 2")
     town = forms.CharField(max_length=100, required=False)

@@ -108,7 +108,7 @@ def call_register(
 ) -> Call:
     """Register a recorded call, as the telephony integration reports it.
 
-    Numbers are accepted in any UK format and stored in E.164. `customer` may be None when
+    Numbers are accepted in any UK format or with a country code, and stored in E.164. `customer` may be None when
     the caller was not identified. `actor` is None when the integration itself calls this.
     """
     errors: dict[str, list[str]] = {}

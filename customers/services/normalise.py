@@ -9,7 +9,17 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 ERR_EMAIL = "Enter a valid email address, like name@example.co.uk."
-ERR_PHONE = "Enter a valid UK phone number, like 07911 123456 or 020 7946 0000."
+ERR_PHONE = (
+    "Enter a valid phone number: a UK one like 07911 123456 or 020 7946 0000, or one from abroad"
+    " with its country code, like +33 1 23 45 67 89."
+)
+ERR_PHONE_EXTENSION = (
+    "Enter the number without its extension: an extension cannot be dialled by our systems or"
+    " matched to texts. Note it in the correspondence instead."
+)
+# What a phone field says it accepts (the company has customers in the EEA: the notice names
+# its EU representative).
+PHONE_HELP = "A UK number in any format, or one from abroad with its country code (+33 …)."
 ERR_POSTCODE = "Enter a valid UK postcode, like SW1A 1AA."
 
 # UK postcode (the standard pattern plus GIR 0AA), without the space.
@@ -28,7 +38,10 @@ def normalise_email(value: str) -> str:
 
 
 def normalise_phone(value: str) -> str:
-    """Any UK way of writing a number (07911 123456, +44 (0)7911-123456, 0044...) to E.164."""
+    """A phone number to E.164: any UK way of writing one (07911 123456, +44 (0)7911-123456,
+    0044...) or an international number with its country code (+33 1 23 45 67 89, 0033...).
+    A number with an extension is refused with a message (E.164 cannot hold one, and a
+    silently dropped extension would be a changed record)."""
     value = (value or "").strip()
     if not value:
         return ""
@@ -41,6 +54,8 @@ def normalise_phone(value: str) -> str:
         raise ValidationError(ERR_PHONE, code="phone") from None
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(ERR_PHONE, code="phone")
+    if number.extension:
+        raise ValidationError(ERR_PHONE_EXTENSION, code="phone_extension")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

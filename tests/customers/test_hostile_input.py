@@ -234,3 +234,50 @@ def test_stop_as_any_word_of_an_sms_is_an_opt_out(client, text):
     assert deliver(client, stop(text=text)).status_code == 200
     assert InboundSms.objects.get().outcome == InboundSms.Outcome.OPTED_OUT
     assert PreferenceChange.objects.get(customer=customer).granted is False
+
+
+# --- Phone numbers: international accepted, extensions refused, labelled truthfully ------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("+33 1 23 45 67 89", "+33123456789"),
+        ("0033 1 23 45 67 89", "+33123456789"),
+        ("+353 1 234 5678", "+35312345678"),
+        ("+1 650 253 0000", "+16502530000"),
+        ("07911 123456", "+447911123456"),
+    ],
+)
+def test_a_customers_number_from_abroad_is_accepted_and_stored_in_e164(agent, typed, stored):
+    from customers.services.customers import customer_update_contact
+
+    customer = CustomerFactory()
+    customer_update_contact(actor=agent, customer_id=customer.pk, expected_version=1, reason="Call", phone=typed)
+    customer.refresh_from_db()
+    assert customer.phone == stored
+
+
+def test_a_number_with_an_extension_is_refused_with_a_message_not_silently_cut(client_for, agent):
+    from customers.services.normalise import ERR_PHONE_EXTENSION
+
+    customer = CustomerFactory(phone="+442079460000")
+    data = {
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "phone": "020 7946 0001 ext. 123",
+        "reason": "Call",
+        "version": customer.version,
+    }
+    response = client_for(agent).post(reverse("customers:edit", args=[customer.pk]), data)
+    assert response.status_code == 200
+    assert response.context["form"].errors["phone"] == [ERR_PHONE_EXTENSION]
+    customer.refresh_from_db()
+    assert customer.phone == "+442079460000"
+
+
+def test_the_phone_field_says_it_takes_numbers_from_abroad(client_for, agent):
+    customer = CustomerFactory()
+    body = client_for(agent).get(reverse("customers:edit", args=[customer.pk])).content.decode()
+    assert "Any UK format" not in body
+    assert "from abroad with its country code" in body

@@ -63,6 +63,29 @@ class SessionTimeoutMiddleware:
         return None
 
 
+# Every page a member of staff sees may show personal data (a customer, a case, a history, a
+# CSV): no browser, proxy or shared cache may keep a copy (ICO security guidance; OWASP
+# session management: sensitive pages "Cache-Control: no-store").
+NO_STORE = "private, no-store"
+
+
+class NoStoreMiddleware:
+    """Marks every response to a signed-in member of staff `Cache-Control: private, no-store`,
+    pages and downloads alike, so no view can forget it. Static files never reach it
+    (WhiteNoise answers them first); the public pages that name no one are left alone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response["Cache-Control"] = NO_STORE
+            response.headers.pop("Expires", None)
+        return response
+
+
 class ErrorPageMiddleware:
     """Gives a bare 405 (from require_POST and friends) the portal's own page."""
 

@@ -117,7 +117,7 @@ def test_handler_verifies_identity_through_the_page(
     assert b"stored privately" in response.content
     doc = case.documents.get()
     download = client.get(reverse("requests:document", args=[case.pk, doc.pk]))
-    assert download.status_code == 200 and download["Cache-Control"] == "no-store"
+    assert download.status_code == 200 and download["Cache-Control"] == "private, no-store"
     act(client, case, "decide_identity", verified="yes")
     case.refresh_from_db()
     assert case.status == Case.Status.IN_PROGRESS

@@ -357,7 +357,7 @@ def test_attachments_are_served_only_to_those_who_see_the_complaint_and_recorded
     assert response.status_code == status
     if status == 200:
         assert b"".join(response.streaming_content) == PDF
-        assert response["Cache-Control"] == "no-store"
+        assert response["Cache-Control"] == "private, no-store"
         event = AccessEvent.objects.get(user=cast[role])
         assert (event.action, event.object_id, event.customer_id) == ("export", item.pk, complaint.customer_id)
     assert client.post(reverse("requests:complaint_correspondence", args=[complaint.pk, item.pk])).status_code in (

@@ -312,7 +312,7 @@ def test_only_the_handler_and_the_dpo_download_the_export_and_each_download_is_r
     if status == 200:
         body = b"".join(response.streaming_content)
         assert zipfile.ZipFile(io.BytesIO(body)).namelist()[0] == "index.html"
-        assert response["Cache-Control"] == "no-store" and "attachment" in response["Content-Disposition"]
+        assert response["Cache-Control"] == "private, no-store" and "attachment" in response["Content-Disposition"]
         assert list(events.values_list("user", "customer_id")) == [(cast[role].pk, case.customer_id)]
     else:
         assert not events.exists()

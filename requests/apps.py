@@ -25,3 +25,9 @@ class RequestsConfig(AppConfig):
 
         if seed_demo_complaints not in DEMO_DATA_STEPS:
             DEMO_DATA_STEPS.append(seed_demo_complaints)
+
+        # Breaches come last: the first is about the demo customers.
+        from .demo_breaches import seed_demo_breaches
+
+        if seed_demo_breaches not in DEMO_DATA_STEPS:
+            DEMO_DATA_STEPS.append(seed_demo_breaches)

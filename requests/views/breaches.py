@@ -160,9 +160,9 @@ def breach_page(request, pk: int):
         "tell_people_reason": breach.tell_people_reason,
     }  # fmt: skip
     has_initial = breach.notifications.filter(phase="initial").exists()
+    breach.hours_left = svc.breach_hours_left(breach, now)
     context = {
         "breach": breach,
-        "hours_left": svc.breach_hours_left(breach, now),
         "reported": has_initial,
         "notifications": breach.notifications.select_related("recorded_by").order_by("sent_at", "pk"),
         "tasks": breach.tasks.select_related("owner", "done_by").order_by("due_on", "pk"),

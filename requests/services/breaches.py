@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -593,12 +593,38 @@ def breach_close(*, actor, breach: Breach, lessons_learned: str) -> Breach:
 
 
 def _link(actor, breach: Breach, customer_ids: list[int], *, reason: str) -> int:
+    """Insert the BreachAffected rows and their "created" history rows, in this transaction.
+
+    On PostgreSQL, two set-based statements per batch (INSERT ... SELECT FROM unnest, then the
+    history rows INSERT ... SELECT from the rows just written): 100,000 customers in seconds,
+    where building 200,000 model instances took minutes on a loaded machine. The history rows
+    carry what simple-history's own would (every tracked field, the date, the user, the reason,
+    type "+"); tests compare them. Elsewhere (SQLite for `make run`), bulk_create_with_history."""
     now = timezone.now()
-    rows = [BreachAffected(breach=breach, customer_id=pk, linked_by=actor, linked_at=now) for pk in customer_ids]
-    bulk_create_with_history(
-        rows, BreachAffected, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason
+    if connection.vendor != "postgresql":
+        rows = [BreachAffected(breach=breach, customer_id=pk, linked_by=actor, linked_at=now) for pk in customer_ids]
+        bulk_create_with_history(
+            rows, BreachAffected, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason
+        )
+        return len(rows)
+    table = BreachAffected._meta.db_table
+    history = BreachAffected.history.model
+    tracked = [f.column for f in history.tracked_fields]
+    quoted = ", ".join(connection.ops.quote_name(c) for c in tracked)
+    insert = (
+        f"INSERT INTO {table} (breach_id, customer_id, told, told_at, method, linked_by_id, linked_at) "  # noqa: S608 (names from model meta)
+        "SELECT %s, c, %s, NULL, '', %s, %s FROM unnest(%s::bigint[]) AS c"
     )
-    return len(rows)
+    insert_history = (
+        f"INSERT INTO {history._meta.db_table} ({quoted}, history_date, history_change_reason, history_type, "  # noqa: S608
+        f"history_user_id) SELECT {quoted}, %s, %s, '+', %s FROM {table} "
+        "WHERE breach_id = %s AND customer_id = ANY(%s::bigint[])"
+    )
+    with connection.cursor() as cursor:
+        for batch in chunked(customer_ids, 20_000):
+            cursor.execute(insert, [breach.pk, BreachAffected.Told.NOT_YET, actor.pk, now, batch])
+            cursor.execute(insert_history, [now, reason, actor.pk, breach.pk, batch])
+    return len(customer_ids)
 
 
 @transaction.atomic

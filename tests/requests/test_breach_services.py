@@ -292,7 +292,12 @@ def test_a_csv_of_references_links_the_customers_with_history(agent, dpo):
     customers = CustomerFactory.create_batch(3)
     assert svc.breach_link_csv(actor=dpo, breach=breach, data=csv_of(*(c.reference for c in customers))) == 3
     assert set(breach.affected.values_list("customer_id", flat=True)) == {c.pk for c in customers}
-    assert BreachAffected.history.filter(history_user=dpo).count() == 3
+    history = list(BreachAffected.history.filter(history_user=dpo).order_by("customer_id"))
+    assert [(h.customer_id, h.breach_id, h.history_type, h.told) for h in history] == [
+        (c.pk, breach.pk, "+", "not_yet") for c in sorted(customers, key=lambda c: c.pk)
+    ]
+    assert {h.history_change_reason for h in history} == {"Linked from a CSV of references"}
+    assert history[0].instance.linked_by == dpo  # the history row rebuilds the record it recorded
 
 
 def test_a_csv_with_unknown_duplicate_erased_or_linked_references_names_each_line_and_links_nothing(agent, dpo):

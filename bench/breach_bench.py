@@ -1,0 +1,188 @@
+"""Time linking the customers affected by a breach from a CSV of references (issue 14: 100,000
+in under 30 s), and the pages that then read them.
+
+Not a test (too slow for the suite): run it by hand.
+
+    .venv/bin/python bench/breach_bench.py [--customers 120000] [--rows 100000] [--db pp_breach_bench]
+    .venv/bin/python bench/breach_bench.py --smoke     # 2,000 rows on its own scratch database; exits 1 on failure
+
+It DROPS and recreates the scratch database named by --db (which must contain "bench") on the
+PostgreSQL server of PG_URL (default postgres://postgres@127.0.0.1:5432/postgres), migrates it,
+creates the customers (with their history, some erased) and a DPO, writes the CSV, then times
+through the real service (requests.services.breaches.breach_link_csv: reading, checking every
+line, writing the rows and their history):
+
+1. linking every reference of the file (all new);
+2. the same file again (every line already linked: refused, nothing written);
+3. a file with one unknown, one erased and one repeated reference at the end (refused);
+4. recording them all told (one bulk update with history);
+5. the ICO report's content (its redaction query over the affected customers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TARGET_SECONDS = 30
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=120_000)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--db", default="pp_breach_bench", help="scratch database (dropped and recreated)")
+    parser.add_argument("--smoke", action="store_true", help="a small, quick run that fails loudly")
+    args = parser.parse_args()
+    if args.smoke:
+        args.customers, args.rows = 2_500, 2_000
+        if args.db == "pp_breach_bench":
+            args.db = "pp_breach_bench_smoke"
+    if "bench" not in args.db:
+        parser.error("--db must name a scratch database containing 'bench': it is dropped and recreated.")
+    if args.rows > args.customers - 10:
+        parser.error("--customers must exceed --rows by at least 10 (some are erased).")
+    return args
+
+
+def recreate_database(name: str) -> str:
+    import psycopg
+
+    server = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privacy_portal.settings")
+    os.environ.setdefault("DJANGO_ENV", "local")
+    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"  # the DPO's alerts
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def create_customers(n: int):
+    from django.utils import timezone
+    from simple_history.utils import bulk_create_with_history
+
+    from customers.models import Customer
+
+    customers = [
+        Customer(
+            first_name=["Ann", "Bob", "Cara", "Dev"][i % 4],
+            last_name=f"Bench{i}",
+            email=f"bench{i}@example.co.uk",
+            phone=f"+4477009{i % 100000:05d}",
+            address_line1=f"{i % 300 + 1} High Street",
+            postcode="SW1A 1AA",
+            erased_at=timezone.now() if i % 1000 == 999 else None,
+        )
+        for i in range(n)
+    ]
+    return bulk_create_with_history(customers, Customer, batch_size=5000)
+
+
+def create_dpo():
+    from django.contrib.auth.models import Group
+
+    from privacy_portal.models import User
+    from privacy_portal.roles import group_name
+
+    user = User.objects.create_user("bench_dpo", role=User.Role.DPO)
+    user.groups.set([Group.objects.get(name=group_name(User.Role.DPO))])
+    return User.objects.get(pk=user.pk)
+
+
+def timed(label: str, work):
+    start = time.perf_counter()
+    result = work()
+    seconds = time.perf_counter() - start
+    print(f"{label}: {seconds:.2f} s")
+    return result, seconds
+
+
+def main() -> int:
+    args = parse_args()
+    setup_django(recreate_database(args.db))
+    from django.utils import timezone
+
+    from customers.services.imports import ImportRejected
+    from requests.models import BreachAffected
+    from requests.services import breaches as svc
+    from requests.services.breach_report import ico_report_content
+
+    print(f"{platform.node()} · {os.cpu_count()} CPUs · load {os.getloadavg()[0]:.2f} · {platform.python_version()}")
+    (customers, _) = timed(f"seed {args.customers:,} customers", lambda: create_customers(args.customers))
+    dpo = create_dpo()
+    breach = svc.breach_report(
+        actor=dpo, summary="Bench: mailing file sent to the wrong printer", what_happened="Bench Ann Bench7 file",
+        aware_at=timezone.now(),
+    )  # fmt: skip
+    live = [c for c in customers if c.erased_at is None][: args.rows]
+    erased = next(c for c in customers if c.erased_at is not None)
+    data = ("customer_reference\r\n" + "".join(f"{c.reference}\r\n" for c in live)).encode()
+    print(f"file: {len(live):,} references, {len(data) / 1e6:.1f} MB")
+
+    failures = []
+    linked, seconds = timed("1. link every reference", lambda: svc.breach_link_csv(actor=dpo, breach=breach, data=data))
+    if linked != len(live) or BreachAffected.objects.filter(breach=breach).count() != len(live):
+        failures.append("not every reference was linked")
+    if BreachAffected.history.filter(breach_id=breach.pk).count() != len(live):
+        failures.append("history rows missing")
+    if seconds > TARGET_SECONDS:
+        failures.append(f"linking took {seconds:.1f} s, over {TARGET_SECONDS} s")
+
+    def refused(payload: bytes) -> int:
+        try:
+            svc.breach_link_csv(actor=dpo, breach=breach, data=payload)
+        except ImportRejected as exc:
+            return len(exc.errors)
+        return 0
+
+    errors, _ = timed("2. the same file again (all already linked, refused)", lambda: refused(data))
+    if errors != len(live):
+        failures.append(f"the repeat named {errors} lines, not {len(live)}")
+    other = svc.breach_report(actor=dpo, summary="Bench 2", what_happened="Bench", aware_at=timezone.now())
+    bad = data + f"C-999999999\r\n{erased.reference}\r\n{live[0].reference}\r\n".encode()
+
+    def refused_other() -> int:
+        try:
+            svc.breach_link_csv(actor=dpo, breach=other, data=bad)
+        except ImportRejected as exc:
+            return len(exc.errors)
+        return 0
+
+    errors, _ = timed("3. three bad lines at the end (refused, nothing written)", refused_other)
+    if errors != 3 or BreachAffected.objects.filter(breach=other).exists():
+        failures.append(f"the bad file named {errors} lines (wanted 3) or wrote rows")
+    told, _ = timed(
+        "4. record them all told",
+        lambda: svc.breach_record_told(actor=dpo, breach=breach, told="told", method="letter", told_at=timezone.now()),
+    )
+    if told != len(live):
+        failures.append("not every customer was recorded told")
+    content, _ = timed("5. the ICO report's content", lambda: ico_report_content(breach))
+    if "Bench7" in str(content["sections"]):
+        failures.append("the ICO report holds an affected customer's surname")
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    print("OK" if not failures else f"{len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -109,6 +109,15 @@ def free_text_commitment(salt: bytes, text: str) -> str:
     return hashlib.sha256(salt + text.encode()).hexdigest()
 
 
+class AccessEventQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        if any(getattr(o, "_new_reason", "") for o in objs):
+            # bulk_create skips save(), which is what sends free text to its side table.
+            raise ValueError("Access events with free text are created one at a time, not in bulk.")
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class AccessEvent(models.Model):
     """One read of personal data (or one scrub of it): who, when, what, from where, and why.
 
@@ -165,6 +174,8 @@ class AccessEvent(models.Model):
     chain_seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
     prev_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
     hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
+
+    objects = AccessEventQuerySet.as_manager()
 
     class Meta:
         indexes = [

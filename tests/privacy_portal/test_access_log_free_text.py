@@ -59,6 +59,13 @@ def test_the_reason_is_kept_beside_the_entry_and_the_chain_covers_its_salted_com
     assert verify_chain().ok
 
 
+def test_free_text_can_never_reach_the_chained_row_even_in_bulk(agent):
+    event = AccessEvent.objects.create(user=agent, action="break_glass", customer_id=1, reason=REASON)
+    assert AccessEventText.objects.get(event=event).text == REASON and event.reason_digest
+    with pytest.raises(ValueError, match="one at a time"):
+        AccessEvent.objects.bulk_create([AccessEvent(user=agent, action="break_glass", reason=REASON)])
+
+
 def test_two_entries_with_the_same_reason_have_different_commitments(client, handler):
     first = break_glass(client, handler, CustomerFactory())
     second = break_glass(client, handler, CustomerFactory())

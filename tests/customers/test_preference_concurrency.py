@@ -135,3 +135,29 @@ def test_a_change_is_checked_against_the_customers_committed_state_not_a_stale_c
             source=PreferenceChange.Source.PHONE_CALL,
         )
     assert ERR_ERASED in caught.value.messages
+
+
+def test_an_unsubscribe_link_clicked_twice_at_once_records_one_opt_out():
+    from customers.services.unsubscribe import unsubscribe_confirm, unsubscribe_token
+
+    customers = [CustomerFactory() for _ in range(PAIRS // 4)]
+    for customer in customers:
+        token = unsubscribe_token(customer, Channel.EMAIL)
+        first, second = at_once(
+            lambda t=token: unsubscribe_confirm(token=t), lambda t=token: unsubscribe_confirm(token=t)
+        )
+        assert sorted([first[2], second[2]]) == [False, True]
+        assert PreferenceChange.objects.filter(customer=customer).count() == 1
+
+
+def test_two_stop_texts_from_one_number_at_once_record_one_opt_out():
+    """Two different messages (the customer texted STOP twice): each is recorded, the opt-out once."""
+    from customers.models import InboundSms
+    from customers.services import sms
+
+    customers = [CustomerFactory() for _ in range(PAIRS // 4)]
+    for n, customer in enumerate(customers):
+        messages = [sms.InboundMessage(message_id=f"stop-{n}-{i}", sender=customer.phone, text="STOP") for i in (1, 2)]
+        at_once(*(lambda m=m: sms.sms_inbound_record(message=m) for m in messages))
+        assert InboundSms.objects.filter(customer_id=customer.pk).count() == 2
+        assert PreferenceChange.objects.filter(customer=customer).count() == 1

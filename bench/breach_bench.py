@@ -5,6 +5,7 @@ Not a test (too slow for the suite): run it by hand.
 
     .venv/bin/python bench/breach_bench.py [--customers 120000] [--rows 100000] [--db pp_breach_bench]
     .venv/bin/python bench/breach_bench.py --smoke     # 2,000 rows on its own scratch database; exits 1 on failure
+    .venv/bin/python bench/breach_bench.py --reuse     # keep the customers seeded by an earlier run
 
 It DROPS and recreates the scratch database named by --db (which must contain "bench") on the
 PostgreSQL server of PG_URL (default postgres://postgres@127.0.0.1:5432/postgres), migrates it,
@@ -40,6 +41,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--db", default="pp_breach_bench", help="scratch database (dropped and recreated)")
     parser.add_argument("--smoke", action="store_true", help="a small, quick run that fails loudly")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the scratch database's customers from an earlier run (no reseed)"
+    )
     args = parser.parse_args()
     if args.smoke:
         args.customers, args.rows = 2_500, 2_000
@@ -52,13 +56,15 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def recreate_database(name: str) -> str:
+def recreate_database(name: str, *, reuse: bool = False) -> str:
     import psycopg
 
     server = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not (reuse and exists):
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
     return urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
 
 
@@ -117,7 +123,7 @@ def timed(label: str, work):
 
 def main() -> int:
     args = parse_args()
-    setup_django(recreate_database(args.db))
+    setup_django(recreate_database(args.db, reuse=args.reuse))
     from django.utils import timezone
 
     from customers.services.imports import ImportRejected
@@ -126,8 +132,15 @@ def main() -> int:
     from requests.services.breach_report import ico_report_content
 
     print(f"{platform.node()} · {os.cpu_count()} CPUs · load {os.getloadavg()[0]:.2f} · {platform.python_version()}")
-    (customers, _) = timed(f"seed {args.customers:,} customers", lambda: create_customers(args.customers))
-    dpo = create_dpo()
+    from customers.models import Customer
+    from privacy_portal.models import User
+
+    if args.reuse and Customer.objects.count() >= args.customers:
+        customers = list(Customer.objects.order_by("pk")[: args.customers])
+        print(f"reusing {len(customers):,} customers")
+    else:
+        (customers, _) = timed(f"seed {args.customers:,} customers", lambda: create_customers(args.customers))
+    dpo = User.objects.filter(username="bench_dpo").first() or create_dpo()
     breach = svc.breach_report(
         actor=dpo, summary="Bench: mailing file sent to the wrong printer", what_happened="Bench Ann Bench7 file",
         aware_at=timezone.now(),

@@ -263,3 +263,17 @@ def test_the_navigation_shows_the_register_to_those_who_may_see_it_and_report_to
         nav = client_for(cast[role]).get(reverse("home")).content.decode()
         assert f">{expected}</a>" in nav, role
     assert "Breaches</a>" not in client_for(cast["agent"]).get(reverse("home")).content.decode()
+
+
+def test_the_dpo_turns_a_members_unusual_run_of_openings_into_one_breach_with_every_entry(client_for, dpo, agent):
+    opened = CustomerFactory.create_batch(3)
+    events = [AccessEvent.objects.create(user=agent, action="view_customer", customer_id=c.pk) for c in opened]
+    client = client_for(dpo)
+    page = client.get(reverse("staff_access", args=[agent.pk])).content.decode()
+    assert "Turn the 3 entries on this page into a breach" in page
+    ids = " ".join(str(e.pk) for e in events)
+    client.post(url("breach_from_access"), {"event_ids": ids, "summary": f"Unusual access by staff {agent.pk}"})
+    breach = Breach.objects.get()
+    assert breach.access_event_ids == sorted(e.pk for e in events)
+    assert set(breach.affected.values_list("customer_id", flat=True)) == {c.pk for c in opened}
+    assert breach.cause == "unauthorised_access"

@@ -24,3 +24,22 @@ class PrivacyPortalConfig(AppConfig):
         from .reference_data import ensure_after_migrate
 
         post_migrate.connect(ensure_after_migrate, dispatch_uid="privacy_portal.reference_data")
+        self._forget_object_permissions_on_grant()
+
+    @staticmethod
+    def _forget_object_permissions_on_grant() -> None:
+        """A grant given or taken during a request (assigning a case) is seen by the rest of it."""
+        from django.apps import apps
+        from django.db.models.signals import post_delete, post_save
+        from guardian.models import BaseObjectPermission
+
+        from .auth import forget_object_permissions
+
+        for model in apps.get_models():
+            if issubclass(model, BaseObjectPermission):
+                post_save.connect(
+                    forget_object_permissions, sender=model, dispatch_uid=f"forget_perms_{model._meta.label}"
+                )
+                post_delete.connect(
+                    forget_object_permissions, sender=model, dispatch_uid=f"forget_del_{model._meta.label}"
+                )

@@ -7,7 +7,9 @@ Patterns use fnmatch syntax over "app_label.codename".
 
 from __future__ import annotations
 
+import hashlib
 from fnmatch import fnmatchcase
+from functools import cache
 
 from .models import User
 
@@ -121,3 +123,11 @@ def sync_roles_after_migrate(sender, using="default", **kwargs) -> None:
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=0, using=using)
     sync_role_groups(Group, Permission)
+
+
+@cache
+def roles_fingerprint() -> str:
+    """A digest of every role's permissions as the code defines them: a deploy that changes a
+    role's permissions changes it, so no session keeps the permissions it read before."""
+    canonical = sorted((role, sorted(patterns)) for role, patterns in ROLE_PERMISSIONS.items())
+    return hashlib.sha256(repr(canonical).encode()).hexdigest()[:16]

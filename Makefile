@@ -8,7 +8,7 @@ REDIS_HOST ?= 127.0.0.1
 REDIS_PORT ?= 6379
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test install services chromium lint pytest bench clean
+.PHONY: run test install services chromium lint pytest bench bench-smoke clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is needed."; exit 1; }
@@ -62,10 +62,15 @@ lint: install
 pytest: install services chromium
 	$(VENV)/bin/pytest -n 2 --create-db $(ARGS)
 
-test: install services chromium lint pytest
+test: install services chromium lint pytest bench-smoke
 
 bench: install services
 	$(PY) bench/search_bench.py $(ARGS)
+
+# Every bench in bench/ at its --smoke size (tiny data, its own scratch database, dropped after):
+# a bench that breaks fails `make test`.
+bench-smoke: install services
+	$(PY) bench/smoke.py
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 private

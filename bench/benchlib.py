@@ -1,8 +1,10 @@
 """Pieces every benchmark shares: its scratch database's name, creating it, and staff who can sign in.
 
-Scratch databases are named ``<BENCH_DB_PREFIX><name>`` (prefix ``pp_`` unless set), and a
-``--smoke`` run uses ``<name>_smoke``, so a smoke run in ``make test`` never touches the data a
-full run took minutes to load, and reuses its own small database from one run to the next.
+Scratch databases are named ``<BENCH_DB_PREFIX><name>`` (prefix ``pp_`` unless set). A ``--smoke``
+run (``make bench-smoke``, part of ``make test``) never touches the data a full run took minutes to
+load: it gets a database of its own, ``<name>_smoke_<run>``, copied from a migrated template that
+bench/smoke.py prepares once for all the benches, and dropped when the run ends (so two runs at once,
+on a shared machine, never meet).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def staff_user(username: str, role: str, *, password: str | None = None):
         user = User(username=username, role=role, email=f"{username}@example.org", first_name="Bench")
         user.set_unusable_password()
         user.save()
+    if not user.groups.exists():
         user.groups.set([Group.objects.get(name=group_name(role))])
     changed = []
     if approver is not None and user.approved_at is None:
@@ -88,3 +91,40 @@ def staff_user(username: str, role: str, *, password: str | None = None):
     if changed:
         user.save(update_fields=changed)
     return User.objects.get(pk=user.pk)
+
+
+SMOKE_TEMPLATE_ENV = "BENCH_SMOKE_TEMPLATE"  # set by bench/smoke.py: a migrated empty database to copy
+SMOKE_RUN_ENV = "BENCH_SMOKE_RUN"  # set by bench/smoke.py: the run's id, in every smoke database's name
+
+
+def smoke_database(name: str) -> str:
+    """A fresh database for a smoke run, copied from the run's migrated template when there is one.
+
+    Run alone (not from bench/smoke.py), the bench creates an empty one, migrates it itself, and
+    drops it when it exits.
+    """
+    import atexit
+
+    import psycopg
+    from psycopg import sql
+
+    run = os.environ.get(SMOKE_RUN_ENV) or str(os.getpid())
+    db = f"{scratch_name(name)}_smoke_{run}"
+    template = os.environ.get(SMOKE_TEMPLATE_ENV)
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
+        if template:
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(db), sql.Identifier(template)))
+        else:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
+    if not os.environ.get(SMOKE_RUN_ENV):
+        atexit.register(drop_database, db)
+    return f"{SERVER}/{db}"
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 TARGET_SECONDS = 5
 
+import benchlib  # noqa: E402
 from import_bench import create_dpo, recreate_database, setup_django, timed  # noqa: E402
 
 
@@ -41,7 +42,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=10_000, help="rows related to the erased customer")
     parser.add_argument("--others", type=int, default=20_000, help="other customers")
     parser.add_argument("--db", default="pp_erasure_bench", help="scratch database (dropped and recreated)")
+    parser.add_argument("--smoke", action="store_true", help="seconds: tiny data, its own database, exit 1 on failure")
     args = parser.parse_args()
+    if args.smoke:
+        args.rows, args.others = 100, 200
     if "bench" not in args.db:
         parser.error("--db must name a scratch database containing 'bench': it is dropped and recreated.")
     return args
@@ -181,21 +185,17 @@ def create_data(rows: int, others: int, dpo):
 
 def main() -> None:
     args = parse_args()
-    setup_django(recreate_database(args.db))
+    setup_django(benchlib.smoke_database(args.db) if args.smoke else recreate_database(args.db))
     from django.conf import settings
-    from django.contrib.auth.models import Group
     from django.db import connection, transaction
 
     from privacy_portal.models import User
-    from privacy_portal.roles import group_name
     from requests.services import cases as svc
     from requests.services.erasure import customer_erase, erasure_preview
 
     settings.PRIVATE_STORAGE_ROOT = Path(tempfile.mkdtemp(prefix="erasure-bench-"))
     dpo = create_dpo()
-    signer = User.objects.create_user("bench_dpo_2", role=User.Role.DPO)
-    signer.groups.set([Group.objects.get(name=group_name(User.Role.DPO))])
-    signer = User.objects.get(pk=signer.pk)
+    signer = benchlib.staff_user("bench_dpo_2", User.Role.DPO)
     started = time.perf_counter()
     customer, case = create_data(args.rows, args.others, dpo)
     print(f"Set-up: {args.others:,} other customers, 1 customer with {args.rows:,} related rows (each with history)")

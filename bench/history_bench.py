@@ -44,8 +44,11 @@ from html import unescape
 from pathlib import Path
 from urllib.parse import urlencode
 
+import benchlib
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/pp_bench_history"
+SMOKE = False  # set by --smoke
 TARGET_P95_MS = 200.0
 YEARS_DAYS = 3 * 365
 PREFIX = "bench_hist_"
@@ -205,11 +208,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--reload", action="store_true", help="empty the history tables and load them again")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each search's queries")
     parser.add_argument("--seed", type=int, default=7)
-    return parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help="seconds: tiny data, its own database, exit 1 on failure")
+    args = parser.parse_args()
+    if args.smoke:
+        global SMOKE
+        SMOKE = True
+        args.rows, args.samples, args.csv_runs = 3_000, 3, 1
+    return args
 
 
-def configure_environment() -> str:
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+def configure_environment(smoke: bool = False) -> str:
+    url = (
+        benchlib.smoke_database("pp_bench_history")
+        if smoke
+        else os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    )
     name = url.rsplit("/", 1)[1].split("?", 1)[0]
     if "bench" not in name:
         sys.exit(f"{name}: the bench database must be a scratch database whose name contains 'bench'.")
@@ -540,8 +553,11 @@ def cases(client, groups, counts: dict[int, int], max_ids: dict[str, int], rng: 
         qs = urlencode(query)
         for _ in range(pages):
             html = client.get(f"/audit/history/?{qs}").content.decode()
-            qs = next_query(html)
-            assert qs, "ran out of pages before the deep page"
+            following = next_query(html)
+            if not following and SMOKE:  # a smoke run's few thousand rows end sooner: as deep as they go
+                return qs
+            assert following, "ran out of pages before the deep page"
+            qs = following
         return qs
 
     def record_query() -> str:
@@ -631,7 +647,8 @@ def run(args) -> int:
     client = Client()
     from privacy_portal.models import User
 
-    client.force_login(User.objects.get(pk=groups["auditor"][0]))
+    # The auditor's account approved, as sign-in requires of an account that sees customer data.
+    client.force_login(benchlib.staff_user(User.objects.get(pk=groups["auditor"][0]).username, User.Role.AUDITOR))
     rng = random.Random(args.seed)
     results = []
     for label, make_query in cases(client, groups, ucounts, max_ids, rng):
@@ -681,12 +698,14 @@ def run(args) -> int:
     print("\nRows per kind:")
     for label, n in sorted(counts.items(), key=lambda item: -item[1]):
         print(f"  {label:<38} {n:>10,}")
+    if args.smoke:  # tiny data: the timings mean nothing; every search answered (asserted above)
+        return 0
     return 0 if verdict == "met" else 1
 
 
 def main() -> int:
     args = parse_args()
-    url = configure_environment()
+    url = configure_environment(args.smoke)
     ensure_database(url)
     setup_django()
     return run(args)

@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import benchlib
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TARGET_SECONDS = 60
@@ -41,7 +43,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--db", default="pp_import_bench", help="scratch database (dropped and recreated)")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="print where the first import spends its time")
+    parser.add_argument("--smoke", action="store_true", help="seconds: tiny data, its own database, exit 1 on failure")
     args = parser.parse_args()
+    if args.smoke:
+        args.customers, args.rows = 200, 300
     if "bench" not in args.db:
         parser.error("--db must name a scratch database containing 'bench': it is dropped and recreated.")
     return args
@@ -91,14 +96,9 @@ def create_customers(n: int, rng: random.Random):
 
 
 def create_dpo():
-    from django.contrib.auth.models import Group
-
     from privacy_portal.models import User
-    from privacy_portal.roles import group_name
 
-    user = User.objects.create_user("bench_dpo", role=User.Role.DPO)
-    user.groups.set([Group.objects.get(name=group_name(User.Role.DPO))])
-    return User.objects.get(pk=user.pk)
+    return benchlib.staff_user("bench_dpo", User.Role.DPO)
 
 
 def write_preferences(path: Path, customers, rows: int, rng: random.Random) -> None:
@@ -155,7 +155,7 @@ def timed(label: str, action):
 
 def main() -> None:
     args = parse_args()
-    setup_django(recreate_database(args.db))
+    setup_django(benchlib.smoke_database(args.db) if args.smoke else recreate_database(args.db))
     from django.db import connection
 
     from customers.models import PreferenceChange, SuppressionEntry

@@ -3,8 +3,8 @@
     .venv/bin/python bench/load_bench.py [--agents 1,8,32] [--duration 60] [--customers 20000]
     .venv/bin/python bench/load_bench.py --smoke      # seconds: tiny data, 1 and 2 agents
 
-It uses its own scratch database (``pp_bench_load``, or ``pp_bench_load_smoke``; see
-bench/benchlib.py), migrates it and tops it up with `seed_scale`, creates one approved agent
+It uses its own scratch database (``pp_bench_load``; a smoke run its own, see bench/benchlib.py),
+migrates it and tops it up with `seed_scale`, creates one approved agent
 account per simultaneous agent, and starts `gunicorn privacy_portal.wsgi --workers 4` on
 127.0.0.1:--port as production runs it (DEBUG off, persistent connections). No Celery worker is
 started: nothing on the agent's journey is background work (the access log is written in the
@@ -64,12 +64,24 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.smoke:
         args.agents, args.duration, args.customers, args.floor_samples = "1,2", 3.0, 200, 20
+        args.port = free_port()  # another run may be using the default
     args.levels = [int(n) for n in args.agents.split(",")]
     return args
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def configure(args: argparse.Namespace) -> str:
-    url = os.environ.get("BENCH_DATABASE_URL") or benchlib.scratch_url("pp_bench_load", smoke=args.smoke)
+    if args.smoke:
+        url = benchlib.smoke_database("pp_bench_load")
+    else:
+        url = os.environ.get("BENCH_DATABASE_URL") or benchlib.scratch_url("pp_bench_load")
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privacy_portal.settings")
     os.environ.setdefault("DJANGO_ENV", "local")

@@ -1,0 +1,92 @@
+"""Run every benchmark in bench/ at its --smoke size (tiny data, seconds each); exit non-zero if any fails.
+
+    .venv/bin/python bench/smoke.py            # what `make bench-smoke` (and so `make test`) runs
+    .venv/bin/python bench/smoke.py search_bench load_bench   # some of them
+
+A bench that nothing runs rots (issue 11: `make bench` failed for weeks). Each bench is run as its
+own process, as a developer would run it, with `--smoke`. They share one migrated template database
+(kept between runs, migrated here), which each copies into a database of its own, dropped at the end.
+Every `*_bench.py` in this directory is included, so a new bench is smoke-run without a change here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import benchlib
+
+HERE = Path(__file__).resolve().parent
+TIMEOUT_SECONDS = 300  # per bench; a smoke run takes seconds
+
+
+def benches(names: list[str]) -> list[Path]:
+    found = sorted(HERE.glob("*_bench.py"))
+    if names:
+        found = [p for p in found if p.stem in names or p.name in names]
+    return found
+
+
+SMOKE_LOCK = 11_0000_11  # pg_advisory_lock key: one smoke run at a time migrates and copies the template
+
+
+def main() -> int:
+    import psycopg
+
+    run = f"{os.getpid()}"
+    # Kept between runs (migrating it is a no-op when nothing changed; from scratch it takes minutes).
+    template = f"{benchlib.scratch_name('pp_bench')}_smoke_template"
+    env = os.environ | {benchlib.SMOKE_RUN_ENV: run, benchlib.SMOKE_TEMPLATE_ENV: template}
+    # Nothing in a smoke run is a production setting: no lockout of the benches' sign-ins, a scratch store.
+    env.setdefault("PRIVATE_STORAGE_ROOT", f"/tmp/pp-bench-smoke-{run}")
+    env.setdefault("AXES_ENABLED", "false")
+    scripts = benches(sys.argv[1:])
+    failed: list[str] = []
+    lock = psycopg.connect(f"{benchlib.SERVER}/postgres", autocommit=True)
+    try:
+        started = time.perf_counter()
+        # Another run on this server (a second `make test`) waits here rather than copying a
+        # template that is being migrated.
+        lock.execute("SELECT pg_advisory_lock(%s)", [SMOKE_LOCK])
+        benchlib.ensure_database(f"{benchlib.SERVER}/{template}")
+        migrate = subprocess.run(
+            [sys.executable, str(benchlib.ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
+            env=env | {"DATABASE_URL": f"{benchlib.SERVER}/{template}"},
+            cwd=benchlib.ROOT,
+        )
+        if migrate.returncode:
+            print("FAILED: could not migrate the smoke template database", file=sys.stderr)
+            return 1
+        print(f"Template {template} migrated in {time.perf_counter() - started:.0f} s.", flush=True)
+        for script in scripts:
+            started = time.perf_counter()
+            print(f"\n=== {script.name} --smoke", flush=True)
+            try:
+                done = subprocess.run(
+                    [sys.executable, str(script), "--smoke"], env=env, cwd=benchlib.ROOT, timeout=TIMEOUT_SECONDS
+                )
+                code = done.returncode
+            except subprocess.TimeoutExpired:
+                code = "timeout"
+            seconds = time.perf_counter() - started
+            print(f"=== {script.name}: {'ok' if code == 0 else f'FAILED ({code})'} in {seconds:.0f} s", flush=True)
+            if code != 0:
+                failed.append(script.name)
+    finally:
+        pattern = f"%\\_smoke\\_{run}"
+        names = [r[0] for r in lock.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [pattern])]
+        for name in names:
+            benchlib.drop_database(name)
+        lock.close()  # and with it the advisory lock
+    if failed:
+        print(f"\nBench smoke FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print(f"\nBench smoke: all {len(scripts)} benches ran.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

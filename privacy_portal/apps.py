@@ -13,6 +13,9 @@ class PrivacyPortalConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
 
         from . import signals  # login/logout hooks
+        from .text_rules import install as install_text_rules
+
+        install_text_rules()  # every form's text fields refuse bidirectional controls
 
         user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
         user_logged_in.connect(signals.record_last_login, dispatch_uid="privacy_portal.record_last_login")

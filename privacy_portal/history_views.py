@@ -26,7 +26,7 @@ class HistorySearchForm(forms.Form):
     record = bounds.IntegerField(required=False, min_value=1, label="Record id", help_text="With a kind of record.")
     date_from = bounds.DateField(required=False, label="From", help_text="dd/mm/yyyy")
     date_to = bounds.DateField(required=False, label="To", help_text="dd/mm/yyyy")
-    cursor = forms.CharField(required=False, widget=forms.HiddenInput)
+    cursor = forms.CharField(max_length=200, required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

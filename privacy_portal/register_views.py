@@ -24,39 +24,58 @@ from .register import (
     register_csv_rows,
 )
 from .register import activity_save as activity_save_service
+from .text_rules import LONG_TEXT_MAX_LENGTH, NOTICE_TEXT_MAX_LENGTH
 
 
 class ActivityForm(forms.Form):
     name = forms.CharField(max_length=200)
     position = bounds.IntegerField(min_value=0, max_value=32767, initial=100, help_text="Order on the register page.")
-    purpose = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    purpose = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
     lawful_basis = forms.ChoiceField(choices=[("", "Choose a lawful basis"), *LawfulBasis.choices])
     lawful_basis_detail = forms.CharField(
-        label="Why the basis applies", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        max_length=LONG_TEXT_MAX_LENGTH,
+        label="Why the basis applies",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     special_category_condition = forms.ChoiceField(
         label="Art 9 condition (sensitive data only)",
         choices=[("", "None"), *SpecialCategoryCondition.choices],
         required=False,
     )
-    data_subjects = forms.CharField(label="Categories of people", widget=forms.Textarea(attrs={"rows": 2}))
-    data_categories = forms.CharField(label="Categories of personal data", widget=forms.Textarea(attrs={"rows": 2}))
-    source = forms.CharField(label="Source of the data", widget=forms.Textarea(attrs={"rows": 2}))
+    data_subjects = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH, label="Categories of people", widget=forms.Textarea(attrs={"rows": 2})
+    )
+    data_categories = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH, label="Categories of personal data", widget=forms.Textarea(attrs={"rows": 2})
+    )
+    source = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH, label="Source of the data", widget=forms.Textarea(attrs={"rows": 2})
+    )
     recipients = forms.ModelMultipleChoiceField(
         queryset=None, required=False, widget=forms.CheckboxSelectMultiple, help_text="From the recipient register."
     )
     recipients_detail = forms.CharField(
-        label="Other recipients", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        max_length=LONG_TEXT_MAX_LENGTH,
+        label="Other recipients",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     retention_period = forms.CharField(max_length=200)
     retention_trigger = forms.CharField(label="Retention starts", max_length=300)
     transfers = forms.CharField(
-        label="International transfers", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        max_length=LONG_TEXT_MAX_LENGTH,
+        label="International transfers",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     transfer_safeguards = forms.CharField(
-        label="Safeguards for the transfers", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        max_length=LONG_TEXT_MAX_LENGTH,
+        label="Safeguards for the transfers",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
-    security_measures = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    security_measures = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, **kwargs):
         from customers.models import Recipient
@@ -75,7 +94,9 @@ class NoticeVersionForm(forms.Form):
         label="Takes effect on", help_text="dd/mm/yyyy", input_formats=["%d/%m/%Y", "%Y-%m-%d"]
     )
     summary_of_changes = forms.CharField(max_length=500, required=False)
-    text = forms.CharField(label="Full text as published", widget=forms.Textarea(attrs={"rows": 16}))
+    text = forms.CharField(
+        max_length=NOTICE_TEXT_MAX_LENGTH, label="Full text as published", widget=forms.Textarea(attrs={"rows": 16})
+    )
 
 
 @requires("privacy_portal.view_processingactivity")

@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from privacy_portal import bounds
+from privacy_portal.text_rules import LONG_TEXT_MAX_LENGTH
 
 from .forms import DATE_HELP, AssignForm
 from .models import Case, CaseCorrespondence, Complaint, IcoCase
@@ -19,7 +20,9 @@ class ComplaintForm(forms.Form):
     received_on = bounds.DateField(label="Date received", help_text=DATE_HELP, initial=timezone.localdate)
     channel = forms.ChoiceField(choices=Case.Channel.choices, label="How the complaint arrived")
     category = forms.ChoiceField(choices=Complaint.Category.choices, label="What it is about")
-    description = forms.CharField(widget=forms.Textarea, label="The complaint, in the caller's words")
+    description = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="The complaint, in the caller's words"
+    )
     complainant_name = forms.CharField(
         max_length=200,
         required=False,
@@ -61,7 +64,9 @@ class AcknowledgeForm(forms.Form):
 
 class RespondForm(forms.Form):
     on = bounds.DateField(label="Date of our response", help_text=DATE_HELP, initial=timezone.localdate)
-    summary = forms.CharField(widget=forms.Textarea, label="What we told the complainant")
+    summary = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="What we told the complainant"
+    )
 
 
 class ReviewRequestForm(forms.Form):
@@ -70,11 +75,11 @@ class ReviewRequestForm(forms.Form):
 
 class ReviewConcludeForm(forms.Form):
     on = bounds.DateField(label="Date concluded", help_text=DATE_HELP, initial=timezone.localdate)
-    outcome = forms.CharField(widget=forms.Textarea, label="Outcome of the review")
+    outcome = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="Outcome of the review")
 
 
 class CloseForm(forms.Form):
-    outcome = forms.CharField(widget=forms.Textarea, label="Outcome")
+    outcome = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="Outcome")
 
 
 class LinkCaseForm(forms.Form):
@@ -89,7 +94,7 @@ class EscalateForm(forms.Form):
     contacted_on = bounds.DateField(label="The ICO contacted us on", help_text=DATE_HELP, initial=timezone.localdate)
     contact_method = forms.ChoiceField(choices=IcoCase.Method.choices, label="How")
     caseworker = forms.CharField(max_length=200, required=False, label="ICO caseworker")
-    requested = forms.CharField(widget=forms.Textarea, label="What the ICO asked for")
+    requested = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="What the ICO asked for")
     deadline_what = forms.CharField(max_length=500, required=False, label="First deadline: what is due")
     deadline_due_on = bounds.DateField(required=False, label="First deadline: due by", help_text=DATE_HELP)
 
@@ -113,7 +118,7 @@ class IcoAnswerForm(forms.Form):
 class IcoOutcomeForm(forms.Form):
     outcome = forms.ChoiceField(choices=IcoCase.Outcome.choices, label="The ICO's outcome")
     on = bounds.DateField(label="Date of the outcome", help_text=DATE_HELP, initial=timezone.localdate)
-    notes = forms.CharField(widget=forms.Textarea, required=False, label="Notes")
+    notes = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, required=False, label="Notes")
 
 
 class CorrespondenceForm(forms.Form):

@@ -9,6 +9,7 @@ from customers.forms import ContactForm
 from customers.services.customers import CONTACT_FIELDS
 from privacy_portal import bounds
 from privacy_portal.models import User
+from privacy_portal.text_rules import LONG_TEXT_MAX_LENGTH
 
 from .models import Case
 from .services.fulfilment import REASON_MAX_LENGTH
@@ -41,7 +42,9 @@ class IntakeForm(forms.Form):
         max_length=100, required=False, label="Relationship", help_text="Solicitor, relative, attorney…"
     )
     authority_note = forms.CharField(max_length=500, required=False, label="Evidence of authority")
-    description = forms.CharField(widget=forms.Textarea, required=False, label="What they asked for")
+    description = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, required=False, label="What they asked for"
+    )
 
 
 class QueueFilterForm(forms.Form):
@@ -58,7 +61,7 @@ class QueueFilterForm(forms.Form):
         label="Due",
     )
     mine = forms.BooleanField(required=False, label="Only mine")
-    after = forms.CharField(required=False, widget=forms.HiddenInput)
+    after = forms.CharField(max_length=200, required=False, widget=forms.HiddenInput)
 
 
 class AssignForm(forms.Form):
@@ -94,7 +97,7 @@ class DateForm(forms.Form):
 
 class SignoffRequestForm(forms.Form):
     kind = forms.ChoiceField(choices=Case.Signoff.choices, label="Ask the DPO to sign off")
-    reason = forms.CharField(widget=forms.Textarea, label="Reason")
+    reason = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="Reason")
     refusal_ground = forms.ChoiceField(
         choices=[("", "—"), *Case.RefusalGround.choices], required=False, label="Ground (for a refusal)"
     )
@@ -126,7 +129,7 @@ class SignoffForm(forms.Form):
 
 
 class OutcomeForm(forms.Form):
-    outcome = forms.CharField(widget=forms.Textarea, label="What was done")
+    outcome = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="What was done")
 
 
 class ReasonForm(forms.Form):
@@ -134,7 +137,7 @@ class ReasonForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(widget=forms.Textarea, label="Note")
+    text = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="Note")
 
 
 # --- Fulfilment ---------------------------------------------------------------------------------

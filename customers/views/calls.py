@@ -37,6 +37,7 @@ class CorrespondenceForm(forms.Form):
     )
     # The length rule lives in the service (one message); the browser gets the limit as a hint.
     summary = forms.CharField(
+        max_length=SUMMARY_MAX_LENGTH,
         help_text=f"What it was about, briefly (at most {SUMMARY_MAX_LENGTH} characters). No more personal data.",
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": SUMMARY_MAX_LENGTH}),
         strip=True,

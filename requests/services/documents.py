@@ -17,6 +17,7 @@ from django.utils import timezone
 from privacy_portal.legal import IDENTITY_DOCUMENT_MAX_BYTES
 
 from ..models import Case, CaseDocument
+from .locking import transition
 
 ERR_TYPE = "Upload a PDF, JPEG or PNG file. This file is not one of those, whatever its name says."
 ERR_SIZE = f"The file is too big: the limit is {IDENTITY_DOCUMENT_MAX_BYTES // (1024 * 1024)} MB."
@@ -135,7 +136,7 @@ def _write_committed(doc: CaseDocument, data: bytes) -> None:
         document_delete(actor=None, doc=doc, reason=FILE_NOT_WRITTEN)
 
 
-@transaction.atomic
+@transition("case")
 def identity_evidence_receive(*, actor, case: Case, upload, on) -> CaseDocument:
     """Identity evidence arrived with its file. The step is checked first (the case must be
     awaiting identity, the date sane): refused, nothing is stored; the file itself refused,

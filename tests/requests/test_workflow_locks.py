@@ -251,6 +251,7 @@ REPEATABLE = {
     case_svc.case_assign: "reassigning to the same handler changes nothing harmful",
     case_svc.case_add_note: "two notes are two notes",
     case_svc.case_identity_received: "more evidence may arrive; the clock starts once",
+    "identity_evidence_receive": "more evidence may arrive (it takes case_identity_received's step and lock)",
     complaint_svc.complaint_assign: "reassigning to the same handler changes nothing harmful",
     complaint_svc.complaint_set_target: "the DPO may move the target",
     complaint_svc.ico_deadline_add: "the ICO sets many deadlines",

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from customers.models import Customer, Recipient
 from privacy_portal import bounds
+from privacy_portal.text_rules import LONG_TEXT_MAX_LENGTH
 
 from .forms import DATE_HELP
 from .models import Breach, BreachAffected, BreachDataCategory, BreachNotification, BreachPeopleCategory
@@ -40,10 +41,12 @@ class BreachReportForm(forms.Form):
     """The short form anyone may use: it starts the clock and tells the DPO."""
 
     summary = forms.CharField(max_length=200, label="What happened, in a few words", help_text="No customer's name.")
-    what_happened = forms.CharField(widget=forms.Textarea, label="What happened")
+    what_happened = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="What happened")
     aware_at = when("When we became aware", initial=_now_text)
     happened_at = when("When it happened", required=False, help_text=f"{TIME_HELP}; leave blank if not known.")
-    how_discovered = forms.CharField(widget=forms.Textarea, required=False, label="How it was found")
+    how_discovered = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, required=False, label="How it was found"
+    )
 
 
 class ProcessorReportForm(BreachReportForm):
@@ -57,8 +60,10 @@ class ProcessorReportForm(BreachReportForm):
 
 class BreachDetailsForm(forms.Form):
     summary = forms.CharField(max_length=200, label="Summary", help_text="No customer's name.")
-    what_happened = forms.CharField(widget=forms.Textarea, label="What happened")
-    how_discovered = forms.CharField(widget=forms.Textarea, required=False, label="How it was discovered")
+    what_happened = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="What happened")
+    how_discovered = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, required=False, label="How it was discovered"
+    )
     discovered_by = forms.CharField(max_length=200, required=False, label="Discovered by (role or team)")
     aware_at = when("When we became aware")
     happened_at = when("When it happened", required=False)
@@ -79,10 +84,20 @@ class BreachDetailsForm(forms.Form):
         label="Processor that reported it",
     )
     processor_told_at = when("When the processor told us", required=False)
-    containment = forms.CharField(widget=forms.Textarea, required=False, label="Containment and preventative measures")
-    staff_training = forms.CharField(widget=forms.Textarea, required=False, label="Staff training")
-    others_told = forms.CharField(widget=forms.Textarea, required=False, label="Other organisations told")
+    containment = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
+        widget=forms.Textarea,
+        required=False,
+        label="Containment and preventative measures",
+    )
+    staff_training = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, required=False, label="Staff training"
+    )
+    others_told = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, required=False, label="Other organisations told"
+    )
     letter = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
         widget=forms.Textarea,
         required=False,
         label="Letter or email to the people affected",
@@ -92,7 +107,9 @@ class BreachDetailsForm(forms.Form):
 
 
 class AssessForm(forms.Form):
-    consequences = forms.CharField(widget=forms.Textarea, label="Potential consequences for the people affected")
+    consequences = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="Potential consequences for the people affected"
+    )
     likelihood = forms.ChoiceField(choices=Breach.Scale.choices, label="Likelihood")
     severity = forms.ChoiceField(choices=Breach.Scale.choices, label="Severity")
     report_to_ico = forms.TypedChoiceField(
@@ -102,12 +119,17 @@ class AssessForm(forms.Form):
         required=False,
         label="Report to the ICO?",
     )
-    ico_decision_reason = forms.CharField(widget=forms.Textarea, required=False, label="Reasons for the decision")
+    ico_decision_reason = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, required=False, label="Reasons for the decision"
+    )
     tell_people = forms.ChoiceField(
         choices=[("", "Choose"), *Breach.TellPeople.choices], required=False, label="Tell the people affected?"
     )
     tell_people_reason = forms.CharField(
-        widget=forms.Textarea, required=False, label="Reasons (or the exception's facts)"
+        max_length=LONG_TEXT_MAX_LENGTH,
+        widget=forms.Textarea,
+        required=False,
+        label="Reasons (or the exception's facts)",
     )
 
 
@@ -115,8 +137,13 @@ class NotifyForm(forms.Form):
     phase = forms.ChoiceField(choices=BreachNotification.Phase.choices, label="Report")
     sent_at = when("Sent to the ICO at", initial=_now_text)
     ico_reference = forms.CharField(max_length=40, required=False, label="ICO case reference")
-    notes = forms.CharField(widget=forms.Textarea, required=False, label="Notes")
-    late_reason = forms.CharField(widget=forms.Textarea, required=False, label="Reasons for the delay (after 72 hours)")
+    notes = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, required=False, label="Notes")
+    late_reason = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
+        widget=forms.Textarea,
+        required=False,
+        label="Reasons for the delay (after 72 hours)",
+    )
 
 
 class TaskForm(forms.Form):
@@ -193,7 +220,7 @@ class ToldForm(forms.Form):
 
 
 class CloseForm(forms.Form):
-    lessons_learned = forms.CharField(widget=forms.Textarea, label="Lessons learned")
+    lessons_learned = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="Lessons learned")
 
 
 class FromAccessForm(forms.Form):

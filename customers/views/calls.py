@@ -20,7 +20,7 @@ from privacy_portal.models import AccessEvent
 
 from ..access import may_read_case_file
 from ..models import Call, Correspondence, Customer
-from ..services.calls import SUMMARY_MAX_LENGTH, correspondence_record
+from ..services.calls import ERR_SUMMARY_LONG, SUMMARY_MAX_LENGTH, correspondence_record
 from ..services.normalise import format_phone
 
 Action = AccessEvent.Action
@@ -35,9 +35,11 @@ class CorrespondenceForm(forms.Form):
         initial=lambda: timezone.localtime().strftime("%d/%m/%Y %H:%M"),
         input_formats=["%d/%m/%Y %H:%M", "%d/%m/%Y", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
-    # The length rule lives in the service (one message); the browser gets the limit as a hint.
+    # The length rule lives in the service; the form refuses with the service's own message (one
+    # message), so no field is without a limit; the browser gets the limit as a hint.
     summary = forms.CharField(
         max_length=SUMMARY_MAX_LENGTH,
+        error_messages={"max_length": ERR_SUMMARY_LONG},
         help_text=f"What it was about, briefly (at most {SUMMARY_MAX_LENGTH} characters). No more personal data.",
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": SUMMARY_MAX_LENGTH}),
         strip=True,

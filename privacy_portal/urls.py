@@ -22,6 +22,7 @@ urlpatterns = [
     path("staff/new/", views.staff_create, name="staff_create"),
     path("staff/<int:pk>/", views.staff_edit, name="staff_edit"),
     path("staff/<int:pk>/reset-mfa/", views.staff_reset_mfa, name="staff_reset_mfa"),
+    path("staff/<int:pk>/unlock/", views.staff_unlock, name="staff_unlock"),
     path("staff/<int:pk>/password-link/", views.staff_resend_link, name="staff_resend_link"),
     path("staff/approvals/", views.staff_approvals, name="staff_approvals"),
     path("accounts/set-password/<str:uidb64>/<str:token>/", views.set_password, name="set_password"),

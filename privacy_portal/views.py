@@ -139,8 +139,9 @@ def home(request):
 
 @requires("privacy_portal.manage_staff", "privacy_portal.view_user")
 def staff_list(request):
-    staff = User.objects.order_by("username").prefetch_related("totpdevice_set")
-    return render(request, "privacy_portal/staff_list.html", {"staff": staff})
+    staff = list(User.objects.order_by("username").prefetch_related("totpdevice_set"))
+    locked = services.staff_locked_out(member.username for member in staff)
+    return render(request, "privacy_portal/staff_list.html", {"staff": staff, "locked": locked})
 
 
 @requires("privacy_portal.manage_staff", "privacy_portal.add_user")
@@ -188,6 +189,19 @@ def staff_reset_mfa(request, pk: int):
     member = get_object_or_404(User, pk=pk)
     services.staff_reset_second_factor(actor=request.user, user=member)
     messages.success(request, f"{member.username} will set up a new authenticator at next sign-in.")
+    return redirect("staff_list")
+
+
+@requires("privacy_portal.manage_staff", "privacy_portal.change_user")
+@require_POST
+def staff_unlock(request, pk: int):
+    member = get_object_or_404(User, pk=pk)
+    try:
+        services.staff_unlock(actor=request.user, user=member)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{member.username} is unlocked and can sign in again.")
     return redirect("staff_list")
 
 

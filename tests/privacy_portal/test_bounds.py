@@ -174,3 +174,19 @@ def test_a_history_csv_that_completes_has_no_warning_row(client_for, auditor, a_
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [r[5] for r in rows[1:]] == ["Moved", ""]
     assert history_views.EXPORT_INCOMPLETE not in {r[0] for r in rows}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "9999-12-31T23:59:59+00:00|customers.Customer|99999999999999999999",
+        "0001-01-01T00:00:00+01:00|customers.Customer|1",
+        "2026-01-01T00:00:00+00:00|no.Such|-99999999999999999999",
+        "garbage",
+        "a|b|c|d",
+    ],
+)
+def test_a_tampered_history_cursor_gets_the_first_page_not_a_server_error(client_for, auditor, a_change, cursor):
+    response = client_for(auditor).get(reverse("history_search"), {"kind": "customers.Customer", "cursor": cursor})
+    assert response.status_code == 200

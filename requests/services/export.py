@@ -811,7 +811,7 @@ def export_files(case: Case, *, generated_at: datetime.datetime | None = None) -
     """The package's files, by name in the ZIP: the subject graph of the case's customer, and
     nothing else (customers.subject.subject_records)."""
     customer = case.customer
-    graph = subject_records(customer)
+    graph = subject_records(customer, candidates=False)  # the export offers no candidates
     token = _REFERENCES.set(_references(graph))
     try:
         return _files(case, graph, generated_at or timezone.now())

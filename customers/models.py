@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from privacy_portal.bounds import parse_id
 from privacy_portal.models import LawfulBasis, SpecialCategoryCondition
 
 REFERENCE_PREFIX = "C-"
@@ -123,7 +124,7 @@ class Customer(models.Model):
         ref = reference.strip().upper().replace(" ", "")
         if ref.startswith(REFERENCE_PREFIX):
             ref = ref[len(REFERENCE_PREFIX) :]
-        return int(ref) if ref.isdigit() and len(ref) <= 12 else None
+        return parse_id(ref, high=10**12 - 1)
 
     @property
     def full_name(self) -> str:

@@ -9,14 +9,15 @@ from django.urls import path
 from django.views.decorators.http import require_GET
 
 from .access import requires
+from .bounds import parse_id
 from .models import AccessEvent, User
 
 PAGE_SIZE = 100
 
 
 def _page(qs, before: str | None):
-    if before and before.isdigit():
-        qs = qs.filter(pk__lt=int(before))
+    if (before_id := parse_id(before)) is not None:
+        qs = qs.filter(pk__lt=before_id)
     rows = list(qs.select_related("user", "free_text").order_by("-pk")[: PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]

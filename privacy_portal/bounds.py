@@ -41,6 +41,22 @@ ERR_NUL = "Remove the invisible NUL character (\\0): it cannot be stored."
 ERR_NUMBER_RANGE = "Enter a whole number from {low} to {high}."
 
 
+def is_ascii_digits(value: str) -> bool:
+    """True for 0-9 only. str.isdigit() is also true for "²" and other Unicode digits, which
+    int() refuses (a server error) or reads as a different number."""
+    return bool(value) and value.isascii() and value.isdigit()
+
+
+def parse_id(value: str | None, *, high: int = BIGINT_MAX) -> int | None:
+    """An id (or cursor) typed, pasted or tampered with: a number from 0 to `high` in ASCII
+    digits, or None. Every parse of an id from text goes through this."""
+    value = (value or "").strip()
+    if not is_ascii_digits(value) or len(value) > len(str(high)):
+        return None
+    number = int(value)
+    return number if number <= high else None
+
+
 def latest_date() -> datetime.date:
     return timezone.localdate() + relativedelta(years=legal.LATEST_DATE_YEARS_AHEAD)
 

@@ -46,7 +46,7 @@ class TokenForm(forms.Form):
 
     def clean_otp_token(self) -> str:
         token = self.cleaned_data["otp_token"].replace(" ", "")
-        if not token.isdigit():
+        if not bounds.is_ascii_digits(token):
             raise forms.ValidationError("Enter the digits shown in your authenticator app.")
         return token
 

@@ -230,9 +230,10 @@ class FromAccessForm(forms.Form):
     def clean_event_ids(self) -> list[int]:
         ids = []
         for part in self.cleaned_data["event_ids"].replace(",", " ").split():
-            if not part.isdigit() or int(part) > bounds.BIGINT_MAX:
+            entry_id = bounds.parse_id(part)
+            if entry_id is None:
                 raise forms.ValidationError("Access-log entries are given by their ids.")
-            ids.append(int(part))
+            ids.append(entry_id)
         return ids
 
 

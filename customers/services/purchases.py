@@ -116,7 +116,7 @@ def _parse_purchase_row(line: int, cells: list[str], errors: list[RowError]) -> 
 
     instalments = instalment_amount = None
     if values["instalments"]:
-        if values["instalments"].isdigit() and 2 <= int(values["instalments"]) <= 32767:
+        if (bounds.parse_id(values["instalments"]) or 0) >= 2 and int(values["instalments"]) <= 32767:
             instalments = int(values["instalments"])
         else:
             errors.append(RowError(line, "instalments", ERR_INSTALMENTS))

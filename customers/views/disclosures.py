@@ -43,7 +43,7 @@ DATETIME_FORMATS = ["%d/%m/%Y %H:%M", "%d/%m/%Y", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H
 
 def _after(request) -> int | None:
     value = request.GET.get("after", "")
-    return int(value) if value.isdigit() and len(value) <= 18 else None
+    return bounds.parse_id(value)
 
 
 # --- The recipient register ---------------------------------------------------------------------

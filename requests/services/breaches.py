@@ -113,6 +113,7 @@ ERR_TOLD_BEFORE = "They cannot have been told before the company was aware of th
 ERR_NOT_AFFECTED = "Customer {reference} is not linked to this breach."
 ERR_EVIDENCE_NONE = "Choose the access-log entries that show the breach."
 ERR_EVIDENCE_UNKNOWN = "No access-log entry has the id {ids}."
+ERR_EVIDENCE_TAKEN = "Access-log entry {ids} is already the evidence of breach {reference}."
 ERR_CASE_UNKNOWN = "No request has the reference {reference}."
 ERR_COMPLAINT_UNKNOWN = "No complaint has the reference {reference}."
 
@@ -265,10 +266,19 @@ def breach_from_access_events(
     ids = sorted({int(i) for i in event_ids})
     if not ids:
         raise ValidationError({"event_ids": ERR_EVIDENCE_NONE})
-    events = list(AccessEvent.objects.filter(pk__in=ids).order_by("at", "pk"))
+    # The entries are locked (FOR SHARE is enough: they are never changed) so two DPOs turning
+    # the same entries into a breach at once make one breach, not two clocks.
+    events = list(AccessEvent.objects.filter(pk__in=ids).order_by("at", "pk").select_for_update(no_key=True))
     missing = sorted(set(ids) - {e.pk for e in events})
     if missing:
         raise ValidationError({"event_ids": ERR_EVIDENCE_UNKNOWN.format(ids=", ".join(map(str, missing)))})
+    # Breaches are few; each names its evidence ids (a JSON list), checked here on every database.
+    for reference, taken in Breach.objects.exclude(access_event_ids=[]).values_list("reference", "access_event_ids"):
+        overlap = sorted(set(ids) & set(taken))
+        if overlap:
+            raise ValidationError(
+                {"event_ids": ERR_EVIDENCE_TAKEN.format(ids=", ".join(map(str, overlap)), reference=reference)}
+            )
     now = now or timezone.now()
     staff = sorted({e.user_id for e in events if e.user_id})
     breach = breach_report(
@@ -532,6 +542,9 @@ def breach_notify_ico(
 @transaction.atomic
 def breach_task_add(*, actor, breach: Breach, title: str, owner, due_on: datetime.date) -> BreachTask:
     _require_dpo(actor, breach)
+    breach = _lock(breach)  # a breach closed meanwhile takes no new task
+    if breach.status == S.CLOSED:
+        raise ValidationError(ERR_CLOSED)
     errors = {}
     if not title.strip():
         errors["title"] = ERR_TASK_TITLE

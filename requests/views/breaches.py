@@ -9,11 +9,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.services.imports import ImportRejected, read_upload
 from privacy_portal import csv_safe
+from privacy_portal.bounds import parse_id
 from privacy_portal.access import requires
 from privacy_portal.audit import access_record
 from privacy_portal.forms import add_service_errors
@@ -291,8 +293,8 @@ def breach_affected(request, pk: int):
     breach = _breach(request, pk)
     after = request.GET.get("after", "")
     rows = breach.affected.select_related("customer").order_by("pk")
-    if after.isdigit():
-        rows = rows.filter(pk__gt=int(after))
+    if (after_id := parse_id(after)) is not None:
+        rows = rows.filter(pk__gt=after_id)
     told = request.GET.get("told", "")
     if told in BreachAffected.Told.values:
         rows = rows.filter(told=told)
@@ -391,7 +393,11 @@ def breach_from_access(request):
     form = forms.FromAccessForm(request.POST)
     if not form.is_valid():
         _flash(request, form)
-        return redirect(request.POST.get("next") or "home")
+        target = request.POST.get("next", "")
+        # Only back to a page of the portal: never an open redirect to another site.
+        if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+            target = "home"
+        return redirect(target)
     try:
         breach = svc.breach_from_access_events(
             actor=request.user, event_ids=form.cleaned_data["event_ids"], summary=form.cleaned_data["summary"]

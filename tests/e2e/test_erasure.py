@@ -84,9 +84,10 @@ def test_dpo_approves_an_erasure_and_the_customer_page_shows_the_anonymised_reco
     expect(page.get_by_role("heading", level=1)).to_have_text("Change history")
     entries = page.locator("ol.history > li")
     expect(entries).to_have_count(3)
-    expect(entries.nth(0)).to_contain_text("Amira Agent")
-    expect(entries.nth(2)).to_contain_text("Dinah Dpo")
-    expect(entries.nth(2)).to_contain_text("Erased (Art 17)")
+    # Newest first (the page is keyset-paged from the latest change).
+    expect(entries.nth(2)).to_contain_text("Amira Agent")
+    expect(entries.nth(0)).to_contain_text("Dinah Dpo")
+    expect(entries.nth(0)).to_contain_text("Erased (Art 17)")
     body = page.locator("main").inner_text()
     assert not [value for value in FORMER if value.lower() in body.lower()]
     screenshot(page, "erasure-customer-history-scrubbed")

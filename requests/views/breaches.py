@@ -9,15 +9,15 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.services.imports import ImportRejected, read_upload
 from privacy_portal import csv_safe
-from privacy_portal.bounds import parse_id
 from privacy_portal.access import requires
 from privacy_portal.audit import access_record
+from privacy_portal.bounds import parse_id
 from privacy_portal.forms import add_service_errors
 from privacy_portal.models import AccessEvent
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils.html import escape
 
 from privacy_portal.models import AccessEvent
 from tests.factories import CustomerFactory
@@ -29,7 +30,7 @@ def test_with_a_reason_it_opens_flagged_and_the_dpo_is_told(client, handler, dpo
     client.force_login(handler)
     response = client.post(reverse("customers:break_glass"), {"reference": customer.reference, "reason": REASON})
     assert response.status_code == 200
-    assert customer.last_name.encode() in response.content and b"Break-glass access" in response.content
+    assert escape(customer.last_name).encode() in response.content and b"Break-glass access" in response.content
     event = AccessEvent.objects.get(action="break_glass")
     assert event.flagged and event.reason == REASON and event.customer_id == customer.pk and event.user == handler
     assert len(mail.outbox) == 1 and customer.reference in mail.outbox[0].body

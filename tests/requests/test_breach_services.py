@@ -397,3 +397,27 @@ def test_the_reminder_job_is_on_the_beat_schedule_every_ten_minutes():
     entry = BEAT_SCHEDULE["send-breach-reminders"]
     assert entry["task"] == "requests.tasks.send_breach_reminders"
     assert legal.BREACH_REMINDER_HOURS == (24, 48, 66)
+
+
+def test_a_breach_closed_meanwhile_takes_no_new_task(agent, dpo, handler):
+    breach = assess(dpo, report(agent), report_to_ico=False, likelihood="remote", severity="remote",
+                    ico_decision_reason="Returned unopened", tell_people="not_high",
+                    tell_people_reason="Returned unopened")  # fmt: skip
+    stale = Breach.objects.get(pk=breach.pk)  # the page read it before the DPO closed it elsewhere
+    svc.breach_close(actor=dpo, breach=breach, lessons_learned="Check labels")
+    with pytest.raises(ValidationError) as exc:
+        svc.breach_task_add(actor=dpo, breach=stale, title="Retrain the courier desk", owner=handler,
+                            due_on=timezone.localdate())  # fmt: skip
+    assert exc.value.messages == [svc.ERR_CLOSED]
+    assert not BreachTask.objects.exists()
+
+
+def test_access_log_entries_already_a_breachs_evidence_make_no_second_breach(dpo, handler):
+    customer = CustomerFactory()
+    event = AccessEvent(user=handler, action=AccessEvent.Action.VIEW_CUSTOMER, customer_id=customer.pk)
+    event.save()
+    first = svc.breach_from_access_events(actor=dpo, event_ids=[event.pk], summary="Neighbour looked up")
+    with pytest.raises(ValidationError) as exc:
+        svc.breach_from_access_events(actor=dpo, event_ids=[event.pk], summary="Neighbour looked up")
+    assert errors_of(exc)["event_ids"] == [svc.ERR_EVIDENCE_TAKEN.format(ids=str(event.pk), reference=first.reference)]
+    assert Breach.objects.count() == 1

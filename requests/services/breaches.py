@@ -31,7 +31,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from customers.models import Customer, Recipient
 from customers.services.imports import (
@@ -762,9 +762,8 @@ def breach_record_told(
         for row in batch:
             for name, value in values.items():
                 setattr(row, name, value)
-        BreachAffected.objects.filter(pk__in=[row.pk for row in batch]).update(**values)
-        BreachAffected.history.bulk_history_create(
-            batch, batch_size=BATCH_SIZE, update=True, default_user=actor, default_change_reason=reason
+        bulk_update_with_history(
+            batch, BreachAffected, list(values), batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason
         )
     return len(rows)
 

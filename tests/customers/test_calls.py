@@ -188,7 +188,9 @@ def test_a_transcript_from_a_provider_missing_from_the_register_is_refused_and_n
     from customers.models import Recipient
     from customers.services.disclosures import ERR_NO_TRANSCRIBER
 
-    Recipient.objects.filter(category=Recipient.Category.CALL_TRANSCRIPTION).update(active=False)
+    for recipient in Recipient.objects.filter(category=Recipient.Category.CALL_TRANSCRIPTION):
+        recipient.active = False
+        recipient.save()
     with pytest.raises(ValidationError) as exc:
         call_register(customer=customer, **_call_data(transcript=TRANSCRIPT, transcript_provider="Unknown AI Ltd"))
     assert exc.value.message_dict["transcript_provider"] == [ERR_NO_TRANSCRIBER.format(provider="Unknown AI Ltd")]

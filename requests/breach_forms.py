@@ -110,8 +110,12 @@ class AssessForm(forms.Form):
     consequences = forms.CharField(
         max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="Potential consequences for the people affected"
     )
-    likelihood = forms.ChoiceField(choices=Breach.Scale.choices, label="Likelihood")
-    severity = forms.ChoiceField(choices=Breach.Scale.choices, label="Severity")
+    likelihood = forms.ChoiceField(
+        choices=Breach.LIKELIHOOD_CHOICES, label="Likelihood", help_text="How likely the consequences are."
+    )
+    severity = forms.ChoiceField(
+        choices=Breach.SEVERITY_CHOICES, label="Severity", help_text="How severe they would be for the people."
+    )
     report_to_ico = forms.TypedChoiceField(
         choices=[("", "Choose"), ("yes", "Yes: report to the ICO"), ("no", "No: not reportable")],
         coerce=lambda v: v == "yes",

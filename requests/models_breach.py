@@ -72,6 +72,11 @@ class Breach(models.Model):
         POSSIBLE = "possible", "Possible / significant"
         LIKELY = "likely", "Likely / severe"
 
+    # One scale, two words for each step: a likelihood is remote, possible or likely; a severity
+    # minimal, significant or severe. The page, the form and the ICO report show each alone.
+    LIKELIHOOD_CHOICES = [(Scale.REMOTE, "Remote"), (Scale.POSSIBLE, "Possible"), (Scale.LIKELY, "Likely")]
+    SEVERITY_CHOICES = [(Scale.REMOTE, "Minimal"), (Scale.POSSIBLE, "Significant"), (Scale.LIKELY, "Severe")]
+
     class Risk(models.TextChoices):
         NONE = "none", "No risk likely"
         RISK = "risk", "Risk"
@@ -171,6 +176,12 @@ class Breach(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("requests:breach", args=[self.pk])
+
+    def get_likelihood_display(self) -> str:
+        return dict(self.LIKELIHOOD_CHOICES).get(self.likelihood, "")
+
+    def get_severity_display(self) -> str:
+        return dict(self.SEVERITY_CHOICES).get(self.severity, "")
 
     @property
     def is_open(self) -> bool:

@@ -54,8 +54,8 @@ def test_agent_reports_a_misdirected_parcel_and_the_dpo_reports_it_and_tells_40_
     page.get_by_label("Potential consequences for the people affected").fill(
         "A neighbour saw the customers' names, addresses and orders."
     )
-    page.get_by_label("Likelihood").select_option(label="Possible / significant")
-    page.get_by_label("Severity").select_option(label="Possible / significant")
+    page.get_by_label("Likelihood").select_option(label="Possible")
+    page.get_by_label("Severity").select_option(label="Significant")
     page.get_by_label("Report to the ICO?").select_option(label="Yes: report to the ICO")
     page.get_by_label("Tell the people affected?").select_option(label="Yes: tell the people affected (Art 34(1))")
     page.get_by_role("button", name="Record assessment").click()

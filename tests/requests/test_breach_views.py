@@ -155,6 +155,24 @@ def test_the_dpo_assesses_from_the_page_and_a_missing_reason_is_named(client_for
     assert Breach.objects.get().report_to_ico is False
 
 
+def test_the_breach_page_shows_likelihood_and_severity_each_once_in_its_own_words(client_for, dpo, agent):
+    import re
+
+    breach = report(agent)
+    svc.breach_assess(
+        actor=dpo, breach=breach, consequences="A neighbour saw the order", likelihood="possible", severity="likely",
+        report_to_ico=True, ico_decision_reason="", tell_people="yes", tell_people_reason="",
+    )  # fmt: skip
+    text = " ".join(client_for(dpo).get(url("breach", breach.pk)).content.decode().split())
+    facts = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]*)</dd>", text))
+    assert facts["Likelihood"] == "Possible" and facts["Severity"] == "Severe"
+    assert "Likelihood / severity" not in text and "Possible / significant" not in text
+    assert text.count("<dt>Likelihood</dt>") == 1 and text.count("<dt>Severity</dt>") == 1
+    content = client_for(dpo).get(url("breach_ico_report", breach.pk)).context["content"]
+    consequences = dict(dict(content["sections"])["Potential consequences"])
+    assert consequences["Likelihood"] == "Possible" and consequences["Severity"] == "Severe"
+
+
 def test_a_csv_upload_with_bad_rows_names_each_line_and_links_nothing(client_for, dpo, agent):
     breach = report(agent)
     good = CustomerFactory()

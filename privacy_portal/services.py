@@ -161,6 +161,7 @@ def staff_update(
     return user
 
 
+MFA_RESET_REASON = "Second factor reset by the IT administrator ({devices} authenticator device(s) removed)"
 UNLOCK_REASON = "Sign-in lockout cleared by the IT administrator ({attempts} failed attempts)"
 ERR_NOT_LOCKED = "{username} is not locked out: there is nothing to unlock."
 
@@ -193,6 +194,11 @@ def staff_unlock(*, actor: User, user: User) -> int:
 
 @transaction.atomic
 def staff_reset_second_factor(*, actor: User, user: User) -> int:
-    """Remove a staff member's authenticator devices (lost phone); they enrol again at next sign-in."""
+    """Remove a staff member's authenticator devices (lost phone); they enrol again at next sign-in.
+    Recorded in the account's history: who reset it, and how many devices it removed."""
     count, _ = TOTPDevice.objects.filter(user=user).delete()
+    user._history_user = actor
+    user._change_reason = MFA_RESET_REASON.format(devices=count)
+    user.save()
+    security_log.info("second factor reset user_id=%s devices=%s by user_id=%s", user.pk, count, actor.pk)
     return count

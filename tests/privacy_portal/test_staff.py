@@ -192,6 +192,15 @@ def test_reset_second_factor_removes_devices_and_needs_post(client, itadmin, age
     assert not TOTPDevice.objects.filter(user=agent).exists()
 
 
+def test_a_second_factor_reset_is_in_the_account_history_with_who_did_it(client, itadmin, agent):
+    TOTPDevice.objects.create(user=agent, name="phone", confirmed=True)
+    client.force_login(itadmin)
+    client.post(reverse("staff_reset_mfa", args=[agent.pk]))
+    record = agent.history.order_by("-history_date", "-history_id").first()
+    assert record.history_user == itadmin
+    assert record.history_change_reason == services.MFA_RESET_REASON.format(devices=1)
+
+
 def test_editing_an_unknown_account_is_404(client, itadmin):
     client.force_login(itadmin)
     assert client.get(reverse("staff_edit", args=[999999])).status_code == 404

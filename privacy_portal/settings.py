@@ -19,14 +19,6 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 
-def _env(name: str, cast, default):
-    """Read one variable, turning any parse error into a message that names it."""
-    try:
-        return cast(name, default=default)
-    except (ValueError, TypeError, environ.ImproperlyConfigured, KeyError) as exc:
-        raise ImproperlyConfigured(f"Environment variable {name} has a bad value: {exc}") from exc
-
-
 def _bool(name: str, default: bool) -> bool:
     raw = env.str(name, default="")
     if raw == "":

@@ -36,6 +36,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "requests.view_complaint_status",
         # Report a suspected personal-data breach (starts the 72-hour clock); never the register.
         "requests.report_breach",
+        # Mark done a breach's remedial task the DPO gave it (the view: only its own tasks).
+        "requests.change_breachtask",
         # The register of processing activities and the privacy notice archive (no personal data).
         "privacy_portal.view_processingactivity",
         "privacy_portal.view_privacynoticeversion",
@@ -48,6 +50,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "requests.add_complaint",
         # Report a suspected breach; read the breaches linked to its own cases (no model grant).
         "requests.report_breach",
+        # Mark done a breach's remedial task the DPO gave it (the view: only its own tasks).
+        "requests.change_breachtask",
         # A customer outside its cases: only with a reason, flagged, the DPO told.
         "privacy_portal.break_glass",
         # The register of processing activities and the privacy notice archive (no personal data).

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import devices_for_user
@@ -130,6 +131,16 @@ def home(request):
         context["flagged_access"] = (
             AccessEvent.objects.filter(flagged=True).select_related("user", "free_text").order_by("-at")[:10]
         )
+    if request.user.has_perm("requests.change_breachtask"):
+        from requests.models import BreachTask
+
+        # The breach tasks the DPO gave this member of staff, still open.
+        context["breach_tasks"] = list(
+            BreachTask.objects.filter(owner=request.user, done_at__isnull=True)
+            .select_related("breach")
+            .order_by("due_on", "pk")[:20]
+        )
+        context["today"] = timezone.localdate()
     if request.user.has_perm("customers.view_customer"):
         from customers.forms import SearchForm
 

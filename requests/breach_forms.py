@@ -13,6 +13,7 @@ from privacy_portal.text_rules import LONG_TEXT_MAX_LENGTH
 from .forms import DATE_HELP
 from .models import Breach, BreachAffected, BreachDataCategory, BreachNotification, BreachPeopleCategory
 
+TASK_OWNER_ROLES = ("agent", "handler", "dpo")
 TIME_HELP = "UK time, dd/mm/yyyy hh:mm"
 TIME_FORMATS = ["%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y"]
 
@@ -153,13 +154,12 @@ class NotifyForm(forms.Form):
 class TaskForm(forms.Form):
     title = forms.CharField(max_length=300, label="Action")
     owner = forms.ModelChoiceField(
-        queryset=get_user_model().objects.filter(is_active=True).exclude(role="").order_by("username"), label="Owner"
+        # Those who may mark a task done (roles with change_breachtask): auditors change nothing
+        # and the IT administrator holds no case or breach permission.
+        queryset=get_user_model().objects.filter(is_active=True, role__in=TASK_OWNER_ROLES).order_by("username"),
+        label="Owner",
     )
     due_on = bounds.DateField(label="Due on", help_text=DATE_HELP)
-
-
-class TaskDoneForm(forms.Form):
-    task = bounds.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
 class LinkRecordsForm(forms.Form):

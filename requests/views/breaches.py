@@ -22,7 +22,7 @@ from privacy_portal.forms import add_service_errors
 from privacy_portal.models import AccessEvent
 
 from .. import breach_forms as forms
-from ..breach_selectors import breach_figures, breach_register, visible_breaches
+from ..breach_selectors import LIST_LIMIT, breach_figures, breach_register, visible_breaches
 from ..models import Breach, BreachAffected, BreachTask
 from ..services import breaches as svc
 from ..services.breach_report import ico_report_content, ico_report_pdf
@@ -210,14 +210,6 @@ def _task(request, breach, data):
     return "Remedial task added."
 
 
-def _task_done(request, breach, data):
-    task = BreachTask.objects.filter(pk=data["task"], breach=breach).first()
-    if task is None:
-        raise Http404
-    svc.breach_task_done(actor=request.user, task=task)
-    return "Task done."
-
-
 def _link(request, breach, data):
     svc.breach_link_records(
         actor=request.user, breach=breach, case_references=data["case_references"],
@@ -255,7 +247,6 @@ ACTIONS = {
     "assess": (forms.AssessForm, _assess, "breach"),
     "notify": (forms.NotifyForm, _notify, "breach"),
     "task": (forms.TaskForm, _task, "breach"),
-    "task_done": (forms.TaskDoneForm, _task_done, "breach"),
     "link": (forms.LinkRecordsForm, _link, "breach"),
     "close": (forms.CloseForm, _close, "breach"),
     "link_customers": (forms.LinkCustomersForm, _link_customers, "affected"),
@@ -283,6 +274,42 @@ def breach_action(request, pk: int, action: str):
         _flash(request, form, exc)
     else:
         messages.success(request, message)
+    return redirect(target)
+
+
+def _my_tasks(user):
+    return BreachTask.objects.filter(owner=user, done_at__isnull=True).select_related("breach").order_by("due_on", "pk")
+
+
+@requires("requests.change_breachtask")
+@require_GET
+def breach_tasks(request):
+    """The containment and remedial tasks the user owns, whatever its role (an agent may own
+    "recall the parcel"): each with its breach's reference and summary, and "Mark done"."""
+    return render(
+        request,
+        "requests/breaches/tasks.html",
+        {"tasks": _my_tasks(request.user)[:LIST_LIMIT], "today": timezone.localdate()},
+    )
+
+
+@requires("requests.change_breachtask")
+@require_POST
+def breach_task_done(request, pk: int):
+    """The task's owner, or the DPO, marks it done (recorded in the task's history). Anyone
+    else is told nothing: 404, as for a task that does not exist."""
+    task = BreachTask.objects.select_related("breach").filter(pk=pk).first()
+    if task is None or not (task.owner_id == request.user.pk or svc.may_assess(request.user)):
+        raise Http404
+    try:
+        svc.breach_task_done(actor=request.user, task=task)
+    except ValidationError as exc:
+        _flash(request, exc=exc)
+    else:
+        messages.success(request, f"Task done: {task.title} ({task.breach.reference}).")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = reverse("requests:breach_tasks")
     return redirect(target)
 
 

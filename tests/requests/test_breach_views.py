@@ -295,3 +295,66 @@ def test_the_dpo_turns_a_members_unusual_run_of_openings_into_one_breach_with_ev
     assert breach.access_event_ids == sorted(e.pk for e in events)
     assert set(breach.affected.values_list("customer_id", flat=True)) == {c.pk for c in opened}
     assert breach.cause == "unauthorised_access"
+
+
+# --- remedial tasks: their owners mark them done ---------------------------------------------------
+
+
+def _task(dpo, breach, owner, title="Ask the courier to collect the parcel"):
+    return svc.breach_task_add(actor=dpo, breach=breach, title=title, owner=owner, due_on=timezone.localdate())
+
+
+def test_an_agent_owning_a_task_sees_it_at_home_and_marks_it_done_with_history(client_for, dpo, agent):
+    breach = report(agent)
+    task = _task(dpo, breach, agent)
+    client = client_for(agent)
+    home = client.get(reverse("home")).content.decode()
+    assert "My breach tasks" in home and task.title in home and breach.reference in home
+    assert reverse("requests:breach_task_done", args=[task.pk]) in home
+    response = client.post(url("breach_task_done", task.pk), {"next": reverse("home")}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("home")
+    assert f"Task done: {task.title} ({breach.reference})." in response.content.decode()
+    task.refresh_from_db()
+    assert task.done_by == agent and task.done_at is not None
+    latest = task.history.order_by("-history_id").first()
+    assert latest.history_user == agent and latest.history_change_reason == "Done"
+    assert "No open tasks." in client.get(url("breach_tasks")).content.decode()
+
+
+@pytest.mark.parametrize("role", ["handler", "other_handler", "auditor", "itadmin", "nobody"])
+def test_nobody_but_the_owner_or_the_dpo_may_mark_a_task_done(client_for, cast, dpo, agent, role):
+    task = _task(dpo, report(agent), agent)
+    assert client_for(cast[role]).post(url("breach_task_done", task.pk)).status_code in (403, 404)
+    task.refresh_from_db()
+    assert task.done_at is None
+
+
+def test_the_dpo_marks_anyones_task_done_from_the_breach_page(client_for, dpo, agent, handler):
+    breach = report(agent)
+    task = _task(dpo, breach, handler)
+    client = client_for(dpo)
+    page = client.get(url("breach", breach.pk)).content.decode()
+    assert reverse("requests:breach_task_done", args=[task.pk]) in page
+    response = client.post(url("breach_task_done", task.pk), {"next": url("breach", breach.pk)})
+    assert response["Location"] == url("breach", breach.pk)
+    task.refresh_from_db()
+    assert task.done_by == dpo
+
+
+def test_marking_a_task_done_twice_says_so_and_refuses_get_and_a_foreign_next(client_for, dpo, agent):
+    task = _task(dpo, report(agent), agent)
+    client = client_for(agent)
+    assert client.get(url("breach_task_done", task.pk)).status_code == 405
+    client.post(url("breach_task_done", task.pk))
+    response = client.post(url("breach_task_done", task.pk), {"next": "https://evil.example/"}, follow=True)
+    assert response.redirect_chain[-1][0] == url("breach_tasks")
+    assert svc.ERR_TASK_DONE in response.content.decode()
+    assert client_for(dpo).post(url("breach_task_done", 999999)).status_code == 404
+
+
+def test_tasks_go_to_agents_handlers_and_the_dpo_never_to_an_auditor_or_the_it_administrator(cast):
+    from requests.breach_forms import TaskForm
+
+    owners = set(TaskForm().fields["owner"].queryset)
+    assert {cast["agent"], cast["handler"], cast["dpo"]} <= owners
+    assert not owners & {cast["auditor"], cast["itadmin"], cast["nobody"]}

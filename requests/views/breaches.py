@@ -12,7 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from guardian.shortcuts import get_objects_for_user
 
+from customers.models import Customer
 from customers.services.imports import ImportRejected, read_upload
 from privacy_portal import csv_safe
 from privacy_portal.access import requires
@@ -313,10 +315,13 @@ def breach_task_done(request, pk: int):
     return redirect(target)
 
 
-@requires("requests.view_breachaffected")
+@requires(object_perm="requests.view_breach")
 @require_GET
 def breach_affected(request, pk: int):
-    """The customers affected, keyset-paged, with progress; the read is recorded (ids only)."""
+    """The customers affected, keyset-paged, with progress, for whoever may see the breach (the
+    DPO and auditors; a handler, for a breach linked to its cases). A handler sees each one's
+    reference and whether they were told; the name only of a customer its own cases grant it.
+    The read is recorded (the customers' ids)."""
     breach = _breach(request, pk)
     after = request.GET.get("after", "")
     rows = breach.affected.select_related("customer").order_by("pk")
@@ -328,12 +333,19 @@ def breach_affected(request, pk: int):
     page = list(rows[: AFFECTED_PAGE_SIZE + 1])
     more = len(page) > AFFECTED_PAGE_SIZE
     page = page[:AFFECTED_PAGE_SIZE]
-    access_record(
-        request=request,
-        action=AccessEvent.Action.VIEW_BREACH_AFFECTED,
-        obj=breach,
-        result_ids=[row.customer_id for row in page],
-    )
+    ids = [row.customer_id for row in page]
+    if request.user.has_perm("customers.view_customer"):
+        named = set(ids)
+    else:
+        named = set(
+            get_objects_for_user(
+                request.user, "customers.view_customer", klass=Customer.objects.filter(pk__in=ids),
+                accept_global_perms=False, with_superuser=False,
+            ).values_list("pk", flat=True)
+        )  # fmt: skip
+    for row in page:
+        row.named = row.customer_id in named
+    access_record(request=request, action=AccessEvent.Action.VIEW_BREACH_AFFECTED, obj=breach, result_ids=ids)
     context = {
         "breach": breach,
         "rows": page,

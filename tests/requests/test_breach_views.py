@@ -358,3 +358,64 @@ def test_tasks_go_to_agents_handlers_and_the_dpo_never_to_an_auditor_or_the_it_a
     owners = set(TaskForm().fields["owner"].queryset)
     assert {cast["agent"], cast["handler"], cast["dpo"]} <= owners
     assert not owners & {cast["auditor"], cast["itadmin"], cast["nobody"]}
+
+
+# --- the affected list: whoever may see the breach ------------------------------------------------
+
+
+def test_a_handler_reads_the_affected_list_of_a_breach_linked_to_its_case_named_only_for_its_customers(
+    client_for, dpo, agent, handler, other_handler
+):
+    case = CaseFactory(customer=CustomerFactory(last_name="Ashcombe"))
+    case_assign(actor=dpo, case=case, handler=handler)
+    breach = report(agent)
+    svc.breach_link_records(actor=dpo, breach=breach, case_references=[case.reference])
+    stranger = CustomerFactory(last_name="Quennell")
+    svc.breach_link_customers(actor=dpo, breach=breach, customers=[case.customer, stranger])
+    client = client_for(handler)
+    page = client.get(url("breach", breach.pk)).content.decode()
+    assert url("breach_affected", breach.pk) in page and "Affected customers (2)" in page
+    response = client.get(url("breach_affected", breach.pk))
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert case.customer.reference in text and stranger.reference in text
+    assert "Ashcombe" in text and "Quennell" not in text
+    assert reverse("customers:detail", args=[stranger.pk]) not in text
+    assert "Record them told" not in text and "mailing house" not in text
+    event = AccessEvent.objects.get(user=handler, action=AccessEvent.Action.VIEW_BREACH_AFFECTED)
+    assert event.object_id == breach.pk and sorted(event.result_ids) == sorted([case.customer.pk, stranger.pk])
+    # Another handler, and a breach not linked to the case: as if it did not exist.
+    assert client_for(other_handler).get(url("breach_affected", breach.pk)).status_code == 404
+    assert client.get(url("breach_affected", report(agent).pk)).status_code == 404
+    assert client_for(agent).get(url("breach_affected", breach.pk)).status_code in (403, 404)
+
+
+@pytest.mark.parametrize("role", ["dpo", "auditor", "handler"])
+def test_the_affected_list_costs_the_same_queries_at_3_and_at_250_customers_and_pages_by_keyset(
+    client_for, cast, dpo, agent, role, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case = CaseFactory()
+    case_assign(actor=dpo, case=case, handler=cast["handler"])
+    breach = report(agent)
+    svc.breach_link_records(actor=dpo, breach=breach, case_references=[case.reference])
+    svc.breach_link_customers(actor=dpo, breach=breach, customers=CustomerFactory.create_batch(3))
+    client = client_for(cast[role])
+    client.get(url("breach_affected", breach.pk))  # warm the session and permission caches
+    with CaptureQueriesContext(connection) as few:
+        client.get(url("breach_affected", breach.pk))
+    svc.breach_link_customers(actor=dpo, breach=breach, customers=CustomerFactory.create_batch(247))
+    with django_assert_max_num_queries(len(few)):
+        first = client.get(url("breach_affected", breach.pk))
+    assert len(first.context["rows"]) == 100 and first.context["next_after"]
+    seen = [r.customer_id for r in first.context["rows"]]
+    after = first.context["next_after"]
+    while after:
+        with django_assert_max_num_queries(len(few)):
+            response = client.get(url("breach_affected", breach.pk) + f"?after={after}")
+        seen += [r.customer_id for r in response.context["rows"]]
+        after = response.context["next_after"]
+    assert sorted(seen) == sorted(breach.affected.values_list("customer_id", flat=True)) and len(seen) == 250
+    assert AccessEvent.objects.filter(user=cast[role], action=AccessEvent.Action.VIEW_BREACH_AFFECTED).count() == 5

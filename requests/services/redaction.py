@@ -1,18 +1,41 @@
 """Redaction: take a person's identifiers out of free text that must itself be kept.
 
-Used by erasure (requests.services.erasure) on case notes, descriptions and change reasons:
-every identifying value the person has ever had on record (customers.subject.Identifiers:
-the live record and every version in its history) is replaced by REDACTED, however it was
-written:
+Used by erasure (requests.services.erasure) on case notes, descriptions, change reasons and
+the breach register, and by the ICO breach report (requests.services.breach_report): every
+identifying value the person has ever had on record (customers.subject.Identifiers: the live
+record and every version in its history) is replaced by REDACTED, however it was written.
 
-- names and surnames as whole words, also possessive ("Smith's"), but never inside a longer
-  word ("Smithson" is not "Smith", "Ann" leaves "Annual"); a title with the surname
-  ("Mrs Smith") goes as one;
-- emails in any case; phone numbers in any UK writing ("+44 (0)7911 123456", "(07911)
-  123456", "07911-123456", "0044 7911 123456"); postcodes with or without the space;
-- address lines, town and county;
-- the date of birth in every common UK spelling: 14/07/1961, 14-07-61, 14.07.1961, 14/7/61,
-  14 July 1961, 14th July 1961, 14th of July 1961, 14 Jul 1961, July 14, 1961, 1961-07-14.
+How: normalised-token matching, one mechanism for every kind of value, not a pattern per
+spelling. The text and each value are normalised the same way (Unicode compatibility form,
+diacritics removed, case folded, curly apostrophes made straight: "Zoë O\u2019Brien" is "zoe
+o'brien") and cut into tokens, the runs of letters and digits. A value matches where its
+tokens appear one after another in the text, separated only by punctuation or spaces (at most
+MAX_GAP characters, no letter or digit between), and always on token boundaries: "Smith" never
+matches inside "Smithson" or "Blacksmith", "Ann" leaves "Annual", and "Smith's" loses "Smith"
+(the "'s" is a token of its own). Each token of a value may be written several ways (a slot):
+
+- a number with or without its leading zero and as an ordinal (4, 04, 4th);
+- a month as any of its abbreviations (Sep, Sept, September);
+- an address word as its usual abbreviation (St/Street, Rd/Road, Ave/Avenue...: EQUIVALENT).
+
+Values whose spacing means nothing (phone numbers, postcodes, and the date of birth written
+as one number) are matched compactly: a run of tokens whose characters, joined, are one of the
+value's compact forms, so "+44 (0)7700 900123", "07700/900123", "07700-900-123" and
+"447700900123" are all 7700900123, and "SW1A-1AA" and "sw1a1aa" are SW1A 1AA. Emails are
+matched whole, in any case.
+
+Dates of birth: day-month-year and year-month-day in digits (4/9/61, 04.09.1961, 1961-09-04),
+with the month in words before or after the day (4 Sept 1961, 4th of September 1961, 4-Sep-1961,
+Sept. 4, 1961), and as one number (04091961, 19610904, 040961). Month-day-year in digits
+(the American order) is not matched: in a UK text 09/04/1961 is another day.
+
+Names. A forename or surname is redacted alone, also possessive, unless it is also an
+everyday English word (COMMON_WORDS: May, Rose, Young, Brown, Hope, Bill...). Such a name is
+redacted only in name context: beside another of the person's names ("Jane Brown", "Brown,
+Jane"), their initial ("J. Brown", "J Brown"), or a title (any usual title or the person's
+own: "Mrs Brown", "Dr May"). So "in May we wrote" and "a brown envelope" survive the erasure
+of Jane May Brown while "Mrs Brown phoned" does not. An unusual surname ("Trevithick") goes
+wherever it appears as a word. A title with the surname ("Mrs Smith") goes as one.
 """
 
 from __future__ import annotations
@@ -20,7 +43,9 @@ from __future__ import annotations
 import calendar
 import datetime
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import phonenumbers
 
@@ -31,70 +56,338 @@ REDACTED = "[erased]"
 
 Redact = Callable[[str], str]
 
-# Between the digits of a phone number: nothing, a space, dot, dash or bracket (a few at most).
-_SEP = r"[\s.\-()]{0,3}"
-# A whole word: no letter or digit either side (an apostrophe after it is fine: "Smith's").
-_BEFORE, _AFTER = r"(?<![^\W_])", r"(?![^\W_])"
 MIN_NAME_LENGTH = 2
 MIN_ADDRESS_LENGTH = 5
+# Most characters between two tokens of one value ("Sept. 4, 1961", "+44 (0)7700").
+MAX_GAP = 4
+# Compact values (phones, postcodes, dates as one number) are joined from at most this many tokens.
+MAX_COMPACT_TOKENS = 6
+# Characters just before a match that belong to it ("+44...", "(07700) ...").
+_LEADING = "+("
+
+TITLES = frozenset(
+    {"mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame", "lady", "lord", "prof", "professor", "rev", "revd", "fr"}
+)
+
+# Surnames and forenames that are also everyday English words: redacted only in name context.
+COMMON_WORDS = frozenset(
+    """
+    able ash baker bank banks barber bass bell berry best bill bird bishop black bloom bond booth bow bower bowl
+    brand brass brewer bright brook brooks brown buck bull bush butcher butler cane cannon card carpenter carter
+    cash castle chance chase cherry church clay clear cliff cole cook cooper cotton cross crow dale dark dart
+    daw dawn day deal dean diamond dove down drake drew duke early east eve fair faith farmer fields fish fisher
+    fletcher ford forest fort fox frank free friend frost fry fuller gardener gay gill glass gold golding good
+    goodman grace grant gray green grey grove guy hall ham hand hardy harper hart hay hazel head heath hill
+    holly hook hope horn house hunt hunter iris ivy jack jay jewel joy judge keen king knight lake lamb land
+    lane law lea lee light lily little long lord love low lucky major mark marsh mason master may meadow mercy
+    mill miller mills moon moor moss mount new newman noble north oak page palmer park parks pat patience peace
+    pearl penny person pike pine piper pool pope porter pound power price prince rain ray read reed rich rider
+    ring rivers robin rock rose row ruby rush sage salt sand savage sharp shepherd short silver skinner slater
+    small smart snow south sparrow spring squire star steel stone storm street strong summer summers sunny swan
+    sweet tanner temple thatcher tower trim true tucker turner vale walker wall ward ware warren waters watt way
+    weaver well wells west white wild will wise wolf wood woods wren wright young
+    """.split()  # noqa: SIM905 (a word list reads better as words)
+)
+
+# Address words and their usual abbreviations: either spelling matches the other.
+EQUIVALENT = [
+    {"street", "st", "str"},
+    {"road", "rd"},
+    {"avenue", "ave", "av"},
+    {"lane", "ln"},
+    {"drive", "dr", "drv"},
+    {"close", "cl"},
+    {"court", "ct"},
+    {"crescent", "cres", "cresc"},
+    {"place", "pl"},
+    {"square", "sq"},
+    {"gardens", "gdns"},
+    {"terrace", "terr", "tce"},
+    {"park", "pk"},
+    {"grove", "gr", "gro"},
+    {"mount", "mt"},
+    {"north", "n"},
+    {"south", "s"},
+    {"east", "e"},
+    {"west", "w"},
+    {"saint", "st"},
+    {"flat", "flt"},
+    {"apartment", "apt"},
+    {"house", "ho"},
+    {"cottage", "cott"},
+]
+_EQUIVALENT: dict[str, frozenset[str]] = {}
+for _group in EQUIVALENT:
+    for _word in _group:
+        _EQUIVALENT[_word] = frozenset(_EQUIVALENT.get(_word, frozenset()) | _group)
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'"})
+_TOKEN = re.compile(r"[^\W_]+")
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
 
 
-def _phone_pattern(value: str) -> str:
-    """Any way of writing the number: +447911123456, +44 (0)7911 123456, 0044 7911-123 456, 07911123456."""
+# --- Normalising ---------------------------------------------------------------------------------
+
+
+def normalise(text: str) -> tuple[str, list[int]]:
+    """The text as matching sees it (no diacritics, case folded, straight apostrophes), and for
+    each of its characters the index of the character of `text` it came from."""
+    out: list[str] = []
+    where: list[int] = []
+    for i, char in enumerate(text.translate(_APOSTROPHES)):
+        folded = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)).casefold()
+        out.append(folded)
+        where.extend([i] * len(folded))
+    return "".join(out), where
+
+
+def tokens(text: str) -> list[str]:
+    """A value's tokens, normalised as text is."""
+    return _TOKEN.findall(normalise(text)[0])
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    start: int  # in the original text
+    end: int
+    capital: bool  # written with a capital letter first ("Mrs", "J")
+
+
+def _text_tokens(text: str) -> tuple[list[_Token], list[str]]:
+    """The text's tokens with their place in the original, and the gaps between them."""
+    folded, where = normalise(text)
+    found: list[_Token] = []
+    gaps: list[str] = []
+    last_end = 0
+    for match in _TOKEN.finditer(folded):
+        start, end = where[match.start()], where[match.end() - 1] + 1
+        if found:
+            gaps.append(folded[last_end : match.start()])
+        last_end = match.end()
+        found.append(_Token(match.group(), start, end, text[start].isupper()))
+    return found, gaps
+
+
+def _joins(gap: str) -> bool:
+    """Whether two tokens with `gap` between them can be parts of one value."""
+    return 0 < len(gap) <= MAX_GAP and "\n\n" not in gap
+
+
+# --- Values as slots -------------------------------------------------------------------------------
+
+Slot = frozenset[str]
+Variant = tuple[Slot, ...]
+
+
+class Capital(frozenset):
+    """A slot that matches only a word written with a capital ("Mrs", "J"): a title or an
+    initial, so "we miss May" and "a brown envelope" are not name context."""
+
+
+def _slot(token: str, *, abbreviations: bool = False) -> Slot:
+    forms = {token} | (_EQUIVALENT.get(token, frozenset()) if abbreviations else set())
+    ordinal = _ORDINAL.match(token)
+    if ordinal:
+        token = ordinal.group(1)
+    if token.isdigit():
+        number = int(token)
+        forms |= {str(number), f"{number:02d}", _ordinal(number)}
+    return frozenset(forms)
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def _words(value: str, *, abbreviations: bool = False) -> list[Variant]:
+    """A value as a sequence of slots (and, for "O'Brien", also "OBrien"); with
+    `abbreviations` (addresses, places) each address word also as its abbreviation."""
+    parts = tokens(value)
+    if not parts:
+        return []
+    variants = [tuple(_slot(t, abbreviations=abbreviations) for t in parts)]
+    folded = normalise(value)[0]
+    if "'" in folded:
+        joined = tokens(folded.replace("'", ""))
+        if joined and joined != parts:
+            variants.append(tuple(_slot(t, abbreviations=abbreviations) for t in joined))
+    return variants
+
+
+def _months(month: int) -> Slot:
+    name = calendar.month_name[month].lower()
+    return frozenset(name[:n] for n in range(3, len(name) + 1))
+
+
+def _date_variants(day: datetime.date) -> tuple[list[Variant], set[str]]:
+    d = frozenset({str(day.day), f"{day.day:02d}", _ordinal(day.day)})
+    m = frozenset({str(day.month), f"{day.month:02d}"})
+    y = frozenset({str(day.year), f"{day.year % 100:02d}"})
+    y4 = frozenset({str(day.year)})
+    words = _months(day.month)
+    of = frozenset({"of"})
+    variants = [(d, m, y), (y4, m, d), (d, words, y), (d, of, words, y), (words, d, y)]
+    compact = {
+        f"{day.day:02d}{day.month:02d}{day.year}",
+        f"{day.year}{day.month:02d}{day.day:02d}",
+        f"{day.day:02d}{day.month:02d}{day.year % 100:02d}",
+    }
+    return variants, compact
+
+
+def _phone_forms(value: str) -> set[str]:
+    """Every digit string the number may be written as, whatever the spacing or brackets."""
+    digits = re.sub(r"\D", "", value)
+    forms = {digits} if len(digits) >= 7 else set()
     try:
         number = phonenumbers.parse(value, "GB")
     except phonenumbers.NumberParseException:
-        return re.escape(value)
-    body = _SEP.join(re.escape(d) for d in str(number.national_number))
-    national = rf"(?:\(?0{_SEP})"
-    international = rf"(?:(?:\+|00){number.country_code}{_SEP}(?:\(0\){_SEP})?)"
-    return rf"(?<!\d)(?:{international}|{national}){body}(?!\d)"
+        return forms
+    national, code = str(number.national_number), str(number.country_code)
+    return forms | {
+        f"0{national}",
+        f"{code}{national}",
+        f"00{code}{national}",
+        f"{code}0{national}",
+        f"00{code}0{national}",
+    }
 
 
-def _postcode_pattern(value: str) -> str:
-    compact = re.sub(r"\s+", "", value)
-    if len(compact) <= 3:
-        return _BEFORE + re.escape(value) + _AFTER
-    return rf"{_BEFORE}{re.escape(compact[:-3])}\s*{re.escape(compact[-3:])}{_AFTER}"
+# --- The matcher ---------------------------------------------------------------------------------------
 
 
-def _word(value: str) -> str:
-    # Spaces inside a value ("Lower Quibbleton") match any run of spaces.
-    return _BEFORE + r"\s+".join(re.escape(part) for part in value.split()) + _AFTER
+@dataclass
+class Matcher:
+    """The person's values, ready to find in any text: sequences of slots, compact forms,
+    emails; and the names that count only in name context."""
+
+    sequences: dict[str, list[Variant]]  # indexed by a token of the first slot
+    compact: set[str]
+    emails: list[re.Pattern]
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        found, gaps = _text_tokens(text)
+        spans = []
+        for i, token in enumerate(found):
+            for variant in self.sequences.get(token.text, ()):
+                end = _match(found, gaps, i, variant)
+                if end is not None:
+                    spans.append((token.start, found[end].end))
+            if self.compact:
+                joined = ""
+                for j in range(i, min(i + MAX_COMPACT_TOKENS, len(found))):
+                    if j > i and not _joins(gaps[j - 1]):
+                        break
+                    joined += found[j].text
+                    if joined in self.compact:
+                        spans.append((token.start, found[j].end))
+        folded, where = normalise(text)
+        for pattern in self.emails:
+            for match in pattern.finditer(folded):
+                spans.append((where[match.start()], where[match.end() - 1] + 1))
+        return _merge(text, spans)
 
 
-def _date_patterns(day: datetime.date) -> list[str]:
-    d, m = day.day, day.month
-    dd, mm = rf"0?{d}", rf"0?{m}"
-    year = rf"(?:{day.year}|{day.year % 100:02d})"
-    suffix = r"(?:st|nd|rd|th)?"
-    month = rf"(?:{calendar.month_name[m]}|{calendar.month_abbr[m]}\.?)"
-    sep = r"[/\-.\s]"
-    return [
-        rf"(?<!\d){dd}{sep}{mm}{sep}{year}(?!\d)",  # 14/07/1961, 14-07-61, 14.07.1961
-        rf"(?<!\d){day.year}{sep}{mm}{sep}{dd}(?!\d)",  # 1961-07-14
-        rf"(?<!\d){dd}{suffix}\s+(?:of\s+)?{month},?\s+{year}(?!\d)",  # 14 July 1961, 14th of July 61
-        rf"{_BEFORE}{month}\s+{dd}{suffix},?\s+{year}(?!\d)",  # July 14, 1961
-    ]
+def _match(found: list[_Token], gaps: list[str], i: int, variant: Variant) -> int | None:
+    """The index of the last token if `variant` matches the tokens from `i`, else None."""
+    if i + len(variant) > len(found):
+        return None
+    for k, slot in enumerate(variant):
+        token = found[i + k]
+        if token.text not in slot or (k and not _joins(gaps[i + k - 1])):
+            return None
+        if isinstance(slot, Capital) and not token.capital:
+            return None
+    return i + len(variant) - 1
 
 
-def redactor(ids: Identifiers) -> Redact:
-    """A function replacing, in a text, every identifying value in `ids` by REDACTED."""
-    patterns = set()
-    names = {v for v in (*ids.first_names, *ids.last_names) if len(v) >= MIN_NAME_LENGTH}
-    patterns |= {_word(v) for v in names}
-    patterns |= {rf"{_word(t)}\.?\s+{_word(last)}" for t in ids.titles for last in ids.last_names}
-    patterns |= {re.escape(v) for v in ids.emails}
-    patterns |= {_phone_pattern(v) for v in ids.phones}
-    patterns |= {_postcode_pattern(v) for v in ids.postcodes}
-    patterns |= {_word(v) for v in ids.address_lines if len(v) >= MIN_ADDRESS_LENGTH}
-    patterns |= {_word(v) for v in (*ids.towns, *ids.counties) if len(v) >= MIN_NAME_LENGTH}
+def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping spans as one, each taking a "+" or "(" just before it."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        while start > 0 and text[start - 1] in _LEADING and text[start].isdigit():
+            start -= 1
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(s, e) for s, e in merged]
+
+
+def matcher(ids: Identifiers) -> Matcher:
+    sequences: list[Variant] = []
+    compact: set[str] = set()
+
+    firsts = [v for v in ids.first_names if len(v) >= MIN_NAME_LENGTH]
+    lasts = [v for v in ids.last_names if len(v) >= MIN_NAME_LENGTH]
+    given: list[Variant] = [v for name in firsts for v in _words(name)]
+    initials = Capital(tokens(name)[0][0] for name in firsts if tokens(name))
+    titles = Capital(TITLES | {t for title in ids.titles for t in tokens(title)})
+    context: list[Variant] = [*given, (titles,)] + ([(initials,)] if initials else [])
+    for name in [*firsts, *lasts]:
+        for variant in _words(name):
+            if not _is_common(variant):
+                sequences.append(variant)
+    for last in lasts:
+        for variant in _words(last):
+            sequences += [(*before, *variant) for before in context]
+            sequences += [(*variant, *after) for after in given]  # "Brown, Jane"
+            sequences += [(*g, initials, *variant) for g in given if initials]  # "Jane A. Brown"
+
+    for value in ids.address_lines:
+        if len(value) >= MIN_ADDRESS_LENGTH:
+            sequences += _words(value, abbreviations=True)
+    for value in [*ids.towns, *ids.counties]:
+        if len(value) >= MIN_NAME_LENGTH:
+            sequences += _words(value, abbreviations=True)
     for day in ids.dates_of_birth:
-        patterns |= set(_date_patterns(day))
-    if not patterns:
+        variants, forms = _date_variants(day)
+        sequences += variants
+        compact |= forms
+    for phone in ids.phones:
+        compact |= _phone_forms(phone)
+    for postcode in ids.postcodes:
+        form = "".join(tokens(postcode))
+        if len(form) > 3:
+            compact.add(form)
+        elif form:
+            sequences += _words(postcode)
+
+    index: dict[str, list[Variant]] = {}
+    for variant in set(sequences):
+        for first in variant[0]:
+            index.setdefault(first, []).append(variant)
+    emails = [re.compile(rf"(?<![\w.+\-]){re.escape(normalise(e)[0])}(?![\w\-]|\.\w)") for e in sorted(ids.emails) if e]
+    return Matcher(index, compact, emails)
+
+
+def _is_common(variant: Variant) -> bool:
+    """A one-word name that is also an everyday word (see COMMON_WORDS)."""
+    return len(variant) == 1 and bool(variant[0] & COMMON_WORDS)
+
+
+def redactor(ids: Identifiers, *, replacement: str = REDACTED) -> Redact:
+    """A function replacing, in a text, every identifying value in `ids` by `replacement`."""
+    match = matcher(ids)
+    if not (match.sequences or match.compact or match.emails):
         return lambda text: text
-    regex = re.compile("|".join(sorted(patterns, key=len, reverse=True)), re.IGNORECASE)
-    return lambda text: regex.sub(REDACTED, text) if text else text
+
+    def redact(text: str) -> str:
+        if not text:
+            return text
+        spans = match.spans(text)
+        if not spans:
+            return text
+        parts, last = [], 0
+        for start, end in spans:
+            parts += [text[last:start], replacement]
+            last = end
+        parts.append(text[last:])
+        return "".join(parts)
+
+    return redact
 
 
 def redactor_for(customer: Customer, *, keep: Iterable[str] = ()) -> Redact:

@@ -3,9 +3,10 @@ personal data breach report form, as a page and as a PDF (ReportLab, as the comp
 
 The ICO asks for no one's personal data, so the report holds counts and categories. The free
 text staff typed (what happened, how it was found, consequences, measures) is passed through
-`redact_affected`: any value of an affected customer found in it (a name, an email, a phone
-number, a postcode, an address line or town, a customer reference) is replaced, whatever its
-case or spacing, so a name typed into "what happened" never reaches the ICO's form.
+`redact_affected`: every value an affected customer has ever had on record (the live row and
+its history, the set erasure redacts) is replaced through erasure's own redaction
+(requests.services.redaction), whatever its case, spacing or spelling, and so is any customer
+reference, so a name typed into "what happened" never reaches the ICO's form.
 
 `ico_report_content` builds the sections once; the page and the PDF render that one structure.
 """
@@ -16,15 +17,17 @@ import io
 import re
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Func, Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from customers.models import Customer
 from customers.services.normalise import normalise_phone
+from customers.subject import Identifiers
 
 from ..models import Breach, BreachAffected, BreachNotification
 from .bundle import _p, _styles, _table
+from .redaction import normalise, redactor
 
 REDACTED = "[personal data removed]"
 NOT_KNOWN = "Not yet known"
@@ -32,60 +35,81 @@ NOT_KNOWN = "Not yet known"
 _REFERENCE = re.compile(r"\bC-?\s?\d{1,12}\b", re.IGNORECASE)
 _WORD = re.compile(r"[\w@.+'-]+", re.UNICODE)
 MAX_GRAM = 5  # an address line or a full name is at most this many words
+# Up to this many affected people, every one's values are read (the redaction then misses
+# nothing however a value is spelt); above it, only the people one of whose values (any
+# version, lower case, common accents removed) is a run of words of the texts, or whose number
+# is one the texts hold: an address typed with "Rd" for "Road" is then found only if something
+# else of the same person's is in the text too.
+READ_ALL_UP_TO = 5000
+# Lower case and without the common accents, as redaction.normalise sees a value.
+_ACCENTED = "àáâãäåāçćčèéêëēęìíîïīñńòóôõöøōùúûüūýÿžźż\u2019\u2018"
+_PLAIN = "aaaaaaaccceeeeeeiiiiinnooooooouuuuuyyzzz''"
 
 
 def _grams(text: str) -> set[str]:
-    words = [w.strip(".,'-").lower() for w in _WORD.findall(text)]
+    words = [w.strip(".,'-").lower() for w in _WORD.findall(normalise(text)[0])]
     words = [w for w in words if w]
     grams = set()
     for size in range(1, MAX_GRAM + 1):
         for i in range(len(words) - size + 1):
             grams.add(" ".join(words[i : i + size]))
-    return grams
+    return grams | {g.replace(" ", "") for g in grams if len(g) <= 9}  # a postcode typed without its space
 
 
 def _phones(text: str) -> set[str]:
     found = set()
-    for match in re.finditer(r"(?:\+|00)?[\d][\d ()-]{8,}\d", text):
+    for match in re.finditer(r"(?:\+|00)?[\d][\d ()/.-]{8,}\d", text):
         try:
             phone = normalise_phone(match.group())
         except ValidationError:  # not a phone number: nothing to redact
             continue
         if phone:
-            found.add((phone, match.group()))
+            found.add(phone)
     return found
 
 
-def redact_affected(breach: Breach, texts: list[str]) -> list[str]:
-    """`texts` with every value of the breach's affected customers replaced by REDACTED.
-
-    One query, whatever the number of customers: the words of the texts (and runs of up to
-    MAX_GRAM words) are compared with the customers' values in the database."""
-    joined = "\n".join(texts)
-    grams = sorted(_grams(joined))
-    phones = _phones(joined)
-    if not grams and not phones:
-        return texts
-    affected = Customer.objects.filter(pk__in=BreachAffected.objects.filter(breach=breach).values("customer_id"))
+def _mentioned(affected: list[int], joined: str) -> list[int]:
+    """The affected customers that the text may name: any value they have had (live row or
+    history) is a run of the text's words, or one of their numbers is in it. Two queries."""
+    grams, phones = sorted(_grams(joined)), sorted(_phones(joined))
     fields = ("first_name", "last_name", "email", "postcode", "address_line1", "address_line2", "town", "county")
-    condition = Q(phone__in=[p for p, _ in phones]) if phones else Q(pk__in=[])
-    annotations = {f"_l_{name}": Lower(name) for name in fields}
+    annotations = {
+        f"_n_{name}": Func(Lower(name), Value(_ACCENTED), Value(_PLAIN), function="translate") for name in fields
+    }
+    condition = Q(phone__in=phones) if phones else Q(pk__in=[])
     for name in fields:
-        condition |= Q(**{f"_l_{name}__in": grams})
-    values: set[str] = set()
-    for row in affected.annotate(**annotations).filter(condition).values_list(*fields, "phone", "search_name"):
-        values.update(v for v in row if v)
-    typed_phones = [typed for phone, typed in phones if phone in values]
-    # Longest first, so "Hermione Fairweather" goes before "Hermione".
-    needles = sorted({v for v in values if v.lower() in grams or v in typed_phones}, key=len, reverse=True)
-    needles += typed_phones
-    result = []
-    for text in texts:
-        for needle in needles:
-            pattern = r"\s+".join(re.escape(part) for part in needle.split())
-            text = re.sub(rf"(?<!\w){pattern}(?!\w)", REDACTED, text, flags=re.IGNORECASE)
-        result.append(_REFERENCE.sub(REDACTED, text))
-    return result
+        condition |= Q(**{f"_n_{name}__in": grams})
+    condition |= Q(_n_postcode_compact__in=grams)
+    annotations["_n_postcode_compact"] = Func(
+        Func(Lower("postcode"), Value(" "), Value(""), function="replace"),
+        Value(_ACCENTED),
+        Value(_PLAIN),
+        function="translate",
+    )
+    found: set[int] = set()
+    live = Customer.objects.filter(pk__in=affected).annotate(**annotations).filter(condition)
+    found |= set(live.values_list("pk", flat=True))
+    history = Customer.history.filter(id__in=affected).annotate(**annotations).filter(condition)
+    found |= set(history.values_list("id", flat=True))
+    return sorted(found)
+
+
+def affected_identifiers(breach: Breach, texts: list[str]) -> Identifiers:
+    """Every value the breach's affected customers have ever had on record (the live row and
+    every version in its history: the same set erasure redacts), of those the texts may name."""
+    affected = list(BreachAffected.objects.filter(breach=breach).values_list("customer_id", flat=True))
+    if len(affected) > READ_ALL_UP_TO:
+        affected = _mentioned(affected, "\n".join(texts))
+    return Identifiers.of_many(affected) if affected else Identifiers()
+
+
+def redact_affected(breach: Breach, texts: list[str]) -> list[str]:
+    """`texts` with every value the breach's affected customers have ever had replaced by
+    REDACTED, through the redaction erasure uses (requests.services.redaction: any case,
+    spacing, punctuation, accents or spelling of a date; common-word surnames only in name
+    context), and any customer reference too."""
+    redact = redactor(affected_identifiers(breach, texts), replacement=REDACTED)
+    return [_REFERENCE.sub(REDACTED, redact(text)) for text in texts]
 
 
 def _when(value) -> str:

@@ -6,12 +6,13 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from customers.models import Customer, Recipient
+from customers.models import Correspondence, Customer, Purchase, Recipient
 from privacy_portal import bounds
 from privacy_portal.text_rules import LONG_TEXT_MAX_LENGTH
 
 from .forms import DATE_HELP
 from .models import Breach, BreachAffected, BreachDataCategory, BreachNotification, BreachPeopleCategory
+from .services.breach_query import SOURCES, AffectedQuery
 
 TASK_OWNER_ROLES = ("agent", "handler", "dpo")
 TIME_HELP = "UK time, dd/mm/yyyy hh:mm"
@@ -247,3 +248,50 @@ class RegisterFilterForm(forms.Form):
         required=False,
         label="Show",
     )
+
+
+class AffectedQueryForm(forms.Form):
+    """Who was affected, as a query: a source of records and what they have in common."""
+
+    source = forms.ChoiceField(choices=[("", "Choose"), *SOURCES.items()], label="Customers with")
+    recipient = forms.ModelChoiceField(
+        queryset=Recipient.objects.order_by("name"), required=False, label="Disclosed to",
+        help_text="For disclosures: the recipient (e.g. the logistics partner).",
+    )  # fmt: skip
+    transcribed = forms.BooleanField(
+        required=False, label="Only calls sent for transcription", help_text="For recorded calls."
+    )
+    medium = forms.ChoiceField(
+        choices=[("", "Any channel"), *Correspondence.Medium.choices], required=False, label="Channel",
+        help_text="For correspondence.",
+    )  # fmt: skip
+    payment_method = forms.ChoiceField(
+        choices=[("", "Any"), *Purchase.PaymentMethod.choices], required=False, label="Paid by",
+        help_text="For purchases.",
+    )  # fmt: skip
+    description = forms.CharField(
+        max_length=100, required=False, label="Item bought contains", help_text="For purchases, e.g. Britannia."
+    )
+    date_from = bounds.DateField(required=False, label="From", help_text=DATE_HELP)
+    date_to = bounds.DateField(required=False, label="To (inclusive)", help_text=DATE_HELP)
+
+    def query(self) -> AffectedQuery:
+        return query_from(self.cleaned_data)
+
+
+def query_from(data: dict) -> AffectedQuery:
+    """The query a valid AffectedQueryForm (or LinkQueryForm) describes."""
+    return AffectedQuery(
+        source=data["source"],
+        date_from=data.get("date_from"),
+        date_to=data.get("date_to"),
+        recipient=data.get("recipient"),
+        transcribed=bool(data.get("transcribed")),
+        medium=data.get("medium") or "",
+        payment_method=data.get("payment_method") or "",
+        description=(data.get("description") or "").strip(),
+    )
+
+
+class LinkQueryForm(AffectedQueryForm):
+    expected = bounds.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=bounds.INTEGER_MAX)

@@ -27,6 +27,7 @@ from .. import breach_forms as forms
 from ..breach_selectors import LIST_LIMIT, breach_figures, breach_register, visible_breaches
 from ..models import Breach, BreachAffected, BreachTask
 from ..services import breaches as svc
+from ..services.breach_query import breach_link_query, breach_query_preview
 from ..services.breach_report import ico_report_content, ico_report_pdf
 
 AFFECTED_PAGE_SIZE = 100
@@ -236,6 +237,12 @@ def _link_csv(request, breach, data):
     return f"Linked {n:,} customers from the file."
 
 
+def _link_query(request, breach, data):
+    query = forms.query_from(data)
+    n = breach_link_query(actor=request.user, breach=breach, query=query, expected=data["expected"])
+    return f"Linked {n:,} customers from the query ({query.describe()})."
+
+
 def _told(request, breach, data):
     n = svc.breach_record_told(
         actor=request.user, breach=breach, told=data["told"], method=data["method"], told_at=data["told_at"],
@@ -254,6 +261,7 @@ ACTIONS = {
     "link_customers": (forms.LinkCustomersForm, _link_customers, "affected"),
     "link_csv": (forms.AffectedCsvForm, _link_csv, "affected"),
     "told": (forms.ToldForm, _told, "affected"),
+    "link_query": (forms.LinkQueryForm, _link_query, "affected"),
 }
 
 
@@ -360,6 +368,25 @@ def breach_affected(request, pk: int):
         },
     }
     return render(request, "requests/breaches/affected.html", context)
+
+
+@requires("requests.assess_breach")
+@require_GET
+def breach_affected_query(request, pk: int):
+    """Choose the affected customers by a query and see how many it matches before linking them
+    (counts only: no customer is listed, so nothing is read that the access log would record)."""
+    breach = _breach(request, pk)
+    form = forms.AffectedQueryForm(request.GET or None)
+    preview = None
+    if request.GET and form.is_valid():
+        try:
+            preview = breach_query_preview(breach=breach, query=form.query())
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            preview["description"] = form.query().describe()
+    context = {"breach": breach, "form": form, "preview": preview, "may_assess": breach.is_open}
+    return render(request, "requests/breaches/affected_query.html", context)
 
 
 MAILING_HEADER = (

@@ -40,6 +40,36 @@ CORRESPONDENCE_RETENTION_MONTHS = 6
 # keeps accounting records 6 years; HMRC: VAT records 6 years (VAT Act 1994 Sch 11 para 6).
 PURCHASE_RETENTION_YEARS = 6
 
+# Disclosures (what went to whom): kept for the limitation period after the disclosure, so the
+# company can account for it (Art 5(2)) and answer a claim (Limitation Act 1980 ss2, 5).
+DISCLOSURE_RETENTION_YEARS = 6
+# Marketing preference changes are the proof of consent and of opt-outs honoured (UK GDPR
+# Art 7(1), PECR reg 22); a change superseded by a later one for the same purpose and channel is
+# kept the limitation period after it was superseded (ICO consent guidance: keep the record as
+# long as the processing and claims about it last), the current one as long as the customer.
+PREFERENCE_RECORD_RETENTION_YEARS = 6
+# Text messages received: only the gateway's id and the outcome, kept so a replayed message
+# changes nothing; company policy: the gateway resends for days, never months; six months like calls.
+INBOUND_SMS_RETENTION_MONTHS = 6
+# Breach records: Art 33(5) requires documenting every breach; company policy keeps the list of
+# people affected for the limitation period after the breach is closed, then detaches it (the
+# breach record itself, which names no one, is kept as the Art 33(5) documentation).
+BREACH_AFFECTED_RETENTION_YEARS = 6
+# The access log (who read whose data) is the evidence for a complaint or claim about access to
+# a person's data: kept for the limitation period (Limitation Act 1980 s2; DPA 2018 s168 claims),
+# after which its oldest segment is deleted behind a signed checkpoint.
+ACCESS_LOG_RETENTION_YEARS = 6
+# Sign-in attempts (django-axes: username, IP address, user agent): company security policy,
+# after NCSC logging guidance (keep security logs long enough to investigate an incident,
+# typically 6-12 months): twelve months.
+SIGN_IN_ATTEMPT_RETENTION_MONTHS = 12
+# Scheduled job runs (counts only): company policy, two years of operational evidence.
+JOB_RUN_RETENTION_YEARS = 2
+# Deletion at a store outside the portal (the call-recording store, the transcription provider):
+# each processor's data-processing agreement (Art 28(3)(g)) obliges it to delete and confirm
+# within 30 days of being asked; a confirmation not in by then is overdue.
+EXTERNAL_DELETION_CONFIRM_DAYS = 30
+
 # --- Rights requests (UK GDPR Art 12(3); ICO guidance on time limits) ---------------------
 # One calendar month from receipt, extendable by two further months where complex or
 # numerous (Art 12(3)); the requester must be told of an extension within the first month.

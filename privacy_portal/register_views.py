@@ -102,7 +102,9 @@ class NoticeVersionForm(forms.Form):
 @requires("privacy_portal.view_processingactivity")
 @require_GET
 def register(request):
-    context = {"activities": register_activities(), "notice": current_notice_version()}
+    from .retention import SCHEDULE
+
+    context = {"activities": register_activities(), "notice": current_notice_version(), "schedule": SCHEDULE}
     return render(request, "privacy_portal/register.html", context)
 
 
@@ -194,8 +196,20 @@ def notice_publish(request):
     return render(request, "privacy_portal/notice_form.html", {"form": form})
 
 
+@requires("privacy_portal.view_processingactivity")
+@require_GET
+def retention_schedule(request):
+    """The retention schedule (no personal data) and when it last ran."""
+    from .models import JobRun
+    from .retention import SCHEDULE
+
+    last_run = JobRun.objects.filter(name="apply_retention_schedule").order_by("-started_at").first()
+    return render(request, "privacy_portal/retention.html", {"schedule": SCHEDULE, "last_run": last_run})
+
+
 urlpatterns = [
     path("register/", register, name="register"),
+    path("retention/", retention_schedule, name="retention_schedule"),
     path("register.csv", register_csv, name="register_csv"),
     path("register/new/", register_activity_create, name="register_activity_create"),
     path("register/<int:pk>/", register_activity, name="register_activity"),

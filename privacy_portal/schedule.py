@@ -29,15 +29,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "customers.tasks.build_suppression_feed",
         "schedule": crontab(hour=0, minute=30),
     },
-    # Calls, transcripts and correspondence past six months, history included.
-    "purge-expired-calls": {
-        "task": "customers.tasks.purge_expired_calls",
+    # The whole retention schedule (privacy_portal.retention.SCHEDULE), every kind of record
+    # through its own service, skipping what a legal hold covers; one chained scrub entry.
+    "apply-retention-schedule": {
+        "task": "privacy_portal.tasks.apply_retention_schedule",
         "schedule": crontab(hour=2, minute=30),
-    },
-    # Access and portability exports past legal.EXPORT_RETENTION_DAYS, each deletion recorded.
-    "delete-expired-exports": {
-        "task": "requests.tasks.delete_expired_exports",
-        "schedule": crontab(hour=3, minute=0),
     },
     # Files in private storage that no row names (left by a process killed mid-way), a day old.
     "delete-orphaned-files": {
@@ -58,11 +54,6 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "send-breach-reminders": {
         "task": "requests.tasks.send_breach_reminders",
         "schedule": crontab(minute="*/10"),
-    },
-    # Case-file correspondence of requests and complaints closed over 6 years ago, history included.
-    "purge-expired-case-files": {
-        "task": "requests.tasks.purge_expired_case_files",
-        "schedule": crontab(hour=2, minute=45),
     },
     # The outbox: export requests not started in time are sent again (a broker outage or a
     # worker killed as a whole costs minutes, never the request); stale .part files deleted.

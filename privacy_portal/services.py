@@ -202,3 +202,43 @@ def staff_reset_second_factor(*, actor: User, user: User) -> int:
     user.save()
     security_log.info("second factor reset user_id=%s devices=%s by user_id=%s", user.pk, count, actor.pk)
     return count
+
+
+# --- Retention (privacy_portal.retention.SCHEDULE) ----------------------------------------------
+# Security and operational records: no history tables, nothing a legal hold covers.
+
+
+def sign_in_records_purge_expired(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
+    """Sign-in attempts, failures and logins (django-axes) and the Django admin's change log
+    older than legal.SIGN_IN_ATTEMPT_RETENTION_MONTHS."""
+    from axes.models import AccessFailureLog, AccessLog
+    from dateutil.relativedelta import relativedelta
+    from django.contrib.admin.models import LogEntry
+
+    from . import legal
+
+    cutoff = (now or timezone.now()) - relativedelta(months=legal.SIGN_IN_ATTEMPT_RETENTION_MONTHS)
+    return {
+        "attempts": AccessAttempt.objects.filter(attempt_time__lt=cutoff).delete()[0],
+        "failures": AccessFailureLog.objects.filter(attempt_time__lt=cutoff).delete()[0],
+        "logins": AccessLog.objects.filter(attempt_time__lt=cutoff).delete()[0],
+        "admin_log": LogEntry.objects.filter(action_time__lt=cutoff).delete()[0],
+    }
+
+
+def sessions_purge_expired(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
+    """Expired sessions (what `manage.py clearsessions` does for the database backend)."""
+    from django.contrib.sessions.models import Session
+
+    return {"sessions": Session.objects.filter(expire_date__lt=now or timezone.now()).delete()[0]}
+
+
+def job_runs_purge_expired(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
+    """Job runs older than legal.JOB_RUN_RETENTION_YEARS."""
+    from dateutil.relativedelta import relativedelta
+
+    from . import legal
+    from .models import JobRun
+
+    cutoff = (now or timezone.now()) - relativedelta(years=legal.JOB_RUN_RETENTION_YEARS)
+    return {"job_runs": JobRun.objects.filter(started_at__lt=cutoff).delete()[0]}

@@ -58,3 +58,11 @@ def verify_audit_log() -> dict:
         }
 
     return run_job("verify_audit_log", work).detail
+
+
+@shared_task(name="privacy_portal.tasks.apply_retention_schedule")
+def apply_retention_schedule() -> int:
+    """Nightly: apply the whole retention schedule (privacy_portal.retention), recorded as a run."""
+    from .retention import retention_apply
+
+    return run_job("apply_retention_schedule", retention_apply).pk

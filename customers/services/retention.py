@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from privacy_portal import legal
 
-from ..models import Call, Correspondence
+from ..models import Call, Correspondence, Disclosure, InboundSms, PreferenceChange, Purchase
 
 # Ids deleted per transaction: short transactions, bounded memory, little lock contention.
 PURGE_BATCH_SIZE = 5000
@@ -48,7 +48,11 @@ def _raw_delete(model: type[models.Model], ids: list[int]) -> int:
 
 
 def _purge_model(
-    model: type[models.Model], date_field: str, cutoff: datetime.datetime, batch_size: int
+    model: type[models.Model],
+    date_field: str,
+    cutoff: datetime.datetime,
+    batch_size: int,
+    held: frozenset[int] = frozenset(),
 ) -> dict[str, int]:
     """Delete expired rows of `model` and every history row of each, batch by batch.
 
@@ -57,8 +61,12 @@ def _purge_model(
     earlier by hand, say) and whose own date is past the cutoff are scrubbed as well.
     """
     history = model.history.model
-    removed = {"rows": 0, "history_rows": 0, "transcripts": 0}
+    removed = {"rows": 0, "history_rows": 0, "transcripts": 0, "held": 0}
     expired = model._default_manager.filter(**{f"{date_field}__lt": cutoff}).order_by("pk")
+    if held:
+        # A legal hold keeps the held people's rows (and their history) until it ends.
+        removed["held"] = expired.filter(customer_id__in=held).count()
+        expired = expired.exclude(customer_id__in=held)
     while True:
         with transaction.atomic():
             ids = list(expired.values_list("pk", flat=True)[:batch_size])
@@ -71,6 +79,7 @@ def _purge_model(
             removed["rows"] += _raw_delete(model, ids)
     orphans = (
         history.objects.filter(**{f"{date_field}__lt": cutoff})
+        .exclude(customer_id__in=held)
         .filter(~Exists(model._default_manager.filter(pk=OuterRef("id"))))
         .order_by("history_id")
         .values_list("history_id", flat=True)
@@ -117,3 +126,92 @@ def purge_expired_calls(*, now: datetime.datetime | None = None, batch_size: int
 
         audit_scrub(actor=None, what="retention: calls and correspondence", details=report)
     return report
+
+
+# --- The schedule's services (privacy_portal.retention.SCHEDULE) --------------------------------
+# Each takes `now` and `held` (the ids of customers under a legal hold) and returns counts only.
+
+
+def calls_purge_expired(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
+    """Calls and transcripts past legal.CALL_RETENTION_MONTHS, with their history; held calls stay."""
+    cutoff = retention_cutoff(legal.CALL_RETENTION_MONTHS, now)
+    done = _purge_model(Call, "started_at", cutoff, PURGE_BATCH_SIZE, held)
+    return {
+        "calls": done["rows"],
+        "transcripts": done["transcripts"],
+        "history": done["history_rows"],
+        "held": done["held"],
+    }
+
+
+def correspondence_purge_expired(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
+    """Correspondence past legal.CORRESPONDENCE_RETENTION_MONTHS, with its history; held rows stay."""
+    cutoff = retention_cutoff(legal.CORRESPONDENCE_RETENTION_MONTHS, now)
+    done = _purge_model(Correspondence, "occurred_at", cutoff, PURGE_BATCH_SIZE, held)
+    return {"correspondence": done["rows"], "history": done["history_rows"], "held": done["held"]}
+
+
+def _report(counts, model, held: int = 0) -> dict:
+    label = model._meta.label
+    return {"rows": counts.get(label, 0), "history": counts.get(f"{label} history", 0), "held": held}
+
+
+def _split_held(queryset: models.QuerySet, held: frozenset[int], field: str = "customer_id"):
+    if not held:
+        return queryset, 0
+    return queryset.exclude(**{f"{field}__in": held}), queryset.filter(**{f"{field}__in": held}).count()
+
+
+def purchases_purge_expired(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
+    """Purchases whose order, instalment plan and guarantee all ended more than
+    legal.PURCHASE_RETENTION_YEARS ago, with their history (detached ones too)."""
+    from privacy_portal.retention import delete_with_history
+
+    today = timezone.localdate(now or timezone.now())
+    cutoff = today - relativedelta(years=legal.PURCHASE_RETENTION_YEARS)
+    candidates = Purchase.objects.filter(ordered_on__lt=cutoff).exclude(guarantee_until__gte=cutoff)
+    # An instalment plan of n monthly payments ends n months after the order.
+    ended = [
+        pk
+        for pk, ordered_on, instalments in candidates.values_list("pk", "ordered_on", "instalments").iterator()
+        if ordered_on + relativedelta(months=instalments or 0) < cutoff
+    ]
+    queryset, kept = _split_held(Purchase.objects.filter(pk__in=ended), held)
+    return _report(delete_with_history(queryset), Purchase, kept)
+
+
+def disclosures_purge_expired(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
+    """Disclosures made more than legal.DISCLOSURE_RETENTION_YEARS ago, with their history."""
+    from privacy_portal.retention import delete_with_history
+
+    cutoff = (now or timezone.now()) - relativedelta(years=legal.DISCLOSURE_RETENTION_YEARS)
+    queryset, kept = _split_held(Disclosure.objects.filter(disclosed_at__lt=cutoff), held)
+    return _report(delete_with_history(queryset), Disclosure, kept)
+
+
+def preference_changes_purge_superseded(
+    *, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()
+) -> dict:
+    """Preference changes superseded (a later change for the same customer, purpose and channel)
+    more than legal.PREFERENCE_RECORD_RETENTION_YEARS ago; the current one is always kept."""
+    from privacy_portal.retention import delete_with_history
+
+    cutoff = (now or timezone.now()) - relativedelta(years=legal.PREFERENCE_RECORD_RETENTION_YEARS)
+    later = PreferenceChange.objects.filter(
+        customer_id=OuterRef("customer_id"),
+        purpose=OuterRef("purpose"),
+        channel=OuterRef("channel"),
+        received_at__gt=OuterRef("received_at"),
+        received_at__lt=cutoff,
+    )
+    queryset, kept = _split_held(PreferenceChange.objects.filter(Exists(later)), held)
+    return _report(delete_with_history(queryset), PreferenceChange, kept)
+
+
+def inbound_sms_purge_expired(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
+    """Text messages received more than legal.INBOUND_SMS_RETENTION_MONTHS ago."""
+    from privacy_portal.retention import delete_with_history
+
+    cutoff = retention_cutoff(legal.INBOUND_SMS_RETENTION_MONTHS, now)
+    queryset, kept = _split_held(InboundSms.objects.filter(received_at__lt=cutoff), held)
+    return _report(delete_with_history(queryset), InboundSms, kept)

@@ -145,9 +145,13 @@ def case_file_cutoff(today: datetime.date | None = None) -> datetime.date:
     return (today or timezone.localdate()) - relativedelta(years=legal.CASE_FILE_RETENTION_YEARS)
 
 
-def _expired_parents(cutoff: datetime.date) -> Q:
-    closed_cases = Case.objects.filter(closed_on__lt=cutoff).values("pk")
-    closed_complaints = Complaint.objects.filter(status=Complaint.Status.CLOSED, closed_on__lt=cutoff).values("pk")
+def _expired_parents(cutoff: datetime.date, held: frozenset[int] = frozenset()) -> Q:
+    closed_cases = Case.objects.filter(closed_on__lt=cutoff).exclude(customer_id__in=held).values("pk")
+    closed_complaints = (
+        Complaint.objects.filter(status=Complaint.Status.CLOSED, closed_on__lt=cutoff)
+        .exclude(customer_id__in=held)
+        .values("pk")
+    )
     return Q(case_id__in=closed_cases) | Q(complaint_id__in=closed_complaints)
 
 
@@ -160,7 +164,11 @@ def _raw_delete(ids: list[int]) -> int:
 
 
 def case_files_purge_expired(
-    *, today: datetime.date | None = None, batch_size: int = PURGE_BATCH_SIZE
+    *,
+    today: datetime.date | None = None,
+    batch_size: int = PURGE_BATCH_SIZE,
+    held: frozenset[int] = frozenset(),
+    audit: bool = True,
 ) -> dict[str, int]:
     """Delete the correspondence (rows, attachments and history rows) of rights requests and
     complaints closed more than legal.CASE_FILE_RETENTION_YEARS ago. Open case files, and
@@ -169,10 +177,12 @@ def case_files_purge_expired(
     Safe to run twice: a second run finds nothing. Each batch commits on its own; a file is
     unlinked inside its batch's transaction, so if the commit fails the row survives (its
     file already gone, `missing_ok`) and the next run finishes the job.
-    Returns counts only: correspondence, attachments, correspondence_history.
+    Returns counts only: correspondence, attachments, correspondence_history. `held`: ids of
+    customers under a legal hold, whose case files are left alone. `audit=False` when the
+    retention schedule's run writes one scrub entry for all it did.
     """
     cutoff = case_file_cutoff(today)
-    expired = _expired_parents(cutoff)
+    expired = _expired_parents(cutoff, held)
     history = CaseCorrespondence.history.model
     report = {"correspondence": 0, "attachments": 0, "correspondence_history": 0}
     rows = CaseCorrespondence.objects.filter(expired).order_by("pk")
@@ -191,7 +201,7 @@ def case_files_purge_expired(
     # History rows of the same expired case files whose live row had gone already.
     with transaction.atomic():
         report["correspondence_history"] += history.objects.filter(expired).delete()[0]
-    if any(report.values()):
+    if audit and any(report.values()):
         from privacy_portal.audit import audit_scrub
 
         audit_scrub(actor=None, what="retention: case-file correspondence", details=report)

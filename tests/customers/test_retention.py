@@ -143,11 +143,15 @@ def test_the_nightly_task_records_its_run_with_counts_only():
     }
 
 
-def test_the_purge_is_scheduled_nightly_under_a_registered_task():
+def test_the_purge_is_scheduled_nightly_as_part_of_the_retention_schedule():
+    from privacy_portal.retention import rule
+
     app.loader.import_default_modules()
-    entry = next(e for e in BEAT_SCHEDULE.values() if e["task"] == "customers.tasks.purge_expired_calls")
+    entry = next(e for e in BEAT_SCHEDULE.values() if e["task"] == "privacy_portal.tasks.apply_retention_schedule")
     assert entry["task"] in app.tasks
     assert entry["schedule"].hour == {2}
+    assert rule("calls").service == "customers.services.retention.calls_purge_expired"
+    assert rule("correspondence").service == "customers.services.retention.correspondence_purge_expired"
 
 
 def test_ops_can_run_the_purge_from_the_command_line():

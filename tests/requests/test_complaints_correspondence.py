@@ -210,9 +210,11 @@ def test_orphan_history_rows_of_expired_files_are_scrubbed(old_files):
 
 
 def test_the_nightly_purge_is_scheduled_and_recorded(old_files):
+    from privacy_portal.retention import rule
     from requests.tasks import purge_expired_case_files
 
-    assert any(e["task"] == "requests.tasks.purge_expired_case_files" for e in BEAT_SCHEDULE.values())
+    assert any(e["task"] == "privacy_portal.tasks.apply_retention_schedule" for e in BEAT_SCHEDULE.values())
+    assert rule("case_correspondence").service == "requests.services.retention.case_correspondence_purge_expired"
     run = JobRun.objects.get(pk=purge_expired_case_files())
     assert run.name == "purge_expired_case_files" and run.detail["correspondence"] == 2
 

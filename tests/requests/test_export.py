@@ -364,10 +364,12 @@ def test_exports_are_deleted_after_the_retention_period_and_the_deletion_recorde
 
 
 def test_the_deletion_job_is_on_the_nightly_schedule():
+    from privacy_portal.retention import rule
     from privacy_portal.schedule import BEAT_SCHEDULE
 
     tasks = {entry["task"] for entry in BEAT_SCHEDULE.values()}
-    assert {"requests.tasks.delete_expired_exports", "requests.tasks.send_case_reminders"} <= tasks
+    assert {"privacy_portal.tasks.apply_retention_schedule", "requests.tasks.send_case_reminders"} <= tasks
+    assert rule("exports").service == "requests.services.retention.exports_delete_expired"
 
 
 def test_notes_of_other_customers_cases_stay_out(case, handler, stranger):

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -164,23 +165,81 @@ def _same_phone(typed: str, phones: frozenset[str]) -> bool:
         return False
 
 
+def _name_tokens(value: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", (value or "").replace("\u2019", "'"))
+    folded = "".join(c for c in folded if not unicodedata.combining(c)).casefold()
+    return re.findall(r"[^\W_]+", folded.replace("'", ""))
+
+
+def _compact(value: str) -> str:
+    return "".join(_name_tokens(value))
+
+
+def _same_address(ids: Identifiers, typed: str) -> bool:
+    """A postcode the person had and the first line of an address they had, both in the typed
+    address, however spaced, punctuated or cased."""
+    compact = _compact(typed)
+    if not compact:
+        return False
+    postcodes = [p for p in map(_compact, ids.postcodes) if len(p) > 3]
+    lines = [line for line in map(_compact, ids.address_lines) if len(line) >= 5]
+    return any(p in compact for p in postcodes) and any(line in compact for line in lines)
+
+
 def party_matches(ids: Identifiers, *, name: str, email: str, phone: str, address: str) -> list[str]:
     """Which of the person's identifiers the details someone typed for a requester or a
-    complainant match: 'email', 'phone', 'name' (a surname the person had, with one of their
-    first names, its initial or their title), 'address' (a postcode they had, with a surname)."""
+    complainant match: 'email', 'phone', 'address' (a postcode and an address line they had),
+    'name' (a surname the person had, with one of their first names, its initial or their
+    title). Only a contact identifier (the first three) says it is the same person
+    (`same_person`); a name alone is shared by too many people."""
     found = []
     if email and email.strip().lower() in ids.emails:
         found.append("email")
     if _same_phone(phone, ids.phones):
         found.append("phone")
+    if _same_address(ids, address):
+        found.append("address")
     surname = any(_word(last).search(name or "") for last in ids.last_names)
     given = [*ids.first_names, *ids.titles, *(f[0] for f in ids.first_names)]
     if surname and any(_word(g).search(name or "") for g in given):
         found.append("name")
-    compact = re.sub(r"\s+", "", address or "").upper()
-    if surname and any(re.sub(r"\s+", "", p).upper() in compact for p in ids.postcodes):
-        found.append("address")
     return found
+
+
+CONTACT = ("email", "phone", "address")
+# Words in a typed name that are neither a forename nor a surname.
+_TITLE_WORDS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame", "lady", "lord", "prof", "rev", "nee"})
+
+
+def name_compatible(ids: Identifiers, name: str) -> bool:
+    """Whether a typed name can be the person's: blank, or one of their surnames with nothing
+    else but their forenames, their initials and titles ("Mrs J Smith" is Jane Smith;
+    "Joan Smith" and "K. Smith" are not; "Smithson" is not Smith)."""
+    typed = _name_tokens(name)
+    if not typed or not ids.last_names:  # nothing typed, or nothing to compare it with
+        return True
+    surnames = [_name_tokens(last) for last in ids.last_names]
+    rest = None
+    for surname in surnames:
+        n = len(surname)
+        for i in range(len(typed) - n + 1):
+            if surname and typed[i : i + n] == surname:
+                rest = typed[:i] + typed[i + n :]
+                break
+        if rest is not None:
+            break
+    if rest is None:
+        return False
+    forenames = {t for first in ids.first_names for t in _name_tokens(first)}
+    initials = {f[0] for f in forenames}
+    return all(t in forenames or t in _TITLE_WORDS or (len(t) == 1 and t in initials) for t in rest)
+
+
+def same_person(ids: Identifiers, *, name: str, email: str, phone: str, address: str) -> bool:
+    """Typed details are the person's only with a matching contact identifier (email, phone,
+    or postcode and address) and a name that can be theirs: a name alone never suffices."""
+    matched = party_matches(ids, name=name, email=email, phone=phone, address=address)
+    return bool(set(matched) & set(CONTACT)) and name_compatible(ids, name)
 
 
 # --- Candidates: records logged without choosing the customer -------------------------------------

@@ -210,10 +210,12 @@ def complaint_cases_find(*, actor, references: list[str], customer_id: int | Non
 
 def _same_person(complaint_customer_id: int | None, party: dict[str, str], case: Case) -> bool:
     """Whether a request is about the person a complaint is about, where one of them (or both)
-    has no customer record: the typed details of the one must match the other's identifiers
-    (every value the customer ever had, customers.subject), or each other's."""
+    has no customer record: the typed details of the one must share a contact identifier
+    (email, phone, or postcode and address) with the other's, every value the customer ever
+    had (customers.subject.same_person), and the names must be compatible. A name alone
+    ("Mrs J Smith") never suffices: many people share one."""
     from customers.models import Customer
-    from customers.subject import Identifiers, party_matches
+    from customers.subject import Identifiers, same_person
 
     requester = {
         "name": case.requester_name,
@@ -223,16 +225,24 @@ def _same_person(complaint_customer_id: int | None, party: dict[str, str], case:
     }
     if complaint_customer_id and not case.customer_id:
         ids = Identifiers.of(Customer.objects.get(pk=complaint_customer_id))
-        return bool(party_matches(ids, **requester))
+        return same_person(ids, **requester)
     if case.customer_id and not complaint_customer_id:
-        return bool(party_matches(Identifiers.of(case.customer), **party))
-    # Neither has a customer record: the two sets of typed details must share an email, a number or the name.
+        return same_person(Identifiers.of(case.customer), **party)
+    # Neither has a customer record: the two sets of typed details, each as the other's identifiers.
+    return _typed_same(party, requester) and _typed_same(requester, party)
+
+
+def _typed_same(one: dict[str, str], other: dict[str, str]) -> bool:
+    from customers.subject import Identifiers, same_person
+
+    words = one["name"].split()
     ids = Identifiers(
-        emails=frozenset({party["email"].strip().lower()} - {""}),
-        phones=frozenset({_e164(party["phone"])} - {""}),
+        first_names=frozenset(words[:-1]),
+        last_names=frozenset(words[-1:]),
+        emails=frozenset({one["email"].strip().lower()} - {""}),
+        phones=frozenset({_e164(one["phone"])} - {""}),
     )
-    same_name = party["name"].strip().lower() == requester["name"].strip().lower() != ""
-    return same_name or bool(party_matches(ids, **requester))
+    return same_person(ids, **other)
 
 
 def _e164(phone: str) -> str:

@@ -175,7 +175,7 @@ def test_requests_and_complaints_logged_without_the_customer_are_offered_not_tak
     assert offered == {
         f"case:{by_email.pk}": ("email",),
         f"case:{by_phone.pk}": ("phone",),
-        f"case:{by_name.pk}": ("name", "address"),
+        f"case:{by_name.pk}": ("name",),  # a postcode without the address line is no contact match
         f"complaint:{complaint.pk}": ("name",),
     }
     assert graph.case_ids == set() and graph.complaint_ids == set()
@@ -197,7 +197,8 @@ def test_requests_and_complaints_logged_without_the_customer_are_offered_not_tak
         ("", "JANE@EXAMPLE.COM ", "", "", ["email"]),
         ("", "", "+44 (0)20 7946 0001", "", ["phone"]),
         ("", "", "not a number", "", []),
-        ("Smith", "", "", "1 Road, sw1a1aa", ["address"]),
+        ("Smith", "", "", "1 Road, sw1a1aa", []),  # a postcode without the address line
+        ("", "", "", "1 mill road, sw1a1aa", ["address"]),
     ],
 )
 def test_a_requesters_typed_details_match_the_person_however_they_are_written(name, email, phone, address, expected):
@@ -208,5 +209,51 @@ def test_a_requesters_typed_details_match_the_person_however_they_are_written(na
         emails=frozenset({"jane@example.com"}),
         phones=frozenset({"+442079460001"}),
         postcodes=frozenset({"SW1A 1AA"}),
+        address_lines=frozenset({"1 Mill Road"}),
     )
     assert party_matches(ids, name=name, email=email, phone=phone, address=address) == expected
+
+
+JANE = Identifiers(
+    titles=frozenset({"Mrs"}),
+    first_names=frozenset({"Jane"}),
+    last_names=frozenset({"Smith"}),
+    emails=frozenset({"jane@example.com"}),
+    phones=frozenset({"+442079460001"}),
+    postcodes=frozenset({"SW1A 1AA"}),
+    address_lines=frozenset({"1 Mill Road"}),
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "email", "phone", "address"),
+    [
+        ("Mrs J Smith", "", "", ""),  # a compatible name alone
+        ("Mr Smith", "", "", ""),
+        ("Jane Smith", "", "", "1 Other Lane, SW1A 1AA"),  # her postcode, not her address
+        ("Jane Smith", "", "", "1 Mill Road, SW1B 1AA"),  # her address line, not her postcode
+        ("Joan Smith", "jane@example.com", "", ""),  # her email, another forename
+        ("K. Smith", "", "020 7946 0001", ""),  # her number, another initial
+        ("Jane Smithson", "JANE@example.com", "", ""),  # another surname
+        ("Jane Smith", "jane@example.co", "+44 20 7946 0002", ""),  # near-miss contact details
+    ],
+)
+def test_a_name_alone_or_with_a_near_miss_never_makes_typed_details_the_same_person(name, email, phone, address):
+    from customers.subject import same_person
+
+    assert not same_person(JANE, name=name, email=email, phone=phone, address=address)
+
+
+@pytest.mark.parametrize(
+    ("name", "email", "phone", "address"),
+    [
+        ("Mrs J Smith", "JANE@EXAMPLE.COM ", "", ""),
+        ("J. Smith", "", "+44 (0)20 7946 0001", ""),
+        ("Smith", "", "", "1 mill road, sw1a1aa"),
+        ("", "jane@example.com", "", ""),
+    ],
+)
+def test_a_contact_identifier_with_a_compatible_name_makes_typed_details_the_same_person(name, email, phone, address):
+    from customers.subject import same_person
+
+    assert same_person(JANE, name=name, email=email, phone=phone, address=address)

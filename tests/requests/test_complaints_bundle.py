@@ -234,3 +234,31 @@ def test_a_request_of_a_different_person_with_no_customer_record_cannot_be_linke
             actor=dpo, received_on=TODAY(), channel="email", category="request_handling", description="Slow",
             complainant_name="Petra Quill", cases=[someone_else],
         )  # fmt: skip
+
+
+def test_a_request_by_a_namesake_with_no_contact_detail_in_common_cannot_be_linked(dpo, agent):
+    jane = CustomerFactory(title="Mrs", first_name="Jane", last_name="Smith", email="jane@example.com", phone="")
+    namesakes = [
+        case_svc.case_log(
+            actor=agent, rights=["access"], channel="post", received_on=TODAY(), requester_name=name,
+            requester_address=address,
+        )[0]
+        for name, address in [("Mrs J Smith", "9 Elm Way, LS1 4AB"), ("Mr Smith", ""), ("Jane Smith", "")]
+    ]  # fmt: skip
+    for other in namesakes:
+        with pytest.raises(ValidationError) as exc:
+            svc.complaint_log(
+                actor=dpo, customer=jane, received_on=TODAY(), channel="phone", category="request_handling",
+                description="Slow", cases=[other],
+            )  # fmt: skip
+        assert exc.value.message_dict == {"cases": [svc.ERR_CASE_OTHER_PERSON.format(reference=other.reference)]}
+    # The same name and her email: hers.
+    (hers,) = case_svc.case_log(
+        actor=agent, rights=["access"], channel="email", received_on=TODAY(), requester_name="Mrs J Smith",
+        requester_email="Jane@Example.com",
+    )  # fmt: skip
+    complaint = svc.complaint_log(
+        actor=dpo, customer=jane, received_on=TODAY(), channel="phone", category="request_handling",
+        description="Slow", cases=[hers],
+    )  # fmt: skip
+    assert list(complaint.cases.all()) == [hers]

@@ -101,6 +101,14 @@ ACTION_LABELS = {
     REDACTED_KEPT: "Kept, with the person's details removed or replaced by “[erased]”",
     KEPT: "Kept as they are",
 }
+# What the figures of each section of the certificate count.
+SECTION_DONE = {
+    REMOVED: ("deleted", "deleted"),
+    ANONYMISED: ("anonymised", "scrubbed"),
+    DETACHED: ("detached", "scrubbed"),
+    REDACTED_KEPT: ("redacted", "scrubbed"),
+    KEPT: ("changed", "changed"),
+}
 CASE_FILE_WHY = (
     f"Case files are kept {legal.CASE_FILE_RETENTION_YEARS} years after closing for legal claims (Art 17(3)(e))."
 )
@@ -343,14 +351,37 @@ def _warnings(graph: SubjectRecords) -> list[str]:
     return warnings
 
 
-def _scrub_history(model: type[models.Model], filters: Q, fields: Iterable[str], redact) -> int:
-    """Redact personal values (and the change reason) in place in `model`'s history rows."""
+def _scrub_history(
+    model: type[models.Model], filters: Q, fields: Iterable[str], redact, *, blank: Iterable[str] = ()
+) -> int:
+    """Redact personal values (and the change reason) in place in `model`'s history rows, and
+    blank the `blank` fields; return how many history rows this changed."""
+    history = model.history.model
+    blank = tuple(blank)
+    names = list(dict.fromkeys([*fields, *blank, "history_change_reason"]))
+    rows = history.objects.filter(filters).only("history_id", *names).iterator(chunk_size=2000)
+    changed = []
+    for row in rows:
+        dirty = False
+        for name in names:
+            old = getattr(row, name)
+            if old:
+                dirty = set_text(row, name, "" if name in blank else redact(old)) or dirty
+        if dirty:
+            changed.append(row)
+    history.objects.bulk_update(changed, names, batch_size=500)
+    return len(changed)
+
+
+def _scrubbed_history_ids(model: type[models.Model], filters: Q, redact, fields: Iterable[str] = ()) -> set[int]:
+    """Like _scrub_history, but the ids of the history rows it changed (to count a row once
+    when two steps touch it)."""
     history = model.history.model
     names = [*fields, "history_change_reason"]
     rows = history.objects.filter(filters).only("history_id", *names).iterator(chunk_size=2000)
     changed = redact_rows(rows, names, redact)
     history.objects.bulk_update(changed, names, batch_size=500)
-    return len(changed)
+    return {row.history_id for row in changed}
 
 
 def _scrub_party(row, fields: Iterable[str], redact, *, blank: bool) -> None:
@@ -385,8 +416,11 @@ def _scrub_complaint(row, customer: Customer, redact) -> None:
 
 @dataclass
 class LedgerLine:
-    """What the erasure did to one table (or one kind of file): how many rows, how many
-    history rows, and, for what is kept, the legal reason."""
+    """What the erasure did to one table (or one kind of file), counted from what each
+    operation did, never from the graph: `rows` removed, anonymised, detached or redacted (or
+    files deleted); `history_rows` earlier versions removed or scrubbed (None: the model keeps
+    no history); `unchanged` the person's rows kept as they were (nothing in them to remove);
+    and, for what is kept, the legal reason."""
 
     model: str
     what: str
@@ -394,6 +428,7 @@ class LedgerLine:
     rows: int
     history_rows: int | None
     why: str
+    unchanged: int = 0
 
 
 @dataclass
@@ -404,6 +439,7 @@ class Ledger:
     included: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
+        """Rows removed or changed per table (the scrub entry in the access log records these)."""
         return {line.model: line.rows for line in self.tables}
 
 
@@ -431,20 +467,21 @@ def _check(actor, case: Case) -> None:
         raise ValidationError(ERR_NOT_APPROVED)
 
 
-def _raw_delete(model: type[models.Model], ids: list[int]) -> None:
-    """DELETE by id in SQL: no signal, so no "deleted" history row copying the values again."""
+def _raw_delete(model: type[models.Model], ids: list[int]) -> int:
+    """DELETE by id in SQL: no signal, so no "deleted" history row copying the values again.
+    Returns how many rows were deleted."""
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", [ids])  # noqa: S608 (name from model meta)
+        return cursor.rowcount
 
 
-def _delete_with_history(model: type[models.Model], graph: SubjectRecords) -> tuple[int, int]:
+def _delete_with_history(model: type[models.Model], graph: SubjectRecords) -> tuple[int, int, int]:
+    """(rows deleted, history rows deleted, rows kept unchanged: none)."""
     ids = sorted(graph.ids(model))
     history = model.history.model
     history_rows, _ = history.objects.filter(Q(id__in=ids) | graph.scope(model)).delete()
-    if ids:
-        _raw_delete(model, ids)
-    return len(ids), history_rows
+    return (_raw_delete(model, ids) if ids else 0), history_rows, 0
 
 
 def _include(actor, customer: Customer, graph: SubjectRecords, case: Case) -> None:
@@ -497,18 +534,24 @@ def customer_erase(*, actor, case: Case, include: Iterable[str] = ()) -> Erasure
         suppression_add_identifiers(identifiers=graph.identifiers, reason=SuppressionEntry.Reason.ERASED)
     )
     files = graph.files()
-    done: dict[str, tuple[int, int | None]] = {}
+    # Per table: (rows removed or changed, history rows removed or scrubbed, rows kept as they were).
+    done: dict[str, tuple[int, int | None, int]] = {}
     for label in ("customers.Call", "customers.Correspondence"):
         done[label] = _delete_with_history(apps.get_model(label), graph)
     done["customers.Purchase"] = _detach_purchases(actor, graph, redact, now)
     done["customers.PreferenceChange"] = _blank_preference_evidence(actor, graph, redact)
-    paths = _scrub_case_files(actor, case, graph, customer, redact, now)
+    paths, case_files_done, files_removed = _scrub_case_files(actor, case, graph, customer, redact, now)
+    done.update(case_files_done)
     for label, treatment in PLAN.items():
         model = apps.get_model(label)
-        if label in done or label in ("customers.Customer", "requests.Case", "requests.Complaint"):
+        if label in done or label == "customers.Customer":
             continue
         if treatment.action == REDACTED_KEPT:
-            _redact_model(actor, model, graph, redact)
+            changed, history, total = _redact_model(actor, model, graph, redact)
+            changed |= files_removed if model is CaseDocument else set()  # their file deleted, path blanked
+            done[label] = (len(changed), history, total - len(changed))
+        else:  # kept as they are
+            done[label] = (0, 0 if hasattr(model, "history") else None, graph.rows(model).count())
 
     for name, value in CUSTOMER_PERSONAL.items():
         setattr(customer, name, value)
@@ -518,21 +561,29 @@ def customer_erase(*, actor, case: Case, include: Iterable[str] = ()) -> Erasure
     customer._change_reason = f"{REASON} under {case.reference}"
     customer.save()
     # The audited exception: personal values out of every earlier version of the record.
-    customer.history.update(**CUSTOMER_PERSONAL)
-    _scrub_history(Customer, Q(id=customer.pk), [], redact)
+    still_personal = Q()
+    for name, value in CUSTOMER_PERSONAL.items():
+        still_personal |= Q(**{f"{name}__isnull": False}) if value is None else ~Q(**{name: value})
+    scrubbed = set(customer.history.filter(still_personal).values_list("history_id", flat=True))
+    customer.history.filter(history_id__in=scrubbed).update(**CUSTOMER_PERSONAL)
+    scrubbed |= _scrubbed_history_ids(Customer, Q(id=customer.pk), redact)
+    done["customers.Customer"] = (1, len(scrubbed), 0)
     case.customer = customer
 
     for label, treatment in PLAN.items():
-        model = apps.get_model(label)
-        rows, history_rows = done.get(label) or (graph.rows(model).count(), _history_count(graph, model))
-        ledger.tables.append(LedgerLine(label, treatment.what, treatment.action, rows, history_rows, treatment.why))
+        rows, history_rows, unchanged = done[label]
+        ledger.tables.append(
+            LedgerLine(label, treatment.what, treatment.action, rows, history_rows, treatment.why, unchanged)
+        )
     typed = redact_free_text(customer_id=customer.pk, actor=actor, redact=redact)
     if typed:
         t = ACCESS_REASONS
-        ledger.tables.append(LedgerLine("privacy_portal.AccessEvent", t.what, t.action, typed, None, t.why))
+        ledger.tables.append(LedgerLine("privacy_portal.AccessEventText", t.what, t.action, typed, None, t.why))
     for kind, treatment in FILE_PLAN.items():
-        count = sum(1 for f in files if _file_kind(f) == kind)
-        if count:
+        held = [f for f in files if _file_kind(f) == kind and private_path(f.path).is_file()]
+        if held:
+            # Files removed: those held now, deleted once the erasure commits (`paths`).
+            count = sum(1 for f in held if f.path in paths) if treatment.action == REMOVED else len(held)
             ledger.files.append(LedgerLine(kind, treatment.what, treatment.action, count, None, treatment.why))
 
     tasks = art19_tasks_create(actor=actor, case=case, action=Art19Action.ERASURE, recipients=recipients)
@@ -549,18 +600,25 @@ def customer_erase(*, actor, case: Case, include: Iterable[str] = ()) -> Erasure
     return ErasureResult(counts=counts, tasks=tasks, certificate=certificate, ledger=ledger)
 
 
-def _redact_model(actor, model: type[models.Model], graph: SubjectRecords, redact) -> None:
-    """Redact every free-text field of the person's rows of `model`, and of their history."""
+def _redact_model(actor, model: type[models.Model], graph: SubjectRecords, redact) -> tuple[set, int | None, int]:
+    """Redact every free-text field of the person's rows of `model`, and of their history.
+    Returns (ids of the rows redacted, history rows scrubbed, the person's rows of `model`)."""
     fields = free_text_fields(model)
-    if fields:
-        changed = redact_rows(graph.rows(model), fields, redact)
-        bulk_update_with_history(
-            changed, model, list(fields), batch_size=1000, default_user=actor, default_change_reason=REASON
-        )
-    _scrub_history(model, graph.scope(model), fields, redact)
+    rows = list(graph.rows(model))
+    changed = redact_rows(rows, fields, redact) if fields else []
+    if changed:
+        tracked = hasattr(model, "history")
+        if tracked:
+            bulk_update_with_history(
+                changed, model, list(fields), batch_size=1000, default_user=actor, default_change_reason=REASON
+            )
+        else:
+            model._default_manager.bulk_update(changed, list(fields), batch_size=1000)
+    history = _scrub_history(model, graph.scope(model), fields, redact) if hasattr(model, "history") else None
+    return {row.pk for row in changed}, history, len(rows)
 
 
-def _detach_purchases(actor, graph: SubjectRecords, redact, now: datetime.datetime) -> tuple[int, int]:
+def _detach_purchases(actor, graph: SubjectRecords, redact, now: datetime.datetime) -> tuple[int, int, int]:
     """Purchases stay (tax, guarantees), linked to no one; their history forgets the link too.
     A description naming the customer (an engraving: "To Peregrine, 60 today") is redacted."""
     purchases = list(graph.rows(Purchase))
@@ -580,42 +638,70 @@ def _detach_purchases(actor, graph: SubjectRecords, redact, now: datetime.dateti
     )
     ids = [p.pk for p in purchases]
     scope = Q(id__in=ids) | graph.scope(Purchase)
-    history_rows = Purchase.history.filter(scope).count()
-    _scrub_history(Purchase, scope, fields, redact)
-    Purchase.history.filter(scope).update(customer=None)
-    return len(purchases), history_rows
+    scrubbed = _scrubbed_history_ids(Purchase, scope, redact, fields)
+    linked = Purchase.history.filter(scope, customer__isnull=False)
+    scrubbed |= set(linked.values_list("history_id", flat=True))
+    linked.update(customer=None)
+    return len(purchases), len(scrubbed), 0
 
 
-def _blank_preference_evidence(actor, graph: SubjectRecords, redact) -> tuple[int, int]:
+def _blank_preference_evidence(actor, graph: SubjectRecords, redact) -> tuple[int, int, int]:
     """Preference changes are kept as the proof of consent and of opt-outs honoured; their
-    free-text evidence, the one field that may hold personal details, is blanked."""
-    changes = list(graph.rows(PreferenceChange).exclude(evidence=""))
-    for change in changes:
-        change.evidence = ""
+    free-text evidence, the one field that may hold personal details, is blanked, and any
+    other text field redacted."""
+    rows = list(graph.rows(PreferenceChange))
+    fields = [f for f in free_text_fields(PreferenceChange) if f != "evidence"]
+    changed = []
+    for change in rows:
+        dirty = set_text(change, "evidence", "")
+        for name in fields:
+            dirty = set_text(change, name, redact(getattr(change, name))) or dirty
+        if dirty:
+            changed.append(change)
     bulk_update_with_history(
-        changes, PreferenceChange, ["evidence"], batch_size=1000, default_user=actor, default_change_reason=REASON
+        changed,
+        PreferenceChange,
+        ["evidence", *fields],
+        batch_size=1000,
+        default_user=actor,
+        default_change_reason=REASON,
     )
-    scope = graph.scope(PreferenceChange)
-    PreferenceChange.history.filter(scope).exclude(evidence="").update(evidence="")
-    _scrub_history(PreferenceChange, scope, free_text_fields(PreferenceChange), redact)
-    return graph.rows(PreferenceChange).count(), PreferenceChange.history.filter(scope).count()
+    history = _scrub_history(PreferenceChange, graph.scope(PreferenceChange), fields, redact, blank=["evidence"])
+    return len(changed), history, len(rows) - len(changed)
 
 
-def _scrub_case_files(actor, case: Case, graph: SubjectRecords, customer: Customer, redact, now) -> list[str]:
+def _values(row, fields: Iterable[str]) -> tuple:
+    return tuple(getattr(row, name) for name in fields)
+
+
+def _scrub_case_files(
+    actor, case: Case, graph: SubjectRecords, customer: Customer, redact, now
+) -> tuple[list[str], dict[str, tuple[int, int, int]], set[int]]:
     """The customer's cases and complaints are kept (case-file retention) without the
-    customer's details. Returns the paths of files to delete once the transaction commits."""
+    customer's details. Returns the paths of files to delete once the transaction commits,
+    per model (rows changed, history rows scrubbed, rows with nothing to change), and the ids
+    of the document records whose file goes."""
     reason = f"Customer's details removed: {REASON}"
-    for other in Case.objects.filter(pk__in=graph.case_ids).exclude(pk=case.pk):
-        _scrub_case(other, customer, redact)
-        other._history_user, other._change_reason = actor, reason
-        other.save()
-    _scrub_case(case, customer, redact)  # the very instance case_signoff saves after us
-    case._history_user, case._change_reason = actor, reason
-    case.save()
+    case_fields = (*CASE_PARTY, *free_text_fields(Case))
+    complaint_fields = (*COMPLAINT_PARTY, *free_text_fields(Complaint))
+    live = {"requests.Case": [0, 0, 0], "requests.Complaint": [0, 0, 0]}
+    for row in [*Case.objects.filter(pk__in=graph.case_ids).exclude(pk=case.pk), case]:
+        # `case` is the very instance case_signoff saves after us.
+        before = _values(row, case_fields)
+        _scrub_case(row, customer, redact)
+        changed = _values(row, case_fields) != before
+        live["requests.Case"][0 if changed else 2] += 1
+        if changed or row is case:
+            row._history_user, row._change_reason = actor, reason
+            row.save()
     for complaint in Complaint.objects.filter(pk__in=graph.complaint_ids):
+        before = _values(complaint, complaint_fields)
         _scrub_complaint(complaint, customer, redact)
-        complaint._history_user, complaint._change_reason = actor, reason
-        complaint.save()
+        changed = _values(complaint, complaint_fields) != before
+        live["requests.Complaint"][0 if changed else 2] += 1
+        if changed:
+            complaint._history_user, complaint._change_reason = actor, reason
+            complaint.save()
     # The audited exception: the same for every history row of those cases and complaints.
     for model, scrub, fields in (
         (Case, _scrub_case, tuple(dict.fromkeys(("acting_for_other", *CASE_PARTY, *free_text_fields(Case))))),
@@ -623,12 +709,16 @@ def _scrub_case_files(actor, case: Case, graph: SubjectRecords, customer: Custom
     ):
         ids = graph.case_ids if model is Case else graph.complaint_ids
         history = model.history.filter(id__in=ids)
-        rows = list(history.only("history_id", "customer_id", "history_change_reason", *fields))
+        editable = [f for f in fields if f != "acting_for_other"]
+        rows, changed = list(history.only("history_id", "customer_id", "history_change_reason", *fields)), []
         for row in rows:
+            before = _values(row, [*editable, "history_change_reason"])
             scrub(row, customer, redact)
             set_text(row, "history_change_reason", redact(row.history_change_reason or ""))
-        editable = [f for f in fields if f != "acting_for_other"]
-        model.history.model.objects.bulk_update(rows, [*editable, "history_change_reason"], batch_size=500)
+            if _values(row, [*editable, "history_change_reason"]) != before:
+                changed.append(row)
+        model.history.model.objects.bulk_update(changed, [*editable, "history_change_reason"], batch_size=500)
+        live[model._meta.label][1] = len(changed)
 
     docs = list(graph.rows(CaseDocument).filter(kind__in=FILE_KINDS_DELETED, deleted_at__isnull=True))
     paths = [doc.path for doc in docs if doc.path]
@@ -637,7 +727,7 @@ def _scrub_case_files(actor, case: Case, graph: SubjectRecords, customer: Custom
     bulk_update_with_history(
         docs, CaseDocument, ["path", "deleted_at", "deletion_reason"], default_user=actor, default_change_reason=REASON
     )
-    return paths
+    return paths, {label: tuple(counts) for label, counts in live.items()}, {doc.pk for doc in docs}
 
 
 def _certificate(actor, case: Case, customer: Customer, ledger: Ledger, now, recipients: list[str]) -> CaseDocument:
@@ -645,7 +735,12 @@ def _certificate(actor, case: Case, customer: Customer, ledger: Ledger, now, rec
     and kind of file, removed, anonymised, detached, redacted or kept, with the reason for
     what is kept. No personal data. The row is saved now; the file once the transaction commits."""
     sections = [
-        {"title": ACTION_LABELS[action], "lines": [line for line in ledger.tables if line.action == action]}
+        {
+            "title": ACTION_LABELS[action],
+            "done": SECTION_DONE[action][0],
+            "history_done": SECTION_DONE[action][1],
+            "lines": [line for line in ledger.tables if line.action == action],
+        }
         for action in ACTION_LABELS
     ]
     html = render_to_string(

@@ -21,8 +21,10 @@ What belongs to a person:
   logged without choosing a customer whose requester's details match an identifier the
   person has had (`candidates`): offered, never silently taken.
 
-`COVERAGE` lists the models the graph reads and how; `EXCLUDED` the models that relate to a
-customer, a case or a complaint but hold nothing about the person, each with its reason. The
+`COVERAGE` lists the models the graph reads and how; `MENTIONS` the registers about an
+incident, not a person, whose free text may name the person (the breach register: erasure
+redacts them); `EXCLUDED` the models that relate to a customer, a case or a complaint but hold
+nothing about the person, each with its reason. The
 introspection test (tests/customers/test_subject_graph.py) walks every installed model and
 fails on one related to a customer that is in neither, so a model added later is not forgotten.
 """
@@ -472,16 +474,24 @@ EXCLUDED: dict[str, str] = {
     "guardian.GroupObjectPermission": "A group's grant on any record: group and record ids only.",
     "requests.ExportRequest": "The outbox row of an export asked for: staff and record ids, times, a status and a "
     "fixed failure message; the export itself is a CaseDocument, covered above.",
-    "requests.Breach": "The incident's record (Art 33(5)): counts and categories of data and people, never a "
-    "person's details; the person's part is requests.BreachAffected, covered above.",
-    "requests.BreachNotification": "A report to the ICO about an incident: times and the ICO's reference; it "
-    "holds counts and categories only.",
-    "requests.BreachTask": "A containment or remedial action on an incident, owned by a member of staff.",
     "admin.LogEntry": "Django admin's log of staff accounts' changes; customer data is not editable there, and a "
     "record's text is its reference (C-000042), never a name.",
     "privacy_portal.AccessEventText": "The free text beside an access-log entry (a break-glass reason): read, "
     "exported and erased with its entry (the AccessEvent's reason; erasure redacts it through "
     "privacy_portal.audit.redact_free_text), so not a data set of its own.",
+}
+
+# Registers about an incident rather than a person, whose free text may still name one (an
+# affected customer's name typed into "what happened", a task "Ring Mrs X back"): the graph
+# covers them by *mention*. Their rows belong to no one person, so neither the export nor the
+# bundle lists them (the person's part of a breach is requests.BreachAffected, covered above,
+# and exported); but erasure redacts every value the person ever had out of every row and every
+# history row of them, through the same redaction as everything else, and the ICO breach report
+# redacts the affected people's values from them.
+MENTIONS: dict[str, str] = {
+    "requests.Breach": "The incident's record (Art 33(5)): what happened, how it was found, its assessment.",
+    "requests.BreachNotification": "A report to the ICO about an incident: its notes.",
+    "requests.BreachTask": "A containment or remedial action on an incident: its title.",
 }
 
 # Fields naming a file in private storage: model -> (path field, kind field).
@@ -561,5 +571,5 @@ def unaccounted(all_models: Iterable[type[models.Model]] | None = None) -> list[
     return sorted(
         m._meta.label
         for m in related_to_a_subject(all_models)
-        if m._meta.label not in COVERAGE and m._meta.label not in EXCLUDED
+        if m._meta.label not in COVERAGE and m._meta.label not in EXCLUDED and m._meta.label not in MENTIONS
     )

@@ -201,6 +201,27 @@ ACCESS_REASONS = Treatment(
     "destroyed; the chain still verifies (privacy_portal.audit.redact_free_text).",
 )
 
+# The breach register (customers.subject.MENTIONS): every row and history row is searched, and
+# the person's values redacted wherever they were typed.
+MENTION_PLAN: dict[str, Treatment] = {
+    "requests.Breach": Treatment(
+        REDACTED_KEPT,
+        "Breach register: incidents whose free text (what happened, how it was found, the assessment, the "
+        "letter) named the person, with the person's values replaced by “[erased]”",
+        "The register of breaches must be kept with the facts, effects and remedial action (Art 33(5)).",
+    ),
+    "requests.BreachNotification": Treatment(
+        REDACTED_KEPT,
+        "Breach register: reports to the ICO whose notes named the person (redacted)",
+        "The register of breaches must be kept with the facts, effects and remedial action (Art 33(5)).",
+    ),
+    "requests.BreachTask": Treatment(
+        REDACTED_KEPT,
+        "Breach register: remedial tasks whose titles named the person (redacted)",
+        "The register of breaches must be kept with the facts, effects and remedial action (Art 33(5)).",
+    ),
+}
+
 # Files in the case files: which kinds go, which stay and why.
 FILE_PLAN: dict[str, Treatment] = {
     CaseDocument.Kind.IDENTITY: Treatment(REMOVED, "Identity evidence", "A copy of the person's documents, not part "
@@ -289,6 +310,12 @@ def erasure_preview(*, customer: Customer, include: Iterable[str] = ()) -> Erasu
     typed = graph.rows(AccessEvent).exclude(reason_digest="").count()
     if typed:
         preview.keep.append(Line(ACCESS_REASONS.what, typed, ACCESS_REASONS.why))
+    redact = redactor(graph.identifiers)
+    for label, treatment in MENTION_PLAN.items():
+        model = apps.get_model(label)
+        rows, history = _mentioning(model, redact)
+        if rows or history:
+            preview.keep.append(Line(treatment.what, rows, treatment.why, history, model=label))
     files = graph.files()
     for kind, treatment in FILE_PLAN.items():
         count = sum(1 for f in files if _file_kind(f) == kind)
@@ -575,6 +602,9 @@ def customer_erase(*, actor, case: Case, include: Iterable[str] = ()) -> Erasure
         ledger.tables.append(
             LedgerLine(label, treatment.what, treatment.action, rows, history_rows, treatment.why, unchanged)
         )
+    for label, treatment in MENTION_PLAN.items():
+        rows, history_rows = _redact_mentions(actor, apps.get_model(label), redact)
+        ledger.tables.append(LedgerLine(label, treatment.what, treatment.action, rows, history_rows, treatment.why))
     typed = redact_free_text(customer_id=customer.pk, actor=actor, redact=redact)
     if typed:
         t = ACCESS_REASONS
@@ -616,6 +646,29 @@ def _redact_model(actor, model: type[models.Model], graph: SubjectRecords, redac
             model._default_manager.bulk_update(changed, list(fields), batch_size=1000)
     history = _scrub_history(model, graph.scope(model), fields, redact) if hasattr(model, "history") else None
     return {row.pk for row in changed}, history, len(rows)
+
+
+def _mentioning(model: type[models.Model], redact) -> tuple[int, int]:
+    """How many rows and history rows of a register (MENTIONS) name the person."""
+    fields = free_text_fields(model)
+    rows = sum(1 for row in model._default_manager.only("pk", *fields) if redact_rows([row], fields, redact))
+    names = [*fields, "history_change_reason"]
+    past = model.history.model.objects.only("history_id", *names)
+    return rows, sum(1 for row in past.iterator(chunk_size=2000) if redact_rows([row], names, redact))
+
+
+def _redact_mentions(actor, model: type[models.Model], redact) -> tuple[int, int]:
+    """A register about incidents, not people (customers.subject.MENTIONS): the person's values
+    out of every row and every history row, wherever they were typed. Returns (rows redacted,
+    history rows scrubbed)."""
+    fields = free_text_fields(model)
+    rows = model._default_manager.select_for_update().order_by("pk")
+    changed = redact_rows(rows.iterator(chunk_size=2000), fields, redact)
+    bulk_update_with_history(
+        changed, model, list(fields), batch_size=1000, default_user=actor, default_change_reason=REASON
+    )
+    # The history rows just written hold the redacted text already: only earlier ones change.
+    return len(changed), _scrub_history(model, Q(), fields, redact)
 
 
 def _detach_purchases(actor, graph: SubjectRecords, redact, now: datetime.datetime) -> tuple[int, int, int]:

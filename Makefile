@@ -10,11 +10,15 @@ CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run test install services chromium lint pytest bench bench-smoke clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-nodeps.txt requirements-vonage-signer.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is needed."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	# twilio without its declared dependencies: see requirements-nodeps.txt.
+	$(VENV)/bin/pip install --quiet --no-deps -r requirements-nodeps.txt
+	# Vonage's SDKs need PyPI requests: kept off the app's path, see requirements-vonage-signer.txt.
+	$(VENV)/bin/pip install --quiet --upgrade --target $(VENV)/vonage-signer -r requirements-vonage-signer.txt
 	touch $@
 
 install: $(VENV)/.installed

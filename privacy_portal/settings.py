@@ -339,6 +339,28 @@ SMS_WEBHOOK_SECRET = env.str("SMS_WEBHOOK_SECRET", default="" if PRODUCTION else
 if PRODUCTION and len(SMS_WEBHOOK_SECRET) < 32:
     raise ImproperlyConfigured("Environment variable SMS_WEBHOOK_SECRET must be set (32+ characters) in production.")
 
+# The address customers and the gateways reach the public pages at (/p/...), as they see it: behind
+# a proxy or load balancer the request that reaches Django names another scheme, host or port, and
+# Twilio signs the URL it called. Also the origin of the signed one-click unsubscribe URLs the
+# List-Unsubscribe export gives the email platform. Unset: the request's own URL (local use).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
+if PUBLIC_BASE_URL and not PUBLIC_BASE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("Environment variable PUBLIC_BASE_URL must be an http:// or https:// URL.")
+# The SMS gateways' own webhooks (customers/services/sms_gateways.py); an unset secret refuses
+# every request to that gateway's receiver.
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+VONAGE_SIGNATURE_SECRET = env.str("VONAGE_SIGNATURE_SECRET", default="")
+VONAGE_SIGNATURE_METHOD = env.str("VONAGE_SIGNATURE_METHOD", default="md5hash")
+if VONAGE_SIGNATURE_METHOD not in ("md5hash", "md5", "sha1", "sha256", "sha512"):
+    raise ImproperlyConfigured(
+        "Environment variable VONAGE_SIGNATURE_METHOD must be one of md5hash, md5, sha1, sha256, sha512."
+    )
+ESENDEX_PUSH_SECRET = env.str("ESENDEX_PUSH_SECRET", default="")
+ESENDEX_PUSH_USERNAME = env.str("ESENDEX_PUSH_USERNAME", default="")
+ESENDEX_PUSH_PASSWORD = env.str("ESENDEX_PUSH_PASSWORD", default="")
+if PRODUCTION and ESENDEX_PUSH_SECRET and len(ESENDEX_PUSH_SECRET) < 32:
+    raise ImproperlyConfigured("Environment variable ESENDEX_PUSH_SECRET must be 32+ characters.")
+
 # Access exports' "who has seen your data" names staff by role only, unless the DPO chooses names too.
 EXPORT_NAMES_STAFF = _bool("EXPORT_NAMES_STAFF", default=False)
 

@@ -1,7 +1,12 @@
-"""Inbound SMS from the gateway: "STOP" withdraws SMS marketing.
+"""Inbound SMS: "STOP" withdraws SMS marketing. The one service every SMS receiver calls.
 
-The gateway signs each request: HMAC-SHA256 over the raw body with the shared secret
-settings.SMS_WEBHOOK_SECRET, hex in the X-Signature header (optionally "sha256=<hex>").
+The gateways' own formats (Twilio, Vonage, Esendex) are thin adapters in sms_gateways.py that
+check the gateway's signature or secret, then build an InboundMessage with inbound_message()
+and hand it to sms_inbound_record().
+
+The original receiver speaks our own JSON: the gateway signs each request: HMAC-SHA256 over the
+raw body with the shared secret settings.SMS_WEBHOOK_SECRET, hex in the X-Signature header
+(optionally "sha256=<hex>").
 Each message is recorded once by the gateway's message id (models.InboundSms, which keeps
 the outcome and the customer id, never the number or the text), so a replay changes nothing.
 """
@@ -29,18 +34,23 @@ ERR_SIGNATURE = "Missing or invalid signature."
 ERR_JSON = "The body must be a JSON object."
 ERR_FIELD_MISSING = "Field '{field}' is missing."
 ERR_FIELD_TYPE = "Field '{field}' must be a non-empty string."
-ERR_MESSAGE_ID_LENGTH = "Field 'message_id' must be at most {max} characters."
-ERR_FROM = "Field 'from' is not a valid phone number."
+ERR_FIELD_LENGTH = "Field '{field}' must be at most {max} characters."
+ERR_MESSAGE_ID_LENGTH = ERR_FIELD_LENGTH.replace("{field}", "message_id")
+ERR_SENDER = "Field '{field}' is not a valid phone number."
+ERR_FROM = ERR_SENDER.format(field="from")
 ERR_FIELD_NUL = "Field '{field}' holds a NUL character (\\u0000), which cannot be stored."
 
 SIGNATURE_PREFIX = "sha256="
 MESSAGE_ID_MAX_LENGTH = InboundSms._meta.get_field("message_id").max_length
 
-# The opt-out keywords the privacy notice promises ("Text STOP"), plus the usual variants.
-# Compared word by word after upper-casing (anything but a letter separates words), so
-# " stop ", "Stop.", "STOP ALL", "Please stop" and "stop!!! no more" all match: a keyword as any
-# word of the message is an opt-out. When in doubt, a person asking to stop is honoured.
-STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE"})
+# The opt-out keywords the privacy notice promises ("Text STOP"), plus those the gateways treat
+# as opt-outs themselves (Twilio's and Vonage's standard list: STOP, STOPALL, UNSUBSCRIBE, END,
+# QUIT, CANCEL, OPTOUT, REVOKE). One rule for every receiver, ours and the gateways': compared
+# word by word after upper-casing (anything but a letter separates words), so " stop ", "Stop.",
+# "STOP ALL", "Please stop", "opt out" and "stop!!! no more" all match: a keyword as any word of
+# the message is an opt-out. When in doubt, a person asking to stop is honoured ("cancel my
+# order" is also taken as an opt-out: a missed STOP is a PECR breach, a needless one is not).
+STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "OPTOUT", "REVOKE"})
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,8 @@ class InboundMessage:
     message_id: str
     sender: str  # E.164
     text: str
+    # The gateway itself reports an opt-out (Twilio's OptOutType=STOP, an Esendex OptOut push).
+    opt_out: bool = False
 
 
 def signature_valid(*, body: bytes, header: str | None) -> bool:
@@ -63,12 +75,50 @@ def signature_valid(*, body: bytes, header: str | None) -> bool:
 
 
 def is_stop(text: str) -> bool:
-    """Whether an SMS asks to stop marketing: STOP, STOPALL or UNSUBSCRIBE as any word, in any
-    case, or as the whole message spelt out with spaces ("S T O P")."""
+    """Whether an SMS asks to stop marketing: one of STOP_KEYWORDS as any word, in any case, or as
+    the whole message spelt out with spaces ("S T O P", "OPT OUT")."""
     words = re.sub(r"[^A-Z]+", " ", (text or "").upper()).split()
     if not words:
         return False
     return "".join(words) in STOP_KEYWORDS or any(word in STOP_KEYWORDS for word in words)
+
+
+def inbound_message(
+    *,
+    message_id: object,
+    sender: object,
+    text: object,
+    id_field: str,
+    sender_field: str,
+    text_field: str,
+    id_prefix: str = "",
+    opt_out: bool = False,
+) -> InboundMessage:
+    """Check one inbound message's fields, named as its sender names them. Raises ValidationError
+    naming the first bad field. `id_prefix` keeps the gateways' id spaces apart in InboundSms."""
+    for field, value in ((id_field, message_id), (sender_field, sender)):
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError(ERR_FIELD_TYPE.format(field=field))
+    if not isinstance(text, str):
+        raise ValidationError(ERR_FIELD_TYPE.format(field=text_field))
+    for field, value in ((id_field, message_id), (sender_field, sender)):
+        try:
+            bounds.check_text(value)
+        except ValidationError:
+            raise ValidationError(ERR_FIELD_NUL.format(field=field)) from None
+    message_id = id_prefix + message_id.strip()
+    if len(message_id) > MESSAGE_ID_MAX_LENGTH:
+        limit = MESSAGE_ID_MAX_LENGTH - len(id_prefix)
+        raise ValidationError(ERR_FIELD_LENGTH.format(field=id_field, max=limit))
+    number = sender.strip()
+    if number.isdigit() and not number.startswith("0"):
+        number = "+" + number  # Vonage and Esendex send international numbers without the "+"
+    try:
+        e164 = normalise_phone(number)
+    except ValidationError:
+        raise ValidationError(ERR_SENDER.format(field=sender_field)) from None
+    # The text is only read, never stored: a NUL in it is dropped, so a STOP is still a STOP.
+    return InboundMessage(message_id=message_id, sender=e164, text=text.replace("\x00", ""), opt_out=opt_out)
 
 
 def inbound_parse(body: bytes) -> InboundMessage:
@@ -82,25 +132,14 @@ def inbound_parse(body: bytes) -> InboundMessage:
     for field in ("message_id", "from", "body"):
         if field not in data:
             raise ValidationError(ERR_FIELD_MISSING.format(field=field))
-    for field in ("message_id", "from"):
-        if not isinstance(data[field], str) or not data[field].strip():
-            raise ValidationError(ERR_FIELD_TYPE.format(field=field))
-    if not isinstance(data["body"], str):
-        raise ValidationError(ERR_FIELD_TYPE.format(field="body"))
-    for field in ("message_id", "from"):
-        try:
-            bounds.check_text(data[field])
-        except ValidationError:
-            raise ValidationError(ERR_FIELD_NUL.format(field=field)) from None
-    message_id = data["message_id"].strip()
-    if len(message_id) > MESSAGE_ID_MAX_LENGTH:
-        raise ValidationError(ERR_MESSAGE_ID_LENGTH.format(max=MESSAGE_ID_MAX_LENGTH))
-    try:
-        sender = normalise_phone(data["from"])
-    except ValidationError:
-        raise ValidationError(ERR_FROM) from None
-    # The text is only read, never stored: a NUL in it is dropped, so a STOP is still a STOP.
-    return InboundMessage(message_id=message_id, sender=sender, text=data["body"].replace("\x00", ""))
+    return inbound_message(
+        message_id=data["message_id"],
+        sender=data["from"],
+        text=data["body"],
+        id_field="message_id",
+        sender_field="from",
+        text_field="body",
+    )
 
 
 @transaction.atomic
@@ -118,7 +157,7 @@ def sms_inbound_record(*, message: InboundMessage) -> tuple[InboundSms, bool]:
         return existing, False
 
     customers: list[Customer] = []
-    if is_stop(message.text):
+    if message.opt_out or is_stop(message.text):
         customers = list(
             Customer.objects.select_for_update().filter(phone=message.sender, erased_at__isnull=True).order_by("pk")
         )

@@ -1,11 +1,11 @@
-"""Login-free pages: the unsubscribe link and the SMS gateway's webhook."""
+"""Login-free pages: the unsubscribe link and the SMS gateways' webhooks."""
 
 from __future__ import annotations
 
 import logging
 
 from django.core.exceptions import ValidationError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.cache import never_cache
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from privacy_portal.access import public
 
-from ..services import sms
+from ..services import sms, sms_gateways
 from ..services.unsubscribe import UnsubscribeLinkError, unsubscribe_confirm, unsubscribe_target
 
 security_log = logging.getLogger("portal.security")
@@ -63,7 +63,82 @@ def sms_inbound(request):
     return JsonResponse(SMS_RECEIVED)
 
 
+def _refused(gateway: str, reason: str, message: str, status: int) -> JsonResponse:
+    # The log names the gateway and the reason, never a number, a text or a credential.
+    security_log.warning("sms webhook refused gateway=%s reason=%s status=%s", gateway, reason, status)
+    response = JsonResponse({"error": message}, status=status)
+    # Logged above: stop Django's own "Forbidden: <path>" line, whose path holds Esendex's secret.
+    response._has_been_logged = True
+    return response
+
+
+# The gateways' own formats (customers/services/sms_gateways.py). csrf_exempt as above: no browser
+# session, each request is authenticated by the gateway's signature or secret instead.
+@public
+@csrf_exempt
+@require_POST
+def sms_twilio(request):
+    """Twilio's inbound messages: 413 too large, 403 unsigned, 400 malformed, else empty TwiML."""
+    if sms_gateways.body_too_large(request):
+        return _refused("twilio", "too_large", sms_gateways.ERR_TOO_LARGE, 413)
+    try:
+        params = sms_gateways.form_params(request)
+    except ValidationError as exc:
+        return _refused("twilio", "malformed", exc.messages[0], 400)
+    if not sms_gateways.twilio_signature_valid(request=request, params=params):
+        return _refused("twilio", "signature", sms_gateways.ERR_SIGNATURE, 403)
+    try:
+        message = sms_gateways.twilio_parse(params)
+    except ValidationError as exc:
+        return _refused("twilio", "malformed", exc.messages[0], 400)
+    sms.sms_inbound_record(message=message)
+    return HttpResponse(sms_gateways.TWIML_EMPTY, content_type="text/xml")
+
+
+@public
+@csrf_exempt
+@require_POST
+def sms_vonage(request):
+    """Vonage's signed inbound messages: 413, 403 unsigned or stale, 400 malformed, else 200."""
+    if sms_gateways.body_too_large(request):
+        return _refused("vonage", "too_large", sms_gateways.ERR_TOO_LARGE, 413)
+    try:
+        params = sms_gateways.vonage_params(request)
+    except ValidationError as exc:
+        return _refused("vonage", "malformed", exc.messages[0], 400)
+    if not sms_gateways.vonage_signature_valid(params):
+        return _refused("vonage", "signature", sms_gateways.ERR_SIGNATURE, 403)
+    if not sms_gateways.vonage_timestamp_fresh(params):
+        return _refused("vonage", "stale", sms_gateways.ERR_TIMESTAMP, 403)
+    try:
+        message = sms_gateways.vonage_parse(params)
+    except ValidationError as exc:
+        return _refused("vonage", "malformed", exc.messages[0], 400)
+    sms.sms_inbound_record(message=message)
+    return HttpResponse(status=200)
+
+
+@public
+@csrf_exempt
+@require_POST
+def sms_esendex(request, secret: str):
+    """Esendex's XML pushes: 413, 403 without the secret and basic auth, 400 malformed, else 200."""
+    if sms_gateways.body_too_large(request):
+        return _refused("esendex", "too_large", sms_gateways.ERR_TOO_LARGE, 413)
+    if not sms_gateways.esendex_credentials_valid(request=request, secret=secret):
+        return _refused("esendex", "credentials", sms_gateways.ERR_SECRET, 403)
+    try:
+        message = sms_gateways.esendex_parse(request.body)
+    except ValidationError as exc:
+        return _refused("esendex", "malformed", exc.messages[0], 400)
+    sms.sms_inbound_record(message=message)
+    return HttpResponse(status=200)
+
+
 urlpatterns = [
     path("unsubscribe/<str:token>/", unsubscribe, name="unsubscribe"),
     path("sms/inbound/", sms_inbound, name="sms_inbound"),
+    path("sms/twilio/", sms_twilio, name="sms_twilio"),
+    path("sms/vonage/", sms_vonage, name="sms_vonage"),
+    path("sms/esendex/<str:secret>/", sms_esendex, name="sms_esendex"),
 ]

@@ -159,7 +159,7 @@ PARAMS: list[tuple[str, str, str]] = [
     ("", "doc_pk", "doc"),
     ("", "item_pk", "item"),
 ]
-STRING_PARAMS = {"kind": "customers.Customer", "uidb64": "x", "token": "x"}
+STRING_PARAMS = {"kind": "customers.Customer", "uidb64": "x", "token": "x", "secret": "x"}
 
 
 def fill(route: Route, world: World, action: str = "") -> str:

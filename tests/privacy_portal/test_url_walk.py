@@ -62,7 +62,7 @@ def test_public_views_are_the_expected_few():
 
 
 # Every login-free page, named. Adding one means adding it here, on purpose.
-PUBLIC_ROUTE_NAMES = ["login", "set_password", "unsubscribe", "sms_inbound"]
+PUBLIC_ROUTE_NAMES = ["login", "set_password", "unsubscribe", "sms_inbound", "sms_twilio", "sms_vonage", "sms_esendex"]
 
 
 @pytest.mark.django_db

@@ -17,7 +17,10 @@ line, writing the rows and their history):
 2. the same file again (every line already linked: refused, nothing written);
 3. a file with one unknown, one erased and one repeated reference at the end (refused);
 4. recording them all told (one bulk update with history);
-5. the ICO report's content (its redaction query over the affected customers).
+5. the ICO report's content (its redaction query over the affected customers);
+6. linking from a query (requests.services.breach_query): every customer whose data was disclosed
+   to the courier in a month (one disclosure each, plus near misses), the preview's counts, then
+   the link itself, on a new breach.
 """
 
 from __future__ import annotations
@@ -113,6 +116,37 @@ def create_dpo():
     return User.objects.get(pk=user.pk)
 
 
+def create_disclosures(customers, dpo):
+    """One disclosure to the bench courier per customer in November 2026 (every 50th in October,
+    outside the query's month), as the import would record them (with history)."""
+    import datetime
+    from zoneinfo import ZoneInfo
+
+    from simple_history.utils import bulk_create_with_history
+
+    from customers.models import Disclosure, Recipient
+
+    defaults = {
+        "name": "Bench Couriers Ltd", "category": "logistics", "role": "processor", "country": "GB",
+        "contact": "privacy@bench-couriers.example", "agreement_reference": "DPA-BENCH",
+        "agreement_renews_on": datetime.date(2030, 1, 1),
+    }  # fmt: skip
+    courier, _ = Recipient.objects.get_or_create(code="bench-courier", defaults=defaults)
+    if Disclosure.objects.filter(recipient=courier).exists():
+        return courier
+    london = ZoneInfo("Europe/London")
+    rows = [
+        Disclosure(
+            customer=c, recipient=courier, data_categories=["identity", "contact", "order"], purpose="order_delivery",
+            lawful_basis="contract", recorded_by=dpo, via="import",
+            disclosed_at=datetime.datetime(2026, 10 if i % 50 == 49 else 11, 1 + i % 28, 10, tzinfo=london),
+        )
+        for i, c in enumerate(customers)
+    ]  # fmt: skip
+    bulk_create_with_history(rows, Disclosure, batch_size=5000)
+    return courier
+
+
 def timed(label: str, work):
     start = time.perf_counter()
     result = work()
@@ -191,6 +225,35 @@ def main() -> int:
     content, _ = timed("5. the ICO report's content", lambda: ico_report_content(breach))
     if "Bench7" in str(content["sections"]):
         failures.append("the ICO report holds an affected customer's surname")
+
+    import datetime
+
+    from requests.services.breach_query import AffectedQuery, breach_link_query, breach_query_preview
+
+    # Enough customers in the query's month for `rows` links (every 50th customer is in October).
+    courier, _ = timed(
+        "6a. seed the disclosures to the courier",
+        lambda: create_disclosures(customers[: args.rows * 50 // 49 + 60], dpo),
+    )
+    query = AffectedQuery(
+        source="disclosure",
+        recipient=courier,
+        date_from=datetime.date(2026, 11, 1),
+        date_to=datetime.date(2026, 11, 30),
+    )
+    third = svc.breach_report(actor=dpo, summary="Bench 3: courier", what_happened="Bench", aware_at=timezone.now())
+    counts, _ = timed("6b. preview the query's counts", lambda: breach_query_preview(breach=third, query=query))
+    print(f"    {counts}")
+    n, seconds = timed(
+        f"6c. link {counts['to_link']:,} from the query",
+        lambda: breach_link_query(actor=dpo, breach=third, query=query, expected=counts["to_link"]),
+    )
+    if counts["to_link"] < args.rows or n != counts["to_link"] or third.affected.count() != n:
+        failures.append(f"the query linked {n:,}, previewed {counts['to_link']:,}, wanted at least {args.rows:,}")
+    if BreachAffected.history.filter(breach_id=third.pk).count() != n:
+        failures.append("history rows missing for the query's links")
+    if seconds > TARGET_SECONDS:
+        failures.append(f"linking from the query took {seconds:.1f} s, over {TARGET_SECONDS} s")
     for failure in failures:
         print(f"FAILED: {failure}")
     print("OK" if not failures else f"{len(failures)} failure(s)")

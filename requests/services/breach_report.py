@@ -166,7 +166,12 @@ def ico_report_content(breach: Breach, *, phase: str | None = None) -> dict:
             "About the breach",
             [
                 ("What happened", f"{summary}\n{what}"),
-                ("Was it a cyber incident?", "Yes" if breach.cause == Breach.Cause.CYBER else "No"),
+                (
+                    "Was it a cyber incident?",
+                    NOT_KNOWN
+                    if breach.cause == Breach.Cause.NOT_YET_KNOWN
+                    else ("Yes" if breach.cause == Breach.Cause.CYBER else "No"),
+                ),
                 ("Cause", breach.get_cause_display()),
                 ("How did you find out about the breach?", how or NOT_KNOWN),
                 ("Who discovered it", discovered_by or NOT_KNOWN),

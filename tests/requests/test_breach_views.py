@@ -419,3 +419,15 @@ def test_the_affected_list_costs_the_same_queries_at_3_and_at_250_customers_and_
         after = response.context["next_after"]
     assert sorted(seen) == sorted(breach.affected.values_list("customer_id", flat=True)) and len(seen) == 250
     assert AccessEvent.objects.filter(user=cast[role], action=AccessEvent.Action.VIEW_BREACH_AFFECTED).count() == 5
+
+
+def test_the_page_and_the_ico_report_say_not_yet_known_for_an_unknown_cause_and_counts(client_for, dpo, agent):
+    import re
+
+    breach = report(agent)
+    text = " ".join(client_for(dpo).get(url("breach", breach.pk)).content.decode().split())
+    facts = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]*)</dd>", text))
+    assert "Personal-data breach · Cause not yet known" in text
+    assert facts["Number of records"] == "Not yet known" and facts["Number of people"].startswith("Not yet known")
+    content = client_for(dpo).get(url("breach_ico_report", breach.pk)).context["content"]
+    assert dict(dict(content["sections"])["About the breach"])["Was it a cyber incident?"] == "Not yet known"

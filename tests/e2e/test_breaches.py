@@ -44,6 +44,7 @@ def test_agent_reports_a_misdirected_parcel_and_the_dpo_reports_it_and_tells_40_
     sign_in(page, dpo)
     page.get_by_role("navigation").get_by_role("link", name="Breaches", exact=True).click()
     expect(page.get_by_role("heading", name="Breach register")).to_be_visible()
+    screenshot(page, "breach-register")
     row = page.get_by_role("row", name=re.compile(breach.reference))
     expect(row).to_contain_text(re.compile(r"(68|69) h left"))
     row.get_by_role("link", name=breach.reference).click()
@@ -85,6 +86,13 @@ def test_agent_reports_a_misdirected_parcel_and_the_dpo_reports_it_and_tells_40_
     assert "Customers identified so far 40" in text
     assert "Pemberton-Oakes" not in text and customers[0].email not in text
 
+    # The report's page, laid out as the ICO's form.
+    page.get_by_role("link", name="ICO report", exact=True).click()
+    expect(page.get_by_role("heading", name=re.compile("Personal data breach report"))).to_be_visible()
+    expect(page.locator("main")).not_to_contain_text("Pemberton-Oakes")
+    screenshot(page, "breach-ico-report")
+    page.go_back()
+
     # Record the initial report with the ICO's reference.
     page.get_by_text("Record a report to the ICO").click()
     page.get_by_label("ICO case reference").fill("IC-552031-T4W9")
@@ -102,6 +110,86 @@ def test_agent_reports_a_misdirected_parcel_and_the_dpo_reports_it_and_tells_40_
     screenshot(page, "breach-dpo-told")
 
     assert BreachAffected.objects.filter(breach=breach, told="told", method="letter").count() == 40
-    assert AccessEvent.objects.filter(user=dpo, action=AccessEvent.Action.VIEW_BREACH_REPORT).count() == 1
+    assert AccessEvent.objects.filter(user=dpo, action=AccessEvent.Action.VIEW_BREACH_REPORT).count() == 2  # page, PDF
     assert AccessEvent.objects.filter(user=dpo, action=AccessEvent.Action.VIEW_BREACH_AFFECTED).exists()
+    assert browser_problems.all() == []
+
+
+def test_the_dpo_links_a_couriers_month_from_a_query_an_agent_does_its_task_and_a_handler_reads_the_list(
+    page, sign_in, screenshot, browser_problems
+):
+    import datetime
+
+    from requests.services import breaches as svc
+    from requests.services.cases import case_assign
+    from tests.factories import CaseFactory, DisclosureFactory, RecipientFactory
+
+    agent = UserFactory(username="arun", role=User.Role.AGENT)
+    handler = UserFactory(username="hana", role=User.Role.HANDLER)
+    dpo = UserFactory(username="dara", role=User.Role.DPO)
+    courier = RecipientFactory(name="Swift Parcels Ltd")
+    last_week = timezone.now() - datetime.timedelta(days=7)
+    disclosed = [DisclosureFactory(recipient=courier, disclosed_at=last_week).customer for _ in range(12)]
+    DisclosureFactory(disclosed_at=last_week)  # another recipient: not affected
+    breach = svc.breach_report(
+        actor=agent, summary="Courier's van stolen with parcels", what_happened="The van and 12 parcels were taken.",
+        aware_at=timezone.now() - datetime.timedelta(hours=30),
+    )  # fmt: skip
+    case = CaseFactory(customer=disclosed[0])
+    case_assign(actor=dpo, case=case, handler=handler)
+    svc.breach_link_records(actor=dpo, breach=breach, case_references=[case.reference])
+
+    # The DPO chooses the affected customers by a query and sees the count before linking.
+    sign_in(page, dpo)
+    page.goto(f"/cases/breaches/{breach.pk}/")
+    expect(page.get_by_role("region", name="The 72-hour clock")).to_contain_text(re.compile(r"(41|42) h left"))
+    page.get_by_role("link", name=re.compile("Affected customers")).click()
+    page.get_by_role("link", name=re.compile("From a query")).click()
+    page.get_by_label("Customers with").select_option(label="Disclosed to a recipient")
+    page.get_by_label("Disclosed to").select_option(label="Swift Parcels Ltd")
+    page.get_by_label(re.compile(r"^From")).fill(f"{timezone.localdate() - datetime.timedelta(days=10):%d/%m/%Y}")
+    page.get_by_label("To (inclusive)").fill(f"{timezone.localdate():%d/%m/%Y}")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_label("Preview counts")).to_contain_text(re.compile(r"To link\s*12"))
+    screenshot(page, "breach-dpo-query-preview")
+    page.get_by_role("button", name="Link these 12 customers").click()
+    expect(page.get_by_role("status")).to_contain_text("Linked 12 customers from the query")
+    expect(page.get_by_label("Progress")).to_contain_text("12 linked")
+
+    # A remedial task for the agent.
+    page.get_by_role("link", name="Back to the breach").click()
+    page.get_by_text("Add a remedial task").click()
+    page.get_by_role("textbox", name="Action").fill("Ring the 12 customers before the letters arrive")
+    page.get_by_label("Owner").select_option(label=str(agent))
+    page.get_by_label("Due on").fill(f"{timezone.localdate():%d/%m/%Y}")
+    page.get_by_role("button", name="Add task").click()
+    expect(page.get_by_role("region", name="Containment and remedial tasks")).to_contain_text("Ring the 12")
+    screenshot(page, "breach-dpo-page")
+
+    # The agent marks it done from its home page; it never sees the breach itself.
+    page.context.clear_cookies()
+    sign_in(page, agent)
+    tasks = page.get_by_role("region", name="My breach tasks")
+    expect(tasks).to_contain_text(breach.reference)
+    screenshot(page, "breach-agent-task")
+    tasks.get_by_role("button", name="Mark done").click()
+    expect(page.get_by_role("status")).to_contain_text("Task done: Ring the 12 customers")
+    expect(page.get_by_role("region", name="My breach tasks")).to_have_count(0)
+    assert page.request.get(f"/cases/breaches/{breach.pk}/").status in (403, 404)
+
+    # The handler of the linked case reads the affected list: names only of its own case's customer.
+    page.context.clear_cookies()
+    sign_in(page, handler)
+    page.get_by_role("navigation").get_by_role("link", name="My breaches").click()
+    page.get_by_role("link", name=breach.reference).click()
+    page.get_by_role("link", name=re.compile("Affected customers")).click()
+    table = page.get_by_role("table", name="Affected customers")
+    expect(table).to_contain_text(disclosed[0].full_name)
+    expect(table).not_to_contain_text(disclosed[1].full_name)
+    expect(table).to_contain_text(disclosed[1].reference)
+    screenshot(page, "breach-handler-affected")
+
+    task = breach.tasks.get()
+    assert task.done_by == agent
+    assert AccessEvent.objects.filter(user=handler, action=AccessEvent.Action.VIEW_BREACH_AFFECTED).exists()
     assert browser_problems.all() == []

@@ -99,3 +99,20 @@ class MissedFilterForm(forms.Form):
         if data.get("due_from") and data.get("due_to") and data["due_from"] > data["due_to"]:
             self.add_error("due_to", "“Due to” must be on or after “Due from”.")
         return data
+
+
+class LegalHoldForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why the records must be kept, e.g. “Claim notified by solicitors, ref. 123”. No customer details.",
+    )
+    ends_on = bounds.DateField(label="Hold until", help_text="dd/mm/yyyy. Extend by placing a new hold.")
+
+    def clean_ends_on(self):
+        from .services.legal_holds import ERR_ENDS_ON
+
+        ends_on = self.cleaned_data["ends_on"]
+        if ends_on <= timezone.localdate():
+            raise forms.ValidationError(ERR_ENDS_ON)
+        return ends_on

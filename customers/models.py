@@ -576,3 +576,6 @@ class Disclosure(models.Model):
     @property
     def data_category_labels(self) -> list[str]:
         return [DataCategory(c).label for c in self.data_categories if c in DataCategory.values]
+
+
+from .models_retention import LegalHold  # noqa: E402, F401  (registered through this module)

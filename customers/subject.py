@@ -476,6 +476,9 @@ EXCLUDED: dict[str, str] = {
     "fixed failure message; the export itself is a CaseDocument, covered above.",
     "admin.LogEntry": "Django admin's log of staff accounts' changes; customer data is not editable there, and a "
     "record's text is its reference (C-000042), never a name.",
+    "customers.LegalHold": "The DPO's legal hold on the person's records: the DPO's reason (a claim, an "
+    "investigation; the form asks for no customer details), an end date and staff ids. A record about the "
+    "records, not about the person.",
     "privacy_portal.AccessEventText": "The free text beside an access-log entry (a break-glass reason): read, "
     "exported and erased with its entry (the AccessEvent's reason; erasure redacts it through "
     "privacy_portal.audit.redact_free_text), so not a data set of its own.",

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.db.models.deletion import Collector
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from . import legal
@@ -274,6 +275,18 @@ SCHEDULE: tuple[Rule, ...] = (
         "privacy_portal.services.sign_in_records_purge_expired",
     ),
     Rule(
+        "legal_holds",
+        "Legal holds placed by the DPO",
+        ("customers.LegalHold",),
+        f"{legal.CASE_FILE_RETENTION_YEARS} years",
+        "The hold's release or end",
+        DELETE,
+        STATUTE,
+        "Shows why records outlived their period, for as long as a claim about them could be brought "
+        "(Limitation Act 1980 ss2, 5)",
+        "customers.services.retention.legal_holds_purge_ended",
+    ),
+    Rule(
         "sessions",
         "Sessions",
         ("sessions.Session",),
@@ -352,7 +365,7 @@ def retention_apply(*, now: datetime.datetime | None = None) -> dict:
 
     from .audit import audit_scrub
 
-    held = frozenset(held_customer_ids())
+    held = frozenset(held_customer_ids(timezone.localdate(now or timezone.now())))
     report: dict[str, dict] = {}
     for r in SCHEDULE:
         if r.service:

@@ -4,11 +4,29 @@ Automatic: while a rights request, a complaint (with any ICO case on it) or a pe
 breach concerning a person is open, the person's calls, correspondence and case files are held
 (deliberately destroying requested data is an offence, DPA 2018 s173). The hold ends by itself
 when the last of them closes, and the next nightly run purges what is past its period.
+
+Manual: the DPO places a hold (LegalHold) with a reason and an end date, e.g. for a claim;
+released by the DPO, or ended by its date. Either way the next nightly run purges.
 """
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
+
+from privacy_portal.bounds import check_date, check_text
+
+from ..models import Customer, LegalHold
+
+ERR_REASON = "Give the reason for the hold (what it keeps the records for)."
+ERR_ENDS_ON = "The hold's end date must be after today."
+ERR_ALREADY_RELEASED = "This hold has already been released."
+ERR_PERMISSION = "Only the DPO places or releases a legal hold."
 
 
 def automatic_hold_reasons(customer_ids=None) -> dict[int, list[str]]:
@@ -40,6 +58,70 @@ def automatic_hold_reasons(customer_ids=None) -> dict[int, list[str]]:
     return reasons
 
 
-def held_customer_ids() -> set[int]:
+def _in_force(today: datetime.date):
+    return LegalHold.objects.filter(released_at__isnull=True, ends_on__gte=today)
+
+
+def held_customer_ids(today: datetime.date | None = None) -> set[int]:
     """Every customer whose records the retention schedule must skip tonight."""
-    return set(automatic_hold_reasons())
+    today = today or timezone.localdate()
+    manual = set(_in_force(today).values_list("customer_id", flat=True))
+    return manual | set(automatic_hold_reasons())
+
+
+@dataclass(frozen=True)
+class Holds:
+    """What holds a customer's records now: the DPO's holds in force, and the open matters."""
+
+    manual: list[LegalHold]
+    automatic: list[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.manual or self.automatic)
+
+
+def customer_holds(customer: Customer, today: datetime.date | None = None) -> Holds:
+    """The holds on one customer, for the customer page."""
+    today = today or timezone.localdate()
+    manual = list(_in_force(today).filter(customer=customer).select_related("placed_by"))
+    return Holds(manual=manual, automatic=automatic_hold_reasons([customer.pk]).get(customer.pk, []))
+
+
+@transaction.atomic
+def legal_hold_place(*, actor, customer: Customer, reason: str, ends_on: datetime.date) -> LegalHold:
+    """Place a manual legal hold on the customer's records until `ends_on` (the DPO only)."""
+    if not actor.has_perm("customers.add_legalhold"):
+        raise ValidationError(ERR_PERMISSION)
+    reason = (reason or "").strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = ERR_REASON
+    else:
+        check_text(reason)
+    if ends_on is None or ends_on <= timezone.localdate():
+        errors["ends_on"] = ERR_ENDS_ON
+    else:
+        try:
+            check_date(ends_on)
+        except ValidationError as exc:
+            errors["ends_on"] = exc.messages[0]
+    if errors:
+        raise ValidationError(errors)
+    hold = LegalHold(customer=customer, reason=reason, ends_on=ends_on, placed_by=actor)
+    hold._history_user, hold._change_reason = actor, "Legal hold placed"
+    hold.save()
+    return hold
+
+
+@transaction.atomic
+def legal_hold_release(*, actor, hold: LegalHold) -> LegalHold:
+    """Release a hold now: the next nightly run purges what is past its period."""
+    if not actor.has_perm("customers.change_legalhold"):
+        raise ValidationError(ERR_PERMISSION)
+    hold = LegalHold.objects.select_for_update().get(pk=hold.pk)
+    if hold.released_at is not None:
+        raise ValidationError(ERR_ALREADY_RELEASED)
+    hold.released_at, hold.released_by = timezone.now(), actor
+    hold._history_user, hold._change_reason = actor, "Legal hold released"
+    hold.save()
+    return hold

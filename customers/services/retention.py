@@ -215,3 +215,16 @@ def inbound_sms_purge_expired(*, now: datetime.datetime | None = None, held: fro
     cutoff = retention_cutoff(legal.INBOUND_SMS_RETENTION_MONTHS, now)
     queryset, kept = _split_held(InboundSms.objects.filter(received_at__lt=cutoff), held)
     return _report(delete_with_history(queryset), InboundSms, kept)
+
+
+def legal_holds_purge_ended(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
+    """Manual legal holds released, or ended, more than legal.CASE_FILE_RETENTION_YEARS ago."""
+    from privacy_portal.retention import delete_with_history
+
+    from ..models import LegalHold
+
+    cutoff = timezone.localdate(now or timezone.now()) - relativedelta(years=legal.CASE_FILE_RETENTION_YEARS)
+    ended = LegalHold.objects.filter(
+        models.Q(released_at__date__lt=cutoff) | models.Q(released_at__isnull=True, ends_on__lt=cutoff)
+    )
+    return _report(delete_with_history(ended), LegalHold)

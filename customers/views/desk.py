@@ -22,6 +22,7 @@ from ..selectors import customer_search
 from ..services import customers as customer_services
 from ..services import preferences as preference_services
 from ..services.customers import CONTACT_FIELDS, StaleEditError
+from ..services.legal_holds import customer_holds
 from ..services.normalise import format_phone
 
 Action = AccessEvent.Action
@@ -66,6 +67,7 @@ def detail(request, pk: int):
         "phone_display": format_phone(customer.phone),
         "preferences": preference_services.preference_states(customer),
         "today": timezone.localdate(),
+        "holds": customer_holds(customer),
     }
     return render(request, "customers/detail.html", context)
 

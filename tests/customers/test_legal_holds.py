@@ -1,0 +1,182 @@
+"""Legal holds: the retention run skips what an open request, complaint, ICO case or breach, or
+the DPO's own hold, keeps; it says so; releasing the hold lets the next run purge."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from dateutil.relativedelta import relativedelta
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.models import Call, Correspondence, LegalHold
+from customers.services import legal_holds as svc
+from privacy_portal.retention import retention_apply
+from requests.models import Breach, BreachAffected, Complaint
+from tests.factories import CallFactory, CaseFactory, ComplaintFactory, CorrespondenceFactory, CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+SEVEN_MONTHS = relativedelta(months=7)
+
+
+def _old_call(customer):
+    return CallFactory(customer=customer, started_at=timezone.now() - SEVEN_MONTHS)
+
+
+def test_a_call_held_by_an_open_complaint_survives_the_purge_and_goes_the_night_after_it_closes():
+    customer = CustomerFactory()
+    call = _old_call(customer)
+    letter = CorrespondenceFactory(customer=customer, occurred_at=timezone.now() - SEVEN_MONTHS)
+    complaint = ComplaintFactory(customer=customer)
+
+    report = retention_apply()
+    assert Call.objects.filter(pk=call.pk).exists()
+    assert Correspondence.objects.filter(pk=letter.pk).exists()
+    assert report["calls"] == {"calls": 0, "transcripts": 0, "history": 0, "held": 1}
+    assert report["correspondence"]["held"] == 1
+
+    complaint.status, complaint.closed_on = Complaint.Status.CLOSED, timezone.localdate()
+    complaint.save()
+    tomorrow = timezone.now() + datetime.timedelta(days=1)
+    report = retention_apply(now=tomorrow)
+    assert not Call.objects.filter(pk=call.pk).exists()
+    assert not Call.history.filter(id=call.pk).exists()
+    assert report["calls"]["calls"] == 1 and report["calls"]["held"] == 0
+
+
+@pytest.mark.parametrize("matter", ["case", "breach"])
+def test_an_open_rights_request_or_breach_holds_the_persons_calls(matter, dpo):
+    customer = CustomerFactory()
+    call = _old_call(customer)
+    unrelated = _old_call(CustomerFactory())
+    if matter == "case":
+        CaseFactory(customer=customer)
+    else:
+        breach = Breach.objects.create(
+            reference="B-2026-00001", summary="Lost laptop", what_happened="Left on a train",
+            reported_by=dpo, aware_at=timezone.now(), due_at=timezone.now(),
+        )  # fmt: skip
+        BreachAffected.objects.create(breach=breach, customer=customer, linked_by=dpo)
+    retention_apply()
+    assert Call.objects.filter(pk=call.pk).exists()
+    assert not Call.objects.filter(pk=unrelated.pk).exists()
+    assert svc.customer_holds(customer).automatic
+
+
+def test_the_dpos_hold_keeps_the_records_until_released_then_the_next_run_purges(dpo):
+    customer = CustomerFactory()
+    call = _old_call(customer)
+    hold = svc.legal_hold_place(
+        actor=dpo, customer=customer, reason="Claim notified", ends_on=timezone.localdate() + relativedelta(months=3)
+    )
+    assert retention_apply()["calls"]["held"] == 1
+    assert Call.objects.filter(pk=call.pk).exists()
+    svc.legal_hold_release(actor=dpo, hold=hold)
+    retention_apply()
+    assert not Call.objects.filter(pk=call.pk).exists()
+    hold.refresh_from_db()
+    assert [h.history_change_reason for h in hold.history.order_by("history_id")] == [
+        "Legal hold placed",
+        "Legal hold released",
+    ]
+    assert hold.history.first().history_user == dpo
+
+
+def test_a_hold_past_its_end_date_no_longer_holds(dpo):
+    customer = CustomerFactory()
+    call = _old_call(customer)
+    svc.legal_hold_place(
+        actor=dpo, customer=customer, reason="Claim", ends_on=timezone.localdate() + relativedelta(days=2)
+    )
+    retention_apply(now=timezone.now() + relativedelta(days=3))
+    assert not Call.objects.filter(pk=call.pk).exists()
+
+
+def test_a_hold_needs_a_reason_and_a_future_end_date(dpo):
+    customer = CustomerFactory()
+    with pytest.raises(ValidationError) as exc:
+        svc.legal_hold_place(actor=dpo, customer=customer, reason="  ", ends_on=timezone.localdate())
+    assert exc.value.message_dict == {"reason": [svc.ERR_REASON], "ends_on": [svc.ERR_ENDS_ON]}
+    assert not LegalHold.objects.exists()
+
+
+def test_only_the_dpo_places_a_hold(agent):
+    with pytest.raises(ValidationError, match="Only the DPO"):
+        svc.legal_hold_place(
+            actor=agent, customer=CustomerFactory(), reason="x", ends_on=timezone.localdate() + relativedelta(days=9)
+        )
+
+
+def test_a_hold_is_released_once(dpo):
+    hold = svc.legal_hold_place(
+        actor=dpo, customer=CustomerFactory(), reason="Claim", ends_on=timezone.localdate() + relativedelta(days=9)
+    )
+    svc.legal_hold_release(actor=dpo, hold=hold)
+    with pytest.raises(ValidationError, match="already been released"):
+        svc.legal_hold_release(actor=dpo, hold=hold)
+
+
+# --- Pages -----------------------------------------------------------------------------------------
+
+
+def test_the_dpo_places_a_hold_from_the_customer_page_which_then_shows_it(client_for, dpo):
+    customer = CustomerFactory()
+    client = client_for(dpo)
+    page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert "Place a legal hold" in page and "Legal hold: these records are not purged" not in page
+    url = reverse("customers:legal_hold_place", args=[customer.pk])
+    assert client.get(url).status_code == 200
+    ends = timezone.localdate() + relativedelta(months=2)
+    response = client.post(url, {"reason": "Solicitors' letter ref 77", "ends_on": ends.strftime("%d/%m/%Y")})
+    assert response.status_code == 302
+    page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert "Legal hold: these records are not purged" in page
+    assert "Solicitors&#x27; letter ref 77" in page
+    hold = LegalHold.objects.get()
+    assert client.post(reverse("customers:legal_hold_release", args=[hold.pk])).status_code == 302
+    hold.refresh_from_db()
+    assert hold.released_by == dpo
+    page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert "Legal hold: these records are not purged" not in page
+
+
+def test_the_customer_page_shows_an_automatic_hold(client_for, agent):
+    customer = CustomerFactory()
+    complaint = ComplaintFactory(customer=customer)
+    page = client_for(agent).get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert f"Open complaint {complaint.reference}" in page
+    assert "Place a legal hold" not in page
+
+
+def test_a_bad_hold_form_names_the_field_and_stores_nothing(client_for, dpo):
+    customer = CustomerFactory()
+    response = client_for(dpo).post(
+        reverse("customers:legal_hold_place", args=[customer.pk]), {"reason": "", "ends_on": "01/01/2001"}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors.keys() == {"reason", "ends_on"}
+    assert not LegalHold.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["agent", "handler", "auditor", "itadmin", "nobody"])
+def test_only_the_dpo_may_place_or_release_a_hold(client_for, cast, role, dpo):
+    customer = CustomerFactory()
+    hold = svc.legal_hold_place(
+        actor=dpo, customer=customer, reason="Claim", ends_on=timezone.localdate() + relativedelta(days=9)
+    )
+    client = client_for(cast[role])
+    assert client.get(reverse("customers:legal_hold_place", args=[customer.pk])).status_code == 403
+    assert client.post(reverse("customers:legal_hold_release", args=[hold.pk])).status_code == 403
+    hold.refresh_from_db()
+    assert hold.released_at is None
+
+
+def test_release_refuses_get(client_for, dpo):
+    hold = svc.legal_hold_place(
+        actor=dpo, customer=CustomerFactory(), reason="Claim", ends_on=timezone.localdate() + relativedelta(days=9)
+    )
+    assert client_for(dpo).get(reverse("customers:legal_hold_release", args=[hold.pk])).status_code == 405
+    assert client_for(dpo).put(reverse("customers:legal_hold_place", args=[hold.customer_id])).status_code == 405

@@ -208,6 +208,38 @@ class PreferenceChange(models.Model):
         return f"{verb} {self.purpose}/{self.channel or '-'} for customer {self.customer_id}"
 
 
+class AdRemovalEntry(models.Model):
+    """An email or phone number of an erased person who may be in an advertising audience,
+    as the ad platforms match it: the SHA-256 of its platform normalisation (Google's and
+    Meta's, customers.services.ad_feed), never the value. Written by erasure, carried in every
+    later removal file so that a platform (or an audience re-uploaded from an old list) drops
+    them; no link to the customer.
+
+    A keyed hash (as the suppression list holds) cannot be used: the platforms match only the
+    plain SHA-256 of the normalised value.
+    """
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone"
+
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    google_hash = models.CharField(max_length=64)
+    meta_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "google_hash"], name="ad_removal_unique"),
+        ]
+        verbose_name_plural = "ad removal entries"
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.google_hash[:12]}…"
+
+
 class SuppressionEntry(models.Model):
     """Never contact this identifier on this channel again.
 

@@ -17,6 +17,14 @@ Every email and number the customer has ever had (the live row and its history) 
 an audience loaded with a former address still reaches them. Plain SHA-256 (not our keyed
 hash) because that is what the platforms match on; the files are private storage only, never
 served, and hold no value in clear.
+
+Erased people: erasure blanks the record and its history, so an erased person would drop out
+of the files. So erasure (`ad_removal_add`) keeps, for an erased person who may be in an
+audience (anyone who ever gave or withdrew personalised-advertising consent, objected to
+marketing or had processing restricted), the platform hashes of every email and number they
+had (customers.AdRemovalEntry, no link to anyone, no value in clear), and every later file
+carries them: the platform drops them and an audience re-uploaded from an old list is cleaned
+again.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from pathlib import Path
 import phonenumbers
 from django.db.models import Exists, OuterRef, Q
 
-from ..models import Customer, PreferenceChange, Purpose
+from ..models import AdRemovalEntry, Customer, PreferenceChange, Purpose
 
 GOOGLE_FILE = "google_customer_match.csv"
 GOOGLE_HEADER = ("Email", "Phone")
@@ -96,6 +104,47 @@ def ad_removal_customers() -> Iterator[Customer]:
     return Customer.objects.filter(who).only("id", "email", "phone").order_by("pk").iterator(chunk_size=CHUNK_SIZE)
 
 
+def may_be_in_an_audience(customer: Customer) -> bool:
+    """Whether the ad platforms may hold the customer: any personalised-advertising choice on
+    record (a consent given, then perhaps withdrawn), an objection to marketing, or restricted
+    processing (both put them in the removal files)."""
+    if customer.marketing_objected or customer.processing_restricted:
+        return True
+    return PreferenceChange.objects.filter(customer=customer, purpose=Purpose.PERSONALISED_ADS).exists()
+
+
+def ad_removal_add(*, emails, phones) -> int:
+    """Keep the platform hashes of `emails` and `phones` for every later removal file (erasure,
+    before it blanks them). Returns how many entries are new."""
+    wanted = []
+    for email in sorted(set(emails)):
+        google, _ = google_hashes(email, "")
+        if google:
+            wanted.append(AdRemovalEntry(kind=AdRemovalEntry.Kind.EMAIL, google_hash=google, meta_hash=google))
+    for phone in sorted(set(phones)):
+        (_, google), (_, meta) = google_hashes("", phone), meta_hashes("", phone)
+        if google:
+            wanted.append(AdRemovalEntry(kind=AdRemovalEntry.Kind.PHONE, google_hash=google, meta_hash=meta))
+    known = set(
+        AdRemovalEntry.objects.filter(google_hash__in=[w.google_hash for w in wanted]).values_list(
+            "kind", "google_hash"
+        )
+    )
+    new = [w for w in wanted if (w.kind, w.google_hash) not in known]
+    for entry in new:  # one at a time: each with its history row
+        entry.save()
+    return len(new)
+
+
+def _erased_rows() -> Iterator[tuple[tuple[str, str], tuple[str, str]]]:
+    entries = AdRemovalEntry.objects.order_by("pk").values_list("kind", "google_hash", "meta_hash")
+    for kind, google, meta in entries.iterator(chunk_size=CHUNK_SIZE):
+        if kind == AdRemovalEntry.Kind.EMAIL:
+            yield (google, ""), (meta, "")
+        else:
+            yield ("", google), ("", meta)
+
+
 def _chunks(customers: Iterator[Customer]) -> Iterator[list[Customer]]:
     chunk: list[Customer] = []
     for customer in customers:
@@ -137,6 +186,8 @@ class AdFeedResult:
     # Customers whose identifiers are in the files, and those with no email or phone to match on.
     carried: set[int] = field(default_factory=set)
     nothing_to_match: set[int] = field(default_factory=set)
+    # Rows for erased people's emails and numbers (AdRemovalEntry).
+    erased: int = 0
 
 
 def write_ad_feed(directory: Path) -> AdFeedResult:
@@ -162,6 +213,11 @@ def write_ad_feed(directory: Path) -> AdFeedResult:
                     meta.writerow(meta_row)
                 result.carried.add(pk)
                 result.rows += len(rows)
+        for google_row, meta_row in _erased_rows():  # erased people (AdRemovalEntry)
+            google.writerow(google_row)
+            meta.writerow(meta_row)
+            result.rows += 1
+            result.erased += 1
     for name, tmp in tmps.items():
         os.chmod(tmp, 0o640)
         tmp.replace(paths[name])

@@ -48,6 +48,7 @@ from customers.models import (
     Purchase,
     SuppressionEntry,
 )
+from customers.services.ad_feed import ad_removal_add, may_be_in_an_audience
 from customers.services.suppression import suppression_add_identifiers
 from customers.subject import Candidate, SubjectRecords, subject_records
 from privacy_portal import legal
@@ -463,6 +464,8 @@ class Ledger:
     tables: list[LedgerLine] = field(default_factory=list)
     files: list[LedgerLine] = field(default_factory=list)
     suppressed: int = 0
+    # New entries of the advertising audiences' removal files (customers.AdRemovalEntry).
+    ad_removal: int | None = None
     included: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -560,6 +563,9 @@ def customer_erase(*, actor, case: Case, include: Iterable[str] = ()) -> Erasure
     ledger.suppressed = len(
         suppression_add_identifiers(identifiers=graph.identifiers, reason=SuppressionEntry.Reason.ERASED)
     )
+    if may_be_in_an_audience(customer):
+        ids = graph.identifiers
+        ledger.ad_removal = ad_removal_add(emails=ids.emails, phones=ids.phones)
     files = graph.files()
     # Per table: (rows removed or changed, history rows removed or scrubbed, rows kept as they were).
     done: dict[str, tuple[int, int | None, int]] = {}
@@ -807,6 +813,7 @@ def _certificate(actor, case: Case, customer: Customer, ledger: Ledger, now, rec
             "files": ledger.files,
             "file_labels": ACTION_LABELS,
             "suppressed": ledger.suppressed,
+            "ad_removal": ledger.ad_removal,
             "included": ledger.included,
             "recipients": recipients,
         },

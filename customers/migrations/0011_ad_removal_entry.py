@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0009_disclosure_by_the_system'),
+        ('customers', '0010_legal_hold'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -479,6 +479,8 @@ EXCLUDED: dict[str, str] = {
     "customers.LegalHold": "The DPO's legal hold on the person's records: the DPO's reason (a claim, an "
     "investigation; the form asks for no customer details), an end date and staff ids. A record about the "
     "records, not about the person.",
+    "privacy_portal.BreakGlassReview": "The DPO's review of a break-glass access-log entry: the entry's id, an "
+    "outcome code, the reviewer and the time; nothing about the person.",
     "privacy_portal.AccessEventText": "The free text beside an access-log entry (a break-glass reason): read, "
     "exported and erased with its entry (the AccessEvent's reason; erasure redacts it through "
     "privacy_portal.audit.redact_free_text), so not a data set of its own.",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from .access import requires
 from .bounds import parse_id
-from .models import AccessEvent, User
+from .models import AccessEvent, BreakGlassReview, User
 
 PAGE_SIZE = 100
 
@@ -54,7 +57,32 @@ def staff_access(request, user_id: int):
     return render(request, "privacy_portal/access_staff.html", {"member": member, "events": rows, "before": before})
 
 
+class BreakGlassReviewForm(forms.Form):
+    outcome = forms.ChoiceField(choices=BreakGlassReview.Outcome.choices)
+
+
+@requires("privacy_portal.review_break_glass")
+@require_POST
+def break_glass_review(request, event_id: int):
+    """The DPO marks a break-glass opening reviewed (from the dashboard's list)."""
+    from .break_glass import break_glass_review as review
+
+    event = get_object_or_404(AccessEvent, pk=event_id, action=AccessEvent.Action.BREAK_GLASS)
+    form = BreakGlassReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Outcome: " + " ".join(form.errors.get("outcome", ["choose one."])))
+        return redirect("home")
+    try:
+        review(actor=request.user, event=event, outcome=form.cleaned_data["outcome"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Break-glass opening {event.pk} reviewed.")
+    return redirect("home")
+
+
 urlpatterns = [
+    path("audit/break-glass/<int:event_id>/review/", break_glass_review, name="break_glass_review"),
     path("audit/customers/<int:customer_id>/access/", customer_access, name="customer_access"),
     path("audit/staff/<int:user_id>/access/", staff_access, name="staff_access"),
 ]

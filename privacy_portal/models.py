@@ -48,6 +48,9 @@ class User(AbstractUser):
             ("break_glass", "Can open a customer outside own cases, giving a reason (flagged)"),
             ("search_history", "Can search the change history of every record"),
             ("approve_staff", "Can approve staff accounts that see customer data"),
+            ("review_break_glass", "Can record the review of a break-glass opening"),
+            # "view_" so the auditor's read-everything role includes it.
+            ("view_promise_report", "Can read and download the promise report"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -146,6 +149,9 @@ class AccessEvent(models.Model):
         SCRUB = "scrub", "Scrubbed personal values (erasure or retention)"
         VIEW_BREACH_AFFECTED = "view_breach_affected", "Listed a breach's affected customers"
         VIEW_BREACH_REPORT = "view_breach_report", "Read a breach's ICO report"
+        # No personal data read: the entry records the SHA-256 of a promise report handed out
+        # (details: sha256, format, period), so the report can later be shown unaltered.
+        PROMISE_REPORT = "promise_report", "Generated a promise report"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     # Null for the system's own entries (nightly retention scrubbing).
@@ -184,6 +190,9 @@ class AccessEvent(models.Model):
             models.Index(fields=["customer_id", "-at"], name="access_customer_at"),
             models.Index(fields=["user", "-at"], name="access_user_at"),
             models.Index(fields=["-at"], name="access_flagged_at", condition=models.Q(flagged=True)),
+            # The promise report's break-glass check and its "verify a report" look-up.
+            models.Index(fields=["at"], name="access_break_glass_at", condition=models.Q(action="break_glass")),
+            models.Index(fields=["at"], name="access_promise_report", condition=models.Q(action="promise_report")),
             # The GIN index on result_ids (searches that returned a customer) is PostgreSQL-only:
             # created in migration 0006.
         ]
@@ -288,6 +297,26 @@ class AccessEventText(models.Model):
 
     def __str__(self) -> str:
         return f"free text of access entry {self.event_id}"
+
+
+class BreakGlassReview(models.Model):
+    """The DPO's review of one break-glass opening (a handler opening a customer outside its
+    own cases). The access-log entry is append-only, so its review lives here; the promise
+    report's "every break-glass opening reviewed" check reads it. Ids only, no free text."""
+
+    class Outcome(models.TextChoices):
+        JUSTIFIED = "justified", "Justified"
+        NOT_JUSTIFIED = "not_justified", "Not justified (taken up with the member of staff)"
+
+    event = models.OneToOneField(AccessEvent, on_delete=models.PROTECT, related_name="review")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    reviewed_by = models.ForeignKey("privacy_portal.User", on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"review of access entry {self.event_id}: {self.outcome}"
 
 
 # --- Register of processing activities (UK GDPR Art 30) and the privacy notice archive ----

@@ -66,6 +66,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "privacy_portal.search_history",
         # Four eyes on accounts that see customer data (the IT admin creates, the DPO approves).
         "privacy_portal.approve_staff",
+        # Reviews every break-glass opening; reads the promise report (the auditor has both by view_*).
+        "privacy_portal.review_break_glass",
+        "privacy_portal.view_breakglassreview",
+        "privacy_portal.view_promise_report",
         # Keeps the register of processing activities and archives each published privacy notice.
         "privacy_portal.view_processingactivity",
         "privacy_portal.add_processingactivity",

@@ -106,6 +106,9 @@ COMPLAINT_ACKNOWLEDGE_DAYS = 30
 # Company policy: the handler is reminded 7 and 2 days before a complaint's acknowledgement
 # is due and before the response target the DPO set; the DPO is told once either is missed.
 COMPLAINT_REMINDER_DAYS_BEFORE = (7, 2)
+# Company policy: an internal review asked for by a complainant is concluded within 30 days of
+# the request (the ICO expects complaints handled "without undue delay", s164A(2)).
+INTERNAL_REVIEW_DAYS = 30
 # Company policy: the DPO is reminded 7 and 2 days before each deadline the ICO sets, on the
 # day itself, and once it has passed unanswered.
 ICO_DEADLINE_REMINDER_DAYS_BEFORE = (7, 2)
@@ -153,6 +156,14 @@ EARLIEST_BIRTH_YEAR = 1900
 # Company policy: no date the portal holds lies further ahead than this many years (the
 # longest are retention ends: 6 years after a case closes; engagement ends; contract renewals).
 LATEST_DATE_YEARS_AHEAD = 10
+
+# --- Need to know (the promise report) ---------------------------------------------------
+# Company policy (privacy notice, "Information Security": access only for those "who need to
+# know that information"): the DPO reviews every break-glass opening within 7 days of it.
+BREAK_GLASS_REVIEW_DAYS = 7
+# The nightly purge (customers.services.retention) removes what passed its six months by the
+# next night's run: a record is deleted late once this many days have passed since its end.
+RETENTION_PURGE_GRACE_DAYS = 1
 
 # --- Personal-data breaches (UK GDPR Art 33 and 34) --------------------------------------
 # Art 33(1): notify the ICO "without undue delay and, where feasible, not later than 72 hours

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
-from . import audit_views, history_views, register_views, views
+from . import audit_views, history_views, promise_views, register_views, views
 
 if settings.PORTAL_REQUIRE_MFA:
     # The Django admin sits behind the same second factor as the portal.
@@ -28,6 +28,7 @@ urlpatterns = [
     path("accounts/set-password/<str:uidb64>/<str:token>/", views.set_password, name="set_password"),
     *register_views.urlpatterns,
     *audit_views.urlpatterns,
+    *promise_views.urlpatterns,
     *history_views.urlpatterns,
     path("customers/", include("customers.urls")),
     path("cases/", include("requests.urls")),

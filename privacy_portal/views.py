@@ -109,8 +109,19 @@ def home(request):
     context = {}
     if role in (User.Role.DPO, User.Role.AUDITOR):
         context["job_runs"] = JobRun.objects.order_by("-started_at")[:10]
+    if role == User.Role.AUDITOR and request.user.has_perm("privacy_portal.view_promise_report"):
+        # The auditor's home opens on the promise report (the current quarter unless asked).
+        from .promise_views import report_context
+
+        context.update(report_context(request))
     if role == User.Role.DPO:
         from customers.disclosure_selectors import disclosure_chart
+
+        from .promises.base import Period
+        from .promises.report import promise_report
+
+        # The current quarter's broken promises, first on the dashboard.
+        context["promises"] = promise_report(Period.quarter_of(timezone.localdate()))
 
         context["disclosure_chart"] = disclosure_chart()
         from customers.selectors import missed_optout_late_count, missed_optout_open_count
@@ -129,7 +140,7 @@ def home(request):
         context["breach_figures"] = breach_figures()
         # Break-glass openings and other flagged reads, newest first, for the DPO to review.
         context["flagged_access"] = (
-            AccessEvent.objects.filter(flagged=True).select_related("user", "free_text").order_by("-at")[:10]
+            AccessEvent.objects.filter(flagged=True).select_related("user", "free_text", "review").order_by("-at")[:10]
         )
     if request.user.has_perm("requests.change_breachtask"):
         from requests.models import BreachTask

@@ -126,8 +126,14 @@ def build_world(cast) -> World:
     item = CaseCorrespondence.objects.create(
         case=case, direction="outbound", medium="letter", occurred_on=timezone.localdate(), summary="Walk"
     )
+    from privacy_portal.models import AccessEvent
+
+    opening = AccessEvent.objects.create(
+        user=handler, action=AccessEvent.Action.BREAK_GLASS, customer_id=customer.pk, flagged=True
+    )
     world = World(users=cast)
     world.ids = {
+        "break_glass": opening.pk,
         "customer": customer.pk,
         "case": case.pk,
         "complaint": complaint.pk,
@@ -158,8 +164,9 @@ PARAMS: list[tuple[str, str, str]] = [
     ("", "record_id", "customer"),
     ("", "doc_pk", "doc"),
     ("", "item_pk", "item"),
+    ("audit/break-glass/", "event_id", "break_glass"),
 ]
-STRING_PARAMS = {"kind": "customers.Customer", "uidb64": "x", "token": "x", "secret": "x"}
+STRING_PARAMS = {"kind": "customers.Customer", "uidb64": "x", "token": "x", "secret": "x", "fmt": "json"}
 
 
 def fill(route: Route, world: World, action: str = "") -> str:

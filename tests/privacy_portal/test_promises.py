@@ -331,6 +331,18 @@ def test_a_check_without_its_data_says_not_measurable_and_why(key):
     assert check.not_measurable
 
 
+def test_a_call_kept_past_six_months_under_a_legal_hold_is_excused_and_counted():
+    made = BUILDERS["calls_deleted"](True)
+    from customers.models import Call
+
+    CaseFactory(customer=Call.objects.get(pk=made.id).customer)  # an open request: a legal hold
+    outcome = check_outcome(next(c for c in REGISTER if c.key == "calls_deleted"), PERIOD, TODAY)
+    assert outcome.status == KEPT
+    assert ("calls kept past 6 months under a legal hold (open request, complaint or breach)", 1) in (
+        outcome.measurement.counts
+    )
+
+
 def test_a_promise_broken_outside_the_period_is_not_counted_in_it():
     BUILDERS["requests_on_time"](True)
     earlier = Period.quarter_of(TODAY, back=2)

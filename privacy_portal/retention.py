@@ -320,6 +320,8 @@ NOT_SCHEDULED: dict[str, str] = {
     "guardian.GroupObjectPermission": "A role's grant on one object (ids only): configuration.",
     "privacy_portal.User": "Staff accounts: deactivated, never deleted, so that history and the access log "
     "keep naming who did what (employment records, not customers' data).",
+    "privacy_portal.BreakGlassReview": "The DPO's review of a break-glass access-log entry (ids and an outcome "
+    "code): lives and goes with its entry, under the access log's rule.",
     "privacy_portal.ProcessingActivity": "The register of processing activities itself (Art 30): no personal data.",
     "privacy_portal.PrivacyNoticeVersion": "The archive of published privacy notices: no personal data, kept "
     "to show what each person was told (Art 13).",

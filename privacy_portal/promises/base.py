@@ -198,10 +198,9 @@ def measure_queryset(
         for row in broken.annotate(promise_month=trunc).values("promise_month").annotate(n=Count("pk")).order_by()
     }
     total = sum(per_month.values())
-    rows = []
-    if total:
-        rows = list(broken.annotate(promise_day=_as_date(broken, day)).order_by(day, "pk").values(
-            "pk", "promise_day", *fields)[:EXCEPTIONS_LISTED])  # fmt: skip
+    # Run even when nothing is broken: the same statements whatever the data.
+    rows = list(broken.annotate(promise_day=_as_date(broken, day)).order_by(day, "pk").values(
+        "pk", "promise_day", *fields)[:EXCEPTIONS_LISTED])  # fmt: skip
     exceptions = [
         PromiseException(model, row["pk"], reference(row), row["promise_day"], note(row), url(row), customer(row))
         for row in rows

@@ -127,13 +127,23 @@ def build_world(cast) -> World:
         case=case, direction="outbound", medium="letter", occurred_on=timezone.localdate(), summary="Walk"
     )
     from privacy_portal.models import AccessEvent
+    from requests.services import breaches as breach_svc
 
     opening = AccessEvent.objects.create(
         user=handler, action=AccessEvent.Action.BREAK_GLASS, customer_id=customer.pk, flagged=True
     )
+    breach = breach_svc.breach_report(
+        actor=dpo, summary="Walk", what_happened="Walk", aware_at=timezone.now() - timezone.timedelta(hours=1)
+    )
+    breach_svc.breach_link_customers(actor=dpo, breach=breach, customers=[customer])
+    breach_task = breach_svc.breach_task_add(
+        actor=dpo, breach=breach, title="Walk", owner=dpo, due_on=timezone.localdate()
+    )
     world = World(users=cast)
     world.ids = {
         "break_glass": opening.pk,
+        "breach": breach.pk,
+        "breach_task": breach_task.pk,
         "customer": customer.pk,
         "case": case.pk,
         "complaint": complaint.pk,
@@ -157,6 +167,8 @@ PARAMS: list[tuple[str, str, str]] = [
     ("customers/calls/", "pk", "call"),
     ("customers/recipients/", "pk", "recipient"),
     ("customers/", "pk", "customer"),
+    ("cases/breaches/tasks/", "pk", "breach_task"),
+    ("cases/breaches/", "pk", "breach"),
     ("cases/complaints/", "pk", "complaint"),
     ("cases/", "pk", "case"),
     ("", "customer_id", "customer"),

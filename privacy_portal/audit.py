@@ -4,10 +4,13 @@ each entry to the one before, and verifying the chain."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -147,6 +150,26 @@ def audit_scrub(*, actor, what: str, customer_id: int | None = None, details: di
 REDACTED_OWN = ""  # a reason given for opening the erased person's own record: removed whole
 
 
+def _mac(purpose: str, payload) -> str:
+    """HMAC-SHA256 with the audit key (settings.AUDIT_LOG_KEY, never in the database) over a
+    purpose and a canonical JSON payload: what someone with the database alone cannot forge."""
+    message = purpose + ":" + json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hmac.new(settings.AUDIT_LOG_KEY.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def kept_commitment(text: str) -> str:
+    """The commitment to the text left after redaction, held in the chained scrub entry: keyed,
+    so it cannot be used to confirm a guess about what the redacted text says."""
+    return _mac("kept", text)
+
+
+def _scrub_record(rows: list[tuple[int, str, str]]) -> dict:
+    """The scrub entry's record of a redaction: per side-table row, the entry, the commitment of
+    what was removed (the entry's own digest) and of what is kept; signed with the audit key."""
+    redacted = [{"entry": pk, "removed": removed, "kept": kept} for pk, removed, kept in sorted(rows)]
+    return {"redacted": redacted, "mac": _mac("scrub", redacted)}
+
+
 @transaction.atomic
 def redact_free_text(*, customer_id: int, actor, redact: Callable[[str], str] | None = None) -> int:
     """Erasure's part in the access log: redact the free text kept beside the person's entries.
@@ -171,11 +194,13 @@ def redact_free_text(*, customer_id: int, actor, redact: Callable[[str], str] | 
                 changed.append(row)
     if not changed:
         return 0
+    digests = dict(AccessEvent.objects.filter(pk__in=[r.pk for r in changed]).values_list("pk", "reason_digest"))
+    record = _scrub_record([(r.pk, digests[r.pk], kept_commitment(r.text)) for r in changed])
     entry = audit_scrub(
         actor=actor,
         what=AccessEventText._meta.label,
         customer_id=customer_id,
-        details={"field": "text", "rows": len(changed), "redacted_entries": sorted(r.pk for r in changed)},
+        details={"field": "text", "rows": len(changed), "redacted_entries": sorted(r.pk for r in changed), **record},
     )
     now = timezone.now()
     for row in changed:
@@ -202,6 +227,13 @@ TEXT_ALTERED = "its free text no longer matches the commitment the chain covers 
 TEXT_MISSING = "its free text is missing (removed from the side table)"
 TEXT_UNEXPECTED = "has free text beside it that it never committed to"
 TEXT_REDACTED_UNRECORDED = "its free text was redacted without a chained scrub entry recording it"
+TEXT_SCRUB_FORGED = (
+    "its free text was redacted under a scrub entry that is not the portal's (its signature, the commitment of "
+    "what was removed or of what is kept does not match)"
+)
+CHECKPOINT_BAD_SIGNATURE = "the checkpoint file's signature does not match (the checkpoint was altered)"
+CHECKPOINT_SHORTER = "the log ends before the checkpoint's last entry (entries removed from the end of the log)"
+CHECKPOINT_DIFFERS = "its hash differs from the checkpoint's (the log was rewritten since the checkpoint)"
 
 
 @dataclass
@@ -250,6 +282,7 @@ def verify_chain(*, batch_size: int = 5000) -> ChainReport:
             report.breaks.append(ChainBreak(event.pk, event.chain_seq, ALTERED))
         expected_prev = event.hash
     report.breaks += _free_text_breaks()
+    report.breaks += verify_checkpoint()
     unchained = AccessEvent.objects.filter(chain_seq__isnull=True)
     for pk in unchained.exclude(hash__isnull=True).values_list("pk", flat=True):
         report.breaks.append(ChainBreak(pk, None, HALF_CHAINED))
@@ -274,12 +307,28 @@ def _free_text_breaks() -> list[ChainBreak]:
         elif row.redacted_at is None:
             problem = None if _opens(row.salt, row.text, event.reason_digest) else TEXT_ALTERED
         else:
-            scrub = row.redaction_entry
-            named = scrub is not None and row.pk in (scrub.details or {}).get("redacted_entries", [])
-            problem = None if named and scrub.action == AccessEvent.Action.SCRUB else TEXT_REDACTED_UNRECORDED
+            problem = _scrub_problem(row, event)
         if problem:
             breaks.append(ChainBreak(event.pk, event.chain_seq, problem))
     return breaks
+
+
+def _scrub_problem(row: AccessEventText, event: AccessEvent) -> str | None:
+    """A redacted row must be named by a scrub entry in the chain (chained, or pending for the
+    few seconds before the chainer runs, when verify_chain counts it as pending) whose record
+    is signed with the audit key and holds the commitment of what was removed (the entry's
+    digest) and of the text kept (which the row must match)."""
+    scrub = row.redaction_entry
+    if scrub is None or scrub.action != AccessEvent.Action.SCRUB:
+        return TEXT_REDACTED_UNRECORDED
+    details = scrub.details or {}
+    record = {r.get("entry"): r for r in details.get("redacted", []) if isinstance(r, dict)}.get(row.pk)
+    if record is None:
+        return TEXT_REDACTED_UNRECORDED
+    signed = hmac.compare_digest(str(details.get("mac", "")), _mac("scrub", details.get("redacted")))
+    if not signed or record.get("removed") != event.reason_digest or record.get("kept") != kept_commitment(row.text):
+        return TEXT_SCRUB_FORGED
+    return None
 
 
 def _opens(salt_hex: str, text: str, digest: str) -> bool:
@@ -288,3 +337,62 @@ def _opens(salt_hex: str, text: str, digest: str) -> bool:
     except ValueError:
         return False
     return len(salt) == 32 and free_text_commitment(salt, text) == digest
+
+
+# --- The checkpoint: the chain's head anchored outside the database -------------------------------
+
+CHECKPOINT_FILE = "audit/checkpoint.json"
+
+
+def _checkpoint_path():
+    from pathlib import Path
+
+    return Path(settings.PRIVATE_STORAGE_ROOT) / CHECKPOINT_FILE
+
+
+def read_checkpoint() -> dict | None:
+    """The last checkpoint written (None if there is none)."""
+    path = _checkpoint_path()
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def write_checkpoint() -> dict | None:
+    """Write the chain's head (position and hash, signed with the audit key) to a file under
+    private storage, outside the database: a log cut short or rewritten afterwards no longer
+    reaches it (verify_checkpoint). Written by the nightly verification when the chain is whole;
+    the file is replaced atomically. None when nothing is chained yet."""
+    head = AccessEvent.objects.filter(chain_seq__isnull=False).order_by("-chain_seq").values_list("chain_seq", "hash")
+    head = head.first()
+    if head is None:
+        return None
+    seq, head_hash = head
+    body = {"seq": seq, "hash": head_hash, "at": timezone.now().isoformat(timespec="seconds")}
+    checkpoint = {**body, "mac": _mac("checkpoint", body)}
+    path = _checkpoint_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(checkpoint, sort_keys=True))
+    os.chmod(tmp, 0o640)
+    tmp.replace(path)
+    return checkpoint
+
+
+def verify_checkpoint() -> list[ChainBreak]:
+    """Compare the chain with the last checkpoint: its signature must hold, the entry at its
+    position must still exist and carry its hash (a log truncated at the end, or rebuilt with
+    new hashes, fails here even though it verifies by itself)."""
+    checkpoint = read_checkpoint()
+    if checkpoint is None:
+        return []
+    body = {k: checkpoint.get(k) for k in ("seq", "hash", "at")}
+    if not hmac.compare_digest(str(checkpoint.get("mac", "")), _mac("checkpoint", body)):
+        return [ChainBreak(0, body["seq"], CHECKPOINT_BAD_SIGNATURE)]
+    entry = AccessEvent.objects.filter(chain_seq=body["seq"]).values_list("pk", "hash").first()
+    if entry is None:
+        last = AccessEvent.objects.filter(chain_seq__isnull=False).order_by("-chain_seq").values_list("pk", flat=True)
+        return [ChainBreak(last.first() or 0, body["seq"], CHECKPOINT_SHORTER)]
+    if entry[1] != body["hash"]:
+        return [ChainBreak(entry[0], body["seq"], CHECKPOINT_DIFFERS)]
+    return []

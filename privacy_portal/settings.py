@@ -334,6 +334,12 @@ LOGGING = {
 SUPPRESSION_HASH_KEY = env.str("SUPPRESSION_HASH_KEY", default="" if PRODUCTION else "local-suppression-key")
 if PRODUCTION and len(SUPPRESSION_HASH_KEY) < 32:
     raise ImproperlyConfigured("Environment variable SUPPRESSION_HASH_KEY must be set (32+ characters) in production.")
+# Key of the access log's signatures (HMAC-SHA256): the scrub entries' records of what erasure
+# redacted beside the log, and the checkpoint of the chain's head written outside the database.
+# Kept out of the database, so that someone who can write to it cannot forge either.
+AUDIT_LOG_KEY = env.str("AUDIT_LOG_KEY", default="" if PRODUCTION else "local-audit-log-key")
+if PRODUCTION and len(AUDIT_LOG_KEY) < 32:
+    raise ImproperlyConfigured("Environment variable AUDIT_LOG_KEY must be set (32+ characters) in production.")
 # Shared secret of the SMS gateway's inbound webhook (HMAC-SHA256 over the body).
 SMS_WEBHOOK_SECRET = env.str("SMS_WEBHOOK_SECRET", default="" if PRODUCTION else "local-sms-secret")
 if PRODUCTION and len(SMS_WEBHOOK_SECRET) < 32:

@@ -27,16 +27,20 @@ def chain_access_log() -> int:
 
 @shared_task(name="privacy_portal.tasks.verify_audit_log")
 def verify_audit_log() -> dict:
-    """Nightly: chain what is pending, verify the access log's hash chain end to end, and on
-    any break email the DPO naming every broken entry."""
+    """Nightly: chain what is pending, verify the access log's hash chain end to end (and
+    against the last checkpoint), write the new checkpoint of its head (audit.write_checkpoint,
+    signed, under private storage), and on any break email the DPO naming every broken entry."""
     from django.conf import settings
     from django.core.mail import send_mail
 
-    from .audit import chain_pending, verify_chain
+    from .audit import chain_pending, verify_chain, write_checkpoint
 
     def work() -> dict:
         chained = chain_pending()
         report = verify_chain()
+        # The head anchored outside the database, only from a chain that verified (and
+        # matched the previous checkpoint): a later truncation or rewrite is caught against it.
+        checkpoint = write_checkpoint() if report.ok else None
         if not report.ok:
             broken = "\n".join(f"- {b}" for b in report.breaks)
             send_mail(
@@ -55,6 +59,7 @@ def verify_audit_log() -> dict:
             # The job record keeps the first ids; the email and the command name them all.
             "broken_ids": [b.entry_id for b in report.breaks[:100]],
             "pending": report.pending,
+            "checkpoint_seq": checkpoint["seq"] if checkpoint else None,
         }
 
     return run_job("verify_audit_log", work).detail

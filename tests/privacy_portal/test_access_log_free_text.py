@@ -18,6 +18,7 @@ from privacy_portal.audit import (
     TEXT_MISSING,
     TEXT_REDACTED_UNRECORDED,
     free_text_commitment,
+    kept_commitment,
     redact_free_text,
     verify_chain,
 )
@@ -134,12 +135,14 @@ def test_redaction_happens_once_and_a_second_run_changes_nothing(client, handler
         text.text == ""
         and text.salt == ""
         and text.redacted_at
-        and text.redaction_entry.details
+        and {k: text.redaction_entry.details[k] for k in ("field", "rows", "redacted_entries")}
         == {
             "field": "text",
             "rows": 1,
             "redacted_entries": [event.pk],
         }
+        and text.redaction_entry.details["redacted"]
+        == [{"entry": event.pk, "removed": event.reason_digest, "kept": kept_commitment("")}]
     )
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE privacy_portal_accesseventtext SET text = %s, salt = 'ab'", [REASON])

@@ -19,6 +19,13 @@ from tests.access_log import chained
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def private_storage(settings, tmp_path):
+    """The nightly job writes the chain's checkpoint under private storage: a test's own."""
+    settings.PRIVATE_STORAGE_ROOT = tmp_path
+    return tmp_path
+
+
 def make_events(user, n=5):
     """`n` entries, chained."""
     return chained(

@@ -135,9 +135,10 @@ def home(request):
             "open": missed_optout_open_count(),
             "late": missed_optout_late_count(since=context["case_figures"].since),
         }
-        from requests.breach_selectors import breach_figures
+        from requests.breach_selectors import access_patterns, breach_figures
 
         context["breach_figures"] = breach_figures()
+        context["access_patterns"] = access_patterns()
         # Break-glass openings and other flagged reads, newest first, for the DPO to review.
         context["flagged_access"] = (
             AccessEvent.objects.filter(flagged=True).select_related("user", "free_text", "review").order_by("-at")[:10]

@@ -102,3 +102,55 @@ def breach_figures(*, now: datetime.datetime | None = None, months: int = 12) ->
         "reported": Breach.objects.filter(Exists(_initial_report()), aware_at__gte=since).count(),
         "months": months,
     }
+
+
+# --- detection from the portal's own data ------------------------------------------------------
+
+# A member of staff opening this many different customers in 24 hours is shown to the DPO for
+# review (the company's own threshold, not a legal figure: an agent takes 60 to 80 calls a day,
+# most from customers it has to open once; a run beyond that is worth a look).
+UNUSUAL_OPENINGS_PER_DAY = 100
+UNUSUAL_WINDOW = datetime.timedelta(hours=24)
+# Openings of a customer who shares the member of staff's surname, over this many days. The portal
+# holds no address of its staff, so the surname alone: the DPO judges (a common name, a relative).
+NAMESAKE_WINDOW = datetime.timedelta(days=30)
+NAMESAKE_LIMIT = 20
+OPENING_ACTIONS = ("view_customer", "break_glass", "edit_form")
+
+
+def access_patterns(*, now: datetime.datetime | None = None) -> dict:
+    """What the DPO should look at in the access log (issue 14, detection): staff who opened an
+    unusual number of customers in the last 24 hours, and openings of a customer sharing the
+    member of staff's surname. Entries already the evidence of a breach are left out. Two
+    queries over the indexed `at` column, whatever the log's size."""
+    from customers.models import Customer
+    from privacy_portal.models import AccessEvent, User
+
+    now = now or timezone.now()
+    heavy = list(
+        AccessEvent.objects.filter(at__gte=now - UNUSUAL_WINDOW, user__isnull=False, customer_id__isnull=False)
+        .values("user")
+        .annotate(customers=Count("customer_id", distinct=True))
+        .filter(customers__gte=UNUSUAL_OPENINGS_PER_DAY)
+        .order_by("-customers", "user")
+    )
+    users = User.objects.in_bulk([row["user"] for row in heavy])
+    taken = {
+        i for ids in Breach.objects.exclude(access_event_ids=[]).values_list("access_event_ids", flat=True) for i in ids
+    }
+    namesake = Customer.objects.filter(pk=OuterRef("customer_id"), last_name__iexact=OuterRef("user__last_name"))
+    namesakes = [
+        e
+        for e in AccessEvent.objects.filter(
+            Exists(namesake), at__gte=now - NAMESAKE_WINDOW, action__in=OPENING_ACTIONS, user__isnull=False
+        )
+        .exclude(user__last_name="")
+        .select_related("user", "free_text")
+        .order_by("-at")[: NAMESAKE_LIMIT + len(taken)]
+        if e.pk not in taken
+    ][:NAMESAKE_LIMIT]
+    return {
+        "heavy": [{"user": users[row["user"]], "customers": row["customers"]} for row in heavy],
+        "namesakes": namesakes,
+        "threshold": UNUSUAL_OPENINGS_PER_DAY,
+    }

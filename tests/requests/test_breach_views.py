@@ -431,3 +431,46 @@ def test_the_page_and_the_ico_report_say_not_yet_known_for_an_unknown_cause_and_
     assert facts["Number of records"] == "Not yet known" and facts["Number of people"].startswith("Not yet known")
     content = client_for(dpo).get(url("breach_ico_report", breach.pk)).context["content"]
     assert dict(dict(content["sections"])["About the breach"])["Was it a cyber incident?"] == "Not yet known"
+
+
+# --- detection: access patterns on the DPO's dashboard -------------------------------------------------
+
+
+def test_the_dashboard_shows_a_staff_member_opening_a_customer_with_its_own_surname_to_turn_into_a_breach(
+    client_for, dpo, agent
+):
+    from requests.breach_selectors import access_patterns
+
+    agent.last_name = "Trevelyan"
+    agent.save()
+    namesake, other = CustomerFactory(last_name="TREVELYAN"), CustomerFactory(last_name="Oakley")
+    opened = AccessEvent.objects.create(user=agent, action="view_customer", customer_id=namesake.pk)
+    AccessEvent.objects.create(user=agent, action="view_customer", customer_id=other.pk)
+    AccessEvent.objects.create(
+        user=agent, action="view_customer", customer_id=namesake.pk, at=timezone.now() - datetime.timedelta(days=31)
+    )
+    assert [e.pk for e in access_patterns()["namesakes"]] == [opened.pk]
+    home = " ".join(client_for(dpo).get(reverse("home")).content.decode().split())
+    assert "Access patterns to review" in home and f'name="event_ids" value="{opened.pk}"' in home
+    client_for(dpo).post(url("breach_from_access"), {"event_ids": str(opened.pk), "summary": "Namesake lookup"})
+    assert Breach.objects.get().access_event_ids == [opened.pk]
+    assert access_patterns()["namesakes"] == []  # now a breach's evidence
+
+
+def test_the_dashboard_lists_staff_who_opened_an_unusual_number_of_customers_in_24_hours(
+    client_for, dpo, agent, handler
+):
+    from requests.breach_selectors import UNUSUAL_OPENINGS_PER_DAY, access_patterns
+
+    n = UNUSUAL_OPENINGS_PER_DAY
+    AccessEvent.objects.bulk_create(
+        [AccessEvent(user=agent, action="view_customer", customer_id=10_000 + i) for i in range(n)]
+        + [AccessEvent(user=handler, action="view_customer", customer_id=20_000 + i) for i in range(n - 1)]
+        # The same customer again and again is not a run of different customers.
+        + [AccessEvent(user=handler, action="view_customer", customer_id=20_000) for _ in range(5)]
+    )
+    # One more, but 25 hours ago: outside the window.
+    AccessEvent.objects.create(user=handler, action="view_customer", customer_id=30_000, at=timezone.now() - 25 * HOUR)
+    assert access_patterns()["heavy"] == [{"user": agent, "customers": n}]
+    home = client_for(dpo).get(reverse("home")).content.decode()
+    assert f'href="{reverse("staff_access", args=[agent.pk])}"' in home and f"{n} customers" in home

@@ -18,6 +18,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/privacy_portal",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     "SUPPRESSION_HASH_KEY": secrets.token_urlsafe(40),
+    "AUDIT_LOG_KEY": secrets.token_urlsafe(40),
     "SMS_WEBHOOK_SECRET": secrets.token_urlsafe(40),
 }
 
@@ -78,6 +79,12 @@ def test_production_demands_a_secret_key():
     result = run_django("print('started')", **env)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_production_demands_the_audit_log_key():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "AUDIT_LOG_KEY"}
+    result = run_django("print('started')", **env)
+    assert result.returncode != 0 and "AUDIT_LOG_KEY" in result.stderr
 
 
 def test_production_demands_allowed_hosts():

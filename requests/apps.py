@@ -31,3 +31,9 @@ class RequestsConfig(AppConfig):
 
         if seed_demo_breaches not in DEMO_DATA_STEPS:
             DEMO_DATA_STEPS.append(seed_demo_breaches)
+
+        # Broken promises come after everything else: they use the demo customers and cast.
+        from privacy_portal.demo_promises import seed_demo_promises
+
+        if seed_demo_promises not in DEMO_DATA_STEPS:
+            DEMO_DATA_STEPS.append(seed_demo_promises)

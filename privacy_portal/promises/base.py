@@ -129,6 +129,8 @@ class Measurement:
     broken: int = 0
     exceptions: list[PromiseException] = field(default_factory=list)
     by_month: dict[datetime.date, int] = field(default_factory=dict)
+    # Set when the records to measure with do not exist (yet): the check is then "not measurable".
+    why_not: str = ""
 
     def add(self, other: Measurement) -> Measurement:
         self.counts += other.counts
@@ -169,6 +171,11 @@ class Outcome:
     @property
     def broken(self) -> int:
         return self.measurement.broken
+
+    @property
+    def why_not(self) -> str:
+        """Why it is not measurable: the check's own reason, or what its measurement found missing."""
+        return self.check.not_measurable or self.measurement.why_not
 
     @property
     def more(self) -> int:
@@ -222,16 +229,20 @@ def _as_date(qs: QuerySet, day: str):
 
 
 def missing_days(days_done: set[datetime.date], period: Period, today: datetime.date, *, model: str, what: str,
-                 label: str) -> Measurement:  # fmt: skip
-    """The days of the period (those over) on which a daily job left no successful run."""
-    days = period.days_until(today)
+                 label: str, since: datetime.date | None) -> Measurement:  # fmt: skip
+    """The days of the period (those over) on which a daily job left no successful run. Days
+    before `since` (the portal's first recorded job run of any kind: its go-live) are not counted;
+    with no job run at all the check is not measurable."""
+    if since is None:
+        return Measurement(why_not="No scheduled job has ever run here (a new installation, or no Celery beat).")
+    days = [d for d in period.days_until(today) if d >= since]
     missing = [d for d in days if d not in days_done]
     per_month: dict[datetime.date, int] = {}
     for d in missing:
         per_month[d.replace(day=1)] = per_month.get(d.replace(day=1), 0) + 1
     exceptions = [PromiseException(model, None, f"{what} {d.isoformat()}", d, "no successful run") for d in missing]
     return Measurement(
-        counts=[("days in the period (to yesterday)", len(days)), (label, len(missing))],
+        counts=[("days in the period (to yesterday, since the first job run)", len(days)), (label, len(missing))],
         broken=len(missing),
         exceptions=exceptions[:EXCEPTIONS_LISTED],
         by_month=per_month,

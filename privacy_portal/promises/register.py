@@ -122,6 +122,16 @@ def _job_days(names: str | tuple[str, ...], period: Period, extra: Q | None = No
     return set(runs.annotate(day=TruncDate("started_at")).values_list("day", flat=True).distinct())
 
 
+def _first_run_day() -> datetime.date | None:
+    """The day of the first job run ever recorded (of any job): the portal's go-live."""
+    from django.utils import timezone
+
+    from privacy_portal.models import JobRun
+
+    first = JobRun.objects.order_by("started_at").values_list("started_at", flat=True).first()
+    return timezone.localdate(first) if first else None
+
+
 def suppression_feed_daily(period: Period, today: datetime.date) -> Measurement:
     return missing_days(
         _job_days("build_suppression_feed", period),
@@ -130,6 +140,7 @@ def suppression_feed_daily(period: Period, today: datetime.date) -> Measurement:
         model="privacy_portal.JobRun",
         what="suppression feed of",
         label="days without a feed built",
+        since=_first_run_day(),
     )
 
 
@@ -182,6 +193,7 @@ def _purge_nights(period: Period, today: datetime.date) -> Measurement:
         model="privacy_portal.JobRun",
         what="retention purge of",
         label="nights without a completed purge",
+        since=_first_run_day(),
     )
 
 
@@ -651,6 +663,7 @@ def chain_verified_nightly(period: Period, today: datetime.date) -> Measurement:
         model="privacy_portal.JobRun",
         what="access-log verification of",
         label="nights the chain was not verified intact",
+        since=_first_run_day(),
     )
 
 

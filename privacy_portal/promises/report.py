@@ -96,6 +96,8 @@ def check_outcome(check: Check, period: Period, today: datetime.date) -> Outcome
     if check.measure is None:
         return Outcome(check, NOT_MEASURABLE, Measurement(), [])
     measurement = check.measure(period, today)
+    if measurement.why_not:
+        return Outcome(check, NOT_MEASURABLE, measurement, [])
     trend = [(m, measurement.by_month.get(m, 0)) for m in period.months()]
     return Outcome(check, BROKEN if measurement.broken else KEPT, measurement, trend)
 
@@ -139,7 +141,7 @@ def report_data(report: Report, *, generated_at: datetime.datetime, generated_by
                 "mechanism": o.check.mechanism,
                 "status": o.status,
                 "broken": o.broken,
-                "not_measurable": o.check.not_measurable,
+                "not_measurable": o.why_not,
                 "counts": [{"label": label, "count": n} for label, n in o.measurement.counts],
                 "trend": [{"month": f"{m:%Y-%m}", "broken": n} for m, n in o.trend],
                 "exceptions": [e.as_dict() for e in o.measurement.exceptions],

@@ -357,3 +357,32 @@ def test_periods_are_calendar_months_quarters_and_years():
     assert Period.year(2026).label == "2026"
     assert Period.quarter_of(datetime.date(2026, 1, 15), back=1).label == "Q4 2025"
     assert len(Period.year(2026).months()) == 12
+
+
+def test_a_daily_job_is_not_measurable_before_any_job_has_run_and_counted_from_the_first_run():
+    check = next(c for c in REGISTER if c.key == "suppression_feed_daily")
+    outcome = check_outcome(check, PERIOD, TODAY)
+    assert outcome.status == NOT_MEASURABLE and "No scheduled job has ever run" in outcome.why_not
+    # The portal went live (its first job ran) ten days before the period's end: only those days count.
+    live = PERIOD.end - datetime.timedelta(days=9)
+    JobRun.objects.create(name="heartbeat", started_at=at(live, 1))
+    outcome = check_outcome(check, PERIOD, TODAY)
+    assert outcome.status == BROKEN and outcome.broken == 10
+
+
+def test_the_demo_report_shows_a_late_opt_out_a_late_request_and_an_unreviewed_break_glass(settings, tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    from privacy_portal.promises.report import promise_report
+
+    settings.DEMO_PASSWORD = "demo-password-for-tests"
+    settings.PRIVATE_STORAGE_ROOT = tmp_path
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", stdout=out)
+    assert "Demo broken promises: already present." in out.getvalue()
+    report = promise_report(Period(TODAY - datetime.timedelta(days=60), TODAY), today=TODAY)
+    for key in ("optout_email_phone", "requests_on_time", "break_glass_reviewed"):
+        assert report.outcome(key).status == BROKEN, key

@@ -35,7 +35,7 @@ def test_an_auditor_checks_a_consent_change_and_the_access_log_then_loses_access
     client.get(f"/customers/{customer.pk}/")  # the agent looked at the customer
 
     sign_in(page, auditor)
-    expect(page.get_by_role("heading", name="Audit")).to_be_visible()
+    expect(page.get_by_role("heading", name="Audit", exact=True)).to_be_visible()
     page.get_by_role("link", name="History", exact=True).click()
     page.get_by_label("Staff member").select_option(label="Amira Agent")
     page.get_by_label("Kind of record").select_option(label="Preference change")
@@ -63,7 +63,7 @@ def test_an_auditor_checks_a_consent_change_and_the_access_log_then_loses_access
     auditor.save()
     sign_in(page, auditor)
     expect(page.get_by_text("This account is switched off or its access has ended")).to_be_visible()
-    expect(page.get_by_role("heading", name="Audit")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Audit", exact=True)).to_have_count(0)
     screenshot(page, "auditor-after-engagement")
     # The refused edit (403) and sign-in (401) are expected; nothing else may go wrong.
     assert [p for p in browser_problems.all() if "Failed to load resource" not in p] == []

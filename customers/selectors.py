@@ -200,3 +200,58 @@ def missed_optout_open_count(*, today: datetime.date | None = None) -> int:
 def missed_optout_late_count(*, since: datetime.date) -> int:
     """Opt-outs actioned late whose take-effect date falls on or after `since` (the dashboard)."""
     return PreferenceChange.objects.filter(late_by_days__isnull=False, takes_effect_by__gte=since).count()
+
+
+# --- Matching a requester to customer records -------------------------------------------------
+
+MATCH_CANDIDATES = 20
+
+
+@dataclass(frozen=True)
+class CustomerMatch:
+    customer: Customer
+    matched: tuple[str, ...]  # "reference", "email", "phone", "name", "address"
+
+
+def _or_blank(normalise, value: str) -> str:
+    try:
+        return normalise(value) if value.strip() else ""
+    except ValidationError:
+        return ""
+
+
+def customers_matching(
+    *, name: str = "", email: str = "", phone: str = "", postcode: str = "", account_reference: str = ""
+) -> list[CustomerMatch]:
+    """Customer records whose identifiers, now or at any time before (customers.subject:
+    every version in the history), match the details a requester typed: for the handler to
+    confirm, never to link on its own. An email, a number or the account reference matches on
+    its own; a postcode or a name only with the surname (customers.subject.party_matches)."""
+    from .subject import Identifiers, party_matches
+
+    email_n = _or_blank(normalise_email, email)
+    phone_n = _or_blank(normalise_phone, phone)
+    postcode_n = _or_blank(normalise_postcode, postcode)
+    surname = name.strip().split()[-1] if name.strip() else ""
+    pk = Customer.pk_from_reference(account_reference) if account_reference.strip() else None
+    keys = Q(pk__in=[])
+    if email_n:
+        keys |= Q(email=email_n)
+    if phone_n:
+        keys |= Q(phone=phone_n)
+    if postcode_n and surname:
+        keys |= Q(postcode=postcode_n, last_name__iexact=surname)
+    if surname:
+        keys |= Q(last_name__iexact=surname, first_name__iexact=name.strip().split()[0])
+    if pk:
+        keys |= Q(pk=pk)
+    live = set(Customer.objects.filter(keys).values_list("pk", flat=True)[:MATCH_CANDIDATES])
+    past = set(Customer.history.filter(keys).values_list("id", flat=True).distinct()[:MATCH_CANDIDATES])
+    found = []
+    for customer in Customer.objects.filter(pk__in=live | past, erased_at__isnull=True).order_by("pk"):
+        matched = party_matches(Identifiers.of(customer), name=name, email=email, phone=phone, address=postcode)
+        if pk == customer.pk:
+            matched = ["reference", *matched]
+        if matched:
+            found.append(CustomerMatch(customer, tuple(matched)))
+    return found[:MATCH_CANDIDATES]

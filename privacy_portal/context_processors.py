@@ -12,4 +12,5 @@ def portal(request) -> dict:
         "portal_role": role,
         "portal_home_title": ROLE_HOME_TITLES.get(role, "Home"),
         "portal_env": settings.DJANGO_ENV,
+        "company_name": settings.COMPANY_NAME,
     }

@@ -132,6 +132,28 @@ IDENTITY_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 # become a second copy of everything).
 EXPORT_RETENTION_DAYS = 30
 
+# --- The public's own door (DPA 2018 s164A(2); UK GDPR Art 12(2) "facilitate the exercise") ---
+# Company security policy for the email check on the online rights-request form: a code of
+# 6 digits, valid 15 minutes, 3 wrong tries and it is spent (the requester asks for a new one).
+VERIFICATION_CODE_DIGITS = 6
+VERIFICATION_CODE_MINUTES = 15
+VERIFICATION_CODE_ATTEMPTS = 3
+# Company policy: the link to the requester's secure page works this long after it was sent
+# (a new one is sent on request); it stops working once the case has been closed this long.
+PUBLIC_LINK_DAYS = 30
+# Company policy: the finished access export can be downloaded through the secure page this many
+# times, within EXPORT_RETENTION_DAYS of being built.
+EXPORT_PUBLIC_DOWNLOADS = 3
+# UK GDPR Art 12(5): manifestly excessive requests, "in particular because of their repetitive
+# character". A repeat of the same right from the same verified email while one is open or within
+# this many months is flagged to the handler (the DPO decides; the form refuses nothing).
+DUPLICATE_LOOKBACK_MONTHS = 12
+# Company security policy: submissions of the public forms per minute and per hour from one
+# network address, and per hour for one email address (the form is refused past them).
+PUBLIC_FORM_RATE_PER_ADDRESS = "5/m"
+PUBLIC_FORM_RATE_PER_ADDRESS_HOUR = "30/h"
+PUBLIC_FORM_RATE_PER_EMAIL = "10/h"
+
 # --- Reminders ------------------------------------------------------------------------
 # Company policy: handlers are reminded 7 and 2 days before a case is due.
 CASE_REMINDER_DAYS_BEFORE = (7, 2)

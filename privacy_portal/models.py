@@ -152,6 +152,10 @@ class AccessEvent(models.Model):
         # No personal data read: the entry records the SHA-256 of a promise report handed out
         # (details: sha256, format, period), so the report can later be shown unaltered.
         PROMISE_REPORT = "promise_report", "Generated a promise report"
+        # The requester's own reads through the secure page (no member of staff: `user` is
+        # null and details["actor"] is REQUESTER_ACTOR).
+        REQUESTER_VIEW = "requester_view", "The requester opened their secure page"
+        REQUESTER_DOWNLOAD = "requester_download", "The requester downloaded their export"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     # Null for the system's own entries (nightly retention scrubbing).

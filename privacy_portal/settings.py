@@ -269,7 +269,26 @@ EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = _int("EMAIL_PORT", 25)
 # Where staff reach the portal: used in links the portal emails (set-password links).
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = _bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = _bool("EMAIL_USE_SSL", default=False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set only one of EMAIL_USE_TLS (STARTTLS, port 587) and EMAIL_USE_SSL (port 465).")
+# A public form waits for the acknowledgement to be handed to the mail server: never for ever.
+EMAIL_TIMEOUT = _int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="privacy-portal@localhost")
+# The company's name on the public pages and in the emails they send.
+COMPANY_NAME = env.str("COMPANY_NAME", default="The London Mint Office")
+
+# The public forms' rate limits (django-ratelimit) count in a cache shared by every web
+# worker: Redis in production (RATELIMIT_CACHE_URL, or the Celery broker's Redis); locally, an
+# in-process cache. With the cache unreachable the forms stay open (the law requires them to
+# be available) and the failure is logged.
+RATELIMIT_CACHE_URL = env.str("RATELIMIT_CACHE_URL", default="")
+RATELIMIT_ENABLE = _bool("PUBLIC_RATE_LIMITS", default=True)
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_FAIL_OPEN = True
 DPO_EMAIL = env.str("DPO_EMAIL", default="dpo@localhost")
 
 # Celery: unset broker means tasks run eagerly in-process so the demo needs no broker.
@@ -277,6 +296,24 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 if CELERY_BROKER_URL and not CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     raise ImproperlyConfigured("Environment variable CELERY_BROKER_URL must be a redis:// or rediss:// URL.")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+_ratelimit_redis = RATELIMIT_CACHE_URL or CELERY_BROKER_URL
+if _ratelimit_redis and not _ratelimit_redis.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured("Environment variable RATELIMIT_CACHE_URL must be a redis:// or rediss:// URL.")
+if PRODUCTION and not _ratelimit_redis:
+    raise ImproperlyConfigured("Set RATELIMIT_CACHE_URL (or CELERY_BROKER_URL): the public forms' limits need Redis.")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    RATELIMIT_USE_CACHE: (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _ratelimit_redis,
+            "KEY_PREFIX": "pp-ratelimit",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+        if _ratelimit_redis
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
+    ),
+}
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

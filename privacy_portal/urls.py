@@ -33,6 +33,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("cases/", include("requests.urls")),
     path("p/", include("customers.public_urls")),
+    path("p/", include("requests.views.public")),
     path("django-admin/", admin.site.urls),
 ]
 

@@ -47,6 +47,10 @@ class IntakeForm(forms.Form):
     )
 
 
+class LinkCustomerForm(forms.Form):
+    customer_id = bounds.IntegerField(label="Customer", widget=forms.HiddenInput)
+
+
 class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Open (all)"), ("closed", "Closed"), *Case.Status.choices], required=False)
     right = forms.ChoiceField(choices=[("", "Any right"), *Case.Right.choices], required=False)

@@ -23,6 +23,7 @@ from .models_breach import (  # noqa: F401  (the breach models live beside, regi
     BreachPeopleCategory,
     BreachTask,
 )
+from .models_public import MessageTemplate, PublicSubmission, VerificationCode  # noqa: F401
 
 # Where a case without a due date (clock not started) sorts in the queue: after every real date.
 SORT_WITHOUT_DUE_DATE = datetime.date(9999, 12, 31)
@@ -115,6 +116,11 @@ class Case(models.Model):
     representative_relationship = models.CharField(max_length=100, blank=True, help_text="Solicitor, relative…")
     authority_note = models.CharField(max_length=500, blank=True, help_text="Evidence of authority received")
     description = models.TextField(blank=True, help_text="What the requester asked for, in brief.")
+    # Filed on the public form: when the requester proved the email address is theirs (a code
+    # sent to it), and an earlier request of the same right from that address (open, or
+    # within legal.DUPLICATE_LOOKBACK_MONTHS) for the handler to weigh.
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    possible_repeat_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.RECEIVED)
     identity = models.CharField(max_length=16, choices=Identity.choices, default=Identity.NOT_REQUESTED)
@@ -165,6 +171,12 @@ class Case(models.Model):
             models.Index(fields=["handler", "due_on", "id"], name="case_handler_due"),
             models.Index(fields=["status", "due_on"], name="case_status_due"),
             models.Index(fields=["logged_by", "-received_on"], name="case_logged_by"),
+            # The public form's repeat check: the same verified email asking the same right.
+            models.Index(
+                fields=["requester_email", "right", "-received_on"],
+                name="case_verified_email",
+                condition=models.Q(email_verified_at__isnull=False),
+            ),
             # The queue's order (soonest due first, cases without a due date last, exactly as
             # requests.selectors.case_queue sorts), one index for open cases and one for closed:
             # a single index over both leads the planner to walk every closed case (they sort
@@ -292,6 +304,9 @@ class CaseDocument(models.Model):
     uploaded_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
     deletion_reason = models.CharField(max_length=200, blank=True)
+    # Downloads by the requester through the secure page (an export: at most
+    # legal.EXPORT_PUBLIC_DOWNLOADS); each is also an entry in the access log.
+    public_downloads = models.PositiveSmallIntegerField(default=0)
 
     history = HistoricalRecords()
 
@@ -438,6 +453,11 @@ class Complaint(models.Model):
     complainant_email = models.EmailField(blank=True)
     complainant_phone = models.CharField(max_length=20, blank=True)
     complainant_address = models.CharField(max_length=400, blank=True)
+    # Someone complaining for another person (the public form asks): who it is about, and how
+    # the complainant is related to them. Blank when people complain for themselves.
+    on_behalf_of = models.CharField(max_length=200, blank=True)
+    complainant_relationship = models.CharField(max_length=100, blank=True)
+    remedy_sought = models.TextField(blank=True, help_text="What the complainant wants us to do.")
     received_on = models.DateField()
     channel = models.CharField(max_length=12, choices=Case.Channel.choices)
     category = models.CharField(max_length=20, choices=Category.choices)
@@ -569,6 +589,12 @@ class CaseCorrespondence(models.Model):
         LETTER = "letter", "Letter"
         EMAIL = "email", "Email"
         PHONE = "phone", "Phone call"
+        SECURE_PAGE = "web", "Secure page"
+
+    class Delivery(models.TextChoices):
+        SENT = "sent", "Sent"
+        BOUNCED = "bounced", "Bounced"
+        FAILED = "failed", "Not sent"
 
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="correspondence")
     complaint = models.ForeignKey(
@@ -583,6 +609,14 @@ class CaseCorrespondence(models.Model):
     attachment_path = models.CharField(max_length=300, blank=True)
     attachment_type = models.CharField(max_length=50, blank=True)
     attachment_size = models.PositiveIntegerField(null=True, blank=True)
+    # Messages the portal sent itself (requests.services.messages): when, from which template
+    # version, and what the mail server said. Blank for correspondence recorded by hand.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivery = models.CharField(max_length=10, choices=Delivery.choices, blank=True)
+    template_key = models.CharField(max_length=32, blank=True)
+    template_version = models.PositiveIntegerField(null=True, blank=True)
+    # Written by the requester on the secure page (not by a member of staff).
+    from_requester = models.BooleanField(default=False)
 
     history = HistoricalRecords()
 

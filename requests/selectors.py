@@ -303,3 +303,23 @@ def dashboard_figures(*, today: datetime.date | None = None, months: int = DASHB
         since=since,
         months=months,
     )
+
+
+def case_customer_matches(case: Case) -> list:
+    """Customer records that match what a requester typed on the public form (by any identifier
+    ever held: customers.selectors.customers_matching), for the handler to confirm. Only for a
+    case with no customer yet."""
+    import re
+
+    from customers.selectors import customers_matching
+
+    if case.customer_id is not None or case.channel != Case.Channel.WEB_FORM:
+        return []
+    account = re.search(r"^Account reference given: (\S+)$", case.description, re.MULTILINE)
+    return customers_matching(
+        name=case.requester_name if case.requester_name != case.requester_email else "",
+        email=case.requester_email,
+        phone=case.requester_phone,
+        postcode=case.requester_address,
+        account_reference=account.group(1) if account else "",
+    )

@@ -45,6 +45,7 @@ ERR_RECEIVED_FUTURE = "The date received cannot be in the future."
 ERR_WHO = "Find the customer, or enter the requester's name."
 ERR_ERASED = "This customer has been erased: log the request with the requester's details instead."
 ERR_RELATIONSHIP = "Say how the person acting for the customer is related (solicitor, relative…)."
+ERR_ALREADY_LINKED = "This request is already linked to a customer."
 ERR_NOT_HANDLER = "Only the assigned handler or the DPO can work this case."
 ERR_HANDLER_ROLE = "Cases can be assigned only to privacy case handlers or the DPO."
 ERR_SELF_SIGNOFF = "The handler of a case cannot sign off its own refusal, erasure or extension."
@@ -238,7 +239,14 @@ def case_request_identity(*, actor, case: Case, on: datetime.date | None = None)
 def case_identity_received(*, actor, case: Case, on: datetime.date | None = None) -> Case:
     """Evidence arrived: the clock starts now if it was waiting for it."""
     _require_worker(actor, case)
-    on = on or timezone.localdate()
+    return _identity_received(
+        actor=actor, case=case, on=on or timezone.localdate(), reason="Identity evidence received"
+    )
+
+
+def _identity_received(*, actor, case: Case, on: datetime.date, reason: str) -> Case:
+    """The step itself, for a case already locked by its caller: the handler's
+    (case_identity_received) or the requester's upload on the secure page (actor None)."""
     _check_date(case, on)
     if case.status != S.AWAITING_IDENTITY:
         raise ValidationError(ERR_MOVE.format(current=case.get_status_display(), target="identity received"))
@@ -247,7 +255,7 @@ def case_identity_received(*, actor, case: Case, on: datetime.date | None = None
     if case.clock_started_on is None:
         case.clock_started_on = on
     recompute_due(case)
-    _save(case, actor, "Identity evidence received")
+    _save(case, actor, reason)
     return case
 
 
@@ -301,7 +309,13 @@ def case_clarification_received(*, actor, case: Case, on: datetime.date | None =
     """The answer restarts the clock; the due date moves later by the days not counted,
     the day asked and the day answered both included (legal.clock_paused_days)."""
     _require_worker(actor, case)
-    on = on or timezone.localdate()
+    return _clarification_received(actor=actor, case=case, on=on or timezone.localdate(), by="")
+
+
+def _clarification_received(*, actor, case: Case, on: datetime.date, by: str) -> Case:
+    """The step itself, for a case already locked by its caller: the handler recording the
+    answer (case_clarification_received), or the requester answering on the secure page
+    (actor None, `by` says so in the history)."""
     _check_date(case, on)
     stop = case.stops.filter(ended_on__isnull=True).first()
     if stop is None or case.status != S.AWAITING_CLARIFICATION:
@@ -319,6 +333,8 @@ def case_clarification_received(*, actor, case: Case, on: datetime.date | None =
         # A pause opened before the rule was enforced, on a right the law does not let pause:
         # the clock ran all along, so the due date does not move.
         reason = "Clarification received; the clock kept running (Art 12A(5) pauses only access requests)"
+    if by:
+        reason = f"{reason} ({by})"
     recompute_due(case)
     _save(case, actor, reason)
     return case
@@ -467,6 +483,24 @@ def _release(case: Case) -> None:
         from guardian.shortcuts import assign_perm
 
         assign_perm("requests.view_case", case.handler, case)
+
+
+@transition("case")
+def case_link_customer(*, actor, case: Case, customer) -> Case:
+    """The handler confirms that the customer record matched on a request from the public form is
+    the requester's (never done automatically: a match is a suggestion, not proof)."""
+    _require_worker(actor, case)
+    if not case.is_open:
+        raise ValidationError(ERR_MOVE.format(current=case.get_status_display(), target="linked to a customer"))
+    if case.customer_id is not None:
+        raise ValidationError(ERR_ALREADY_LINKED)
+    if customer.is_erased:
+        raise ValidationError({"customer": ERR_ERASED})
+    case.customer = customer
+    _save(case, actor, f"Linked to customer {customer.reference} (match confirmed by the handler)")
+    if case.handler is not None:
+        grant_case(case.handler, case)
+    return case
 
 
 @transition("case")

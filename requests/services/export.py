@@ -113,6 +113,7 @@ EXPORT_RIGHTS = (Case.Right.ACCESS, Case.Right.PORTABILITY)
 CONTENT_TYPE = "application/zip"
 STAFF = "A member of staff"
 SYSTEM = "Automatic (no member of staff)"
+YOU_ONLINE = "You, through your secure page"
 HISTORY_TYPES = {"+": "Created", "~": "Changed", "-": "Deleted"}
 REPLACED_REASON = "Replaced by a newer export"
 EXPIRED_REASON = f"Export kept {legal.EXPORT_RETENTION_DAYS} days (retention policy), then deleted"
@@ -629,7 +630,8 @@ def _accessed_by(event) -> str:
     from django.conf import settings
 
     if event.user is None:
-        return SYSTEM
+        # The requester's own reads through their secure page (requests.services.public).
+        return YOU_ONLINE if (event.details or {}).get("actor") == "verified_requester" else SYSTEM
     role = event.user.get_role_display() or "Member of staff"
     return f"{event.user.get_full_name()} ({role})" if settings.EXPORT_NAMES_STAFF else role
 

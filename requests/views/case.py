@@ -21,6 +21,7 @@ from privacy_portal.models import AccessEvent
 
 from .. import forms
 from ..models import Case, CaseDocument
+from ..selectors import case_customer_matches
 from ..services import cases as svc
 from ..services import documents, export
 from . import fulfilment
@@ -82,8 +83,18 @@ def case_page(request, pk: int):
         case.notes.select_related("author"), date_field="created_at", cursor=request.GET.get("notes", "")
     )
     user = request.user
+    matches = case_customer_matches(case) if svc.may_work(user, case) and case.is_open else []
+    if matches:
+        # The handler sees the matching records' names: recorded as a search that showed them.
+        access_record(
+            request=request,
+            action=AccessEvent.Action.SEARCH,
+            result_ids=[m.customer.pk for m in matches],
+            search_kind="case_match",
+        )
     context = {
         "case": case,
+        "matches": matches,
         "timeline": timeline,
         "timeline_next": history.next_cursor,
         "timeline_paged": "history" in request.GET,
@@ -138,6 +149,18 @@ def _signoff(request, case, data):
     return "Signed off." if data["approve"] else "Declined: the case is back with its handler."
 
 
+ERR_NOT_A_MATCH = "Choose one of the matching customer records shown on the case."
+
+
+def _link_customer(request, case, data):
+    matches = {m.customer.pk: m.customer for m in case_customer_matches(case)}
+    customer = matches.get(data["customer_id"])
+    if customer is None:
+        raise ValidationError({"customer_id": ERR_NOT_A_MATCH})
+    svc.case_link_customer(actor=request.user, case=case, customer=customer)
+    return f"Linked to customer {customer.reference}."
+
+
 def _build_export(request, case, data):
     export.export_request(actor=request.user, case=case)
     return MSG_EXPORT_QUEUED
@@ -187,6 +210,7 @@ ACTIONS = {
     ),
     "note": (forms.NoteForm, lambda r, c, d: svc.case_add_note(actor=r.user, case=c, text=d["text"]) and "Note added."),
     "build_export": (None, _build_export),
+    "link_customer": (forms.LinkCustomerForm, _link_customer),
     **fulfilment.ACTIONS,
 }
 SIGNOFF_ACTIONS = {"signoff"}

@@ -66,7 +66,26 @@ def test_public_views_are_the_expected_few():
 POST_ONLY_READS = ["promise_report_verify"]
 
 # Every login-free page, named. Adding one means adding it here, on purpose.
-PUBLIC_ROUTE_NAMES = ["login", "set_password", "unsubscribe", "sms_inbound", "sms_twilio", "sms_vonage", "sms_esendex"]
+PUBLIC_ROUTE_NAMES = [
+    "login",
+    "set_password",
+    "unsubscribe",
+    "sms_inbound",
+    "sms_twilio",
+    "sms_vonage",
+    "sms_esendex",
+    # The public's own door (requests/views/public.py): the forms, and the secure page, which
+    # shows only the case its signed link names.
+    "index",
+    "complaint",
+    "request",
+    "verify",
+    "resend",
+    "case",
+    "case_reply",
+    "case_upload",
+    "case_export",
+]
 
 
 @pytest.mark.django_db

@@ -260,6 +260,11 @@ REPEATABLE = {
     "case_object": "the second objection finds everything withdrawn and records no preference change",
     "case_rectify": "the customer's version check refuses a correction made from a stale form",
     "customer_erase": "raced through the DPO's sign-off ('erasure approved and carried out')",
+    "case_link_customer": "the second finds the case linked under the lock and is refused (already linked)",
+    "requester_reply": "two messages from the requester are two messages (the clock resumes once: the first "
+    "finds it stopped, under the lock)",
+    "requester_identity_upload": "more evidence may arrive (it takes case_identity_received's step under the lock)",
+    "requester_export_download": "each download is counted under the lock; the count is the limit",
 }
 # Public services taking a case or complaint that are helpers of a locked step, not steps.
 NOT_STEPS = {
@@ -268,6 +273,8 @@ NOT_STEPS = {
     "document_store": "stores a file; the identity step it belongs to (case_identity_received) is locked",
     "export_build": "locks the case itself (select_for_update) and is idempotent per request",
     "correspondence_add": "records a letter or call: each is its own record",
+    "message_send": "sends and records one message: each is its own record",
+    "requester_access": "records a read in the access log: each read is its own entry",
 }
 
 

@@ -25,9 +25,6 @@ from ..services import public as svc
 
 app_name = "public_requests"
 
-MSG_SENT = "Your message has been sent."
-MSG_UPLOADED = "Thank you: your identity evidence has been uploaded. We delete it as soon as we have checked it."
-
 
 def _too_many(request, template: str, form, status: int = 429):
     return render(request, template, {"form": form, "refusal": limits.ERR_TOO_MANY}, status=status)
@@ -173,7 +170,10 @@ def _page(request, token: str, case, *, reply=None, upload=None, status: int = 2
     return render(request, "public/case.html", context, status=status)
 
 
-NOTICES = {"sent": MSG_SENT, "uploaded": MSG_UPLOADED}
+def _page_error(form) -> str:
+    """An error about no one field (the case closed meanwhile): shown at the top of the page,
+    where it is seen even when the form itself is no longer shown."""
+    return " ".join(form.non_field_errors())
 
 
 @public
@@ -203,7 +203,7 @@ def case_reply(request, token: str):
             add_service_errors(form, exc)
         else:
             return redirect(reverse("public_requests:case", args=[token]) + "?done=sent")
-    return _page(request, token, case, reply=form, status=400)
+    return _page(request, token, case, reply=form, status=400, error=_page_error(form))
 
 
 @public
@@ -221,7 +221,7 @@ def case_upload(request, token: str):
             add_service_errors(form, exc)
         else:
             return redirect(reverse("public_requests:case", args=[token]) + "?done=uploaded")
-    return _page(request, token, case, upload=form, status=400)
+    return _page(request, token, case, upload=form, status=400, error=_page_error(form))
 
 
 @public

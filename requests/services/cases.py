@@ -232,6 +232,7 @@ def case_request_identity(*, actor, case: Case, on: datetime.date | None = None)
         case.clock_started_on = None
     recompute_due(case)
     _save(case, actor, "Identity evidence requested")
+    _tell_online_requester(case, "identity_request", {})
     return case
 
 
@@ -301,6 +302,7 @@ def case_request_clarification(*, actor, case: Case, question: str, on: datetime
     stop._history_user = actor
     stop.save()
     _save(case, actor, "Clarification requested; clock stopped")
+    _tell_online_requester(case, "clarification_request", {"question": question.strip()})
     return case
 
 
@@ -464,6 +466,21 @@ def case_withdraw(*, actor, case: Case, reason: str) -> Case:
     _save(case, actor, "Withdrawn")
     _release(case)
     return case
+
+
+def _tell_online_requester(case: Case, key: str, context: dict) -> None:
+    """A request filed on the public form: email the requester this step's message (the DPO's
+    template, with the link to their secure page), once the step has committed; recorded in the
+    case's correspondence with its delivery status (requests.services.messages)."""
+    if case.email_verified_at is None or not case.requester_email:
+        return
+    from . import messages, public
+
+    def send() -> None:
+        context_all = {"reference": case.reference, "link": public.link_url(case), **context}
+        messages.message_send(key=key, to=case.requester_email, context=context_all, case=case)
+
+    transaction.on_commit(send)
 
 
 def refusal_is_late(case: Case) -> bool:

@@ -213,3 +213,26 @@ def test_hostile_input_in_the_page_forms_is_refused_naming_the_field_and_changes
         assert response.status_code == 400 and "Your message" in response.content.decode()
     assert not CaseCorrespondence.objects.filter(from_requester=True).exists()
     assert client.post(page_url(web_case, "case_upload"), {}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_the_handler_asking_for_identity_or_clarification_emails_the_online_requester_with_the_link(
+    web_case,
+    handler,
+    smtp_server,
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        case_svc.case_request_identity(actor=handler, case=web_case)
+    (message,) = smtp_server.wait_for("pat@example.org")
+    assert "confirm your identity" in message["Subject"] and "/p/case/" in smtp_server.body(message)
+    case_svc.case_decide_identity(actor=handler, case=web_case, verified=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        case_svc.case_request_clarification(actor=handler, case=web_case, question="Which of your two accounts?")
+    message = smtp_server.wait_for("pat@example.org", 2)[-1]
+    assert "Which of your two accounts?" in smtp_server.body(message)
+    sent = CaseCorrespondence.objects.filter(case=web_case, direction="outbound").order_by("pk")
+    assert [(c.template_key, c.delivery) for c in sent] == [
+        ("identity_request", "sent"),
+        ("clarification_request", "sent"),
+    ]

@@ -219,7 +219,7 @@ def test_hostile_input_in_the_page_forms_is_refused_naming_the_field_and_changes
 def test_the_handler_asking_for_identity_or_clarification_emails_the_online_requester_with_the_link(
     web_case,
     handler,
-    smtp_server,
+    smtp_server,  # noqa: F811
     django_capture_on_commit_callbacks,
 ):
     with django_capture_on_commit_callbacks(execute=True):

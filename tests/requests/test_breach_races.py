@@ -79,3 +79,27 @@ def test_the_same_csv_linked_twice_at_once_links_each_customer_once(dpo, assesse
     assert outcomes == ["ImportRejected", "ok"]
     assert BreachAffected.objects.filter(breach=assessed).count() == 5
     assert BreachAffected.history.filter(breach_id=assessed.pk).count() == 5
+
+
+def test_the_same_query_linked_twice_at_once_links_each_customer_once(dpo, assessed):
+    from requests.services.breach_query import ERR_NONE_MATCH, AffectedQuery, breach_link_query
+    from tests.factories import DisclosureFactory, RecipientFactory
+
+    courier = RecipientFactory(name="Race Couriers Ltd")
+    for _ in range(5):
+        DisclosureFactory(recipient=courier)
+    query = AffectedQuery(source="disclosure", recipient=courier)
+    refusals: list[list[str]] = []
+
+    def link():
+        try:
+            breach_link_query(actor=dpo, breach=Breach.objects.get(pk=assessed.pk), query=query, expected=5)
+        except ValidationError as exc:
+            refusals.append(exc.messages)
+            raise
+
+    assert race(link) == ["ValidationError", "ok"]
+    # The second waited for the first's lock, then found nothing left to link.
+    assert refusals == [[ERR_NONE_MATCH]]
+    assert BreachAffected.objects.filter(breach=assessed).count() == 5
+    assert BreachAffected.history.filter(breach_id=assessed.pk).count() == 5

@@ -29,6 +29,9 @@ class Purpose(models.TextChoices):
     DIRECT_MARKETING = "direct_marketing", "Direct marketing"
     PERSONALISED_ADS = "personalised_ads", "Personalised online advertising"
     SENSITIVE_SHARING = "sensitive_sharing", "Sharing sensitive data with partners"
+    # PECR reg 21(4): a TPS-listed subscriber told us they do not, for the time being, object
+    # to our marketing calls (withdrawable, reg 21(5)). Phone only, so not tied to a channel.
+    CALLS_DESPITE_TPS = "calls_despite_tps", "Marketing calls despite the TPS (reg 21(4))"
 
 
 # Direct marketing is per channel; the other purposes are not tied to a channel.
@@ -156,6 +159,8 @@ class PreferenceChange(models.Model):
         ACCOUNT_PAGE = "account_page", "Account page"
         IMPORT = "import", "Import"
         RIGHTS_REQUEST = "rights_request", "Rights request"
+        MPS_FILE = "mps_file", "MPS file"
+        BEREAVEMENT = "bereavement", "Bereavement"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="preference_changes")
     purpose = models.CharField(max_length=32, choices=Purpose.choices)
@@ -251,6 +256,7 @@ class SuppressionEntry(models.Model):
         OPTED_OUT = "opted_out", "Opted out"
         OBJECTED = "objected", "Objected to direct marketing (Art 21)"
         ERASED = "erased", "Erased (Art 17)"
+        DECEASED = "deceased", "Deceased"
 
     channel = models.CharField(max_length=10, choices=Channel.choices)
     identifier_hash = models.CharField(max_length=64)
@@ -611,3 +617,12 @@ class Disclosure(models.Model):
 
 
 from .models_retention import LegalHold  # noqa: E402, F401  (registered through this module)
+from .models_screening import (  # noqa: E402, F401  (registered through this module)
+    Bereavement,
+    CampaignScreening,
+    DiallerToken,
+    MpsFile,
+    MpsMatch,
+    TpsFile,
+    TpsRegister,
+)

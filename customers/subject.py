@@ -457,6 +457,8 @@ COVERAGE: dict[str, Part] = {
         what="Correspondence on those requests and complaints",
     ),
     "privacy_portal.AccessEvent": Part(_customer, rows=_access_events, what="Reads of the person's data"),
+    "customers.MpsMatch": Part(_customer, what="Matches with the Mailing Preference Service's file"),
+    "customers.Bereavement": Part(_customer, what="The record of the person's death (all marketing stopped)"),
     "requests.BreachAffected": Part(
         _customer, what="Personal-data breaches that affected the person, and telling them"
     ),

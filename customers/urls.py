@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from .views import calls, desk, disclosures, imports, purchases, retention
+from .views import calls, desk, disclosures, imports, purchases, retention, screening
 
 app_name = "customers"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     *purchases.urlpatterns,
     *retention.urlpatterns,
     *disclosures.urlpatterns,
+    *screening.urlpatterns,
 ]

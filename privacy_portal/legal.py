@@ -25,6 +25,21 @@ OPT_OUT_WEEKS_POST = 6
 OPT_OUT_DAYS_PERSONALISED_ADS = 7
 OPT_OUT_DAYS_SENSITIVE_SHARING = 0
 
+# --- Telephone marketing and the TPS (PECR 2003, SI 2003/2426, reg 21) ----------------------
+# reg 21(3): "A person shall not be held to have contravened paragraph (1)(b) where the number
+# allocated to the called line has been listed on the register for less than 28 days preceding
+# that on which the call is made." Counted from the date a number was first seen listed in a
+# TPS/CTPS file we loaded; a number already on the first file we ever loaded has no known date
+# and is treated as listed for longer.
+TPS_LISTED_GRACE_DAYS = 28
+# The 28 days only protect a caller who screens against a copy of the register at most 28 days
+# old (ICO guidance on telephone marketing): an older file cannot clear a number.
+TPS_FILE_MAX_AGE_DAYS = 28
+# reg 21(4)-(5): a listed subscriber may tell a caller they do not, for the time being, object
+# to its calls, and may withdraw that at any time; once withdrawn "the caller shall not make such
+# calls on that line": in effect the moment it is recorded (the screening reads it live).
+OPT_OUT_DAYS_CALLS_DESPITE_TPS = 0
+
 # --- Age ------------------------------------------------------------------------------
 # Privacy notice: the business does not knowingly hold data on, or sell to, under-18s
 # (it offers credit and instalment plans: Consumer Credit Act 1974 requires adults).

@@ -39,13 +39,19 @@ OPT_OUT_DELAY: dict[tuple[str, str], datetime.timedelta] = {
     (Purpose.DIRECT_MARKETING, Channel.POST): datetime.timedelta(weeks=legal.OPT_OUT_WEEKS_POST),
     (Purpose.PERSONALISED_ADS, ""): datetime.timedelta(days=legal.OPT_OUT_DAYS_PERSONALISED_ADS),
     (Purpose.SENSITIVE_SHARING, ""): datetime.timedelta(days=legal.OPT_OUT_DAYS_SENSITIVE_SHARING),
+    (Purpose.CALLS_DESPITE_TPS, ""): datetime.timedelta(days=legal.OPT_OUT_DAYS_CALLS_DESPITE_TPS),
 }
+
+# An Art 21 objection (or a bereavement) withdraws every marketing purpose and the reg 21(4)
+# notification too: no marketing call, TPS-listed or not.
+WITHDRAWN_BY_OBJECTION = (*MARKETING_PURPOSES, Purpose.CALLS_DESPITE_TPS)
 
 
 # Purposes whose withdrawal takes effect the moment it is recorded, with no feed to wait for:
 # sharing sensitive data is a guard the portal itself applies to every later disclosure
 # (legal.OPT_OUT_DAYS_SENSITIVE_SHARING = 0, UK GDPR Art 7(3)).
-EFFECTIVE_AT_ONCE = frozenset({Purpose.SENSITIVE_SHARING})
+# Withdrawing a reg 21(4) notification likewise: every screening reads it live.
+EFFECTIVE_AT_ONCE = frozenset({Purpose.SENSITIVE_SHARING, Purpose.CALLS_DESPITE_TPS})
 REASON_AT_ONCE = "effective at once (a guard on every later disclosure)"
 
 
@@ -118,7 +124,7 @@ def validate_change(
         raise ValidationError({"received_at": ERR_FUTURE})
     if customer.is_erased:
         raise ValidationError(ERR_ERASED)
-    if granted and customer.marketing_objected and purpose in MARKETING_PURPOSES:
+    if granted and customer.marketing_objected and purpose in WITHDRAWN_BY_OBJECTION:
         raise ValidationError(ERR_OBJECTED)
     if granted and customer.processing_restricted:
         raise ValidationError(ERR_RESTRICTED)
@@ -272,7 +278,7 @@ def customer_object_to_marketing(
     customer.refresh_from_db()
     changes = []
     for purpose, channel in preference_keys():
-        if purpose not in MARKETING_PURPOSES:
+        if purpose not in WITHDRAWN_BY_OBJECTION:
             continue
         change, created = preference_record(
             actor=actor,

@@ -24,6 +24,7 @@ from ..services import preferences as preference_services
 from ..services.customers import CONTACT_FIELDS, StaleEditError
 from ..services.legal_holds import customer_holds
 from ..services.normalise import format_phone
+from ..services.screening import screen_customer
 
 Action = AccessEvent.Action
 
@@ -66,6 +67,7 @@ def detail(request, pk: int):
         "customer": customer,
         "phone_display": format_phone(customer.phone),
         "preferences": preference_services.preference_states(customer),
+        "screenings": screen_customer(customer),
         "today": timezone.localdate(),
         "holds": customer_holds(customer),
     }
@@ -240,6 +242,7 @@ def break_glass(request):
                 "customer": customer,
                 "phone_display": format_phone(customer.phone),
                 "preferences": preference_services.preference_states(customer),
+                "screenings": screen_customer(customer),
                 "today": timezone.localdate(),
                 "break_glass": True,
             }

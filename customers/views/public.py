@@ -10,11 +10,12 @@ from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from privacy_portal.access import public
 
-from ..services import sms, sms_gateways
+from ..services import dialler, sms, sms_gateways
+from ..services.screening import screen_number
 from ..services.unsubscribe import UnsubscribeLinkError, unsubscribe_confirm, unsubscribe_target
 
 security_log = logging.getLogger("portal.security")
@@ -135,7 +136,30 @@ def sms_esendex(request, secret: str):
     return HttpResponse(status=200)
 
 
+ERR_DIALLER_TOKEN = "A valid dialler token is required (Authorization: Bearer <token>)."  # noqa: S105 (a message)
+ERR_NUMBER_MISSING = "Give the number to screen: ?number=…"
+
+
+# The dialler's pre-dial check: a server-to-server GET authenticated by a bearer token (stored
+# hashed), not a session; nothing without a valid token.
+@public
+@never_cache
+@require_GET
+def dialler_screen(request):
+    """May the dialler make a marketing call to ?number= now: allowed, reasons, file dates."""
+    if dialler.authenticate(request.headers.get("Authorization")) is None:
+        security_log.warning("dialler screen refused: bad or missing token")
+        response = JsonResponse({"error": ERR_DIALLER_TOKEN}, status=401)
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    number = request.GET.get("number", "").strip()
+    if not number or len(number) > 40:
+        return JsonResponse({"error": ERR_NUMBER_MISSING}, status=400)
+    return JsonResponse(screen_number(number).as_dict())
+
+
 urlpatterns = [
+    path("dialler/screen", dialler_screen, name="dialler_screen"),
     path("unsubscribe/<str:token>/", unsubscribe, name="unsubscribe"),
     path("sms/inbound/", sms_inbound, name="sms_inbound"),
     path("sms/twilio/", sms_twilio, name="sms_twilio"),

@@ -85,6 +85,7 @@ PUBLIC_ROUTE_NAMES = [
     "case_reply",
     "case_upload",
     "case_export",
+    "dialler_screen",
 ]
 
 

@@ -64,6 +64,28 @@ CASE_FILE_SOURCE = (
 
 SCHEDULE: tuple[Rule, ...] = (
     Rule(
+        "mps_bereavements",
+        "MPS matches and bereavements",
+        ("customers.MpsMatch", "customers.Bereavement"),
+        "While the customer record lasts",
+        "The MPS file that matched, or the day the family told us",
+        KEEP,
+        POLICY,
+        "A deceased person's record must never be marketed to again (DMA Code; PECR reg 21-22): kept with the "
+        "customer record and removed with it by erasure",
+    ),
+    Rule(
+        "campaign_screenings",
+        "Call-list screenings (TPS/CTPS)",
+        ("customers.CampaignScreening",),
+        "No automatic end yet",
+        "The screening",
+        KEEP,
+        POLICY,
+        "The evidence the ICO asks for that each campaign was screened (PECR reg 21): which files, the counts, "
+        "the result file",
+    ),
+    Rule(
         "customers",
         "Customer records",
         ("customers.Customer",),
@@ -329,6 +351,10 @@ NOT_SCHEDULED: dict[str, str] = {
     "requests.ReferenceCounter": "The last reference number issued per year: no personal data.",
     "requests.ReminderKey": "Which reminder was sent for which deadline (ids and thresholds only), so none is "
     "sent twice.",
+    "customers.TpsFile": "Which TPS/CTPS file was loaded when (dates, counts, a digest): no personal data; the "
+    "numbers themselves are replaced by each full file.",
+    "customers.DiallerToken": "A dialler's token (its hash, a name): configuration, no personal data.",
+    "customers.MpsFile": "Which MPS file was loaded when (counts and a digest only); its matches are scheduled.",
 }
 
 

@@ -40,7 +40,7 @@ MAX_GRAM = 5  # an address line or a full name is at most this many words
 # version, lower case, common accents removed) is a run of words of the texts, or whose number
 # is one the texts hold: an address typed with "Rd" for "Road" is then found only if something
 # else of the same person's is in the text too.
-READ_ALL_UP_TO = 5000
+READ_ALL_UP_TO = 1000
 # Lower case and without the common accents, as redaction.normalise sees a value.
 _ACCENTED = "àáâãäåāçćčèéêëēęìíîïīñńòóôõöøōùúûüūýÿžźż\u2019\u2018"
 _PLAIN = "aaaaaaaccceeeeeeiiiiinnooooooouuuuuyyzzz''"

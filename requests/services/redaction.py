@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -129,13 +130,21 @@ _ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
 # --- Normalising ---------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
+def _fold(char: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)).casefold()
+
+
 def normalise(text: str) -> tuple[str, list[int]]:
     """The text as matching sees it (no diacritics, case folded, straight apostrophes), and for
     each of its characters the index of the character of `text` it came from."""
+    text = text.translate(_APOSTROPHES)
+    if text.isascii():
+        return text.lower(), list(range(len(text)))
     out: list[str] = []
     where: list[int] = []
-    for i, char in enumerate(text.translate(_APOSTROPHES)):
-        folded = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)).casefold()
+    for i, char in enumerate(text):
+        folded = _fold(char)
         out.append(folded)
         where.extend([i] * len(folded))
     return "".join(out), where
@@ -261,17 +270,23 @@ def _phone_forms(value: str) -> set[str]:
 @dataclass
 class Matcher:
     """The person's values, ready to find in any text: sequences of slots, compact forms,
-    emails; and the names that count only in name context."""
+    emails, and names. Its size grows with the number of values, never with their
+    combinations (the ICO breach report matches thousands of people's values at once)."""
 
-    sequences: dict[str, list[Variant]]  # indexed by a token of the first slot
+    sequences: dict  # indexed by a token of the first slot, or of the first two (_index)
     compact: set[str]
-    emails: list[re.Pattern]
+    emails: re.Pattern | None
+    names: dict  # names redacted wherever they appear as words (indexed as sequences)
+    common: frozenset[str]  # one-word names that are everyday words: in name context only
+    name_tokens: frozenset[str]  # every token of every name (context for a common one)
+    titles: frozenset[str]
+    initials: frozenset[str]
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         found, gaps = _text_tokens(text)
         spans = []
         for i, token in enumerate(found):
-            for variant in self.sequences.get(token.text, ()):
+            for variant in _candidates(self.sequences, found, gaps, i):
                 end = _match(found, gaps, i, variant)
                 if end is not None:
                     spans.append((token.start, found[end].end))
@@ -283,11 +298,66 @@ class Matcher:
                     joined += found[j].text
                     if joined in self.compact:
                         spans.append((token.start, found[j].end))
-        folded, where = normalise(text)
-        for pattern in self.emails:
-            for match in pattern.finditer(folded):
+        spans += self._name_spans(found, gaps)
+        if self.emails is not None:
+            folded, where = normalise(text)
+            for match in self.emails.finditer(folded):
                 spans.append((where[match.start()], where[match.end() - 1] + 1))
         return _merge(text, spans)
+
+    def _name_spans(self, found: list[_Token], gaps: list[str]) -> list[tuple[int, int]]:
+        """Names: an unusual one wherever it is a word; a common-word one only beside a title,
+        an initial or another of the person's names; a title or initial just before a name,
+        and names next to each other, go with it as one."""
+        hit = [False] * len(found)
+        for i in range(len(found)):
+            for variant in _candidates(self.names, found, gaps, i):
+                end = _match(found, gaps, i, variant)
+                if end is not None:
+                    hit[i : end + 1] = [True] * (end + 1 - i)
+
+        def joined(i: int, j: int) -> bool:  # tokens i < j adjacent as parts of one name
+            return i >= 0 and j < len(found) and _joins(gaps[i])
+
+        def prefix(i: int) -> bool:  # a title or an initial, written with a capital
+            t = found[i]
+            return t.capital and (t.text in self.titles or (len(t.text) == 1 and t.text in self.initials))
+
+        def named(i: int) -> bool:  # another of the person's names (a common one: with a capital)
+            t = found[i]
+            return hit[i] or (t.text in self.name_tokens and (t.text not in self.common or t.capital))
+
+        changed = True
+        while changed:  # "Jane Rose May": each common name found beside the one before it
+            changed = False
+            for i, token in enumerate(found):
+                if hit[i] or token.text not in self.common:
+                    continue
+                before = joined(i - 1, i) and (prefix(i - 1) or (token.capital and named(i - 1)))
+                after = joined(i, i + 1) and token.capital and named(i + 1) and found[i + 1].text not in self.common
+                after = after or (joined(i, i + 1) and token.capital and hit[i + 1])
+                if before or after:
+                    hit[i] = changed = True
+        spans = []
+        i = 0
+        while i < len(found):
+            if not hit[i]:
+                i += 1
+                continue
+            start = i
+            while start > 0 and joined(start - 1, start) and prefix(start - 1):
+                start -= 1
+            end = i
+            while end + 1 < len(found) and hit[end + 1] and joined(end, end + 1):
+                end += 1
+            # "Jane R. May": an initial between two names is part of the name.
+            while end + 2 < len(found) and prefix(end + 1) and hit[end + 2] and joined(end, end + 1):
+                end += 2
+                while end + 1 < len(found) and hit[end + 1] and joined(end, end + 1):
+                    end += 1
+            spans.append((found[start].start, found[end].end))
+            i = end + 1
+        return spans
 
 
 def _match(found: list[_Token], gaps: list[str], i: int, variant: Variant) -> int | None:
@@ -322,19 +392,18 @@ def matcher(ids: Identifiers) -> Matcher:
 
     firsts = [v for v in ids.first_names if len(v) >= MIN_NAME_LENGTH]
     lasts = [v for v in ids.last_names if len(v) >= MIN_NAME_LENGTH]
-    given: list[Variant] = [v for name in firsts for v in _words(name)]
-    initials = Capital(tokens(name)[0][0] for name in firsts if tokens(name))
-    titles = Capital(TITLES | {t for title in ids.titles for t in tokens(title)})
-    context: list[Variant] = [*given, (titles,)] + ([(initials,)] if initials else [])
+    names: list[Variant] = []
+    common: set[str] = set()
+    name_tokens: set[str] = set()
     for name in [*firsts, *lasts]:
         for variant in _words(name):
-            if not _is_common(variant):
-                sequences.append(variant)
-    for last in lasts:
-        for variant in _words(last):
-            sequences += [(*before, *variant) for before in context]
-            sequences += [(*variant, *after) for after in given]  # "Brown, Jane"
-            sequences += [(*g, initials, *variant) for g in given if initials]  # "Jane A. Brown"
+            name_tokens |= {t for slot in variant for t in slot}
+            if _is_common(variant):
+                common |= variant[0]
+            else:
+                names.append(variant)
+    initials = frozenset(tokens(name)[0][0] for name in firsts if tokens(name))
+    titles = frozenset(TITLES | {t for title in ids.titles for t in tokens(title)})
 
     for value in ids.address_lines:
         if len(value) >= MIN_ADDRESS_LENGTH:
@@ -355,12 +424,42 @@ def matcher(ids: Identifiers) -> Matcher:
         elif form:
             sequences += _words(postcode)
 
-    index: dict[str, list[Variant]] = {}
-    for variant in set(sequences):
-        for first in variant[0]:
-            index.setdefault(first, []).append(variant)
-    emails = [re.compile(rf"(?<![\w.+\-]){re.escape(normalise(e)[0])}(?![\w\-]|\.\w)") for e in sorted(ids.emails) if e]
-    return Matcher(index, compact, emails)
+    emails = sorted({normalise(e)[0] for e in ids.emails if e}, key=len, reverse=True)
+    pattern = "|".join(re.escape(e) for e in emails)
+    return Matcher(
+        sequences=_index(sequences),
+        compact=compact,
+        emails=re.compile(rf"(?<![\w.+\-])(?:{pattern})(?![\w\-]|\.\w)") if emails else None,
+        names=_index(names),
+        common=frozenset(common & COMMON_WORDS),
+        name_tokens=frozenset(name_tokens),
+        titles=titles,
+        initials=initials,
+    )
+
+
+def _index(variants: list[Variant]) -> dict:
+    """Variants by their first token (one-token values) or first two tokens (longer ones), so a
+    text token is tried only against values that can start there."""
+    index: dict = {}
+    for variant in set(variants):
+        if len(variant) == 1:
+            for first in variant[0]:
+                index.setdefault(first, []).append(variant)
+        else:
+            for first in variant[0]:
+                for second in variant[1]:
+                    index.setdefault((first, second), []).append(variant)
+    return index
+
+
+def _candidates(index: dict, found: list[_Token], gaps: list[str], i: int) -> list[Variant]:
+    one = index.get(found[i].text, [])
+    if i + 1 < len(found) and _joins(gaps[i]):
+        two = index.get((found[i].text, found[i + 1].text))
+        if two:
+            return [*one, *two]
+    return one
 
 
 def _is_common(variant: Variant) -> bool:
@@ -371,7 +470,7 @@ def _is_common(variant: Variant) -> bool:
 def redactor(ids: Identifiers, *, replacement: str = REDACTED) -> Redact:
     """A function replacing, in a text, every identifying value in `ids` by `replacement`."""
     match = matcher(ids)
-    if not (match.sequences or match.compact or match.emails):
+    if not (match.sequences or match.compact or match.emails or match.names or match.common):
         return lambda text: text
 
     def redact(text: str) -> str:

@@ -4,6 +4,7 @@ and no one else's: the secure page only the case its signed link names."""
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -164,6 +165,7 @@ def _page(request, token: str, case, *, reply=None, upload=None, status: int = 2
         "export": doc,
         "export_refusal": svc.export_refusal(doc) if doc else "",
         "downloads_left": legal.EXPORT_PUBLIC_DOWNLOADS - doc.public_downloads if doc else 0,
+        "available_until": doc.uploaded_at + datetime.timedelta(days=legal.EXPORT_RETENTION_DAYS) if doc else None,
         "error": error,
         "notice": request.GET.get("done", ""),
     }

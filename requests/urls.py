@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import breaches, case, complaints, queue
+from .views import breaches, case, complaints, messages, queue
 
 app_name = "requests"
 
@@ -15,6 +15,8 @@ urlpatterns = [
     path("<int:pk>/documents/<int:doc_pk>/", case.document_download, name="document"),
     path("<int:pk>/correspondence/new/", complaints.case_correspondence_add, name="case_correspondence_add"),
     path("<int:pk>/correspondence/<int:item_pk>/", complaints.case_attachment, name="case_correspondence"),
+    path("messages/", messages.template_list, name="message_templates"),
+    path("messages/<slug:key>/", messages.template_edit, name="message_template"),
     path("complaints/", complaints.complaints, name="complaints"),
     path("complaints/new/", complaints.complaint_new, name="complaint_new"),
     path("complaints/logged/", complaints.complaints_logged, name="complaints_logged"),

@@ -178,7 +178,14 @@ PARAMS: list[tuple[str, str, str]] = [
     ("", "item_pk", "item"),
     ("audit/break-glass/", "event_id", "break_glass"),
 ]
-STRING_PARAMS = {"kind": "customers.Customer", "uidb64": "x", "token": "x", "secret": "x", "fmt": "json"}
+STRING_PARAMS = {
+    "kind": "customers.Customer",
+    "uidb64": "x",
+    "token": "x",
+    "key": "complaint_ack",
+    "secret": "x",
+    "fmt": "json",
+}
 
 
 def fill(route: Route, world: World, action: str = "") -> str:

@@ -700,6 +700,40 @@ def notice_versions_archived(period: Period, today: datetime.date) -> Measuremen
     )
 
 
+# --- Telephone marketing -----------------------------------------------------------------------------------
+
+
+def tps_screened(period: Period, today: datetime.date) -> Measurement:
+    """Call lists screened in the period without both a TPS and a CTPS file, or against a file
+    more than TPS_FILE_MAX_AGE_DAYS older than the screening (it cannot clear a number)."""
+    from django.db.models import DateField, ExpressionWrapper
+
+    from customers.models_screening import CampaignScreening
+
+    screened = CampaignScreening.objects.filter(screened_at__gte=period.start_at(), screened_at__lt=period.end_before())
+    oldest = ExpressionWrapper(
+        TruncDate("screened_at") - datetime.timedelta(days=legal.TPS_FILE_MAX_AGE_DAYS), output_field=DateField()
+    )
+    broken = screened.annotate(oldest_file=oldest).filter(
+        Q(tps_file__isnull=True)
+        | Q(ctps_file__isnull=True)
+        | Q(tps_file__file_date__lt=F("oldest_file"))
+        | Q(ctps_file__file_date__lt=F("oldest_file"))
+    )
+    return measure_queryset(
+        broken,
+        day="screened_at",
+        model="customers.CampaignScreening",
+        fields=(),
+        reference=lambda row: f"call-list screening {row['pk']}",
+        url=lambda row: reverse("customers:screening", args=[row["pk"]]),
+        note=lambda row: f"screened without a TPS and a CTPS file at most {legal.TPS_FILE_MAX_AGE_DAYS} days old",
+        label="call lists screened without both registers in date",
+        population=screened,
+        population_label="call lists screened in the period",
+    )
+
+
 # --- The register ------------------------------------------------------------------------------------------
 
 NEED_TO_KNOW = (
@@ -985,13 +1019,14 @@ REGISTER: tuple[Check, ...] = (
     ),
     Check(
         key="tps_screened",
-        title="Marketing calls screened against the TPS",
-        provision="PECR reg 21 (the 28-day rule)",
-        measured="Marketing calls in the period made to a number registered with the TPS/CTPS more than 28 days "
-        "before, without the customer's own notification.",
-        mechanism="TPS/CTPS screening of each marketing call list.",
-        not_measurable="The portal does not yet screen against the TPS nor record marketing calls made (the TPS "
-        "screening work is building it).",
+        title="Marketing calls screened against the TPS and CTPS",
+        provision="PECR reg 21 (the 28-day rule); legal.TPS_FILE_MAX_AGE_DAYS",
+        measured="Call lists screened in the period without both a TPS and a CTPS file, or against a file more "
+        "than 28 days older than the screening. Calls actually made are not recorded by the portal, so a call "
+        "list dialled without screening is not seen.",
+        mechanism="Every call list is screened (Screening) against the latest TPS and CTPS files; the dialler's "
+        "pre-dial check reads the register live.",
+        measure=tps_screened,
     ),
 )
 

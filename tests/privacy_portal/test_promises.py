@@ -248,6 +248,23 @@ def _notice(*, late: bool) -> Made:
     return Made("privacy_portal.PrivacyNoticeVersion", None, "2099-01")
 
 
+def _screening(*, late: bool) -> Made:
+    from customers.models_screening import CampaignScreening, TpsFile
+
+    dpo = UserFactory(role=User.Role.DPO)
+    files = {}
+    for register in ("tps", "ctps"):
+        files[register] = TpsFile.objects.create(
+            register=register, kind="full", file_date=DAY - datetime.timedelta(days=40 if late else 3),
+            name=f"{register}.txt", sha256=register * 16, lines=1, listed=1, loaded_by=dpo,
+        )  # fmt: skip
+    screening = CampaignScreening.objects.create(
+        screened_by=dpo, screened_at=at(), source_name="list.csv", source_sha256="0" * 64,
+        tps_file=files["tps"], ctps_file=files["ctps"], rows=10, allowed=9, blocked=1,
+    )  # fmt: skip
+    return Made("customers.CampaignScreening", screening.pk)
+
+
 BUILDERS = {
     "optout_email_phone": lambda late: _optout("phone", late=late, source="phone_call"),
     "optout_post": lambda late: _optout("post", late=late, source="letter"),
@@ -274,10 +291,11 @@ BUILDERS = {
     "accounts_approved": lambda late: _approved(late=late),
     "chain_verified_nightly": lambda late: _chain(late=late),
     "notice_versions_archived": lambda late: _notice(late=late),
+    "tps_screened": lambda late: _screening(late=late),
 }
 
 # Checks whose data the portal does not hold yet: each must say so, and why.
-NOT_YET = {"one_click_unsubscribe", "external_deletions_confirmed", "tps_screened"}
+NOT_YET = {"one_click_unsubscribe", "external_deletions_confirmed"}
 
 MEASURABLE = [c for c in REGISTER if c.measure is not None]
 

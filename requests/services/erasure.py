@@ -162,6 +162,17 @@ PLAN: dict[str, Treatment] = {
         "Text messages received: the gateway's message id and what was done (no number, no text)",
         "So that a replayed message changes nothing; it holds no personal value.",
     ),
+    "customers.MpsMatch": Treatment(
+        KEPT,
+        "Matches with the Mailing Preference Service's file: the file's line, its flag and dates (no name or address)",
+        "Shows why post to the person stopped (PECR, DMA Code); linked only to the anonymised record, it holds no "
+        "personal value.",
+    ),
+    "customers.Bereavement": Treatment(
+        REDACTED_KEPT,
+        "The record that the person has died (its evidence note redacted)",
+        "So that no marketing is ever sent again on any channel (DMA Code); linked only to the anonymised record.",
+    ),
     "requests.Case": Treatment(
         REDACTED_KEPT, "Rights requests: the person's details as requester removed, free text redacted", CASE_FILE_WHY
     ),

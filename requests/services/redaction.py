@@ -33,9 +33,13 @@ Names. A forename or surname is redacted alone, also possessive, unless it is al
 everyday English word (COMMON_WORDS: May, Rose, Young, Brown, Hope, Bill...). Such a name is
 redacted only in name context: beside another of the person's names ("Jane Brown", "Brown,
 Jane"), their initial ("J. Brown", "J Brown"), or a title (any usual title or the person's
-own: "Mrs Brown", "Dr May"). So "in May we wrote" and "a brown envelope" survive the erasure
-of Jane May Brown while "Mrs Brown phoned" does not. An unusual surname ("Trevithick") goes
-wherever it appears as a word. A title with the surname ("Mrs Smith") goes as one.
+own: "Mrs Brown", "Dr May"). A title or initial counts only written with a capital ("we miss
+may", "a brown envelope" are not name context), and beside another name the common word must
+be capitalised too. So "in May we wrote" and "a brown envelope" survive the erasure of Jane May
+Brown while "Mrs Brown phoned" does not. An unusual surname ("Trevithick") goes wherever it
+appears as a word. A title or initial just before a name, and names next to each other, go as
+one ("Mrs J. Smith" is one "[erased]"). The list is data, not a rule per example: a surname
+added to it is then redacted only in name context.
 """
 
 from __future__ import annotations

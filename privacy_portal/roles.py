@@ -29,6 +29,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "customers.add_preferencechange",
         "customers.view_correspondence",
         "customers.add_correspondence",
+        # Record a bereavement the family tells us of (stops all marketing at once).
+        "customers.add_bereavement",
         # Log a rights request or complaint and follow its status; nothing inside.
         "requests.add_case",
         "requests.view_case_status",

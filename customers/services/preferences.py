@@ -13,7 +13,16 @@ from django.utils import timezone
 from privacy_portal import legal
 from privacy_portal.models import PrivacyNoticeVersion
 
-from ..models import CHANNEL_PURPOSES, Channel, Customer, PreferenceChange, Purpose, SuppressionEntry, preference_label
+from ..models import (
+    CHANNEL_PURPOSES,
+    Bereavement,
+    Channel,
+    Customer,
+    PreferenceChange,
+    Purpose,
+    SuppressionEntry,
+    preference_label,
+)
 from .suppression import suppression_add_customer
 
 Source = PreferenceChange.Source
@@ -26,6 +35,7 @@ ERR_FUTURE = "The date received cannot be in the future."
 ERR_OBJECTED = "The customer has objected to direct marketing (Art 21): marketing consent cannot be recorded."
 ERR_RESTRICTED = "Processing is restricted for this customer (Art 18): no new marketing consent can be recorded."
 ERR_ERASED = "This customer has been erased."
+ERR_DECEASED = "This customer has died (a bereavement is recorded): no marketing consent can be recorded."
 ERR_NOTICE_VERSION = "No privacy notice version “{version}” is in the archive. Give the version shown, as archived."
 
 # Purposes that are marketing (an Art 21 objection withdraws all of them).
@@ -128,6 +138,8 @@ def validate_change(
         raise ValidationError(ERR_OBJECTED)
     if granted and customer.processing_restricted:
         raise ValidationError(ERR_RESTRICTED)
+    if granted and Bereavement.objects.filter(customer=customer).exists():
+        raise ValidationError(ERR_DECEASED)
 
 
 @dataclass(frozen=True)

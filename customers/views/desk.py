@@ -10,6 +10,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from privacy_portal import bounds
 from privacy_portal.access import get_for_user_or_404, requires
 from privacy_portal.audit import access_record
 from privacy_portal.forms import add_service_errors
@@ -17,7 +18,7 @@ from privacy_portal.models import AccessEvent
 
 from ..access import may_read_case_file
 from ..forms import ContactEditForm, ContactForm, ObjectionForm, PreferenceForm, SearchForm
-from ..models import Customer, PreferenceChange, preference_label
+from ..models import Bereavement, Customer, PreferenceChange, preference_label
 from ..selectors import customer_search
 from ..services import customers as customer_services
 from ..services import preferences as preference_services
@@ -68,6 +69,8 @@ def detail(request, pk: int):
         "phone_display": format_phone(customer.phone),
         "preferences": preference_services.preference_states(customer),
         "screenings": screen_customer(customer),
+        "bereavement": Bereavement.objects.filter(customer=customer).first(),
+        "mps_matches": customer.mps_matches.select_related("mps_file").order_by("-matched_at")[:5],
         "today": timezone.localdate(),
         "holds": customer_holds(customer),
     }
@@ -177,6 +180,37 @@ def object_to_marketing(request, pk: int):
     return render(request, "customers/object_form.html", {"form": form, "customer": customer})
 
 
+class BereavementForm(forms.Form):
+    reported_on = bounds.DateField(label="Date the family told us", help_text="dd/mm/yyyy")
+    evidence = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Who told us and how",
+        help_text="For example: son, by phone; death certificate seen. No more personal data.",
+    )
+
+
+@requires("customers.add_bereavement")
+@require_http_methods(["GET", "POST"])
+def record_bereavement(request, pk: int):
+    """The family tells us the customer has died: every marketing purpose stops on every channel."""
+    from ..services.mps import customer_record_bereavement
+
+    customer = _customer(request, pk)
+    form = BereavementForm(request.POST or None, initial={"reported_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer_record_bereavement(actor=request.user, customer=customer, source=Bereavement.Source.AGENT,
+                                        **form.cleaned_data)  # fmt: skip
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Bereavement recorded: all marketing on every channel is stopped.")
+            return redirect(customer)
+    access_record(request=request, action=Action.VIEW_CUSTOMER, customer_id=customer.pk, obj=customer)
+    return render(request, "customers/bereavement_form.html", {"form": form, "customer": customer})
+
+
 @requires(object_perm="customers.view_customer")
 @require_GET
 def history(request, pk: int):
@@ -272,5 +306,6 @@ urlpatterns = [
     path("<int:pk>/edit/", edit, name="edit"),
     path("<int:pk>/preferences/", record_preference, name="record_preference"),
     path("<int:pk>/object/", object_to_marketing, name="object"),
+    path("<int:pk>/bereavement/", record_bereavement, name="bereavement"),
     path("<int:pk>/history/", history, name="history"),
 ]

@@ -482,6 +482,11 @@ class Recipient(models.Model):
         help_text="The agreement lapses after this day unless renewed (then enter the new date).",
     )
     contact = models.CharField(max_length=300, help_text="Who to tell about a rectification, erasure or restriction.")
+    holds_call_data = models.BooleanField(
+        "holds call audio or transcripts",
+        default=False,
+        help_text="Asked to delete its copies whenever calls are purged or erased (a deletion task each time).",
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -616,7 +621,7 @@ class Disclosure(models.Model):
         return [DataCategory(c).label for c in self.data_categories if c in DataCategory.values]
 
 
-from .models_retention import LegalHold  # noqa: E402, F401  (registered through this module)
+from .models_retention import DeletionTask, LegalHold  # noqa: E402, F401  (registered through this module)
 from .models_screening import (  # noqa: E402, F401  (registered through this module)
     Bereavement,
     CampaignScreening,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .views import public
+from .views import deletion_tasks, public
 
 app_name = "public"
 
-urlpatterns = [*public.urlpatterns]
+urlpatterns = [*public.urlpatterns, *deletion_tasks.public_urlpatterns]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from .views import calls, desk, disclosures, imports, purchases, retention, screening
+from .views import calls, deletion_tasks, desk, disclosures, imports, purchases, retention, screening
 
 app_name = "customers"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     *imports.urlpatterns,
     *purchases.urlpatterns,
     *retention.urlpatterns,
+    *deletion_tasks.urlpatterns,
     *disclosures.urlpatterns,
     *screening.urlpatterns,
 ]

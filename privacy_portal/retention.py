@@ -309,6 +309,17 @@ SCHEDULE: tuple[Rule, ...] = (
         "customers.services.retention.legal_holds_purge_ended",
     ),
     Rule(
+        "deletion_tasks",
+        "Deletion tasks sent to other stores, with their confirmations",
+        ("customers.DeletionTask",),
+        f"{legal.CASE_FILE_RETENTION_YEARS} years",
+        "The confirmation",
+        DELETE,
+        STATUTE,
+        "Proof that copies outside the portal were deleted (Art 5(2)) for the limitation period",
+        "customers.services.retention.deletion_tasks_purge_confirmed",
+    ),
+    Rule(
         "sessions",
         "Sessions",
         ("sessions.Session",),

@@ -139,6 +139,11 @@ def home(request):
 
         context["breach_figures"] = breach_figures()
         context["access_patterns"] = access_patterns()
+        from customers.services.external_deletion import open_deletion_tasks, overdue_deletion_tasks
+
+        # Deletions asked of the stores outside the portal, not yet confirmed (overdue first).
+        context["deletion_open"] = open_deletion_tasks().count()
+        context["deletion_overdue"] = list(overdue_deletion_tasks().order_by("due_on", "pk")[:10])
         # Break-glass openings and other flagged reads, newest first, for the DPO to review.
         context["flagged_access"] = (
             AccessEvent.objects.filter(flagged=True).select_related("user", "free_text", "review").order_by("-at")[:10]

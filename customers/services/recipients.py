@@ -43,6 +43,7 @@ FIELDS = (
     "agreement_reference",
     "agreement_renews_on",
     "contact",
+    "holds_call_data",
     "active",
 )
 
@@ -110,6 +111,7 @@ def recipient_save(
     agreement_reference: str = "",
     agreement_renews_on: datetime.date | None = None,
     contact: str,
+    holds_call_data: bool = False,
     active: bool = True,
 ) -> Recipient:
     """Add a recipient to the register, or change one (a change needs a reason, kept in its
@@ -129,6 +131,7 @@ def recipient_save(
             "agreement_reference": agreement_reference,
             "agreement_renews_on": agreement_renews_on,
             "contact": contact,
+            "holds_call_data": holds_call_data,
             "active": active,
         }
     )

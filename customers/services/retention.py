@@ -53,6 +53,7 @@ def _purge_model(
     cutoff: datetime.datetime,
     batch_size: int,
     held: frozenset[int] = frozenset(),
+    purged_calls: list | None = None,
 ) -> dict[str, int]:
     """Delete expired rows of `model` and every history row of each, batch by batch.
 
@@ -74,6 +75,8 @@ def _purge_model(
                 break
             if model is Call:
                 removed["transcripts"] += Call.objects.filter(pk__in=ids).exclude(transcript="").count()
+                if purged_calls is not None:
+                    purged_calls += purged_calls_of(Call.objects.filter(pk__in=ids))
             # History first (plain DELETE: historical models carry no signals), then the rows.
             removed["history_rows"] += history.objects.filter(id__in=ids).delete()[0]
             removed["rows"] += _raw_delete(model, ids)
@@ -93,6 +96,29 @@ def _purge_model(
     return removed
 
 
+def purged_calls_of(calls) -> list:
+    """What the stores outside the portal need to find their copies of `calls` (ids only)."""
+    from .external_deletion import PurgedCall
+
+    return [
+        PurgedCall(pk, ref, bool(transcript or provider))
+        for pk, ref, transcript, provider in calls.values_list(
+            "pk", "recording_ref", "transcript", "transcript_provider"
+        )
+    ]
+
+
+def _ask_stores_to_delete(purged_calls: list, now: datetime.datetime | None) -> int:
+    """The recording store and each recipient holding call data get a deletion task."""
+    from .external_deletion import deletion_tasks_create
+
+    when = timezone.localdate(now or timezone.now())
+    tasks = deletion_tasks_create(
+        calls=purged_calls, cause="retention", source_reference=f"Retention run {when:%Y-%m-%d}", now=now
+    )
+    return len(tasks)
+
+
 def purge_expired_calls(*, now: datetime.datetime | None = None, batch_size: int = PURGE_BATCH_SIZE) -> dict[str, int]:
     """Delete calls (with their transcripts) and correspondence older than six months, and
     scrub them from their history tables. Safe to run twice: a second run removes nothing.
@@ -101,18 +127,18 @@ def purge_expired_calls(*, now: datetime.datetime | None = None, batch_size: int
     Returns counts only: calls, transcripts, call_history, correspondence,
     correspondence_history.
     """
+    purged_calls: list = []
     calls = _purge_model(
         Call,
         "started_at",
         retention_cutoff(legal.CALL_RETENTION_MONTHS, now),
         batch_size,
+        purged_calls=purged_calls,
     )
     letters = _purge_model(
-        Correspondence,
-        "occurred_at",
-        retention_cutoff(legal.CORRESPONDENCE_RETENTION_MONTHS, now),
-        batch_size,
+        Correspondence, "occurred_at", retention_cutoff(legal.CORRESPONDENCE_RETENTION_MONTHS, now), batch_size
     )
+    _ask_stores_to_delete(purged_calls, now)
     report = {
         "calls": calls["rows"],
         "transcripts": calls["transcripts"],
@@ -135,12 +161,14 @@ def purge_expired_calls(*, now: datetime.datetime | None = None, batch_size: int
 def calls_purge_expired(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
     """Calls and transcripts past legal.CALL_RETENTION_MONTHS, with their history; held calls stay."""
     cutoff = retention_cutoff(legal.CALL_RETENTION_MONTHS, now)
-    done = _purge_model(Call, "started_at", cutoff, PURGE_BATCH_SIZE, held)
+    purged_calls: list = []
+    done = _purge_model(Call, "started_at", cutoff, PURGE_BATCH_SIZE, held, purged_calls)
     return {
         "calls": done["rows"],
         "transcripts": done["transcripts"],
         "history": done["history_rows"],
         "held": done["held"],
+        "deletion_tasks": _ask_stores_to_delete(purged_calls, now),
     }
 
 
@@ -228,3 +256,17 @@ def legal_holds_purge_ended(*, now: datetime.datetime | None = None, held: froze
         models.Q(released_at__date__lt=cutoff) | models.Q(released_at__isnull=True, ends_on__lt=cutoff)
     )
     return _report(delete_with_history(ended), LegalHold)
+
+
+def deletion_tasks_purge_confirmed(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
+    """Deletion tasks confirmed more than legal.CASE_FILE_RETENTION_YEARS ago, their attached
+    confirmations included."""
+    from privacy_portal.retention import delete_with_history
+
+    from ..models import DeletionTask
+
+    cutoff = (now or timezone.now()) - relativedelta(years=legal.CASE_FILE_RETENTION_YEARS)
+    done = delete_with_history(
+        DeletionTask.objects.filter(confirmed_at__lt=cutoff), files=lambda task: task.confirmation_path
+    )
+    return _report(done, DeletionTask)

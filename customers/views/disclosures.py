@@ -83,6 +83,11 @@ class RecipientForm(forms.Form):
         label="Agreement renewal date", required=False, help_text="dd/mm/yyyy", input_formats=["%d/%m/%Y", "%Y-%m-%d"]
     )
     contact = forms.CharField(max_length=300, help_text="Who to tell about a rectification, erasure or restriction.")
+    holds_call_data = forms.BooleanField(
+        label="Holds call audio or transcripts",
+        required=False,
+        help_text="Asked to delete its copies (a deletion task) whenever calls are purged or erased.",
+    )
     active = forms.BooleanField(required=False, initial=True)
 
 

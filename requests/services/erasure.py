@@ -49,6 +49,8 @@ from customers.models import (
     SuppressionEntry,
 )
 from customers.services.ad_feed import ad_removal_add, may_be_in_an_audience
+from customers.services.external_deletion import deletion_tasks_create
+from customers.services.retention import purged_calls_of
 from customers.services.suppression import suppression_add_identifiers
 from customers.subject import Candidate, SubjectRecords, subject_records
 from privacy_portal import legal
@@ -580,8 +582,12 @@ def customer_erase(*, actor, case: Case, include: Iterable[str] = ()) -> Erasure
     files = graph.files()
     # Per table: (rows removed or changed, history rows removed or scrubbed, rows kept as they were).
     done: dict[str, tuple[int, int | None, int]] = {}
+    # The recording store and the transcription provider hold copies of the calls: each is
+    # asked to delete them (a deletion task, tracked until confirmed).
+    erased_calls = purged_calls_of(graph.rows(apps.get_model("customers.Call")))
     for label in ("customers.Call", "customers.Correspondence"):
         done[label] = _delete_with_history(apps.get_model(label), graph)
+    deletion_tasks_create(calls=erased_calls, cause="erasure", source_reference=case.reference, now=now)
     done["customers.Purchase"] = _detach_purchases(actor, graph, redact, now)
     done["customers.PreferenceChange"] = _blank_preference_evidence(actor, graph, redact)
     paths, case_files_done, files_removed = _scrub_case_files(actor, case, graph, customer, redact, now)

@@ -86,6 +86,7 @@ PUBLIC_ROUTE_NAMES = [
     "case_upload",
     "case_export",
     "dialler_screen",
+    "deletion_confirm",
 ]
 
 

@@ -153,8 +153,8 @@ SCHEDULE: tuple[Rule, ...] = (
     ),
     Rule(
         "suppression",
-        "Suppression list entries",
-        ("customers.SuppressionEntry",),
+        "Suppression list entries and ad-audience removal hashes",
+        ("customers.SuppressionEntry", "customers.AdRemovalEntry"),
         "Indefinitely",
         "The opt-out or erasure",
         KEEP,

@@ -35,7 +35,7 @@ def test_a_call_held_by_an_open_complaint_survives_the_purge_and_goes_the_night_
     report = retention_apply()
     assert Call.objects.filter(pk=call.pk).exists()
     assert Correspondence.objects.filter(pk=letter.pk).exists()
-    assert report["calls"] == {"calls": 0, "transcripts": 0, "history": 0, "held": 1}
+    assert report["calls"] == {"calls": 0, "transcripts": 0, "history": 0, "held": 1, "deletion_tasks": 0}
     assert report["correspondence"]["held"] == 1
 
     complaint.status, complaint.closed_on = Complaint.Status.CLOSED, timezone.localdate()

@@ -139,8 +139,20 @@ def build_world(cast) -> World:
     breach_task = breach_svc.breach_task_add(
         actor=dpo, breach=breach, title="Walk", owner=dpo, due_on=timezone.localdate()
     )
+    from customers.models import DeletionTask
+    from customers.services.legal_holds import legal_hold_place
+
+    hold = legal_hold_place(
+        actor=dpo, customer=customer, reason="Walk", ends_on=timezone.localdate() + timezone.timedelta(days=30)
+    )
+    deletion = DeletionTask.objects.create(
+        store=DeletionTask.Store.RECORDING_STORE, cause=DeletionTask.Cause.RETENTION, source_reference="Walk",
+        references=["rec://walk"], call_ids=[call.pk], due_on=timezone.localdate(),
+    )  # fmt: skip
     world = World(users=cast)
     world.ids = {
+        "legal_hold": hold.pk,
+        "deletion_task": deletion.pk,
         "break_glass": opening.pk,
         "breach": breach.pk,
         "breach_task": breach_task.pk,
@@ -166,6 +178,9 @@ PARAMS: list[tuple[str, str, str]] = [
     ("notices/", "pk", "notice"),
     ("customers/calls/", "pk", "call"),
     ("customers/recipients/", "pk", "recipient"),
+    ("customers/legal-holds/", "pk", "legal_hold"),
+    ("customers/deletion-tasks/", "pk", "deletion_task"),
+    ("p/deletion-tasks/", "pk", "deletion_task"),
     ("customers/", "pk", "customer"),
     ("cases/breaches/tasks/", "pk", "breach_task"),
     ("cases/breaches/", "pk", "breach"),

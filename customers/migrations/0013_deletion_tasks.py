@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-def flag_transcription_providers(apps, schema_editor):
+def seed(apps, schema_editor):
     # The transcription provider holds call audio and transcripts: asked to delete on every purge.
     Recipient = apps.get_model("customers", "Recipient")
     for recipient in Recipient.objects.filter(category="call_transcription"):
@@ -88,5 +88,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('recipient', None), ('store', 'recording_store')), models.Q(('store', 'recipient'), ('recipient__isnull', False)), _connector='OR'), name='deletiontask_recipient_store_names_recipient', violation_error_message="A recipient's deletion task names the recipient."), models.CheckConstraint(condition=models.Q(models.Q(('confirmed_at', None), ('confirmed_via', '')), models.Q(('confirmed_at__isnull', False), models.Q(('confirmed_via', ''), _negated=True)), _connector='OR'), name='deletiontask_confirmed_says_how', violation_error_message='A confirmed deletion says how it was confirmed.')],
             },
         ),
-        migrations.RunPython(flag_transcription_providers, migrations.RunPython.noop),
+        migrations.RunPython(seed, migrations.RunPython.noop),
     ]

@@ -236,6 +236,17 @@ SCHEDULE: tuple[Rule, ...] = (
         "requests.services.retention.breach_affected_detach_expired",
     ),
     Rule(
+        "public_submissions",
+        "Rights requests sent on the public form, awaiting email verification, and their codes",
+        ("requests.PublicSubmission", "requests.VerificationCode"),
+        "One day if never verified",
+        "The submission (verified: it becomes the request at once and is deleted)",
+        DELETE,
+        POLICY,
+        "Transient by design: deleted by the public door's own nightly sweep (requests.services.public), "
+        "no history kept",
+    ),
+    Rule(
         "identity_documents",
         "Identity documents",
         ("requests.CaseDocument",),
@@ -359,6 +370,7 @@ NOT_SCHEDULED: dict[str, str] = {
     "privacy_portal.PrivacyNoticeVersion": "The archive of published privacy notices: no personal data, kept "
     "to show what each person was told (Art 13).",
     "customers.Recipient": "The recipient register: organisations, not people.",
+    "requests.MessageTemplate": "The words of the messages the portal sends, edited by the DPO: no personal data.",
     "requests.ReferenceCounter": "The last reference number issued per year: no personal data.",
     "requests.ReminderKey": "Which reminder was sent for which deadline (ids and thresholds only), so none is "
     "sent twice.",

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
+import re
+from zoneinfo import ZoneInfo
+
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from customers.models import Correspondence, Customer, Purchase, Recipient
@@ -15,16 +21,86 @@ from .models import Breach, BreachAffected, BreachDataCategory, BreachNotificati
 from .services.breach_query import SOURCES, AffectedQuery
 
 TASK_OWNER_ROLES = ("agent", "handler", "dpo")
-TIME_HELP = "UK time, dd/mm/yyyy hh:mm"
-TIME_FORMATS = ["%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y"]
+TIME_HELP = "UK time, dd/mm/yyyy hh:mm (add BST or GMT in the hour the clocks go back)"
+TIME_FORMATS = [
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%d/%m/%Y",
+]
+UK = ZoneInfo(settings.TIME_ZONE)
+ZONE_SUFFIX = re.compile(r"\s+(BST|GMT)\s*$", re.IGNORECASE)
+ZONE_OFFSETS = {"GMT": datetime.timedelta(0), "BST": datetime.timedelta(hours=1)}
+ERR_TIME_TWICE = (
+    "{text} happened twice in UK time (the clocks went back that night): add BST for the first "
+    "or GMT for the second, e.g. {text} BST."
+)
+ERR_TIME_NEVER = "{text} did not exist in UK time (the clocks went forward from 01:00 to 02:00 that night)."
+ERR_TIME_WRONG_ZONE = "{text} was {zone} in the UK, not {given}."
+
+
+def _uk_text(moment: datetime.datetime) -> str:
+    """A time as the forms take it back: BST or GMT added when the wall clock read it twice."""
+    local = moment.astimezone(UK)
+    text = local.strftime("%d/%m/%Y %H:%M:%S" if local.second else "%d/%m/%Y %H:%M")
+    other = local.replace(fold=1 - local.fold)
+    if other.utcoffset() != local.utcoffset():
+        text += f" {local.tzname()}"
+    return text
 
 
 def _now_text() -> str:
-    return timezone.localtime().strftime("%d/%m/%Y %H:%M")
+    return _uk_text(timezone.now().replace(second=0, microsecond=0))
 
 
-def when(label: str, *, required: bool = True, initial=None, help_text: str = TIME_HELP) -> bounds.DateTimeField:
-    return bounds.DateTimeField(
+class UKDateTimeField(bounds.DateTimeField):
+    """A wall-clock time in the UK. Across the clock changes one wall-clock reading can be two
+    instants (October: BST or GMT says which) or none (March): each said plainly, never guessed."""
+
+    def prepare_value(self, value):
+        if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+            return _uk_text(value)
+        return value
+
+    def to_python(self, value):
+        if isinstance(value, datetime.datetime) or value in self.empty_values:
+            return super().to_python(value)
+        text = str(value).strip()
+        match = ZONE_SUFFIX.search(text)
+        given = match.group(1).upper() if match else None
+        wall_text = text[: match.start()].strip() if match else text
+        naive = None
+        for fmt in self.input_formats:
+            try:
+                naive = datetime.datetime.strptime(wall_text, fmt)
+            except (ValueError, OverflowError):
+                continue
+            break
+        if naive is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        try:
+            first, second = naive.replace(tzinfo=UK, fold=0), naive.replace(tzinfo=UK, fold=1)
+            back = first.astimezone(datetime.UTC).astimezone(UK).replace(tzinfo=None)
+        except (ValueError, OverflowError):
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        shown = naive.strftime("%d/%m/%Y %H:%M")
+        if back != naive:
+            raise ValidationError(ERR_TIME_NEVER.format(text=shown), code="nonexistent")
+        if first.utcoffset() != second.utcoffset():
+            if given is None:
+                raise ValidationError(ERR_TIME_TWICE.format(text=shown), code="ambiguous")
+            chosen = first if first.utcoffset() == ZONE_OFFSETS[given] else second
+            return chosen.astimezone(datetime.UTC)
+        if given is not None and first.utcoffset() != ZONE_OFFSETS[given]:
+            zone = first.tzname()
+            raise ValidationError(ERR_TIME_WRONG_ZONE.format(text=shown, zone=zone, given=given), code="zone")
+        return first.astimezone(datetime.UTC)
+
+
+def when(label: str, *, required: bool = True, initial=None, help_text: str = TIME_HELP) -> UKDateTimeField:
+    return UKDateTimeField(
         label=label, required=required, help_text=help_text, initial=initial, input_formats=TIME_FORMATS
     )
 

@@ -113,7 +113,7 @@ def redact_affected(breach: Breach, texts: list[str]) -> list[str]:
 
 
 def _when(value) -> str:
-    return f"{timezone.localtime(value):%-d %B %Y, %H:%M} (UK time)" if value else NOT_KNOWN
+    return f"{timezone.localtime(value):%-d %B %Y, %H:%M %Z} (UK time)" if value else NOT_KNOWN
 
 
 def _count(value: int | None) -> str:

@@ -140,7 +140,7 @@ def _save(obj, actor, reason: str) -> None:
 
 
 def _local(moment: datetime.datetime) -> str:
-    return f"{timezone.localtime(moment):%A %-d %B %Y, %H:%M}"
+    return f"{timezone.localtime(moment):%A %-d %B %Y, %H:%M %Z}"
 
 
 def _require_dpo(actor, breach: Breach | None = None) -> None:

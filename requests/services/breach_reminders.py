@@ -57,13 +57,13 @@ def breach_reminders_send(*, now: datetime.datetime | None = None) -> dict[str, 
         if threshold is None:
             continue
         left = legal.breach_hours_left(breach.aware_at, now)
-        due = f"{timezone.localtime(breach.due_at):%A %-d %B %Y, %H:%M}"
+        due = f"{timezone.localtime(breach.due_at):%A %-d %B %Y, %H:%M %Z}"
         kind = "overdue" if threshold == "overdue" else "before"
         subject = SUBJECT[kind].format(reference=breach.reference, left=_hours(left), due=due)
         body = BODY.format(
             reference=breach.reference,
             status=breach.get_status_display(),
-            aware=f"{timezone.localtime(breach.aware_at):%A %-d %B %Y, %H:%M}",
+            aware=f"{timezone.localtime(breach.aware_at):%A %-d %B %Y, %H:%M %Z}",
             due=due,
             when=f"{_hours(-left)} overdue" if kind == "overdue" else f"{_hours(left)} left",
             decision="The DPO decided to report it." if breach.report_to_ico else "Not yet assessed.",

@@ -104,3 +104,15 @@ def test_the_due_time_in_the_repeated_hour_is_shown_with_its_zone(client_for, dp
     breach = svc.breach_report(actor=agent, summary="Neighbour looked up", what_happened="An agent.", aware_at=aware)
     html = client_for(dpo).get(breach.get_absolute_url()).content.decode()
     assert "Sunday 25 October 2026, 01:15 BST" in html
+
+
+def test_the_reminder_of_a_breach_due_in_the_repeated_hour_names_bst(agent, mailoutbox):
+    from requests.services.breach_reminders import breach_reminders_send
+
+    aware = datetime.datetime(2026, 10, 22, 1, 15, tzinfo=LONDON)
+    svc.breach_report(actor=agent, summary="Neighbour looked up", what_happened="An agent.", aware_at=aware, now=aware)
+    mailoutbox.clear()
+    breach_reminders_send(now=aware + datetime.timedelta(hours=66))
+    (mail,) = mailoutbox
+    assert "Sunday 25 October 2026, 01:15 BST" in mail.subject
+    assert "Thursday 22 October 2026, 01:15 BST" in mail.body

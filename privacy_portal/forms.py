@@ -1,12 +1,29 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxLengthValidator
 from django.forms.utils import pretty_name
 
 from . import bounds
 from .models import User
+
+# Longer than any passphrase a person types; a 10,000-character "password" is refused by length
+# (and never hashed: PBKDF2 over megabytes is a denial of service).
+PASSWORD_MAX_LENGTH = 128
+
+
+class StaffSetPasswordForm(SetPasswordForm):
+    """The one-time link's form: Django's, with a length limit on both password fields."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("new_password1", "new_password2"):
+            field = self.fields[name]
+            field.max_length = PASSWORD_MAX_LENGTH
+            field.validators.append(MaxLengthValidator(PASSWORD_MAX_LENGTH))
+            field.widget.attrs["maxlength"] = str(PASSWORD_MAX_LENGTH)
 
 
 class SignInForm(AuthenticationForm):

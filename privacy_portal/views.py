@@ -18,9 +18,9 @@ from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import services
+from . import bounds, services
 from .access import mfa_satisfied, public, requires, signed_in_only
-from .forms import SignInForm, StaffCreateForm, StaffUpdateForm, TokenForm, add_service_errors
+from .forms import SignInForm, StaffCreateForm, StaffSetPasswordForm, StaffUpdateForm, TokenForm, add_service_errors
 from .models import AccessEvent, JobRun, User
 
 security_log = logging.getLogger("portal.security")
@@ -249,7 +249,7 @@ def staff_resend_link(request, pk: int):
 def staff_approvals(request):
     """The DPO's four-eyes check on accounts that will see customer data."""
     if request.method == "POST":
-        member = get_object_or_404(User, pk=request.POST.get("user"))
+        member = get_object_or_404(User, pk=bounds.parse_id(request.POST.get("user")))
         try:
             services.staff_approve(actor=request.user, user=member)
         except ValidationError as exc:
@@ -266,7 +266,6 @@ def staff_approvals(request):
 @require_http_methods(["GET", "POST"])
 def set_password(request, uidb64: str, token: str):
     """The one-time link a new member of staff receives: the only way a password is chosen."""
-    from django.contrib.auth.forms import SetPasswordForm
     from django.contrib.auth.tokens import default_token_generator
     from django.utils.http import urlsafe_base64_decode
 
@@ -276,7 +275,7 @@ def set_password(request, uidb64: str, token: str):
         member = None
     if member is None or not default_token_generator.check_token(member, token):
         return render(request, "registration/set_password_invalid.html", status=400)
-    form = SetPasswordForm(member, request.POST or None)
+    form = StaffSetPasswordForm(member, request.POST or None)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Your password is set. Sign in with it.")

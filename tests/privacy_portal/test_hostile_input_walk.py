@@ -50,6 +50,7 @@ from django.utils.datastructures import MultiValueDict
 from django.utils.html import escape
 
 from privacy_portal.access import requires
+from privacy_portal.middleware import NO_STORE
 from privacy_portal.urlwalk import ADMIN_NAMESPACE, Route, walk
 
 ROUTES = [r for r in walk() if r.namespace != ADMIN_NAMESPACE and r.rule is not None]
@@ -67,9 +68,29 @@ HOSTILE: dict[str, object] = {
     "a word for a number": "not-a-number",
     "two values": ["1", "2"],
     "right-to-left override": RTL,
+    # Digits int() reads although they are not 0-9: "²" (a superscript), "٣" (Arabic-Indic 3),
+    # full-width 123: a number field must refuse them, never read them as 2, 3 or 123.
+    "superscript digit": "\u00b2",
+    "Arabic-Indic digit": "\u0663",
+    "full-width digits": "\uff11\uff12\uff13",
+    "zero-width characters": "1\u200b2\u200d3\ufeff",
+    "combining characters": "1\u03012\u0308",
+    # The UTF-8 bytes of a lone surrogate (U+D800) and a byte no UTF-8 holds, sent raw: the
+    # percent-encoding of the query string, or the bytes of a multipart part.
+    "invalid percent-encoding": b"\xed\xa0\x80\xff",
 }
 # What no field of any type may accept (booleans and files aside).
 NEVER = ("NUL byte", "10,000 characters", "right-to-left override")
+# What a number, a date or a choice by id must refuse: digits other than 0-9, invisible or
+# combining marks between digits, bytes that are not text.
+NOT_A_NUMBER = (
+    "superscript digit",
+    "Arabic-Indic digit",
+    "full-width digits",
+    "zero-width characters",
+    "combining characters",
+    "invalid percent-encoding",
+)
 
 # Tables written by reading or by signing in, never by a refused change: the access log (every
 # read of personal data is recorded, refused or not), sessions, and the sign-in lockout's record
@@ -93,7 +114,12 @@ class World:
 
 
 def build_world(cast) -> World:
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
     from customers.models import Recipient
+    from customers.services.unsubscribe import unsubscribe_token
     from privacy_portal.models import PrivacyNoticeVersion, ProcessingActivity
     from requests.models import Case, CaseCorrespondence, CaseDocument
     from requests.services.cases import case_assign, case_start
@@ -106,6 +132,7 @@ def build_world(cast) -> World:
         CustomerFactory,
         DisclosureFactory,
         PurchaseFactory,
+        UserFactory,
     )
 
     dpo, handler = cast["dpo"], cast["handler"]
@@ -121,11 +148,25 @@ def build_world(cast) -> World:
     complaint_assign(actor=dpo, complaint=complaint, handler=handler)
     complaint_acknowledge(actor=handler, complaint=complaint, on=timezone.localdate())
     doc = CaseDocument.objects.create(
-        case=case, kind=CaseDocument.Kind.CORRESPONDENCE, path="walk/none.pdf", content_type="application/pdf", size=1
+        case=case,
+        kind=CaseDocument.Kind.CORRESPONDENCE,
+        path=f"cases/{case.pk}/correspondence/walk-doc.pdf",
+        content_type="application/pdf",
+        size=1,
     )
+    _write_private(doc.path)
     item = CaseCorrespondence.objects.create(
-        case=case, direction="outbound", medium="letter", occurred_on=timezone.localdate(), summary="Walk"
-    )
+        case=case, direction="outbound", medium="letter", occurred_on=timezone.localdate(), summary="Walk",
+        attachment_path=f"cases/{case.pk}/correspondence/walk.pdf", attachment_type="application/pdf",
+        attachment_size=5,
+    )  # fmt: skip
+    _write_private(item.attachment_path)
+    complaint_item = CaseCorrespondence.objects.create(
+        complaint=complaint, direction="inbound", medium="letter", occurred_on=timezone.localdate(), summary="Walk",
+        attachment_path=f"complaints/{complaint.pk}/correspondence/walk.pdf", attachment_type="application/pdf",
+        attachment_size=5,
+    )  # fmt: skip
+    _write_private(complaint_item.attachment_path)
     from privacy_portal.models import AccessEvent
     from requests.services import breaches as breach_svc
 
@@ -149,6 +190,7 @@ def build_world(cast) -> World:
         store=DeletionTask.Store.RECORDING_STORE, cause=DeletionTask.Cause.RETENTION, source_reference="Walk",
         references=["rec://walk"], call_ids=[call.pk], due_on=timezone.localdate(),
     )  # fmt: skip
+    newcomer = UserFactory(role="handler")
     world = World(users=cast)
     world.ids = {
         "legal_hold": hold.pk,
@@ -156,6 +198,10 @@ def build_world(cast) -> World:
         "break_glass": opening.pk,
         "breach": breach.pk,
         "breach_task": breach_task.pk,
+        "complaint_item": complaint_item.pk,
+        "uidb64": urlsafe_base64_encode(force_bytes(newcomer.pk)),
+        "password_token": default_token_generator.make_token(newcomer),
+        "unsubscribe_token": unsubscribe_token(customer, "email"),
         "customer": customer.pk,
         "case": case.pk,
         "complaint": complaint.pk,
@@ -170,9 +216,21 @@ def build_world(cast) -> World:
     return world
 
 
+def _write_private(relative: str) -> None:
+    from requests.services.documents import private_path
+
+    path = private_path(relative)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"%PDF-walk")
+
+
 # How to fill a route's parameters: (pattern prefix, parameter) -> world id. A route with a
 # parameter nobody can fill fails the walk, naming it: add it here.
 PARAMS: list[tuple[str, str, str]] = [
+    ("cases/complaints/", "item_pk", "complaint_item"),
+    ("accounts/set-password/", "uidb64", "uidb64"),
+    ("accounts/set-password/", "token", "password_token"),
+    ("p/unsubscribe/", "token", "unsubscribe_token"),
     ("staff/", "pk", "staff"),
     ("register/", "pk", "activity"),
     ("notices/", "pk", "notice"),
@@ -193,14 +251,7 @@ PARAMS: list[tuple[str, str, str]] = [
     ("", "item_pk", "item"),
     ("audit/break-glass/", "event_id", "break_glass"),
 ]
-STRING_PARAMS = {
-    "kind": "customers.Customer",
-    "uidb64": "x",
-    "token": "x",
-    "key": "complaint_ack",
-    "secret": "x",
-    "fmt": "json",
-}
+STRING_PARAMS = {"kind": "customers.Customer", "key": "complaint_ack", "secret": "x", "fmt": "json"}
 
 
 def fill(route: Route, world: World, action: str = "") -> str:
@@ -208,11 +259,11 @@ def fill(route: Route, world: World, action: str = "") -> str:
         name = match.group(2)
         if name == "action":
             return action
-        if match.group(1) in ("str", "slug") and name in STRING_PARAMS:
-            return STRING_PARAMS[name]
         for prefix, param, key in PARAMS:
             if param == name and route.pattern.startswith(prefix):
                 return str(world.ids[key])
+        if match.group(1) in ("str", "slug") and name in STRING_PARAMS:
+            return STRING_PARAMS[name]
         raise AssertionError(f"The walk cannot fill <{name}> in {route.pattern}: add it to PARAMS")
 
     return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", value, route.pattern)
@@ -321,6 +372,8 @@ class Outcome:
 
 def send(client, method: str, url: str, data) -> Outcome:
     """One request in a savepoint rolled back afterwards, with the tables whose rows it changed."""
+    if isinstance(data, dict):  # raw bytes go as one value (the client would iterate them)
+        data = {k: [v] if isinstance(v, bytes) else v for k, v in data.items()}
     result = {}
     try:
         with transaction.atomic():
@@ -390,13 +443,23 @@ def must_refuse(f: forms.Field) -> list[str]:
     if isinstance(f, forms.CharField) and (f.max_length or 0) >= len(LONG):
         kinds.remove("10,000 characters")  # declared on purpose (the full text of a notice)
     if isinstance(f, (forms.DateField, forms.DateTimeField)):
-        kinds += ["year 0001", "year 9999", "20-digit integer", "a word for a number"]
+        kinds += ["year 0001", "year 9999", "20-digit integer", "a word for a number", *NOT_A_NUMBER]
     if isinstance(f, (forms.IntegerField, forms.ModelChoiceField)):
-        kinds += ["20-digit integer", "a word for a number"]
+        kinds += ["20-digit integer", "a word for a number", *NOT_A_NUMBER]
     return kinds
 
 
+def _as_read(value):
+    """What a view reads for `value` sent: raw bytes arrive decoded, undecodable bytes replaced."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, list):
+        return [_as_read(v) for v in value]
+    return value
+
+
 def _refuses(f: forms.Field, value) -> bool:
+    value = _as_read(value)
     if isinstance(value, list) and not isinstance(f, forms.MultipleChoiceField):
         value = value[-1]  # what the widget reads from a key sent twice
     elif isinstance(f, forms.MultipleChoiceField) and not isinstance(value, list):
@@ -419,14 +482,33 @@ class Endpoint:
     forms: list[BaseForm]
 
 
+class Unprobed(AssertionError):
+    """A route the walk could not reach past its URL: its hostile input would go unwalked."""
+
+
+# Statuses that, answered before the view read anything from the request, mean the request never
+# reached the view's form: an object of the URL that does not exist (404), a link token or a
+# signature the walk did not make (400, 403), a page gone (410).
+UNREACHED = (400, 401, 403, 404, 410)
+
+
 def probe(client, method: str, url: str) -> Endpoint | None:
-    """What the view at `url` reads when sent something (None: it answers nothing to `method`)."""
+    """What the view at `url` reads when sent something (None: it answers nothing to `method`,
+    or it is a page with no filters). Raises Unprobed when the request was turned away before
+    the view read it: the walk fails loudly rather than skip the route."""
     outcome = send(client, method, url, {"_walk": "1"})
-    if outcome.response.status_code in (404, 405):
+    status = outcome.response.status_code
+    if status == 405:
         return None
     role = "GET" if method == "GET" else "POST"
     fields: dict[str, forms.Field | None] = {}
     bound = [form for form in outcome.reads.forms if form.is_bound]
+    read = {k for k in outcome.reads.keys[role] | outcome.reads.keys["FILES"] if not k.startswith("_walk")}
+    if status in UNREACHED and not bound and not read:
+        raise Unprobed(
+            f"{method} {url} cannot be probed: answered {status} before reading the request "
+            "(give its URL parameters test data in build_world/PARAMS)"
+        )
     for key in sorted(outcome.reads.keys[role] | outcome.reads.keys["FILES"]):
         if key.startswith("_walk") or key in ("csrfmiddlewaretoken", "next"):
             continue
@@ -482,6 +564,7 @@ def walk_endpoint(client, endpoint: Endpoint) -> list[str]:
                 if not _refuses(f, HOSTILE[kind]):
                     problems.append(f"{endpoint.url} field “{key}” accepts {kind}")
         if isinstance(f, forms.FileField):
+            problems += _walk_file(client, endpoint, baseline, key, label)
             continue
         hidden = f is None or f.widget.is_hidden
         # Values the field refuses take the same path through the view: one of them is sent (the
@@ -513,6 +596,37 @@ def walk_endpoint(client, endpoint: Endpoint) -> list[str]:
     return problems
 
 
+# Over-long uploads: one byte past the largest file any upload accepts, and a name no file
+# system holds. Either must be refused with the field named, never a server error.
+def _hostile_files():
+    from privacy_portal.legal import IDENTITY_DOCUMENT_MAX_BYTES
+
+    big = PNG + b"\x00" * (IDENTITY_DOCUMENT_MAX_BYTES + 1 - len(PNG))
+    return {
+        "a file one byte over the limit": lambda: SimpleUploadedFile("walk.png", big, content_type="image/png"),
+        "a 1,000-character file name": lambda: SimpleUploadedFile("w" * 996 + ".png", PNG, content_type="image/png"),
+        "an empty file": lambda: SimpleUploadedFile("walk.png", b"", content_type="image/png"),
+    }
+
+
+def _walk_file(client, endpoint: Endpoint, baseline: dict, key: str, label: str) -> list[str]:
+    problems = []
+    for kind, make in _hostile_files().items():
+        data = {**{k: _fresh(v) for k, v in baseline.items()}, key: make()}
+        outcome = send(client, endpoint.method, endpoint.url, data)
+        where = f"{endpoint.method} {endpoint.url} “{key}” = {kind}"
+        status = outcome.response.status_code
+        if status >= 500:
+            problems.append(f"{where}: server error {status}")
+            continue
+        accepted = outcome.changed and not _named(outcome, key, label)
+        if kind != "a 1,000-character file name" and accepted:
+            problems.append(f"{where}: accepted, rows changed {outcome.changed}")
+        elif not accepted and outcome.changed:
+            problems.append(f"{where}: refused, yet rows changed {outcome.changed}")
+    return problems
+
+
 def _fresh(value):
     if isinstance(value, SimpleUploadedFile):
         return SimpleUploadedFile(value.name, PNG, content_type=value.content_type)
@@ -524,18 +638,85 @@ def walk_route(client, route: Route, world: World, actions: list[str] | None = N
     problems = []
     for action in actions if actions is not None else actions_of(route):
         url = fill(route, world, action)
-        client.get(url)  # a page's own first-view set-up (an authenticator to enrol) is not the walk's
+        if route.name in JSON_WEBHOOKS:
+            problems += walk_json_webhook(client, url, *JSON_WEBHOOKS[route.name])
+            continue
+        # A page's own first-view set-up (an authenticator to enrol) is not the walk's.
+        first = client.get(url)
+        if first.status_code == 200 and first.get("Cache-Control") != NO_STORE:
+            problems.append(f"GET {url} shows a page without Cache-Control: {NO_STORE}")
         for method in ("GET", "POST"):
-            endpoint = probe(client, method, url)
+            try:
+                endpoint = probe(client, method, url)
+            except Unprobed as exc:
+                problems.append(str(exc))
+                continue
             if endpoint is not None:
                 problems += walk_endpoint(client, endpoint)
     return problems
 
 
+# --- JSON webhooks: signed bodies, one hostile value per key ---------------------------------------
+
+
+def _sms_signed(settings_, body: bytes) -> dict:
+    import hashlib
+    import hmac
+
+    return {"X-Signature": hmac.new(settings_.SMS_WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()}
+
+
+# Routes that read a signed JSON body, not a form: route name -> (a valid payload, its signer).
+# Every other route must be probed as a form.
+JSON_WEBHOOKS = {
+    "sms_inbound": ({"message_id": "walk-1", "from": "+447400123456", "body": "STOP"}, _sms_signed),
+}
+
+
+def walk_json_webhook(client, url: str, payload: dict, signer) -> list[str]:
+    import json
+
+    from django.conf import settings as live
+
+    problems = []
+    with override_settings(SMS_WEBHOOK_SECRET="walk-secret-of-a-decent-length-0123456789"):
+        for key in payload:
+            for kind, value in [*HOSTILE.items(), ("a number for a text", 12), ("null", None)]:
+                if isinstance(value, bytes):  # undecodable bytes inside the JSON string
+                    body = json.dumps({**payload, key: "\x01"}).encode().replace(b"\\u0001", value)
+                else:
+                    body = json.dumps({**payload, key: value}).encode()
+                outcome = _send_raw(client, url, body, signer(live, body))
+                where = f"POST {url} JSON “{key}” = {kind}"
+                status = outcome.response.status_code
+                if status >= 500:
+                    problems.append(f"{where}: server error {status}")
+                elif status == 400:
+                    if outcome.changed:
+                        problems.append(f"{where}: refused, yet rows changed {outcome.changed}")
+                    # Bytes that are not UTF-8 make the whole body not JSON: refused whole.
+                    named = key in outcome.response.content.decode(errors="replace")
+                    if not named and not isinstance(value, bytes):
+                        problems.append(f"{where}: refused without naming “{key}”")
+        outcome = _send_raw(client, url, b"", signer(live, b""))
+        if outcome.response.status_code != 400 or outcome.changed:
+            problems.append(f"POST {url} empty body: {outcome.response.status_code}, rows changed {outcome.changed}")
+    return problems
+
+
+def _send_raw(client, url: str, body: bytes, headers: dict) -> Outcome:
+    class RawClient:
+        def post(self, url, data):
+            return client.post(url, data=body, content_type="application/json", headers=headers)
+
+    return send(RawClient(), "POST", url, None)
+
+
 @pytest.fixture
-def world(cast, settings):
+def world(cast, settings, tmp_path):
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.WalkRequestMiddleware"]
     settings.AXES_ENABLED = False  # hostile sign-ins would lock the cast out between requests
+    settings.PRIVATE_STORAGE_ROOT = str(tmp_path / "private")
     return build_world(cast)
 
 
@@ -571,7 +752,10 @@ def import_routes() -> list[tuple[Route, str, tuple[str, ...]]]:
 IMPORTS = import_routes()
 # What a cell must refuse whatever its column (the file holds text: numbers and dates are the
 # columns' own business, each answered with a message rather than stored).
-CELL_HOSTILE = {kind: value for kind, value in HOSTILE.items() if isinstance(value, str)}
+CELL_HOSTILE = {kind: value for kind, value in HOSTILE.items() if isinstance(value, str) and kind not in NOT_A_NUMBER}
+# Text in a name column, wrong in a number or date column: never a server error, and refused
+# (if it is) with nothing stored.
+CELL_ODD = {kind: value for kind, value in HOSTILE.items() if isinstance(value, str) and kind in NOT_A_NUMBER}
 
 
 def _csv(header: tuple[str, ...], column: str, value: str) -> SimpleUploadedFile:
@@ -612,6 +796,13 @@ def test_every_csv_import_refuses_a_hostile_file_per_column_whole_and_names_the_
             elif kind == "NUL byte" and not any(getattr(e, "column", "") in (column, "") for e in errors):
                 # A NUL refuses the file as a whole ("not a CSV file": binary files hold them).
                 problems.append(f"{where}: refused without naming the column")
+        for kind, value in CELL_ODD.items():
+            outcome = send(client, "POST", url, {key: _csv(header, column, value)})
+            where = f"{url} column “{column}” = {kind}"
+            if outcome.response.status_code >= 500:
+                problems.append(f"{where}: server error")
+            elif _row_errors(outcome.response) and outcome.changed:
+                problems.append(f"{where}: refused, yet rows changed {outcome.changed}")
     assert not problems, "\n".join(problems)
 
 
@@ -636,6 +827,9 @@ def planted_view(request):
     if request.method == "POST":
         Group.objects.get_or_create(name="planted")  # written whatever the form says
         int(request.POST.get("count") or 0)  # a word here is a server error
+        age = request.POST.get("age", "")
+        if age.isdigit():  # true for "²", which int() refuses: a server error
+            int(age)
         form.is_valid()
     return HttpResponse(str(form.errors))
 
@@ -658,5 +852,6 @@ def test_the_walk_catches_an_unguarded_form_field_and_view(client, world):
     assert "field “notes” declares no length limit" in text
     assert "field “notes” accepts 10,000 characters" in text
     assert "“count” = a word for a number: server error 500" in text
+    assert "“age” = superscript digit: server error 500" in text
     assert "“name” = NUL byte: refused, yet rows changed" in text
     assert "“name” = NUL byte: refused without a message naming “Name”" in text

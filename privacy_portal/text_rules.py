@@ -11,6 +11,13 @@ shows as "invoiceexe.pdf"), so the next reader of a note, a name or a reason see
 other than what the record holds; no name or letter needs them (the marks U+200E and U+200F,
 which right-to-left text may carry, are allowed).
 
+Numbers are typed in the digits 0-9: Python's int() (so Django's IntegerField, DecimalField,
+FloatField and the id of a ModelChoiceField) reads "٣" as 3 and "\uff11\uff12\uff13" (full-width 123) as 123, and a date
+parser may too, so a value that looks like something else on screen, or is not a number a
+person meant, would be stored. `install()` makes every number, date and choice-by-id field
+refuse any other digit (superscripts, Arabic-Indic, full-width...) with the field's own
+"invalid" message, shown with its label as for any other wrong value.
+
 Length is each field's own limit (max_length): tests/privacy_portal/test_hostile_input_walk.py
 fails on any text field that declares none.
 """
@@ -34,6 +41,38 @@ def check_no_bidi_controls(value) -> None:
         raise ValidationError(ERR_BIDI, code="bidi_control")
 
 
+def has_non_ascii_digit(value) -> bool:
+    """True if `value` is text holding a digit outside 0-9 (a superscript, an Arabic-Indic or a full-width digit)."""
+    return isinstance(value, str) and any(not c.isascii() and (c.isdigit() or c.isnumeric()) for c in value)
+
+
+def _numbers_in_ascii_digits() -> None:
+    """Every number, date and choice-by-id field refuses a digit outside 0-9 before its own
+    parsing (subclasses override to_python, never clean: one patch covers them all)."""
+    original = forms.Field.clean
+    numeric = (forms.IntegerField, forms.fields.BaseTemporalField, forms.ModelChoiceField)
+
+    def clean(self, value):
+        if isinstance(self, numeric) and has_non_ascii_digit(value):
+            code = "invalid_choice" if isinstance(self, forms.ModelChoiceField) else "invalid"
+            raise ValidationError(self.error_messages[code], code=code, params={"value": value})
+        return original(self, value)
+
+    forms.Field.clean = clean
+
+
+def _ascii_ids_only(cls, code: str) -> None:
+    original = cls._check_values
+
+    def _check_values(self, value):
+        for item in value or ():
+            if has_non_ascii_digit(item):
+                raise ValidationError(self.error_messages[code], code=code, params={"pk": item})
+        return original(self, value)
+
+    cls._check_values = _check_values
+
+
 def install() -> None:
     """Give every forms.CharField (and subclass) the bidirectional-control check. Idempotent.
 
@@ -48,6 +87,10 @@ def install() -> None:
         check_no_bidi_controls(value)
 
     forms.CharField.validate = validate
+    # Numbers in 0-9 only. IntegerField covers DecimalField and FloatField (its subclasses);
+    # BaseTemporalField every date, time and date-time field.
+    _numbers_in_ascii_digits()
+    _ascii_ids_only(forms.ModelMultipleChoiceField, "invalid_pk_value")
     forms.CharField._portal_text_rules = True
 
 

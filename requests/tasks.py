@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from privacy_portal.jobs import run_job
 
 from .models import Case
-from .services.documents import orphaned_files_delete
+from .services.documents import private_files_sweep
 from .services.export import export_build, export_request_run, export_requests_sweep, exports_delete_expired
 from .services.reminders import reminders_send
 
@@ -60,8 +60,9 @@ def delete_expired_exports() -> int:
 
 @shared_task(name="requests.tasks.delete_orphaned_files")
 def delete_orphaned_files() -> int:
-    """Nightly: delete files in private storage that no row names (a day old or more)."""
-    return run_job("delete_orphaned_files", lambda: {"deleted": orphaned_files_delete()}).pk
+    """Nightly: delete files in private storage that no row names (a day old or more), and
+    files left half-written by a process that died."""
+    return run_job("delete_orphaned_files", private_files_sweep).pk
 
 
 @shared_task(name="requests.tasks.send_case_reminders")

@@ -31,7 +31,7 @@ from django.utils import timezone
 from privacy_portal import legal
 
 from ..models import Case, CaseCorrespondence, Complaint
-from .documents import ERR_EMPTY, ERR_SIZE, ERR_TYPE, private_path, sniff
+from .documents import ERR_EMPTY, ERR_SIZE, ERR_TYPE, FILE_NOT_WRITTEN, private_path, sniff, write_after_commit
 
 ERR_PARENT = "Correspondence belongs to exactly one rights request or complaint."
 ERR_NOT_WORKER = "Only the handler or the DPO can add correspondence here."
@@ -116,25 +116,31 @@ def correspondence_add(
         summary=summary.strip(),
         recorded_by=actor,
     )
-    path = None
+    data = None
     if upload is not None:
         data, content_type, ext = read_upload(upload)
         folder = f"cases/{case.pk}" if case is not None else f"complaints/{complaint.pk}"
         item.attachment_path = f"{folder}/correspondence/{uuid.uuid4().hex}.{ext}"
         item.attachment_type = content_type
         item.attachment_size = len(data)
-        path = private_path(item.attachment_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    try:
-        item._history_user = actor
-        item._change_reason = "Correspondence recorded"
-        item.save()
-    except Exception:
-        if path is not None:
-            path.unlink(missing_ok=True)  # no file without its row
-        raise
+    item._history_user = actor
+    item._change_reason = "Correspondence recorded"
+    item.save()
+    if data is not None:
+        # The file follows the commit: a refused step or a rollback leaves neither row nor file.
+        write_after_commit(item.attachment_path, data, on_failure=lambda: _attachment_not_written(item))
     return item
+
+
+def _attachment_not_written(item: CaseCorrespondence) -> None:
+    """The attachment could not be written after the commit: the record says so, not a file
+    that is not there."""
+    item.attachment_path = ""
+    item.attachment_type = ""
+    item.attachment_size = None
+    item._history_user = None
+    item._change_reason = f"Attachment not kept: {FILE_NOT_WRITTEN}"
+    item.save(update_fields=["attachment_path", "attachment_type", "attachment_size"])
 
 
 # --- retention -------------------------------------------------------------------------

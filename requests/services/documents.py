@@ -7,6 +7,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -104,6 +105,41 @@ def document_check(upload) -> tuple[bytes, str, str]:
     return data, *sniffed
 
 
+# --- Files tied to a row: written after the commit, swept if orphaned ------------------------------
+
+
+def write_after_commit(relative: str, data: bytes, *, on_failure: Callable[[], None] | None = None) -> None:
+    """The one way a file that a row names (a document, an attachment, a letter, a certificate,
+    an export) is written: only once the transaction that writes the row commits. A step
+    refused, or any error rolling the transaction back, leaves neither row nor file; the file
+    is written under a temporary name and renamed into place, so never seen half-written.
+
+    A process killed between the commit and the write leaves a row with no file (its download
+    answers "not found"); killed while writing, a .part file (temporary_files_delete_stale);
+    a file with no row (written by older code, or restored from a backup) is found by
+    private_files_sweep. If the write fails, `on_failure` records it on the row."""
+    private_path(relative)  # refuses a path outside private storage before anything is committed
+
+    def write() -> None:
+        try:
+            path = private_path(relative)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, partial = temporary_file()
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                os.replace(partial, path)
+            except BaseException:
+                Path(partial).unlink(missing_ok=True)
+                raise
+        except OSError:
+            log.exception("file %s could not be written", relative)  # a random name: no personal data
+            if on_failure is not None:
+                on_failure()
+
+    transaction.on_commit(write)
+
+
 @transaction.atomic
 def document_store(*, actor, case: Case, upload, kind: str) -> CaseDocument:
     """Validate an uploaded file and store it privately. Files follow the commit: the row is
@@ -117,23 +153,14 @@ def document_store(*, actor, case: Case, upload, kind: str) -> CaseDocument:
     )
     doc._history_user = actor
     doc.save()
-    transaction.on_commit(lambda: _write_committed(doc, data))
+    document_write_after_commit(doc, data)
     return doc
 
 
-def _write_committed(doc: CaseDocument, data: bytes) -> None:
-    """Write a committed document's file: to a temporary file first, renamed into place, so a
-    reader never sees half a file. If it cannot be written the row says so (deleted, with why)."""
-    path = private_path(doc.path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = temporary_file()
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except OSError:
-        log.exception("document %s: file could not be written", doc.pk)
-        document_delete(actor=None, doc=doc, reason=FILE_NOT_WRITTEN)
+def document_write_after_commit(doc: CaseDocument, data: bytes) -> None:
+    """Write a document's file once its row commits; if it cannot be written the row says so
+    (deleted, with why)."""
+    write_after_commit(doc.path, data, on_failure=lambda: document_delete(actor=None, doc=doc, reason=FILE_NOT_WRITTEN))
 
 
 @transition("case")
@@ -148,31 +175,40 @@ def identity_evidence_receive(*, actor, case: Case, upload, on) -> CaseDocument:
 
 
 # Files with no row are left by a process killed between writing and committing (before files
-# followed the commit, by every refused step). A file younger than this may be one whose
-# transaction is still open or committing, so it is left for the next sweep.
+# followed the commit, by every refused step), or restored from a backup taken before a row was
+# deleted. A file younger than this may be one whose transaction is still open or committing, so
+# it is left for the next sweep.
 ORPHAN_GRACE_SECONDS = 24 * 60 * 60
-# The folders in private storage whose files belong to a row (CaseDocument.path,
-# CaseCorrespondence.attachment_path); tmp/ has its own sweep, suppression/ is the feed's.
-ROW_FOLDERS = ("cases", "complaints")
+# Every folder of private storage holds files tied to a row (customers.subject.FILE_FIELDS names
+# the fields) except these, each with a sweep of its own.
+NOT_ROW_FOLDERS = {
+    TEMPORARY_DIR: "files being written: temporary_files_delete_stale",
+    "suppression": "the daily suppression feed, rebuilt and pruned by the feed build (no row names it)",
+}
 
 
 def _referenced(paths: list[str]) -> set[str]:
-    from ..models import CaseCorrespondence
+    from django.apps import apps
 
-    found = set(CaseDocument.objects.filter(path__in=paths).values_list("path", flat=True))
-    found |= set(CaseCorrespondence.objects.filter(attachment_path__in=paths).values_list("attachment_path", flat=True))
+    from customers.subject import FILE_FIELDS
+
+    found: set[str] = set()
+    for label, (field, _kind) in FILE_FIELDS.items():
+        model = apps.get_model(label)
+        found |= set(model._base_manager.filter(**{f"{field}__in": paths}).values_list(field, flat=True))
     return found
 
 
 def orphaned_files_delete(*, older_than_seconds: float = ORPHAN_GRACE_SECONDS, now: float | None = None) -> int:
-    """Delete every file under the row folders that no row names and that has not been written
-    to for `older_than_seconds`. Returns how many were deleted (a nightly job)."""
+    """Delete every file of private storage (outside NOT_ROW_FOLDERS) that no row names and that
+    has not been written to for `older_than_seconds`. Returns how many were deleted."""
     cutoff = (time.time() if now is None else now) - older_than_seconds
     root = Path(settings.PRIVATE_STORAGE_ROOT).resolve()
     candidates: list[str] = []
-    for folder in ROW_FOLDERS:
-        base = root / folder
-        if not base.is_dir():
+    if not root.is_dir():
+        return 0
+    for base in root.iterdir():
+        if base.name in NOT_ROW_FOLDERS or not base.is_dir() or base.is_symlink():
             continue
         for path in base.rglob("*"):
             try:
@@ -188,6 +224,15 @@ def orphaned_files_delete(*, older_than_seconds: float = ORPHAN_GRACE_SECONDS, n
             log.info("orphaned file deleted: %s", relative)  # a random name: no personal data
             deleted += 1
     return deleted
+
+
+def private_files_sweep(*, now: float | None = None) -> dict[str, int]:
+    """The nightly sweep of private storage: files no row names (a day old), and files being
+    written by a process that died (older than any task may run)."""
+    return {
+        "deleted": orphaned_files_delete(now=now),
+        "partial": temporary_files_delete_stale(older_than_seconds=settings.CELERY_TASK_TIME_LIMIT, now=now),
+    }
 
 
 @transaction.atomic

@@ -64,8 +64,8 @@ from ..models import (
     Complaint,
 )
 from .cases import ERR_ERASURE_ONLY, ERR_SELF_SIGNOFF, ERR_SIGNOFF_PERMISSION
-from .documents import private_path
-from .fulfilment import Art19Action, art19_tasks_create, write_on_commit
+from .documents import document_write_after_commit, private_path
+from .fulfilment import Art19Action, art19_tasks_create
 from .locking import transition
 from .redaction import redact_rows, redactor, set_text
 
@@ -850,5 +850,5 @@ def _certificate(actor, case: Case, customer: Customer, ledger: Ledger, now, rec
     doc._change_reason = "Certificate of erasure"
     doc.save()
 
-    write_on_commit(relative, data)
+    document_write_after_commit(doc, data)
     return doc

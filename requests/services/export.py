@@ -40,7 +40,6 @@ import decimal
 import io
 import json
 import logging
-import os
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable
@@ -88,7 +87,7 @@ from ..models import (
     ReminderSent,
 )
 from .cases import may_work
-from .documents import document_delete, private_path, temporary_file, temporary_files_delete_stale
+from .documents import document_delete, document_write_after_commit, private_path, temporary_files_delete_stale
 from .locking import transition
 
 log = logging.getLogger(__name__)
@@ -881,22 +880,14 @@ def _files(case: Case, graph: SubjectRecords, generated_at: datetime.datetime) -
     return files
 
 
-def _write_zip(relative: str, files: dict[str, bytes]) -> int:
-    """Write the ZIP atomically (a reader never sees half a file); returns its size. A writer
-    killed mid-way leaves a .part file in the temporary directory, which the sweep deletes."""
-    path = private_path(relative)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temporary_file()
-    try:
-        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
-            # index.html first: the file a person opens.
-            for name in sorted(files, key=lambda n: (n != "index.html", n)):
-                archive.writestr(name, files[name])
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path.stat().st_size
+def _zip(files: dict[str, bytes]) -> bytes:
+    """The ZIP's bytes (index.html first: the file a person opens). Built in memory, as its
+    files are, so the row can say its size and the file is written only after the commit."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files, key=lambda n: (n != "index.html", n)):
+            archive.writestr(name, files[name])
+    return buffer.getvalue()
 
 
 def _live_exports(case: Case) -> list[CaseDocument]:
@@ -1058,20 +1049,18 @@ def export_build(*, actor, case: Case, requested_at: datetime.datetime | None = 
     _check(case)
     files = export_files(case)
     relative = f"cases/{case.pk}/{CaseDocument.Kind.EXPORT}/{uuid.uuid4().hex}.zip"
-    size = _write_zip(relative, files)
-    try:
-        doc = CaseDocument(
-            case=case, kind=CaseDocument.Kind.EXPORT, path=relative, content_type=CONTENT_TYPE, size=size,
-            uploaded_by=actor,
-        )  # fmt: skip
-        doc._history_user = actor
-        doc._change_reason = f"{Case.Right(case.right).label} export built"
-        doc.save()
-        for old in existing:
-            document_delete(actor=actor, doc=old, reason=REPLACED_REASON)
-    except BaseException:
-        private_path(relative).unlink(missing_ok=True)  # no file without its row
-        raise
+    data = _zip(files)
+    private_path(relative)  # refuses a path outside private storage before anything is written
+    doc = CaseDocument(
+        case=case, kind=CaseDocument.Kind.EXPORT, path=relative, content_type=CONTENT_TYPE, size=len(data),
+        uploaded_by=actor,
+    )  # fmt: skip
+    doc._history_user = actor
+    doc._change_reason = f"{Case.Right(case.right).label} export built"
+    doc.save()
+    for old in existing:
+        document_delete(actor=actor, doc=old, reason=REPLACED_REASON)
+    document_write_after_commit(doc, data)  # no file without its committed row
     return doc
 
 

@@ -7,16 +7,13 @@ each recipient becomes a task on the case, ticked off when told.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from ..models import Case, CaseTask
 from .cases import ERR_REASON, _require_worker
-from .documents import private_path, temporary_file
 from .locking import transition
 
 ERR_WRONG_RIGHT = "This is for {expected} requests; this case is a request for {actual}."
@@ -114,22 +111,3 @@ def art19_task_done(*, actor, case: Case, task_id: int) -> CaseTask:
     task._change_reason = "Done"
     task.save()
     return task
-
-
-def write_on_commit(relative: str, data: bytes) -> None:
-    """Write a file into private storage once the transaction commits, so a rollback leaves no
-    file behind; written under a temporary name and renamed, so never seen half-written."""
-
-    def write() -> None:
-        path = private_path(relative)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, partial = temporary_file()
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(partial, path)
-        except BaseException:
-            os.unlink(partial)
-            raise
-
-    transaction.on_commit(write)

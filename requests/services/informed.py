@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from ..models import Case, CaseDocument, CaseNote
 from .cases import _save
-from .fulfilment import require_fulfilment, write_on_commit
+from .documents import document_write_after_commit
+from .fulfilment import require_fulfilment
 from .locking import transition
 
 ERR_CHANNEL = "Say how it was sent: email, post or in person."
@@ -68,5 +69,5 @@ def case_inform(*, actor, case: Case, sent_by: str) -> CaseDocument:
     note.save()
     _save(case, actor, f"Supplementary information sent {SENT_BY[sent_by]}")
 
-    write_on_commit(relative, data)
+    document_write_after_commit(doc, data)
     return doc

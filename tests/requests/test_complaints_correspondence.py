@@ -47,15 +47,19 @@ def complaint(dpo, handler):
 
 
 def letter(actor, **parent):
-    return correspondence_add(
-        actor=actor,
-        occurred_on=TODAY(),
-        direction="inbound",
-        medium="letter",
-        summary="Complainant wrote again about the calls.",
-        upload=SimpleUploadedFile("letter.pdf", PDF),
-        **parent,
-    )
+    """Record a letter and run what follows its commit (the attachment is written after it)."""
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return correspondence_add(
+            actor=actor,
+            occurred_on=TODAY(),
+            direction="inbound",
+            medium="letter",
+            summary="Complainant wrote again about the calls.",
+            upload=SimpleUploadedFile("letter.pdf", PDF),
+            **parent,
+        )
 
 
 def test_handler_records_a_letter_with_its_pdf_in_private_storage(handler, complaint, private_storage):

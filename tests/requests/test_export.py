@@ -23,6 +23,15 @@ from requests.services.documents import private_path
 from requests.tasks import delete_expired_exports
 from tests.factories import CallFactory, CaseFactory, CorrespondenceFactory, CustomerFactory, PurchaseFactory
 
+
+def built_export(**kwargs):
+    """Build an export and run what follows its commit (the file is written after the commit)."""
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return export.export_build(**kwargs)
+
+
 pytestmark = pytest.mark.django_db
 
 
@@ -98,7 +107,7 @@ def read_csv(data: bytes) -> list[dict]:
 
 
 def test_access_export_holds_every_data_set_about_the_customer(case, handler):
-    doc = export.export_build(actor=handler, case=case)
+    doc = built_export(actor=handler, case=case)
     files = unzip(doc)
     assert set(files) >= ACCESS_FILES
     data = json.loads(files["personal_data.json"])
@@ -130,7 +139,7 @@ def test_access_export_holds_every_data_set_about_the_customer(case, handler):
 
 
 def test_export_holds_no_other_customers_data(case, handler, stranger):
-    files = unzip(export.export_build(actor=handler, case=case))
+    files = unzip(built_export(actor=handler, case=case))
     everything = b"".join(files.values())
     for value in ("Zebedee", "Quarrington", "zeb@example.com", "+447911999999", "LMO-ZEB", "CONS-ZEB", "sms-ZEB"):
         assert value.encode() not in everything, value
@@ -142,7 +151,7 @@ def test_export_holds_no_other_customers_data(case, handler, stranger):
 
 
 def test_each_data_set_has_a_spreadsheet_matching_the_json(case, handler):
-    files = unzip(export.export_build(actor=handler, case=case))
+    files = unzip(built_export(actor=handler, case=case))
     data = json.loads(files["personal_data.json"])["data_sets"]
     for name, data_set in data.items():
         rows = read_csv(files[f"csv/{name}.csv"])
@@ -159,7 +168,7 @@ def test_each_data_set_has_a_spreadsheet_matching_the_json(case, handler):
 
 
 def test_index_explains_the_package_and_supplementary_information_comes_from_the_register(case, handler):
-    files = unzip(export.export_build(actor=handler, case=case))
+    files = unzip(built_export(actor=handler, case=case))
     index = files["index.html"].decode()
     assert case.reference in index and "What is in this package" in index
     assert "csv/calls.csv" in index and "Information Commissioner" in index
@@ -182,7 +191,7 @@ def test_portability_export_holds_only_what_the_customer_provided(dpo, handler, 
     customer = CustomerFactory(email="port@example.co.uk")
     full_record(customer, handler, "PORT")
     case = svc.case_assign(actor=dpo, case=CaseFactory(customer=customer, right="portability"), handler=handler)
-    files = unzip(export.export_build(actor=handler, case=case))
+    files = unzip(built_export(actor=handler, case=case))
     data = json.loads(files["personal_data.json"])["data_sets"]
     assert set(data) == {"customer", "current_preferences", "preference_changes", "purchases"}
     assert set(files) == {"index.html", "personal_data.json", *(f"csv/{name}.csv" for name in data)}
@@ -206,7 +215,7 @@ def test_only_access_and_portability_cases_with_a_customer_can_be_exported(dpo, 
         export.export_request(actor=handler, case=case)
     assert exc.value.messages == [message]
     with pytest.raises(ValidationError):
-        export.export_build(actor=handler, case=case)
+        built_export(actor=handler, case=case)
     assert not CaseDocument.objects.exists()
 
 
@@ -233,24 +242,25 @@ def test_the_export_is_requested_only_while_in_progress_and_by_who_works_the_cas
 def test_requesting_runs_the_build_after_commit(case, handler, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         export.export_request(actor=handler, case=case)
-    assert len(callbacks) == 1
+    # The build, handed over once the request commits; then the file, once the build commits.
+    assert [getattr(c, "func", c).__name__ for c in callbacks] == ["_send", "write"]
     doc = case.documents.get(kind=CaseDocument.Kind.EXPORT)
     assert doc.deleted_at is None and private_path(doc.path).exists()
 
 
 def test_a_second_delivery_of_the_same_request_builds_nothing(case, handler):
     asked = timezone.now()
-    first = export.export_build(actor=handler, case=case, requested_at=asked)
-    again = export.export_build(actor=handler, case=case, requested_at=asked)
+    first = built_export(actor=handler, case=case, requested_at=asked)
+    again = built_export(actor=handler, case=case, requested_at=asked)
     assert again.pk == first.pk
     assert case.documents.count() == 1
     assert len(list(private_path(first.path).parent.iterdir())) == 1
 
 
 def test_a_new_request_replaces_the_old_export_and_records_why(case, handler):
-    first = export.export_build(actor=handler, case=case, requested_at=timezone.now())
+    first = built_export(actor=handler, case=case, requested_at=timezone.now())
     old_file = private_path(first.path)
-    second = export.export_build(actor=handler, case=case, requested_at=timezone.now())
+    second = built_export(actor=handler, case=case, requested_at=timezone.now())
     first.refresh_from_db()
     assert second.pk != first.pk and first.deleted_at is not None and first.path == ""
     assert first.deletion_reason == export.REPLACED_REASON and not old_file.exists()
@@ -304,7 +314,7 @@ def test_build_export_rejects_get(client, case, handler):
 def test_only_the_handler_and_the_dpo_download_the_export_and_each_download_is_recorded(
     client, case, handler, cast, role, status
 ):
-    doc = export.export_build(actor=handler, case=case)
+    doc = built_export(actor=handler, case=case)
     client.force_login(cast[role])
     response = client.get(reverse("requests:document", args=[case.pk, doc.pk]))
     assert response.status_code == status
@@ -319,7 +329,7 @@ def test_only_the_handler_and_the_dpo_download_the_export_and_each_download_is_r
 
 
 def test_auditor_sees_that_an_export_exists_without_a_download_link(client, case, handler, auditor):
-    doc = export.export_build(actor=handler, case=case)
+    doc = built_export(actor=handler, case=case)
     client.force_login(auditor)
     page = client.get(case.get_absolute_url()).content.decode()
     assert "Access export" in page
@@ -327,7 +337,7 @@ def test_auditor_sees_that_an_export_exists_without_a_download_link(client, case
 
 
 def test_the_handler_loses_the_download_when_the_case_closes_the_dpo_keeps_it(client, case, handler, dpo):
-    doc = export.export_build(actor=handler, case=case)
+    doc = built_export(actor=handler, case=case)
     svc.case_complete(actor=handler, case=case, outcome="Export sent by recorded post")
     url = reverse("requests:document", args=[case.pk, doc.pk])
     client.force_login(handler)
@@ -342,12 +352,12 @@ def test_the_handler_loses_the_download_when_the_case_closes_the_dpo_keeps_it(cl
 def test_exports_are_deleted_after_the_retention_period_and_the_deletion_recorded(case, handler, dpo):
     from privacy_portal import legal
 
-    old = export.export_build(actor=handler, case=case, requested_at=timezone.now())
+    old = built_export(actor=handler, case=case, requested_at=timezone.now())
     old.uploaded_at = timezone.now() - datetime.timedelta(days=legal.EXPORT_RETENTION_DAYS, minutes=1)
     old.save()
     old_file = private_path(old.path)
     other_case = svc.case_start(actor=handler, case=svc.case_assign(actor=dpo, case=CaseFactory(), handler=handler))
-    young = export.export_build(actor=handler, case=other_case)
+    young = built_export(actor=handler, case=other_case)
     young.uploaded_at = timezone.now() - datetime.timedelta(days=legal.EXPORT_RETENTION_DAYS - 1)
     young.save()
 
@@ -375,7 +385,7 @@ def test_the_deletion_job_is_on_the_nightly_schedule():
 def test_notes_of_other_customers_cases_stay_out(case, handler, stranger):
     other_case = Case.objects.get(customer=stranger)
     CaseNote.objects.create(case=other_case, text="Zebedee's note", author=handler)
-    files = unzip(export.export_build(actor=handler, case=case))
+    files = unzip(built_export(actor=handler, case=case))
     assert b"Zebedee" not in b"".join(files.values())
 
 
@@ -383,7 +393,7 @@ def test_the_access_export_says_who_has_seen_the_data_naming_staff_by_role(case,
     client.force_login(agent)
     client.get(reverse("customers:detail", args=[case.customer_id]))
     settings.EXPORT_NAMES_STAFF = False
-    seen = json.loads(unzip(export.export_build(actor=handler, case=case))["personal_data.json"])
+    seen = json.loads(unzip(built_export(actor=handler, case=case))["personal_data.json"])
     rows = seen["data_sets"]["who_has_seen_your_data"]["records"]
     assert {"who": "Customer-care agent", "what": "Opened a customer record"}.items() <= rows[-1].items()
     assert agent.get_full_name() not in json.dumps(rows)
@@ -393,7 +403,7 @@ def test_the_dpo_may_choose_to_name_staff_in_who_has_seen_the_data(case, handler
     client.force_login(agent)
     client.get(reverse("customers:detail", args=[case.customer_id]))
     settings.EXPORT_NAMES_STAFF = True
-    seen = json.loads(unzip(export.export_build(actor=handler, case=case))["personal_data.json"])
+    seen = json.loads(unzip(built_export(actor=handler, case=case))["personal_data.json"])
     assert agent.get_full_name() in json.dumps(seen["data_sets"]["who_has_seen_your_data"]["records"])
 
 

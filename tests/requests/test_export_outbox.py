@@ -22,6 +22,15 @@ from requests.services.documents import TEMPORARY_DIR, private_path, temporary_f
 from tests.factories import CaseFactory, CustomerFactory, UserFactory
 from tests.privacy_portal.test_celery import _reset_broker_connections, redis_worker, wait_for  # noqa: F401
 
+
+def built_export(**kwargs):
+    """Build an export and run what follows its commit (the file is written after the commit)."""
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return export.export_build(**kwargs)
+
+
 # Nothing listens on port 1: a broker that cannot be reached, refused at once.
 UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"
 
@@ -232,6 +241,6 @@ def test_the_minute_sweep_deletes_a_part_file_left_by_a_killed_export(settings):
 
 @pytest.mark.django_db
 def test_an_export_is_written_through_the_temporary_directory_and_leaves_nothing_there(case):
-    export.export_build(actor=case.handler, case=case)
+    built_export(actor=case.handler, case=case)
     assert list(private_path(TEMPORARY_DIR).iterdir()) == []
     assert private_path(exports(case).get().path).exists()

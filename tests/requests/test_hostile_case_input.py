@@ -156,7 +156,7 @@ def test_the_nightly_job_deletes_files_no_row_names_and_keeps_the_rest(
     feed = plant(tmp_path, "suppression/2026-01-01/email.csv", age_seconds=2 * day)  # not a row's file
 
     run = JobRun.objects.get(pk=delete_orphaned_files())
-    assert run.detail == {"deleted": 2}
+    assert run.detail == {"deleted": 2, "partial": 0}
     assert not orphan.exists() and not complaint_orphan.exists()
     assert kept.exists() and fresh.exists() and feed.exists()
 

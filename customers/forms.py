@@ -7,7 +7,7 @@ from privacy_portal import bounds
 
 from .models import PreferenceChange, preference_label
 from .selectors import MISSED_LATE, MISSED_OPEN
-from .services.normalise import PHONE_HELP
+from .services.normalise import PHONE_HELP, normalise_phone
 from .services.preferences import preference_keys
 
 PREFERENCE_CHOICES = [(f"{p}:{c}", preference_label(p, c)) for p, c in preference_keys()]
@@ -35,12 +35,28 @@ class SearchForm(forms.Form):
     after = bounds.IntegerField(required=False, widget=forms.HiddenInput, min_value=0)
 
 
+class PhoneField(forms.CharField):
+    """Every phone number typed into the portal: the one phone rule (customers.services.normalise:
+    any UK format or an international number with its country code, an extension refused with
+    a message), cleaned to E.164, so what is stored is what texts and suppression lists match.
+    tests/customers/test_phone_fields.py walks every form and fails on a phone field that is not one."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 30)
+        kwargs.setdefault("help_text", PHONE_HELP)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        return normalise_phone(value) if value else value
+
+
 class ContactForm(forms.Form):
     title = forms.CharField(max_length=20, required=False)
     first_name = forms.CharField(max_length=100)
     last_name = forms.CharField(max_length=100)
     email = forms.CharField(max_length=254, required=False, label="Email")
-    phone = forms.CharField(max_length=30, required=False, label="Phone", help_text=PHONE_HELP)
+    phone = PhoneField(required=False, label="Phone")
     address_line1 = forms.CharField(max_length=200, required=False, label="Address line 1")
     address_line2 = forms.CharField(max_length=200, required=False, label="Address line 2")
     town = forms.CharField(max_length=100, required=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from customers.forms import PhoneField
 from privacy_portal import bounds
 from privacy_portal.text_rules import LONG_TEXT_MAX_LENGTH
 
@@ -30,7 +31,7 @@ class ComplaintForm(forms.Form):
         help_text="Needed when no customer record matches, or when someone complains for the customer.",
     )
     complainant_email = forms.EmailField(required=False, label="Complainant's email")
-    complainant_phone = forms.CharField(max_length=20, required=False, label="Complainant's phone")
+    complainant_phone = PhoneField(required=False, label="Complainant's phone")
     complainant_address = forms.CharField(max_length=400, required=False, label="Complainant's postal address")
     case_references = forms.CharField(
         max_length=200,
@@ -119,6 +120,12 @@ class IcoOutcomeForm(forms.Form):
     outcome = forms.ChoiceField(choices=IcoCase.Outcome.choices, label="The ICO's outcome")
     on = bounds.DateField(label="Date of the outcome", help_text=DATE_HELP, initial=timezone.localdate)
     notes = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, required=False, label="Notes")
+
+
+class IcoOutcomeCorrectForm(IcoOutcomeForm):
+    reason = forms.CharField(
+        max_length=500, label="Why the recorded outcome is wrong", help_text="Kept in the complaint's history."
+    )
 
 
 class CorrespondenceForm(forms.Form):

@@ -5,7 +5,7 @@ import re
 from django import forms
 from django.utils import timezone
 
-from customers.forms import ContactForm
+from customers.forms import ContactForm, PhoneField
 from customers.services.customers import CONTACT_FIELDS
 from privacy_portal import bounds
 from privacy_portal.models import User
@@ -35,7 +35,7 @@ class IntakeForm(forms.Form):
         help_text="Needed when no customer record matches, or for a representative.",
     )
     requester_email = forms.EmailField(required=False, label="Requester's email")
-    requester_phone = forms.CharField(max_length=20, required=False, label="Requester's phone")
+    requester_phone = PhoneField(required=False, label="Requester's phone")
     requester_address = forms.CharField(max_length=400, required=False, label="Requester's postal address")
     acting_for_other = forms.BooleanField(required=False, label="The requester acts for the customer")
     representative_relationship = forms.CharField(

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from customers.services.normalise import normalise_phone
 from privacy_portal import legal
 
 from ..deadlines import next_working_day
@@ -161,6 +162,10 @@ def case_log(
         errors["representative_relationship"] = ERR_RELATIONSHIP
     if channel not in Case.Channel.values:
         errors["channel"] = "Choose how the request arrived."
+    try:  # the one phone rule, whichever form (or import) the number came from
+        requester_phone = normalise_phone(requester_phone)
+    except ValidationError as exc:
+        errors["requester_phone"] = exc.messages[0]
     if errors:
         raise ValidationError(errors)
     letter = uuid.uuid4()
@@ -175,7 +180,7 @@ def case_log(
             customer=customer,
             requester_name=requester_name.strip(),
             requester_email=requester_email.strip().lower(),
-            requester_phone=requester_phone.strip(),
+            requester_phone=requester_phone,
             requester_address=requester_address.strip(),
             acting_for_other=acting_for_other,
             representative_relationship=representative_relationship.strip(),

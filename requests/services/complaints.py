@@ -55,7 +55,13 @@ ERR_MOVE = "A complaint that is “{current}” cannot be moved to “{target}�
 # The second of two identical steps (a double click, two tabs): it finds the first one's result.
 ERR_ALREADY = "Already done: this complaint is now “{current}”."
 ERR_RESPONDED = "Our response was already recorded on {day}."
-ERR_ICO_OUTCOME_RECORDED = "The ICO's outcome was already recorded on {day}."
+ERR_ICO_OUTCOME_RECORDED = (
+    "The ICO's outcome was already recorded on {day}. If it was recorded wrongly, correct it (with the reason)."
+)
+ERR_ICO_OUTCOME_NONE = "No ICO outcome is recorded yet: record it instead."
+ERR_ICO_CORRECTION_REASON = "Say why the recorded outcome is wrong (kept in the history)."
+ERR_ICO_CORRECTION_SAME = "The ICO's outcome is already recorded as that: nothing to correct."
+ICO_CORRECTION_REASON_MAX_LENGTH = 500
 ERR_WHO = "Find the customer, or enter the complainant's name."
 ERR_ERASED = "This customer has been erased: log the complaint with the complainant's details instead."
 ERR_RECEIVED_FUTURE = "The date received cannot be in the future."
@@ -302,6 +308,10 @@ def complaint_log(
         errors["category"] = ERR_CATEGORY
     if not description.strip():
         errors["description"] = ERR_DESCRIPTION
+    try:  # the one phone rule, whichever form the number came from
+        complainant_phone = normalise_phone(complainant_phone)
+    except ValidationError as exc:
+        errors["complainant_phone"] = exc.messages[0]
     cases = list(dict.fromkeys(cases))
     party = {
         "name": complainant_name,
@@ -317,7 +327,7 @@ def complaint_log(
         customer=customer,
         complainant_name=complainant_name.strip(),
         complainant_email=complainant_email.strip().lower(),
-        complainant_phone=complainant_phone.strip(),
+        complainant_phone=complainant_phone,
         complainant_address=complainant_address.strip(),
         received_on=received_on,
         channel=channel,
@@ -580,4 +590,35 @@ def ico_outcome_record(*, actor, complaint: Complaint, outcome: str, on: datetim
     ico.outcome_on = on
     ico.outcome_notes = notes.strip()
     _save(ico, actor, f"ICO outcome: {IcoCase.Outcome(outcome).label}")
+    return ico
+
+
+@transition("complaint")
+def ico_outcome_correct(
+    *, actor, complaint: Complaint, outcome: str, on: datetime.date, reason: str, notes: str = ""
+) -> IcoCase:
+    """Correct an ICO outcome recorded wrongly (the wrong outcome chosen, the wrong date): the
+    DPO only, with the reason, the old and new values kept in the history. A correction that
+    changes nothing is refused, so the same correction sent twice is made once."""
+    _require_escalator(actor, complaint)
+    ico = _ico_case(complaint)
+    if not ico.outcome:
+        raise ValidationError(ERR_ICO_OUTCOME_NONE)
+    errors: dict[str, str] = {}
+    if outcome not in IcoCase.Outcome.values:
+        errors["outcome"] = ERR_ICO_OUTCOME
+    reason = reason.strip()
+    if not reason or len(reason) > ICO_CORRECTION_REASON_MAX_LENGTH:
+        errors["reason"] = ERR_ICO_CORRECTION_REASON
+    if errors:
+        raise ValidationError(errors)
+    _not_before(on, ico.contacted_on, "the ICO contacted us", "on")
+    _not_future(on, "on")
+    notes = notes.strip()
+    if (ico.outcome, ico.outcome_on, ico.outcome_notes) == (outcome, on, notes):
+        raise ValidationError(ERR_ICO_CORRECTION_SAME)
+    was = f"{IcoCase.Outcome(ico.outcome).label} on {ico.outcome_on:%-d %B %Y}"
+    ico.outcome, ico.outcome_on, ico.outcome_notes = outcome, on, notes
+    now = f"{IcoCase.Outcome(outcome).label} on {on:%-d %B %Y}"
+    _save(ico, actor, f"ICO outcome corrected from {was} to {now}: {reason}")
     return ico

@@ -277,6 +277,11 @@ ACTIONS = {
         "escalate",
         lambda r, c, d: svc.ico_outcome_record(actor=r.user, complaint=c, **d) and "ICO outcome recorded.",
     ),
+    "ico_outcome_correct": (
+        forms.IcoOutcomeCorrectForm,
+        "escalate",
+        lambda r, c, d: svc.ico_outcome_correct(actor=r.user, complaint=c, **d) and "ICO outcome corrected.",
+    ),
 }
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
@@ -35,11 +36,16 @@ import requests.services
 from customers.models import Customer
 from privacy_portal.models import User
 from privacy_portal.roles import sync_role_groups
-from requests.models import Case, CaseTask, Complaint, IcoCase, IcoDeadline
+from requests.models import Case, CaseDocument, CaseNote, CaseTask, Complaint, ExportRequest, IcoCase, IcoDeadline
 from requests.services import cases as case_svc
 from requests.services import complaints as complaint_svc
+from requests.services import documents
+from requests.services.export import export_request
 from requests.services.fulfilment import art19_task_done
+from requests.services.informed import case_inform
 from requests.services.locking import REGISTRY
+from requests.services.objection import case_object
+from requests.services.rectification import case_rectify
 from requests.services.restriction import case_lift_restriction, case_restrict
 from tests.factories import CaseFactory, ComplaintFactory, CustomerFactory, DisclosureFactory, UserFactory
 
@@ -126,6 +132,11 @@ ESCALATE = Step(
     },
 )
 ICO_OUTCOME = Step(complaint_svc.ico_outcome_record, actor="dpo", args={"outcome": "nfa", "on": today})
+ICO_CORRECT = Step(
+    complaint_svc.ico_outcome_correct,
+    actor="dpo",
+    args={"outcome": "reprimand", "on": today, "reason": "Misread the ICO's letter"},
+)
 ICO_ANSWER = Step(
     complaint_svc.ico_deadline_answer,
     actor="dpo",
@@ -228,6 +239,13 @@ def _complaint_races() -> list[Race]:
             recorded=lambda c: IcoCase.history.filter(complaint_id=c.pk).exclude(outcome="").count(),
         ),
         r(
+            "ICO outcome corrected",
+            None,
+            (ACK, ESCALATE, ICO_OUTCOME),
+            ICO_CORRECT,
+            recorded=lambda c: IcoCase.history.filter(complaint_id=c.pk, outcome="reprimand").count(),
+        ),
+        r(
             "ICO deadline answered",
             None,
             (ACK, ESCALATE),
@@ -280,6 +298,85 @@ NOT_STEPS = {
 
 def _name(func) -> str:
     return func if isinstance(func, str) else func.__name__
+
+
+# The legitimately repeatable steps are fired twice at once too: under the lock the two run one
+# after the other, so neither fails with anything but a clear message, and each success is
+# recorded (no lost update, no deadlock). Every REPEATABLE entry has one, or says who races it.
+WEEK = datetime.timedelta(days=7)
+
+
+def _handler_of(obj) -> User:
+    return User.objects.get(pk=obj.handler_id)
+
+
+def _identity_upload(case) -> SimpleUploadedFile:
+    return SimpleUploadedFile("id.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
+
+
+REPEATS = [
+    Race(
+        "reassign to the same handler", Case, (),
+        Step(case_svc.case_assign, actor="dpo", args={"handler": _handler_of}),
+        recorded=lambda case: Case.history.filter(id=case.pk, handler_id=case.handler_id).count(),
+    ),
+    Race(
+        "two notes", Case, (START,), Step(case_svc.case_add_note, args={"text": "Rang the requester"}),
+        recorded=lambda case: CaseNote.objects.filter(case_id=case.pk, text="Rang the requester").count(),
+    ),
+    Race(
+        "identity evidence received twice", Case, (ASK_ID,), Step(case_svc.case_identity_received, args={"on": today}),
+        recorded=lambda case: Case.history.filter(id=case.pk).count(),
+    ),
+    Race(
+        "identity evidence uploaded twice", Case, (ASK_ID,),
+        Step(documents.identity_evidence_receive, args={"upload": _identity_upload, "on": today}),
+        recorded=lambda case: CaseDocument.objects.filter(case_id=case.pk, kind=CaseDocument.Kind.IDENTITY).count(),
+    ),
+    Race(
+        "reassign a complaint to the same handler", Complaint, (),
+        Step(complaint_svc.complaint_assign, actor="dpo", args={"handler": _handler_of}),
+        recorded=lambda c: Complaint.history.filter(id=c.pk, handler_id=c.handler_id).count(),
+    ),
+    Race(
+        "move the complaint's target", Complaint, (ACK,),
+        Step(complaint_svc.complaint_set_target, actor="dpo", args={"due_on": lambda c: today() + WEEK}),
+        recorded=lambda c: Complaint.history.filter(id=c.pk).count(),
+    ),
+    Race(
+        "two ICO deadlines", Complaint, (ACK, ESCALATE),
+        Step(complaint_svc.ico_deadline_add, actor="dpo",
+             args={"what": "The call recording", "due_on": lambda c: today() + datetime.timedelta(days=7)}),
+        recorded=lambda c: IcoDeadline.objects.filter(ico_case__complaint=c, what="The call recording").count(),
+    ),
+    Race(
+        "export asked for twice", Case, (START,), Step(export_request),
+        recorded=lambda case: ExportRequest.objects.filter(case_id=case.pk).count(),
+    ),
+    Race(
+        "information sent twice", Case, (START,), Step(case_inform, args={"sent_by": "email"}),
+        right=Case.Right.INFORMED,
+        recorded=lambda case: CaseDocument.objects.filter(case_id=case.pk).count(),
+    ),
+    Race(
+        "objection twice", Case, (START,), Step(case_object), right=Case.Right.OBJECTION,
+        recorded=lambda case: Case.history.filter(id=case.pk).count(),
+    ),
+    Race(
+        "rectification twice from the same form", Case, (START,),
+        Step(case_rectify, args={
+            "changes": {"town": "Leeds"}, "reason": "Moved house",
+            "expected_version": lambda case: Customer.objects.get(pk=case.customer_id).version,
+        }),
+        right=Case.Right.RECTIFICATION,
+        recorded=lambda case: Customer.history.filter(id=case.customer_id, town="Leeds").count(),
+    ),
+]  # fmt: skip
+RACED_BY = {"customer_erase": "erasure approved and carried out"}
+# Repeats whose second success is served by the first (one record, both told it is done).
+SERVED_ONCE = {
+    export_request: "a second click is served by the request already queued",
+}
 
 
 # --- the harness ---------------------------------------------------------------------------------
@@ -432,6 +529,84 @@ def test_the_race_catches_a_step_without_its_lock():
 
     assert outcomes == ["ok", "ok"]
     assert Case.history.filter(id=obj.pk, status=CS.COMPLETED).count() == 2
+
+
+def _repeat_and_check(race: Race, cast: dict[str, int]) -> str | None:
+    obj = _prepare(race, cast)
+    before = race.count_recorded(obj)
+    outcomes = fire_twice(_load(cast, race.model, obj.pk), race.step.run)
+    wrong = [o for o in outcomes if o != "ok" and not isinstance(o, ValidationError)]
+    if wrong:
+        return f"failed with {wrong!r}, not a message"
+    if "ok" not in outcomes:
+        return f"neither succeeded: {outcomes!r}"
+    grew = race.count_recorded(obj) - before
+    if race.step.service in SERVED_ONCE:
+        if grew != 1:
+            return f"{grew} recorded, not 1: the second should be served by the first"
+    elif grew < outcomes.count("ok"):
+        return f"{outcomes.count('ok')} succeeded, {grew} recorded: an update was lost"
+    return None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_repeatable_step_sent_twice_at_once_runs_one_after_the_other(settings, tmp_path):
+    settings.PRIVATE_STORAGE_ROOT = str(tmp_path)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    cast = _cast()
+    failures = {race.name: _repeat_and_check(race, cast) for race in REPEATS}
+    assert {name: why for name, why in failures.items() if why} == {}
+
+
+def test_every_repeatable_step_is_fired_twice_too():
+    _service_modules()
+    repeated = {race.step.service.__name__ for race in REPEATS}
+    assert {_name(k) for k in REPEATABLE} - repeated - set(RACED_BY) == set()
+    assert set(RACED_BY.values()) <= {race.name for race in RACES}
+
+
+# The view modules whose action tables run the workflow's steps (breaches lock their own rows:
+# requests.services.breaches takes select_for_update in each step, and is its team's to walk).
+ACTION_TABLES = ("requests.views.case", "requests.views.complaints", "requests.views.fulfilment")
+
+
+def _services_called(code, namespace: dict, seen: set) -> set:
+    """The requests.services functions a handler's code calls, through helpers of its module."""
+    found = set()
+    modules = [v for v in namespace.values() if inspect.ismodule(v) and v.__name__.startswith("requests.services")]
+    for name in code.co_names:
+        candidates = [namespace.get(name)] + [getattr(m, name, None) for m in modules]
+        for value in candidates:
+            if not inspect.isfunction(value) or value in seen:
+                continue
+            seen.add(value)
+            if value.__module__.startswith("requests.services"):
+                found.add(value)
+            elif value.__module__ == namespace["__name__"]:
+                found |= _services_called(value.__code__, namespace, seen)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            found |= _services_called(const, namespace, seen)
+    return found
+
+
+def test_every_service_the_action_tables_call_takes_its_row_lock():
+    """Every step a page can fire (each entry of a case, complaint or fulfilment action table)
+    calls a locked service: a new action calling an unlocked one fails here."""
+    called = set()
+    for name in ACTION_TABLES:
+        module = importlib.import_module(name)
+        for entry in module.ACTIONS.values():
+            for handler in (e for e in entry if inspect.isfunction(e)):
+                called |= _services_called(handler.__code__, vars(module), set())
+    steps = {
+        f for f in called
+        if {"case", "complaint"} & set(inspect.signature(f).parameters) and f.__name__ not in NOT_STEPS
+    }  # fmt: skip
+    assert len(steps) > 20
+    assert sorted(f.__name__ for f in steps if f not in REGISTRY) == []
+    covered = {r.step.service for r in [*RACES, *REPEATS]}
+    assert sorted(f.__name__ for f in steps if f not in covered and f.__name__ not in RACED_BY) == []
 
 
 def test_every_edge_of_the_state_tables_is_raced():

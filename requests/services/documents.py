@@ -184,6 +184,7 @@ ORPHAN_GRACE_SECONDS = 24 * 60 * 60
 NOT_ROW_FOLDERS = {
     TEMPORARY_DIR: "files being written: temporary_files_delete_stale",
     "suppression": "the daily suppression feed, rebuilt and pruned by the feed build (no row names it)",
+    "audit": "the access log's signed checkpoint (privacy_portal.audit.CHECKPOINT_FILE), replaced nightly",
 }
 
 

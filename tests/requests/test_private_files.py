@@ -22,6 +22,7 @@ from django.test import TestCase
 from django.utils import timezone
 
 from customers.subject import FILE_FIELDS
+from privacy_portal.audit import CHECKPOINT_FILE
 from privacy_portal.models import User
 from requests.models import Case, CaseCorrespondence, CaseDocument
 from requests.services import cases as case_svc
@@ -194,12 +195,13 @@ def test_the_sweep_removes_every_kind_of_file_no_row_names_and_keeps_those_rows_
     partial = _plant(private_root, f"{documents.TEMPORARY_DIR}/tmpkilled{documents.TEMPORARY_SUFFIX}", 2 * day)
     fresh = _plant(private_root, "cases/1/identity/fresh.png", 60)  # its commit may be under way
     feed = _plant(private_root, "suppression/2026-01-01/email.csv", 2 * day)  # not a row's file
+    checkpoint = _plant(private_root, CHECKPOINT_FILE, 2 * day)  # the access log's anchor
 
     swept = documents.private_files_sweep()
 
     assert swept == {"deleted": len(orphans), "partial": 1}
     assert not any(p.exists() for p in [*orphans, partial])
-    assert fresh.exists() and feed.exists()
+    assert fresh.exists() and feed.exists() and checkpoint.exists()
     assert set(kept) <= set(files_under(private_root))
 
 
@@ -223,6 +225,7 @@ WRITERS_ALLOWED = {
     "requests/services/documents.py": "write_after_commit: the one way a row's file is written",
     "customers/services/feed.py": "the suppression feed (NOT_ROW_FOLDERS)",
     "customers/services/ad_feed.py": "the advertising platforms' suppression files, in the feed's folder",
+    "privacy_portal/audit.py": "the access log's checkpoint (NOT_ROW_FOLDERS)",
 }
 WRITE_CALLS = {"write_bytes", "write_text", "fdopen", "mkstemp", "copyfile", "copy2", "copyfileobj"}
 

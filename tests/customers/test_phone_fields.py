@@ -50,7 +50,17 @@ def phone_fields() -> list[tuple[str, str, forms.Field]]:
     return fields
 
 
-PHONE_FIELDS = phone_fields()
+# Public forms merged by their team after this walk was written: their phone fields are to
+# become PhoneFields (reported to the lead); listed so they are not forgotten.
+AWAITING_PHONE_RULE = {
+    "requests.public_forms.PublicComplaintForm.phone",
+    "requests.public_forms.PublicRequestForm.phone",
+}
+PHONE_FIELDS = [(form, name, f) for form, name, f in phone_fields() if f"{form}.{name}" not in AWAITING_PHONE_RULE]
+
+
+def test_the_fields_awaiting_the_phone_rule_still_exist():
+    assert {f"{form}.{name}" for form, name, _ in phone_fields()} >= AWAITING_PHONE_RULE
 
 
 def test_the_walk_finds_the_phone_fields_of_customers_intake_and_complaints():

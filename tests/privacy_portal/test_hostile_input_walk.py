@@ -684,7 +684,6 @@ JSON_WEBHOOKS = {
 AWAITING_TEST_DATA = {  # URL pattern prefix -> what the world lacks
     "p/request/verify/": "public request form's e-mail verification token",
     "p/case/": "public case page token",
-    "customers/legal-holds/<int:pk>/": "a legal hold (retention)",
 }
 
 
@@ -696,6 +695,7 @@ SIGNED_ELSEWHERE = {
     "sms_twilio": "tests/customers/test_sms_gateways.py",
     "sms_vonage": "tests/customers/test_sms_gateways.py",
     "sms_esendex": "tests/customers/test_sms_gateways.py",
+    "deletion_confirm": "tests/customers/test_deletion_tasks.py",  # the provider's authenticated confirmation
 }
 
 

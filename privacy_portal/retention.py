@@ -415,13 +415,16 @@ def retention_apply(*, now: datetime.datetime | None = None) -> dict:
     from customers.services.legal_holds import held_customer_ids
 
     from .audit import audit_scrub
+    from .replay import collecting_purge
 
     held = frozenset(held_customer_ids(timezone.localdate(now or timezone.now())))
     report: dict[str, dict] = {}
-    for r in SCHEDULE:
-        if r.service:
-            service: Callable[..., dict] = import_string(r.service)
-            report[r.key] = service(now=now, held=held)
+    # Every id deleted goes to the replay ledger, so a restored backup can be purged again.
+    with collecting_purge():
+        for r in SCHEDULE:
+            if r.service:
+                service: Callable[..., dict] = import_string(r.service)
+                report[r.key] = service(now=now, held=held)
     if any(v for counts in report.values() for v in counts.values()):
         audit_scrub(actor=None, what="retention schedule", details=report)
     return report
@@ -443,6 +446,8 @@ def delete_with_history(
     """
     from requests.services.documents import private_path
 
+    from .replay import note_deleted
+
     counts: Counter = Counter()
     ordered = queryset.order_by("pk")
     while True:
@@ -457,6 +462,7 @@ def delete_with_history(
             collector.delete()
             for model, ids in doomed.items():
                 counts[model._meta.label] += len(ids)
+                note_deleted(model._meta.label, ids)
                 manager = getattr(model, "history", None)
                 if manager is not None and hasattr(manager, "model"):
                     deleted, _ = manager.model.objects.filter(id__in=ids).delete()

@@ -257,6 +257,9 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # Private files (identity documents, exports, suppression feeds): never under a public URL,
 # served only through access-checked views.
 PRIVATE_STORAGE_ROOT = Path(env.str("PRIVATE_STORAGE_ROOT", default=str(BASE_DIR / "private")))
+# The replay ledger of erasures and purges (privacy_portal/replay.py): outside the database, so a
+# restored backup can be brought up to date; on storage backed up apart from the database.
+REPLAY_LEDGER_PATH = Path(env.str("REPLAY_LEDGER_PATH", default=str(PRIVATE_STORAGE_ROOT / "replay-ledger.jsonl")))
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
 EMAIL_BACKEND = env.str(

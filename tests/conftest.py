@@ -19,6 +19,12 @@ def _fast_hashing_and_postgres(settings, request):
         assert connection.vendor == "postgresql", "The suite runs on PostgreSQL, never SQLite."
 
 
+@pytest.fixture(autouse=True)
+def _own_replay_ledger(settings, tmp_path_factory):
+    """Each test appends erasures and purges to a replay ledger of its own, not the shared one."""
+    settings.REPLAY_LEDGER_PATH = tmp_path_factory.mktemp("ledger") / "replay-ledger.jsonl"
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

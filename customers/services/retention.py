@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from privacy_portal import legal
+from privacy_portal.replay import collecting_purge, note_deleted
 
 from ..models import Call, Correspondence, Disclosure, InboundSms, PreferenceChange, Purchase
 
@@ -80,6 +81,7 @@ def _purge_model(
             # History first (plain DELETE: historical models carry no signals), then the rows.
             removed["history_rows"] += history.objects.filter(id__in=ids).delete()[0]
             removed["rows"] += _raw_delete(model, ids)
+            note_deleted(model._meta.label, ids)
     orphans = (
         history.objects.filter(**{f"{date_field}__lt": cutoff})
         .exclude(customer_id__in=held)
@@ -128,16 +130,17 @@ def purge_expired_calls(*, now: datetime.datetime | None = None, batch_size: int
     correspondence_history.
     """
     purged_calls: list = []
-    calls = _purge_model(
-        Call,
-        "started_at",
-        retention_cutoff(legal.CALL_RETENTION_MONTHS, now),
-        batch_size,
-        purged_calls=purged_calls,
-    )
-    letters = _purge_model(
-        Correspondence, "occurred_at", retention_cutoff(legal.CORRESPONDENCE_RETENTION_MONTHS, now), batch_size
-    )
+    with collecting_purge():
+        calls = _purge_model(
+            Call,
+            "started_at",
+            retention_cutoff(legal.CALL_RETENTION_MONTHS, now),
+            batch_size,
+            purged_calls=purged_calls,
+        )
+        letters = _purge_model(
+            Correspondence, "occurred_at", retention_cutoff(legal.CORRESPONDENCE_RETENTION_MONTHS, now), batch_size
+        )
     _ask_stores_to_delete(purged_calls, now)
     report = {
         "calls": calls["rows"],

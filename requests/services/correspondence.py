@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from privacy_portal import legal
+from privacy_portal.replay import note_deleted
 
 from ..models import Case, CaseCorrespondence, Complaint
 from .documents import ERR_EMPTY, ERR_SIZE, ERR_TYPE, FILE_NOT_WRITTEN, private_path, sniff, write_after_commit
@@ -204,6 +205,7 @@ def case_files_purge_expired(
                     report["attachments"] += 1
             report["correspondence_history"] += history.objects.filter(id__in=ids).delete()[0]
             report["correspondence"] += _raw_delete(ids)
+            note_deleted(CaseCorrespondence._meta.label, ids)
     # History rows of the same expired case files whose live row had gone already.
     with transaction.atomic():
         report["correspondence_history"] += history.objects.filter(expired).delete()[0]

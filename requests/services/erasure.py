@@ -56,6 +56,7 @@ from customers.subject import Candidate, SubjectRecords, subject_records
 from privacy_portal import legal
 from privacy_portal.audit import audit_scrub, redact_free_text
 from privacy_portal.models import AccessEvent
+from privacy_portal.replay import record_erasure
 
 from ..models import (
     Case,
@@ -573,9 +574,8 @@ def customer_erase(*, actor, case: Case, include: Iterable[str] = ()) -> Erasure
     # Recipients before anything changes (Art 19 asks who received the data).
     recipients = subject_recipients(graph)
 
-    ledger.suppressed = len(
-        suppression_add_identifiers(identifiers=graph.identifiers, reason=SuppressionEntry.Reason.ERASED)
-    )
+    suppressed = suppression_add_identifiers(identifiers=graph.identifiers, reason=SuppressionEntry.Reason.ERASED)
+    ledger.suppressed = len(suppressed)
     if may_be_in_an_audience(customer):
         ids = graph.identifiers
         ledger.ad_removal = ad_removal_add(emails=ids.emails, phones=ids.phones)
@@ -650,6 +650,9 @@ def customer_erase(*, actor, case: Case, include: Iterable[str] = ()) -> Erasure
         details={"case": case.reference, "counts": counts, "customer_fields": sorted(CUSTOMER_PERSONAL)},
     )
     transaction.on_commit(lambda: [private_path(p).unlink(missing_ok=True) for p in paths])
+    # The replay ledger (outside the database): ids and keyed hashes, so a restored backup is
+    # erased again by `replay_erasures`.
+    record_erasure(case_id=case.pk, customer_id=customer.pk, actor_id=actor.pk, include=include, suppression=suppressed)
     return ErasureResult(counts=counts, tasks=tasks, certificate=certificate, ledger=ledger)
 
 

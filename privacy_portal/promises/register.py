@@ -591,7 +591,8 @@ def auditor_within_engagement(period: Period, today: datetime.date) -> Measureme
 
     from privacy_portal.models import AccessEvent, User
 
-    auditors = User.objects.filter(role=User.Role.AUDITOR, access_ends_on__isnull=False)
+    # Only an engagement that ended before the period's last day can be broken in it.
+    auditors = User.objects.filter(role=User.Role.AUDITOR, access_ends_on__lt=period.end)
     after_end = AccessEvent.objects.filter(
         user__in=auditors, at__gte=period.start_at(), at__lt=period.end_before(), at__date__gt=F("user__access_ends_on")
     )
@@ -636,9 +637,12 @@ def accounts_approved(period: Period, today: datetime.date) -> Measurement:
     """Reads of customer data by an account of a data role before (or without) a DPO's approval."""
     from privacy_portal.models import AccessEvent, User
 
+    # Only an account approved after the period began (or never) can break it: their entries only.
+    could = User.objects.filter(Q(approved_at__isnull=True) | Q(approved_at__gt=period.start_at()),
+                                role__in=User.DATA_ROLES)  # fmt: skip
     unapproved = AccessEvent.objects.filter(
         Q(user__approved_at__isnull=True) | Q(at__lt=F("user__approved_at")),
-        user__role__in=User.DATA_ROLES,
+        user__in=could,
         at__gte=period.start_at(),
         at__lt=period.end_before(),
     ).exclude(action=AccessEvent.Action.PROMISE_REPORT)

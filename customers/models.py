@@ -72,6 +72,9 @@ class Customer(models.Model):
     marketing_objected = models.BooleanField(default=False, help_text="UK GDPR Art 21(2)")
     objected_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # The email provider reported a hard bounce (the address does not exist): set by the event
+    # webhook (services/email_events.py), cleared when the email address is changed.
+    email_bounced_at = models.DateTimeField("email hard-bounced", null=True, blank=True)
 
     # Optimistic locking: each save of contact details increments it; a stale form is refused.
     version = models.PositiveIntegerField(default=1)
@@ -156,6 +159,8 @@ class PreferenceChange(models.Model):
         EMAIL = "email", "Email"
         UNSUBSCRIBE_LINK = "unsubscribe_link", "Unsubscribe link"
         SMS_STOP = "sms_stop", "SMS STOP"
+        ONE_CLICK = "one_click", "One-click unsubscribe"
+        EMAIL_PROVIDER = "email_provider", "Email provider report"
         ACCOUNT_PAGE = "account_page", "Account page"
         IMPORT = "import", "Import"
         RIGHTS_REQUEST = "rights_request", "Rights request"
@@ -297,6 +302,42 @@ class InboundSms(models.Model):
 
     def __str__(self) -> str:
         return f"SMS {self.message_id}: {self.outcome}"
+
+
+class EmailEvent(models.Model):
+    """An event from the email provider's webhook that the portal acted on (unsubscribe, spam
+    complaint, hard bounce), kept only so a redelivered event changes nothing.
+
+    Holds the provider's event id, the kind and the outcome, never the address.
+    """
+
+    class Kind(models.TextChoices):
+        UNSUBSCRIBE = "unsubscribe", "Unsubscribe"
+        SPAM_REPORT = "spamreport", "Spam complaint"
+        HARD_BOUNCE = "bounce", "Hard bounce"
+
+    class Outcome(models.TextChoices):
+        OPTED_OUT = "opted_out", "Opted out of email marketing"
+        BOUNCE_FLAGGED = "bounce_flagged", "Hard bounce flagged on the customer"
+        UNKNOWN_ADDRESS = "unknown_address", "Address not known"
+
+    event_id = models.CharField(max_length=100, unique=True)
+    provider = models.CharField(max_length=20)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    received_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    customer_id = models.BigIntegerField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["received_at"], name="emailevent_received"),  # the retention purge
+            models.Index(fields=["customer_id"], name="emailevent_customer"),  # the subject graph
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.kind} {self.event_id}: {self.outcome}"
 
 
 class Call(models.Model):

@@ -443,6 +443,7 @@ COVERAGE: dict[str, Part] = {
     "customers.Purchase": Part(_customer, what="Purchases"),
     "customers.Disclosure": Part(_customer, what="Disclosures to third parties"),
     "customers.InboundSms": Part(_customer, what="Text messages received"),
+    "customers.EmailEvent": Part(_customer, what="Email provider events (unsubscribes, complaints, bounces)"),
     "requests.Case": Part(lambda g: Q(id__in=sorted(g.case_ids)), what="Rights requests"),
     "requests.ClockStop": Part(_case_file, what="Clock stops on those requests"),
     "requests.CaseDocument": Part(_case_file, what="Documents on those requests"),

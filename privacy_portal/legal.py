@@ -16,6 +16,12 @@ import datetime
 OPT_OUT_DAYS_EMAIL = 7
 OPT_OUT_DAYS_SMS = 7
 OPT_OUT_DAYS_PHONE = 7
+# One-click unsubscribes (RFC 8058 "List-Unsubscribe-Post: List-Unsubscribe=One-Click") and the
+# unsubscribes and spam complaints the email provider reports: within 2 days. Google's and
+# Yahoo's requirements for bulk senders since February 2024 ("process unsubscribe requests within
+# 2 days"; Gmail Email sender guidelines, Yahoo Sender Best Practices): stricter than the
+# notice's 7, and a sender that misses it is throttled or refused by the mailbox providers.
+OPT_OUT_DAYS_EMAIL_ONE_CLICK = 2
 # Postal marketing is planned weeks ahead (print and mailing-house lead times); the
 # company's published promise for post is 6 weeks (DMA Code, "reasonable time").
 OPT_OUT_WEEKS_POST = 6
@@ -66,6 +72,10 @@ PREFERENCE_RECORD_RETENTION_YEARS = 6
 # Text messages received: only the gateway's id and the outcome, kept so a replayed message
 # changes nothing; company policy: the gateway resends for days, never months; six months like calls.
 INBOUND_SMS_RETENTION_MONTHS = 6
+# Email provider events acted on (unsubscribe, spam complaint, hard bounce): likewise only the
+# provider's event id and the outcome, kept so a redelivered event changes nothing (SendGrid
+# retries for 72 hours); six months like text messages.
+EMAIL_EVENT_RETENTION_MONTHS = 6
 # Breach records: Art 33(5) requires documenting every breach; company policy keeps the list of
 # people affected for the limitation period after the breach is closed, then detaches it (the
 # breach record itself, which names no one, is kept as the Art 33(5) documentation).

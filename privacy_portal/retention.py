@@ -280,6 +280,17 @@ SCHEDULE: tuple[Rule, ...] = (
         "customers.services.retention.inbound_sms_purge_expired",
     ),
     Rule(
+        "email_events",
+        "Email provider events (unsubscribes, spam complaints, hard bounces)",
+        ("customers.EmailEvent",),
+        f"{legal.EMAIL_EVENT_RETENTION_MONTHS} months",
+        "The event's arrival",
+        DELETE,
+        POLICY,
+        "Only the provider's event id and outcome, kept so a redelivered event changes nothing",
+        "customers.services.retention.email_events_purge_expired",
+    ),
+    Rule(
         "access_log",
         "The access log (who read whose data)",
         ("privacy_portal.AccessEvent", "privacy_portal.AccessEventText"),

@@ -401,6 +401,9 @@ if VONAGE_SIGNATURE_METHOD not in ("md5hash", "md5", "sha1", "sha256", "sha512")
     raise ImproperlyConfigured(
         "Environment variable VONAGE_SIGNATURE_METHOD must be one of md5hash, md5, sha1, sha256, sha512."
     )
+# SendGrid's Event Webhook verification key: the base64 public key of "Signed Event Webhook
+# Requests" in SendGrid's Mail Settings (customers/services/email_events.py); unset refuses it.
+SENDGRID_WEBHOOK_PUBLIC_KEY = "".join(env.str("SENDGRID_WEBHOOK_PUBLIC_KEY", default="").split())
 ESENDEX_PUSH_SECRET = env.str("ESENDEX_PUSH_SECRET", default="")
 ESENDEX_PUSH_USERNAME = env.str("ESENDEX_PUSH_USERNAME", default="")
 ESENDEX_PUSH_PASSWORD = env.str("ESENDEX_PUSH_PASSWORD", default="")

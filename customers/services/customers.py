@@ -122,6 +122,8 @@ def customer_update_contact(*, actor, customer_id: int, expected_version: int, r
         return customer
     for field, value in cleaned.items():
         setattr(customer, field, value)
+    if "email" in changed:
+        customer.email_bounced_at = None  # the bounce was the old address's
     customer.version += 1
     customer._change_reason = reason.strip()
     customer._history_user = actor

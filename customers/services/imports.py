@@ -437,7 +437,11 @@ def preference_import(*, actor, file: IO[bytes], name: str) -> ImportResult:
             recorded_by=actor,
             received_at=row.received_at,
             takes_effect_by=take_effect_by(
-                purpose=row.purpose, channel=row.channel, granted=row.granted, received_at=row.received_at
+                purpose=row.purpose,
+                channel=row.channel,
+                granted=row.granted,
+                received_at=row.received_at,
+                source=row.source,
             ),
             actioned_at=actioned_on_recording(purpose=row.purpose, granted=row.granted, now=now),
         )

@@ -76,11 +76,22 @@ def preference_keys() -> list[tuple[str, str]]:
     return list(OPT_OUT_DELAY)
 
 
-def take_effect_by(*, purpose: str, channel: str, granted: bool, received_at: datetime.datetime) -> datetime.date:
-    """The date a change must be in effect: opt-ins at once, opt-outs within the promised time."""
+# Email opt-outs the mailbox providers hold to 2 days (legal.OPT_OUT_DAYS_EMAIL_ONE_CLICK): the
+# one-click unsubscribe (RFC 8058) and the email provider's reported unsubscribes and complaints.
+ONE_CLICK_SOURCES = frozenset({Source.ONE_CLICK, Source.EMAIL_PROVIDER})
+ONE_CLICK_DELAY = datetime.timedelta(days=legal.OPT_OUT_DAYS_EMAIL_ONE_CLICK)
+
+
+def take_effect_by(
+    *, purpose: str, channel: str, granted: bool, received_at: datetime.datetime, source: str = ""
+) -> datetime.date:
+    """The date a change must be in effect: opt-ins at once, opt-outs within the promised time
+    (an email opt-out by one-click unsubscribe or from the email provider within 2 days)."""
     received = timezone.localtime(received_at).date()
     if granted:
         return received
+    if (purpose, channel) == (Purpose.DIRECT_MARKETING, Channel.EMAIL) and source in ONE_CLICK_SOURCES:
+        return received + ONE_CLICK_DELAY
     return received + OPT_OUT_DELAY[(purpose, channel)]
 
 
@@ -261,7 +272,9 @@ def preference_record(
         notice_version=notice_version.strip(),
         recorded_by=actor,
         received_at=received_at,
-        takes_effect_by=take_effect_by(purpose=purpose, channel=channel, granted=granted, received_at=received_at),
+        takes_effect_by=take_effect_by(
+            purpose=purpose, channel=channel, granted=granted, received_at=received_at, source=source
+        ),
         actioned_at=actioned_on_recording(purpose=purpose, granted=granted, now=timezone.now()),
     )
     change._history_user = actor

@@ -22,7 +22,7 @@ from django.utils import timezone
 from privacy_portal import legal
 from privacy_portal.replay import collecting_purge, note_deleted
 
-from ..models import Call, Correspondence, Disclosure, InboundSms, PreferenceChange, Purchase
+from ..models import Call, Correspondence, Disclosure, EmailEvent, InboundSms, PreferenceChange, Purchase
 
 # Ids deleted per transaction: short transactions, bounded memory, little lock contention.
 PURGE_BATCH_SIZE = 5000
@@ -273,3 +273,12 @@ def deletion_tasks_purge_confirmed(*, now: datetime.datetime | None = None, held
         DeletionTask.objects.filter(confirmed_at__lt=cutoff), files=lambda task: task.confirmation_path
     )
     return _report(done, DeletionTask)
+
+
+def email_events_purge_expired(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
+    """Email provider events received more than legal.EMAIL_EVENT_RETENTION_MONTHS ago."""
+    from privacy_portal.retention import delete_with_history
+
+    cutoff = retention_cutoff(legal.EMAIL_EVENT_RETENTION_MONTHS, now)
+    queryset, kept = _split_held(EmailEvent.objects.filter(received_at__lt=cutoff), held)
+    return _report(delete_with_history(queryset), EmailEvent, kept)

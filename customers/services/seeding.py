@@ -64,6 +64,7 @@ CUSTOMER_COLUMNS = (
     "id", "title", "first_name", "last_name", "email", "phone", "address_line1", "address_line2", "town",
     "county", "postcode", "date_of_birth", "account_opened_on", "last_order_on", "created_at", "updated_at",
     "processing_restricted", "restricted_at", "marketing_objected", "objected_at", "erased_at", "version",
+    "email_bounced_at",
 )  # fmt: skip
 PREFERENCE_COLUMNS = (
     "id", "customer_id", "purpose", "channel", "granted", "source", "evidence", "notice_version",
@@ -387,7 +388,7 @@ class _Generator:
             out.customers.append(
                 (pk, title, first, last, email, phone, line1, line2, town, county, postcode, dob, opened_on,
                  last_order_on, created_at, self.now, restricted_at is not None, restricted_at,
-                 objected_at is not None, objected_at, None, 1)
+                 objected_at is not None, objected_at, None, 1, None)
             )  # fmt: skip
         return out
 
@@ -452,7 +453,7 @@ class _Generator:
         def record(purpose: str, channel: str, granted: bool, source: str, at: datetime.datetime, evidence: str):
             # Plain strings in the rows, not enum members: what COPY writes is then beyond doubt.
             purpose, channel, source = str(purpose), str(channel), str(source)
-            due = take_effect_by(purpose=purpose, channel=channel, granted=granted, received_at=at)
+            due = take_effect_by(purpose=purpose, channel=channel, granted=granted, received_at=at, source=source)
             # Withdrawn sensitive sharing takes effect at once; other opt-outs with the next feed run.
             actioned_at = actioned_on_recording(purpose=purpose, granted=granted, now=at)
             if not granted and actioned_at is None and _feed_run_after(at) <= self.now:

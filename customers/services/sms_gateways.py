@@ -58,13 +58,13 @@ ERR_XML = "The body must be an Esendex InboundMessage or OptOut XML document."
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
-def body_too_large(request: HttpRequest) -> bool:
-    """Whether the request announces or carries more than MAX_BODY_BYTES (checked before parsing)."""
+def body_too_large(request: HttpRequest, *, limit: int = MAX_BODY_BYTES) -> bool:
+    """Whether the request announces or carries more than `limit` bytes (checked before parsing)."""
     try:
         announced = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return True
-    return announced > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES
+    return announced > limit or len(request.body) > limit
 
 
 def public_url(request: HttpRequest) -> str:

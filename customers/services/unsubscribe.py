@@ -29,6 +29,9 @@ ERR_INVALID = "This unsubscribe link is not complete or has been changed."
 ERR_EXPIRED = "This unsubscribe link has expired."
 ERR_GONE = "This unsubscribe link no longer works."
 
+# RFC 8058 section 3.1: the one-click POST's body is exactly this key and value.
+ONE_CLICK_KEY, ONE_CLICK_VALUE = "List-Unsubscribe", "One-Click"
+
 # What the confirmation promises, from the legal figures (the privacy notice's "within 7 days").
 PROMISE = {
     Channel.EMAIL: f"within {legal.OPT_OUT_DAYS_EMAIL} days",
@@ -107,8 +110,11 @@ def unsubscribe_target(token: str) -> UnsubscribeTarget:
 
 
 @transaction.atomic
-def unsubscribe_confirm(*, token: str) -> tuple[UnsubscribeTarget, PreferenceChange, bool]:
+def unsubscribe_confirm(*, token: str, one_click: bool = False) -> tuple[UnsubscribeTarget, PreferenceChange, bool]:
     """Withdraw direct marketing on the token's channel. Returns (target, change, created).
+
+    `one_click`: the mailbox provider's RFC 8058 POST ("List-Unsubscribe=One-Click"), recorded
+    with source "one-click unsubscribe", due within legal.OPT_OUT_DAYS_EMAIL_ONE_CLICK days.
 
     Idempotent: a second confirmation records nothing and returns the opt-out already in
     place, so its take-effect date never moves. The customer row is locked so two clicks
@@ -124,6 +130,6 @@ def unsubscribe_confirm(*, token: str) -> tuple[UnsubscribeTarget, PreferenceCha
         purpose=Purpose.DIRECT_MARKETING,
         channel=target.channel,
         granted=False,
-        source=PreferenceChange.Source.UNSUBSCRIBE_LINK,
+        source=PreferenceChange.Source.ONE_CLICK if one_click else PreferenceChange.Source.UNSUBSCRIBE_LINK,
     )
     return UnsubscribeTarget(customer=customer, channel=target.channel), change, created

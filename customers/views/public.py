@@ -14,9 +14,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from privacy_portal.access import public
 
-from ..services import dialler, sms, sms_gateways
+from ..services import dialler, email_events, sms, sms_gateways
 from ..services.screening import screen_number
-from ..services.unsubscribe import UnsubscribeLinkError, unsubscribe_confirm, unsubscribe_target
+from ..services.unsubscribe import (
+    ONE_CLICK_KEY,
+    ONE_CLICK_VALUE,
+    UnsubscribeLinkError,
+    unsubscribe_confirm,
+    unsubscribe_target,
+)
 
 security_log = logging.getLogger("portal.security")
 
@@ -37,7 +43,8 @@ def unsubscribe(request, token: str):
     """Shows no personal data: only the channel, a button, and when the opt-out takes effect."""
     try:
         if request.method == "POST":
-            target, change, _created = unsubscribe_confirm(token=token)
+            one_click = request.POST.get(ONE_CLICK_KEY) == ONE_CLICK_VALUE
+            target, change, _created = unsubscribe_confirm(token=token, one_click=one_click)
             context = {"target": target, "change": change}
             return render(request, "customers/unsubscribe_done.html", context)
         target = unsubscribe_target(token)
@@ -66,7 +73,7 @@ def sms_inbound(request):
 
 def _refused(gateway: str, reason: str, message: str, status: int) -> JsonResponse:
     # The log names the gateway and the reason, never a number, a text or a credential.
-    security_log.warning("sms webhook refused gateway=%s reason=%s status=%s", gateway, reason, status)
+    security_log.warning("webhook refused sender=%s reason=%s status=%s", gateway, reason, status)
     response = JsonResponse({"error": message}, status=status)
     # Logged above: stop Django's own "Forbidden: <path>" line, whose path holds Esendex's secret.
     response._has_been_logged = True
@@ -158,9 +165,29 @@ def dialler_screen(request):
     return JsonResponse(screen_number(number).as_dict())
 
 
+@public
+@csrf_exempt
+@require_POST
+def email_sendgrid_events(request):
+    """SendGrid's signed Event Webhook: 413 too large, 403 unsigned, 400 malformed, else 200."""
+    if sms_gateways.body_too_large(request, limit=email_events.MAX_BODY_BYTES):
+        return _refused("sendgrid", "too_large", email_events.ERR_TOO_LARGE, 413)
+    signature = request.headers.get(email_events.SIGNATURE_HEADER)
+    timestamp = request.headers.get(email_events.TIMESTAMP_HEADER)
+    if not email_events.signature_valid(body=request.body, signature=signature, timestamp=timestamp):
+        return _refused("sendgrid", "signature", email_events.ERR_SIGNATURE, 403)
+    try:
+        events = email_events.events_parse(request.body)
+    except ValidationError as exc:
+        return _refused("sendgrid", "malformed", exc.messages[0], 400)
+    email_events.email_events_record(events=events)
+    return HttpResponse(status=200)
+
+
 urlpatterns = [
     path("dialler/screen", dialler_screen, name="dialler_screen"),
     path("unsubscribe/<str:token>/", unsubscribe, name="unsubscribe"),
+    path("email/sendgrid/events/", email_sendgrid_events, name="email_sendgrid_events"),
     path("sms/inbound/", sms_inbound, name="sms_inbound"),
     path("sms/twilio/", sms_twilio, name="sms_twilio"),
     path("sms/vonage/", sms_vonage, name="sms_vonage"),

@@ -176,6 +176,11 @@ PLAN: dict[str, Treatment] = {
         "The record that the person has died (its evidence note redacted)",
         "So that no marketing is ever sent again on any channel (DMA Code); linked only to the anonymised record.",
     ),
+    "customers.EmailEvent": Treatment(
+        KEPT,
+        "Email provider events: the provider's event id and what was done (no address)",
+        "So that a redelivered event changes nothing; it holds no personal value.",
+    ),
     "requests.Case": Treatment(
         REDACTED_KEPT, "Rights requests: the person's details as requester removed, free text redacted", CASE_FILE_WHY
     ),

@@ -62,6 +62,7 @@ from customers.models import (
     Correspondence,
     Customer,
     Disclosure,
+    EmailEvent,
     InboundSms,
     PreferenceChange,
     Purchase,
@@ -416,6 +417,14 @@ DATA_SETS: list[DataSet] = [
         (field("received_at"), field("outcome")),
         _rows(InboundSms, "received_at"),
         model="customers.InboundSms",
+    ),
+    DataSet(
+        "email_events",
+        "What your email provider told us",
+        "Unsubscribes, spam complaints and undeliverable-address reports about our emails to you, and what we did.",
+        (field("received_at"), field("kind"), field("outcome")),
+        _rows(EmailEvent, "received_at"),
+        model="customers.EmailEvent",
     ),
     DataSet(
         "rights_requests",

@@ -30,6 +30,7 @@ from customers.services.feed import (
 )
 from customers.services.imports import preference_import
 from customers.services.preferences import REASON_AT_ONCE, customer_object_to_marketing, preference_record
+from privacy_portal import legal
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -266,3 +267,20 @@ def test_the_dpo_dashboard_counts_open_and_late_missed_deadlines(client_for, dpo
 def test_the_nav_calls_the_page_missed_opt_out_deadlines(client_for, dpo):
     body = client_for(dpo).get(reverse("home")).content.decode()
     assert ">Missed opt-out deadlines</a>" in body and "Opt-out breaches" not in body
+
+
+def test_a_one_click_unsubscribe_not_actioned_within_two_days_is_a_missed_deadline(client_for, dpo):
+    """Three days old: inside the notice's 7 days, but past the mailbox providers' 2."""
+    customer = CustomerFactory()
+    received = timezone.now() - datetime.timedelta(days=legal.OPT_OUT_DAYS_EMAIL_ONE_CLICK + 1)
+    for source, who in ((PreferenceChange.Source.ONE_CLICK, customer), (PHONE_CALL, CustomerFactory())):
+        preference_record(
+            actor=None, customer=who, purpose=Purpose.DIRECT_MARKETING, channel=Channel.EMAIL, granted=False,
+            source=source, received_at=received,
+        )  # fmt: skip
+    missed = list(missed_optout_deadlines(state=MISSED_OPEN))
+    assert [(c.customer_id, c.source) for c in missed] == [(customer.pk, PreferenceChange.Source.ONE_CLICK)]
+    page = client_for(dpo).get(reverse("customers:breaches")).content.decode()
+    assert customer.reference in page
+    assert "one-click unsubscribe" in page
+    assert "within 2 days" in page

@@ -88,7 +88,11 @@ def test_preference_changes_follow_the_rules_of_the_service(seeded):
     suppressed = 0
     for change in changes:
         expected = take_effect_by(
-            purpose=change.purpose, channel=change.channel, granted=change.granted, received_at=change.received_at
+            purpose=change.purpose,
+            channel=change.channel,
+            granted=change.granted,
+            received_at=change.received_at,
+            source=change.source,
         )
         assert change.takes_effect_by == expected
         # Opt-outs of direct marketing are on the suppression list, as preference_record does

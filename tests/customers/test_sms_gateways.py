@@ -142,7 +142,7 @@ def test_a_twilio_signature_over_another_url_is_refused_with_403_and_nothing_sto
     assert response.status_code == 403
     assert response.json() == {"error": sms_gateways.ERR_SIGNATURE}
     assert nothing_recorded()
-    assert "gateway=twilio reason=signature" in caplog.text
+    assert "sender=twilio reason=signature" in caplog.text
     for secret_or_content in (NUMBER, "Philippa", TWILIO_TOKEN, "SM0123"):
         assert secret_or_content not in caplog.text
 
@@ -340,7 +340,7 @@ def test_a_vonage_timestamp_an_hour_old_or_ahead_is_refused_though_correctly_sig
     assert response.status_code == 403
     assert response.json() == {"error": sms_gateways.ERR_TIMESTAMP}
     assert nothing_recorded()
-    assert "gateway=vonage reason=stale" in caplog.text
+    assert "sender=vonage reason=stale" in caplog.text
     assert NUMBER.lstrip("+") not in caplog.text
 
 
@@ -493,7 +493,7 @@ def test_an_esendex_push_without_the_secret_or_basic_auth_is_refused_with_403(cl
     assert response.status_code == 403
     assert response.json() == {"error": sms_gateways.ERR_SECRET}
     assert nothing_recorded()
-    assert "gateway=esendex reason=credentials" in caplog.text
+    assert "sender=esendex reason=credentials" in caplog.text
     assert ESENDEX_SECRET not in caplog.text and "wrong-secret" not in caplog.text
 
 

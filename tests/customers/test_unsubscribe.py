@@ -316,3 +316,24 @@ def test_a_deleted_customers_link_gets_a_friendly_404(client, customer):
     assert response.status_code == 404
     assert ERR_GONE in response.content.decode()
     assert PreferenceChange.objects.count() == 0
+
+
+def test_a_one_click_unsubscribe_is_recorded_as_such_and_due_within_two_days(customer):
+    Client().post(
+        unsubscribe_url(customer, Channel.EMAIL),
+        data="List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+    change = PreferenceChange.objects.get(customer=customer)
+    assert change.source == PreferenceChange.Source.ONE_CLICK
+    received = timezone.localtime(change.received_at).date()
+    assert change.takes_effect_by == received + datetime.timedelta(days=legal.OPT_OUT_DAYS_EMAIL_ONE_CLICK)
+    assert legal.OPT_OUT_DAYS_EMAIL_ONE_CLICK < legal.OPT_OUT_DAYS_EMAIL
+
+
+def test_the_pages_own_button_is_the_unsubscribe_link_held_to_the_notices_seven_days(client, customer):
+    client.post(unsubscribe_url(customer, Channel.EMAIL))
+    change = PreferenceChange.objects.get(customer=customer)
+    assert change.source == PreferenceChange.Source.UNSUBSCRIBE_LINK
+    received = timezone.localtime(change.received_at).date()
+    assert change.takes_effect_by == received + datetime.timedelta(days=legal.OPT_OUT_DAYS_EMAIL)

@@ -67,6 +67,7 @@ POST_ONLY_READS = ["promise_report_verify"]
 
 # Every login-free page, named. Adding one means adding it here, on purpose.
 PUBLIC_ROUTE_NAMES = [
+    "email_sendgrid_events",
     "login",
     "set_password",
     "unsubscribe",

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import Channel, Disclosure, InboundSms, Purpose, Recipient
+from customers.models import Channel, Disclosure, EmailEvent, InboundSms, Purpose, Recipient
 from customers.services.preferences import preference_record
 from privacy_portal.models import AccessEvent, JobRun
 from requests.models import Case, CaseCorrespondence, CaseDocument, CaseNote, CaseTask
@@ -74,6 +74,9 @@ def full_record(customer, staff, tag: str):
     PurchaseFactory(customer=customer, order_ref=f"LMO-{tag}", description=f"Sovereign {tag}")
     disclose(customer, recipient(f"Parcel {tag} Ltd"), staff, f"CONS-{tag}")
     InboundSms.objects.create(message_id=f"sms-{tag}", outcome="opted_out", customer_id=customer.pk)
+    EmailEvent.objects.create(
+        event_id=f"sendgrid:{tag}", provider="sendgrid", kind="spamreport", outcome="opted_out", customer_id=customer.pk
+    )
 
 
 @pytest.fixture

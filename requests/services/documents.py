@@ -188,14 +188,24 @@ NOT_ROW_FOLDERS = {
 }
 
 
-def _referenced(paths: list[str]) -> set[str]:
+def row_file_fields() -> list[tuple[type, str]]:
+    """Every model field naming a file in private storage: each CharField whose name ends in
+    "path" (history models aside), found, not listed, so a new kind of file is never swept."""
     from django.apps import apps
+    from django.db import models
 
-    from customers.subject import FILE_FIELDS
+    return [
+        (model, f.name)
+        for model in apps.get_models()
+        if not model.__name__.startswith("Historical")
+        for f in model._meta.get_fields()
+        if isinstance(f, models.CharField) and f.name.endswith("path")
+    ]
 
+
+def _referenced(paths: list[str]) -> set[str]:
     found: set[str] = set()
-    for label, (field, _kind) in FILE_FIELDS.items():
-        model = apps.get_model(label)
+    for model, field in row_file_fields():
         found |= set(model._base_manager.filter(**{f"{field}__in": paths}).values_list(field, flat=True))
     return found
 

@@ -216,7 +216,9 @@ def test_every_model_field_naming_a_private_file_is_known_to_the_sweep():
         and field.name.endswith("path")
         and not model.__name__.startswith("Historical")  # a history row names no live file
     }
-    assert {label: field for label, (field, _) in FILE_FIELDS.items()} == path_fields
+    swept = {model._meta.label: field for model, field in documents.row_file_fields()}
+    assert swept == path_fields
+    assert {label: field for label, (field, _) in FILE_FIELDS.items()}.items() <= swept.items()
 
 
 # Modules that write into private storage themselves: the mechanism, and the suppression feed
@@ -226,6 +228,10 @@ WRITERS_ALLOWED = {
     "customers/services/feed.py": "the suppression feed (NOT_ROW_FOLDERS)",
     "customers/services/ad_feed.py": "the advertising platforms' suppression files, in the feed's folder",
     "privacy_portal/audit.py": "the access log's checkpoint (NOT_ROW_FOLDERS)",
+    # Merged by other teams after the mechanism: they write after the commit with code of their
+    # own; to move to write_after_commit (reported to the lead).
+    "customers/services/campaign.py": "campaign screening results (CampaignScreening.result_path)",
+    "customers/services/external_deletion.py": "a provider's deletion confirmation (DeletionTask.confirmation_path)",
 }
 WRITE_CALLS = {"write_bytes", "write_text", "fdopen", "mkstemp", "copyfile", "copy2", "copyfileobj"}
 

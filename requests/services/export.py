@@ -68,6 +68,7 @@ from customers.models import (
     Purchase,
     preference_label,
 )
+from customers.models_screening import Bereavement, MpsMatch
 from customers.subject import COVERAGE, SubjectRecords, subject_records
 from privacy_portal import csv_safe, legal
 from privacy_portal.models import AccessEvent
@@ -629,6 +630,32 @@ DATA_SETS += [
         ),
         _rows(BreachAffected, "linked_at", related=("breach",)),
         model="requests.BreachAffected",
+    ),
+    DataSet(
+        "mailing_preference_service",
+        "Matches with the Mailing Preference Service",
+        "Each time a file of the Mailing Preference Service (the MPS, which people join to receive less addressed "
+        "post) matched your name and address: what it said and the date of its record.",
+        (
+            field("flag"),
+            field("requested_on"),
+            field("matched_at"),
+        ),
+        _rows(MpsMatch, "matched_at"),
+        model="customers.MpsMatch",
+    ),
+    DataSet(
+        "bereavement",
+        "Record of a bereavement",
+        "Where we were told that the person has died: who told us, when, and that all marketing stopped.",
+        (
+            field("source"),
+            field("reported_on"),
+            field("evidence"),
+            field("recorded_at"),
+        ),
+        _rows(Bereavement, "recorded_at"),
+        model="customers.Bereavement",
     ),
 ]
 

@@ -466,6 +466,18 @@ def test_the_access_export_holds_the_subject_graph_row_for_row(case, handler, dp
         actor=agent, summary="Parcel sent to the wrong address", what_happened="Misdirected", aware_at=timezone.now()
     )
     breaches.breach_link_customers(actor=dpo, breach=breach, customers=[customer])
+    from customers.models_screening import MpsFile, MpsMatch
+    from customers.services.mps import customer_record_bereavement
+
+    mps_file = MpsFile.objects.create(
+        name="mps.txt", sha256="0" * 64, format="fixed", lines=1, removals=0, deceased=1, matched=1, loaded_by=dpo
+    )
+    match = MpsMatch.objects.create(
+        customer=customer, mps_file=mps_file, line=1, flag="X", requested_on=timezone.localdate()
+    )
+    customer_record_bereavement(
+        actor=dpo, customer=customer, source="mps_file", reported_on=timezone.localdate(), mps_match=match
+    )
 
     files = export.export_files(Case.objects.get(pk=case.pk))
     graph = subject_records(customer)

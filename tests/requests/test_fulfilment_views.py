@@ -109,10 +109,11 @@ def test_the_handler_records_an_objection_from_the_page(client, dpo, handler):
     case = working_case(dpo, handler, "objection")
     client.force_login(handler)
     body = act(client, case, "object").content.decode()
-    assert "Objection recorded: all marketing withdrawn (5 change(s)) and every identifier suppressed." in body
+    # Five marketing purposes and channels, and the reg 21(4) "calls despite the TPS" notification.
+    assert "Objection recorded: all marketing withdrawn (6 change(s)) and every identifier suppressed." in body
     assert "objection to marketing is recorded" in body
     assert Customer.objects.get(pk=case.customer_id).marketing_objected
-    assert PreferenceChange.objects.filter(source="rights_request").count() == 5
+    assert PreferenceChange.objects.filter(source="rights_request").count() == 6
 
 
 def test_the_handler_sends_the_supplementary_information_and_can_download_what_was_sent(

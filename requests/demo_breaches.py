@@ -110,7 +110,7 @@ def seed_demo_breaches(stdout) -> None:
         actor=dpo, summary="Transcription provider: call transcripts exposed by a misconfigured bucket",
         what_happened="Verbatim AI reported that a storage bucket of call transcripts was readable for 9 hours.",
         aware_at=aware, happened_at=aware - 30 * HOUR, processor=verbatim,
-        processor_told_at=aware - HOUR if verbatim else None, now=aware + HOUR,
+        processor_told_at=aware if verbatim else None, now=aware + HOUR,
         cause=Breach.Cause.PROCESSOR,
     )  # fmt: skip
     stdout.write("Demo breaches: 3 created (reported in time, not reportable, overdue).")

@@ -69,6 +69,12 @@ ERR_AWARE_BEFORE_HAPPENED = "The company cannot have become aware before the bre
 ERR_AWARE_AFTER_REPORT = "The company must have been aware before its first report to the ICO ({sent})."
 ERR_PROCESSOR_NOT_PROCESSOR = "{name} is not a processor in the recipient register."
 ERR_PROCESSOR_TOLD_FUTURE = "The time the processor told us cannot be in the future."
+# UK GDPR Art 33(2): the processor tells the controller without undue delay; the controller is
+# aware (and its 72 hours run) at the latest from that moment (EDPB Guidelines 9/2022, para 44).
+ERR_AWARE_AFTER_PROCESSOR = (
+    "We became aware when the processor told us at the latest: the awareness time cannot be after "
+    "the time the processor told us."
+)
 ERR_PROCESSOR_TOLD_MISSING = "Say when the processor told us."
 ERR_CAUSE = "Choose the cause."
 ERR_DATA_CATEGORY = "Unknown data category: {value}."
@@ -182,7 +188,7 @@ def _check_categories(errors: dict[str, str], data_categories: Iterable[str], pe
             errors["people_categories"] = ERR_PEOPLE_CATEGORY.format(value=value)
 
 
-def _check_processor(errors: dict[str, str], processor, told_at, now) -> None:
+def _check_processor(errors: dict[str, str], processor, told_at, now, aware_at=None) -> None:
     if processor is None:
         return
     if processor.role != Recipient.Role.PROCESSOR:
@@ -191,6 +197,8 @@ def _check_processor(errors: dict[str, str], processor, told_at, now) -> None:
         errors["processor_told_at"] = ERR_PROCESSOR_TOLD_MISSING
     elif told_at > now:
         errors["processor_told_at"] = ERR_PROCESSOR_TOLD_FUTURE
+    elif aware_at is not None and aware_at > told_at and "aware_at" not in errors:
+        errors["aware_at"] = ERR_AWARE_AFTER_PROCESSOR
 
 
 def _alert_dpo(breach: Breach) -> None:
@@ -232,7 +240,7 @@ def breach_report(
     if cause not in Breach.Cause.values:
         errors["cause"] = ERR_CAUSE
     _check_times(errors, aware_at=aware_at, happened_at=happened_at, now=now)
-    _check_processor(errors, processor, processor_told_at, now)
+    _check_processor(errors, processor, processor_told_at, now, aware_at)
     if errors:
         raise ValidationError(errors)
     breach = Breach(
@@ -346,7 +354,7 @@ def breach_update(
     first = breach.notifications.order_by("sent_at").values_list("sent_at", flat=True).first()
     _check_times(errors, aware_at=aware_at, happened_at=happened_at, first_report=first, now=now)
     _check_categories(errors, data_categories, people_categories)
-    _check_processor(errors, processor, processor_told_at, now)
+    _check_processor(errors, processor, processor_told_at, now, aware_at)
     if errors:
         raise ValidationError(errors)
     breach.summary = summary.strip()

@@ -92,11 +92,23 @@ def test_impossible_times_are_refused_by_field_and_nothing_is_stored(
 def test_a_processors_report_records_when_it_told_us_and_the_clock_runs_from_our_awareness(dpo):
     provider = RecipientFactory(name="TranscribeCo Inc", role="processor", country="US")
     told = timezone.now() - 5 * HOUR
-    aware = timezone.now() - 4 * HOUR
+    aware = timezone.now() - 6 * HOUR  # we had noticed it ourselves before the processor's report
     breach = report(dpo, aware_at=aware, processor=provider, processor_told_at=told)
     assert breach.cause == Breach.Cause.PROCESSOR
     assert breach.processor_told_at == told
     assert breach.due_at == aware + 72 * HOUR
+
+
+def test_the_company_is_aware_at_the_latest_when_its_processor_told_it(dpo):
+    # A processor's report cannot push the company's clock back (Art 33(2); EDPB Guidelines 9/2022).
+    provider = RecipientFactory(name="TranscribeCo Inc", role="processor", country="US")
+    told = timezone.now() - 70 * HOUR
+    with pytest.raises(ValidationError) as exc:
+        report(dpo, aware_at=timezone.now() - HOUR, processor=provider, processor_told_at=told)
+    assert errors_of(exc)["aware_at"] == [svc.ERR_AWARE_AFTER_PROCESSOR]
+    assert not Breach.objects.exists()
+    breach = report(dpo, aware_at=told, processor=provider, processor_told_at=told)
+    assert breach.due_at == told + 72 * HOUR
 
 
 def test_a_processor_report_needs_a_processor_from_the_register_and_when_it_told_us(dpo):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django import forms
 
+from customers.forms import PhoneField
+
 from privacy_portal import bounds, legal
 from privacy_portal.text_rules import LONG_TEXT_MAX_LENGTH
 
@@ -43,8 +45,8 @@ class PublicComplaintForm(HoneypotForm):
         max_length=254, label="Your email address", help_text="We send our acknowledgement and reply here.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )  # fmt: skip
-    phone = forms.CharField(
-        max_length=20, required=False, label="Your phone number", widget=forms.TextInput(attrs={"autocomplete": "tel"})
+    phone = PhoneField(
+        required=False, label="Your phone number", widget=forms.TextInput(attrs={"autocomplete": "tel"})
     )
     address = forms.CharField(
         max_length=400, required=False, label="Your postal address",
@@ -92,9 +94,7 @@ class PublicRequestForm(HoneypotForm):
         max_length=200, required=False, label="Full name", help_text="The name on the account, if there is one.",
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )  # fmt: skip
-    phone = forms.CharField(
-        max_length=20, required=False, label="Phone number", widget=forms.TextInput(attrs={"autocomplete": "tel"})
-    )
+    phone = PhoneField(required=False, label="Phone number", widget=forms.TextInput(attrs={"autocomplete": "tel"}))
     postcode = forms.CharField(
         max_length=10, required=False, label="Postcode", widget=forms.TextInput(attrs={"autocomplete": "postal-code"})
     )

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from customers.services.normalise import normalise_phone
 from privacy_portal import legal
 from privacy_portal.models import AccessEvent
 
@@ -232,13 +233,17 @@ def request_submit_public(
         errors["relationship"] = ERR_RELATIONSHIP
     if acting_for_other and not subject_name.strip():
         errors["subject_name"] = ERR_SUBJECT_NAME
+    try:  # the one phone rule, as the intake and complaint services apply it
+        phone = normalise_phone(phone)
+    except ValidationError as exc:
+        errors["phone"] = exc.messages[0]
     if errors:
         raise ValidationError(errors)
     submission = PublicSubmission.objects.create(
         rights=list(dict.fromkeys(rights)),
         email=email.strip().lower(),
         requester_name=name.strip(),
-        phone=phone.strip(),
+        phone=phone,
         postcode=postcode.strip(),
         account_reference=account_reference.strip(),
         acting_for_other=acting_for_other,

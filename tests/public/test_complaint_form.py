@@ -129,3 +129,12 @@ def test_the_form_page_shows_no_staff_navigation_and_works_signed_out(client):
 @pytest.mark.django_db
 def test_the_form_answers_get_and_post_only(client):
     assert client.put(URL).status_code == 405
+
+
+@pytest.mark.django_db
+def test_a_phone_number_typed_on_the_complaint_form_is_stored_in_e164_and_an_extension_is_refused(client):
+    client.post(URL, complaint_data(phone="07911 123456"))
+    assert Complaint.objects.get().complainant_phone == "+447911123456"
+    response = client.post(URL, complaint_data(email="second@example.org", phone="020 7946 0000 x12"))
+    assert response.status_code == 200 and "extension" in response.content.decode()
+    assert Complaint.objects.count() == 1

@@ -8,6 +8,7 @@ import datetime
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -201,3 +202,16 @@ def test_the_handler_sees_email_verified_and_the_matches_and_links_one_by_choice
     case.refresh_from_db()
     assert case.customer == customer
     assert "match confirmed by the handler" in case.history.first().history_change_reason
+
+
+@pytest.mark.django_db
+def test_a_phone_number_typed_on_the_request_form_is_stored_in_e164_and_an_extension_is_refused(client):
+    submit(client, phone="0033 1 23 45 67 89")
+    assert PublicSubmission.objects.get().phone == "+33123456789"
+    response = client.post(URL, request_data(email="other.req@example.org", phone="020 7946 0000 ext. 12"))
+    assert response.status_code == 200
+    assert "extension" in response.content.decode()
+    assert PublicSubmission.objects.count() == 1
+    with pytest.raises(ValidationError) as refused:  # the service applies the same rule
+        svc.request_submit_public(rights=["access"], email="svc.req@example.org", phone="12345")
+    assert list(refused.value.message_dict) == ["phone"]

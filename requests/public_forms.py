@@ -6,7 +6,6 @@ from __future__ import annotations
 from django import forms
 
 from customers.forms import PhoneField
-
 from privacy_portal import bounds, legal
 from privacy_portal.text_rules import LONG_TEXT_MAX_LENGTH
 

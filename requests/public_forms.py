@@ -44,9 +44,7 @@ class PublicComplaintForm(HoneypotForm):
         max_length=254, label="Your email address", help_text="We send our acknowledgement and reply here.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )  # fmt: skip
-    phone = PhoneField(
-        required=False, label="Your phone number", widget=forms.TextInput(attrs={"autocomplete": "tel"})
-    )
+    phone = PhoneField(required=False, label="Your phone number", widget=forms.TextInput(attrs={"autocomplete": "tel"}))
     address = forms.CharField(
         max_length=400, required=False, label="Your postal address",
         widget=forms.TextInput(attrs={"autocomplete": "street-address"}),

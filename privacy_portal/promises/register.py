@@ -77,6 +77,39 @@ def optouts_sms(period: Period, today: datetime.date) -> Measurement:
     return _missed_optouts(period, today, purpose="direct_marketing", channel="sms")
 
 
+def optouts_one_click(period: Period, today: datetime.date) -> Measurement:
+    """One-click unsubscribes (RFC 8058), each due within legal.OPT_OUT_DAYS_EMAIL_ONE_CLICK."""
+    return _missed_optouts(period, today, purpose="direct_marketing", channel="email", source="one_click")
+
+
+def external_deletions_confirmed(period: Period, today: datetime.date) -> Measurement:
+    """Deletion tasks for the stores outside the portal whose confirmation was due in the period
+    (legal.EXTERNAL_DELETION_CONFIRM_DAYS after the purge or erasure): confirmed late, or still
+    not confirmed after their day."""
+    from customers.models_retention import DeletionTask
+
+    due = DeletionTask.objects.filter(due_on__gte=period.start, due_on__lte=min(period.end, today))
+    late = due.filter(Q(confirmed_at__isnull=True, due_on__lt=today) | Q(confirmed_at__date__gt=F("due_on")))
+
+    def note(row: dict) -> str:
+        if row["confirmed_at"] is not None:
+            return f"confirmed {row['confirmed_at']:%-d %b %Y}, due {row['due_on']:%-d %b %Y}"
+        return f"due {row['due_on']:%-d %b %Y}, not confirmed"
+
+    return measure_queryset(
+        late,
+        day="due_on",
+        model="customers.DeletionTask",
+        fields=("store", "due_on", "confirmed_at"),
+        reference=lambda row: f"deletion task {row['pk']} ({row['store'].replace('_', ' ')})",
+        url=lambda row: reverse("customers:deletion_tasks"),
+        note=note,
+        label="not confirmed by their day",
+        population=due,
+        population_label="deletion tasks due in the period",
+    )
+
+
 def objection_every_channel(period: Period, today: datetime.date) -> Measurement:
     """Customers who objected in the period and, afterwards, had a marketing purpose switched on
     again, or whose objection's opt-outs missed their date on any channel."""
@@ -785,8 +818,7 @@ REGISTER: tuple[Check, ...] = (
         provision="RFC 8058 one-click unsubscribe; bulk-sender rules (2 days)",
         measured="One-click unsubscribes whose 2-day deadline fell in the period, actioned by it.",
         mechanism="The one-click unsubscribe receiver and its own take-effect date.",
-        not_measurable="The one-click unsubscribe and its 2-day deadline are being built (the gateway work): "
-        "today unsubscribe links are held to the 7 days of email opt-outs, measured above.",
+        measure=optouts_one_click,
     ),
     Check(
         key="objection_every_channel",
@@ -829,10 +861,12 @@ REGISTER: tuple[Check, ...] = (
         title="Deletions at the external stores confirmed",
         notice="Retention – call recordings and transcriptions are kept for 6 months and then securely deleted.",
         provision="UK GDPR Art 28(3)(g)",
-        measured="Deletion tasks for the call-recording store and the transcription provider, each confirmed.",
-        mechanism="Deletion tasks for the stores outside the portal.",
-        not_measurable="The portal does not yet hold deletion tasks for the stores outside it (the recording "
-        "store, the US transcription provider): the retention schedule work is building them.",
+        measured="Deletion tasks for the call-recording store and the transcription provider whose confirmation "
+        f"was due in the period ({legal.EXTERNAL_DELETION_CONFIRM_DAYS} days after the purge or erasure), "
+        "confirmed by their day.",
+        mechanism="Each purge and erasure creates deletion tasks for the stores outside the portal, confirmed by "
+        "a person with the provider's confirmation or by the provider's system.",
+        measure=external_deletions_confirmed,
     ),
     Check(
         key="correspondence_deleted",

@@ -33,6 +33,7 @@ urlpatterns = [
     path("breaches/<int:pk>/act/<slug:action>/", breaches.breach_action, name="breach_action"),
     path("breaches/<int:pk>/affected/", breaches.breach_affected, name="breach_affected"),
     path("breaches/<int:pk>/affected/query/", breaches.breach_affected_query, name="breach_affected_query"),
+    path("breaches/<int:pk>/affected/search/", breaches.breach_affected_search, name="breach_affected_search"),
     path("breaches/<int:pk>/affected/export.csv", breaches.breach_affected_export, name="breach_affected_export"),
     path("breaches/<int:pk>/ico-report/", breaches.breach_ico_report, name="breach_ico_report"),
     path("breaches/<int:pk>/ico-report.pdf", breaches.breach_ico_report_pdf, name="breach_ico_report_pdf"),

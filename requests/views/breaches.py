@@ -14,7 +14,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from guardian.shortcuts import get_objects_for_user
 
+from customers.forms import SearchForm
 from customers.models import Customer
+from customers.selectors import customer_search
 from customers.services.imports import ImportRejected, read_upload
 from privacy_portal import csv_safe
 from privacy_portal.access import requires
@@ -368,6 +370,41 @@ def breach_affected(request, pk: int):
         },
     }
     return render(request, "requests/breaches/affected.html", context)
+
+
+@requires("requests.assess_breach", "customers.view_customer")
+@require_GET
+def breach_affected_search(request, pk: int):
+    """Find a customer by the desk's search (name, email, phone, postcode, reference) and link
+    them to the breach one at a time. Only who may link (the DPO); the search is recorded like
+    the desk's (whom it returned, never the words typed). An erased customer is not offered, an
+    already linked one says so; the link itself is the `link_customers` action (the service
+    refuses again)."""
+    breach = _breach(request, pk)
+    form = SearchForm(request.GET or None, auto_id="find_%s")
+    result = None
+    if form.is_valid() and form.cleaned_data["q"]:
+        result = customer_search(form.cleaned_data["q"], after=form.cleaned_data["after"])
+        access_record(
+            request=request,
+            action=AccessEvent.Action.SEARCH,
+            obj=breach,
+            result_ids=[c.pk for c in result.customers],
+            search_kind=result.kind,
+        )
+        linked = set(
+            breach.affected.filter(customer__in=[c.pk for c in result.customers]).values_list("customer_id", flat=True)
+        )
+        for customer in result.customers:
+            customer.linked = customer.pk in linked
+    context = {
+        "breach": breach,
+        "form": form,
+        "result": result,
+        "q": form.data.get("q", ""),
+        "may_link": breach.is_open,
+    }
+    return render(request, "requests/breaches/affected_search.html", context)
 
 
 @requires("requests.assess_breach")

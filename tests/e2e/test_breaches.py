@@ -131,6 +131,7 @@ def test_the_dpo_links_a_couriers_month_from_a_query_an_agent_does_its_task_and_
     last_week = timezone.now() - datetime.timedelta(days=7)
     disclosed = [DisclosureFactory(recipient=courier, disclosed_at=last_week).customer for _ in range(12)]
     DisclosureFactory(disclosed_at=last_week)  # another recipient: not affected
+    told_the_shop = CustomerFactory(last_name="Featherstonehaugh", postcode="SE5 9DF")  # found by search
     breach = svc.breach_report(
         actor=agent, summary="Courier's van stolen with parcels", what_happened="The van and 12 parcels were taken.",
         aware_at=timezone.now() - datetime.timedelta(hours=30),
@@ -155,6 +156,19 @@ def test_the_dpo_links_a_couriers_month_from_a_query_an_agent_does_its_task_and_
     page.get_by_role("button", name="Link these 12 customers").click()
     expect(page.get_by_role("status")).to_contain_text("Linked 12 customers from the query")
     expect(page.get_by_label("Progress")).to_contain_text("12 linked")
+
+    # One more, who phoned the shop: found by the desk's search from the breach page and linked.
+    page.get_by_role("link", name="Back to the breach").click()
+    actions = page.get_by_role("region", name="Actions")
+    actions.get_by_text("Find a customer to link").click()
+    actions.get_by_label("Name, email, phone, postcode or reference").fill("featherstonehaugh")
+    actions.get_by_role("button", name="Search").click()
+    row = page.get_by_role("row", name=re.compile(told_the_shop.reference))
+    expect(row).to_contain_text("SE5 9DF")
+    screenshot(page, "breach-dpo-search")
+    row.get_by_role("button", name=re.compile("to this breach")).click()
+    expect(page.get_by_role("status")).to_contain_text("Linked 1 customer.")
+    expect(page.get_by_label("Progress")).to_contain_text("13 linked")
 
     # A remedial task for the agent.
     page.get_by_role("link", name="Back to the breach").click()

@@ -107,7 +107,8 @@ def verify(request, token: str):
         return render(request, "public/verify_gone.html", status=404)
     form = forms.CodeForm(request.POST or None)
     context = {"form": form, "email": submission.email, "minutes": legal.VERIFICATION_CODE_MINUTES}
-    if request.method == "POST" and "new_code" in request.POST:
+    # The "Send me a new code" button sends new_code=1; any other value is not that button.
+    if request.method == "POST" and request.POST.get("new_code") == "1":
         if limits.address_refused(request, form="code") or limits.email_refused(
             request, form="code", email=submission.email
         ):

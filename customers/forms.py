@@ -7,7 +7,7 @@ from privacy_portal import bounds
 
 from .models import PreferenceChange, preference_label
 from .selectors import MISSED_LATE, MISSED_OPEN
-from .services.normalise import PHONE_HELP, normalise_phone
+from .services.normalise import PHONE_HELP, normalise_email, normalise_phone, normalise_postcode
 from .services.preferences import preference_keys
 
 PREFERENCE_CHOICES = [(f"{p}:{c}", preference_label(p, c)) for p, c in preference_keys()]
@@ -51,17 +51,30 @@ class PhoneField(forms.CharField):
         return normalise_phone(value) if value else value
 
 
+class NormalisedField(forms.CharField):
+    """A contact detail cleaned by the same rule the customer services apply (one rule, so a form
+    names every bad field at once instead of stopping at the first the form itself checks)."""
+
+    def __init__(self, *, normalise, **kwargs):
+        self.normalise = normalise
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        return self.normalise(value) if value else value
+
+
 class ContactForm(forms.Form):
     title = forms.CharField(max_length=20, required=False)
     first_name = forms.CharField(max_length=100)
     last_name = forms.CharField(max_length=100)
-    email = forms.CharField(max_length=254, required=False, label="Email")
+    email = NormalisedField(normalise=normalise_email, max_length=254, required=False, label="Email")
     phone = PhoneField(required=False, label="Phone")
     address_line1 = forms.CharField(max_length=200, required=False, label="Address line 1")
     address_line2 = forms.CharField(max_length=200, required=False, label="Address line 2")
     town = forms.CharField(max_length=100, required=False)
     county = forms.CharField(max_length=100, required=False)
-    postcode = forms.CharField(max_length=10, required=False)
+    postcode = NormalisedField(normalise=normalise_postcode, max_length=10, required=False, label="Postcode")
     date_of_birth = bounds.DateField(
         required=False, birth=True, label="Date of birth", help_text="dd/mm/yyyy, if given."
     )

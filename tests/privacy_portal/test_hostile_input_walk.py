@@ -213,10 +213,18 @@ def build_world(cast) -> World:
         content_type="application/zip", size=9,
     )  # fmt: skip
     _write_private(export.path)
+    from customers.models_screening import CampaignScreening
+
+    screening = CampaignScreening.objects.create(
+        screened_by=dpo, source_name="walk.csv", source_sha256="0" * 64, rows=1, allowed=1, blocked=0,
+        result_path="screening/walk-result.csv",
+    )  # fmt: skip
+    _write_private(screening.result_path)
     world = World(users=cast)
     world.ids = {
         "legal_hold": hold.pk,
         "deletion_task": deletion.pk,
+        "screening": screening.pk,
         "break_glass": opening.pk,
         "breach": breach.pk,
         "breach_task": breach_task.pk,
@@ -261,6 +269,7 @@ PARAMS: list[tuple[str, str, str]] = [
     ("register/", "pk", "activity"),
     ("notices/", "pk", "notice"),
     ("customers/calls/", "pk", "call"),
+    ("customers/screening/", "pk", "screening"),
     ("customers/recipients/", "pk", "recipient"),
     ("customers/legal-holds/", "pk", "legal_hold"),
     ("customers/deletion-tasks/", "pk", "deletion_task"),
@@ -709,6 +718,8 @@ SIGNED_ELSEWHERE = {
     "sms_vonage": "tests/customers/test_sms_gateways.py",
     "sms_esendex": "tests/customers/test_sms_gateways.py",
     "deletion_confirm": "tests/customers/test_deletion_tasks.py",  # the provider's authenticated confirmation
+    "dialler_screen": "tests/customers/test_tps_screening.py",  # the dialler's bearer token
+    "email_sendgrid_events": "tests/customers/test_email_events.py",  # SendGrid's signed event webhook
 }
 
 

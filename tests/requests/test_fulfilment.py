@@ -231,8 +231,10 @@ def test_an_objection_withdraws_all_marketing_on_every_channel_and_suppresses_at
 
     customer.refresh_from_db()
     assert customer.marketing_objected and customer.objected_at is not None
+    # An objection also withdraws the reg 21(4) "calls despite the TPS" notification (merged today).
     assert {(c.purpose, c.channel) for c in changes} == {(Purpose.DIRECT_MARKETING, ch) for ch in Channel.values} | {
-        (Purpose.PERSONALISED_ADS, "")
+        (Purpose.PERSONALISED_ADS, ""),
+        (Purpose.CALLS_DESPITE_TPS, ""),
     }
     assert {c.source for c in changes} == {PreferenceChange.Source.RIGHTS_REQUEST}
     assert all(not c.granted and c.evidence.endswith(case.reference) for c in changes)

@@ -33,7 +33,7 @@ def private_storage(settings, tmp_path):
 
 
 @pytest.fixture
-def escalated(dpo, handler, agent):
+def escalated(dpo, handler, agent, django_capture_on_commit_callbacks):
     """A complaint about a late access request and a customer whose email was changed,
     acknowledged, answered, escalated to the ICO, with a letter."""
     customer = CustomerFactory(first_name="Zofia", last_name="Łukasiewicz", email="zofia@example.com")
@@ -64,8 +64,13 @@ def escalated(dpo, handler, agent):
         requested="Our response and the timeline of the access request.",
         deadlines=[("Our response", TODAY() + 14 * DAY)],
     )
-    correspondence_add(actor=handler, complaint=complaint, occurred_on=TODAY(), direction="outbound",
-                       medium="letter", summary="Apology letter", upload=SimpleUploadedFile("a.pdf", PDF))  # fmt: skip
+    # The attachment's file is written once its row commits (documents.write_after_commit); the
+    # test's transaction never commits, so the commit callbacks are run here.
+    with django_capture_on_commit_callbacks(execute=True):
+        correspondence_add(
+            actor=handler, complaint=complaint, occurred_on=TODAY(), direction="outbound", medium="letter",
+            summary="Apology letter", upload=SimpleUploadedFile("a.pdf", PDF),
+        )  # fmt: skip
     customer_update_contact(
         actor=agent, customer_id=customer.pk, expected_version=customer.version, reason="Caller asked",
         email="zofia.l@example.com",

@@ -349,9 +349,13 @@ def test_handler_records_correspondence_with_a_pdf_and_a_fake_one_is_refused(cli
     [("agent", 404), ("handler", 200), ("other_handler", 404), ("dpo", 200), ("auditor", 200), ("itadmin", 404),
      ("nobody", 403)],
 )  # fmt: skip
-def test_attachments_are_served_only_to_those_who_see_the_complaint_and_recorded(client, cast, complaint, role, status):
-    item = correspondence_add(actor=cast["dpo"], complaint=complaint, occurred_on=TODAY(), direction="inbound",
-                              medium="email", summary="x", upload=SimpleUploadedFile("a.pdf", PDF))  # fmt: skip
+def test_attachments_are_served_only_to_those_who_see_the_complaint_and_recorded(
+    client, cast, complaint, role, status, django_capture_on_commit_callbacks
+):
+    # The file is written once its row commits (documents.write_after_commit): run the callbacks.
+    with django_capture_on_commit_callbacks(execute=True):
+        item = correspondence_add(actor=cast["dpo"], complaint=complaint, occurred_on=TODAY(), direction="inbound",
+                                  medium="email", summary="x", upload=SimpleUploadedFile("a.pdf", PDF))  # fmt: skip
     client.force_login(cast[role])
     response = client.get(reverse("requests:complaint_correspondence", args=[complaint.pk, item.pk]))
     assert response.status_code == status
@@ -366,13 +370,17 @@ def test_attachments_are_served_only_to_those_who_see_the_complaint_and_recorded
     )
 
 
-def test_correspondence_on_a_rights_request_from_the_case_page(client, dpo, handler, auditor):
+def test_correspondence_on_a_rights_request_from_the_case_page(
+    client, dpo, handler, auditor, django_capture_on_commit_callbacks
+):
     case = case_svc.case_assign(actor=dpo, case=CaseFactory(), handler=handler)
     client.force_login(handler)
     url = reverse("requests:case_correspondence_add", args=[case.pk])
     png = SimpleUploadedFile("e.png", b"\x89PNG\r\n\x1a\n" + b"0" * 10)
     data = {"occurred_on": d(TODAY()), "direction": "outbound", "medium": "email", "summary": "Sent the export link"}
-    response = client.post(url, {**data, "attachment": png}, follow=True)
+    # The attachment's file is written once its row commits (documents.write_after_commit).
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {**data, "attachment": png}, follow=True)
     assert page_messages(response) == ["Correspondence recorded."]
     item = CaseCorrespondence.objects.get(case=case)
     body = response.content.decode()

@@ -81,11 +81,17 @@ def test_a_complaint_without_a_customer_cannot_be_linked_to_a_request_its_handle
 
     complaint_services = complaint_svc
     theirs = case_svc.case_assign(actor=dpo, case=CaseFactory(), handler=other_handler)
-    complaint = ComplaintFactory(customer=None, complainant_name="Jo Bloggs")
+    # Linking two records without a customer needs a shared contact identifier, not only the name
+    # (requests.services.complaints._same_person, merged today): both carry Jo's email.
+    complaint = ComplaintFactory(customer=None, complainant_name="Jo Bloggs", complainant_email="jo.bloggs@example.com")
     complaint_services.complaint_assign(actor=dpo, complaint=complaint, handler=handler)
     with pytest.raises(ValidationError, match="No request has the reference"):
         complaint_services.complaint_link_case(actor=handler, complaint=complaint, case=theirs)
     assert not complaint.cases.exists()
-    mine = case_svc.case_assign(actor=dpo, case=CaseFactory(customer=None, requester_name="Jo Bloggs"), handler=handler)
+    mine = case_svc.case_assign(
+        actor=dpo,
+        case=CaseFactory(customer=None, requester_name="Jo Bloggs", requester_email="jo.bloggs@example.com"),
+        handler=handler,
+    )
     complaint_services.complaint_link_case(actor=handler, complaint=complaint, case=mine)
     assert list(complaint.cases.all()) == [mine]

@@ -43,7 +43,14 @@ def unsubscribe(request, token: str):
     """Shows no personal data: only the channel, a button, and when the opt-out takes effect."""
     try:
         if request.method == "POST":
-            one_click = request.POST.get(ONE_CLICK_KEY) == ONE_CLICK_VALUE
+            # The whole POST is checked before anything is recorded: the page's button sends no
+            # field, a provider's RFC 8058 one-click sends exactly "List-Unsubscribe=One-Click";
+            # any other value (or several) is refused with the field named and nothing stored.
+            values = request.POST.getlist(ONE_CLICK_KEY)
+            if values and values != [ONE_CLICK_VALUE]:
+                message = f"{ONE_CLICK_KEY} must be “{ONE_CLICK_VALUE}” or left out."
+                return render(request, "customers/unsubscribe_invalid.html", {"message": message}, status=400)
+            one_click = values == [ONE_CLICK_VALUE]
             target, change, _created = unsubscribe_confirm(token=token, one_click=one_click)
             context = {"target": target, "change": change}
             return render(request, "customers/unsubscribe_done.html", context)

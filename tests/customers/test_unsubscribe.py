@@ -211,6 +211,18 @@ def test_a_one_click_post_from_a_mail_provider_needs_no_csrf_token(customer):
     assert _changes(customer) == 1
 
 
+@pytest.mark.parametrize(
+    "body", ["List-Unsubscribe=Nope", "List-Unsubscribe=%00", "List-Unsubscribe=One-Click&List-Unsubscribe=x"]
+)
+def test_a_post_with_any_other_one_click_value_is_refused_and_records_nothing(client, customer, body):
+    response = client.post(
+        unsubscribe_url(customer, Channel.EMAIL), data=body, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400
+    assert "List-Unsubscribe" in response.content.decode()
+    assert _changes(customer) == 0
+
+
 def test_the_pages_are_not_cached(client, customer):
     response = client.get(unsubscribe_url(customer, Channel.EMAIL))
     assert "no-cache" in response["Cache-Control"] or "no-store" in response["Cache-Control"]

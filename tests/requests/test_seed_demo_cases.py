@@ -17,14 +17,22 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def seeded(settings):
+def seeded(settings, django_capture_on_commit_callbacks):
     settings.DEMO_PASSWORD = "demo-password-for-tests"
-    call_command("seed_demo", stdout=io.StringIO())
+    # Files a row names (the exports) are written once the row commits
+    # (documents.write_after_commit): run those callbacks as a real commit would.
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=io.StringIO())
+
+
+# seed_demo's promise-report step (privacy_portal.demo_promises, merged after these tests) logs one
+# more case on purpose: a rectification answered late. It is not one of requests.demo's states.
+PROMISE_REPORT_CASES = 1
 
 
 def test_seed_demo_makes_a_case_in_every_state_through_the_services(seeded):
     assert set(Case.objects.values_list("status", flat=True)) == set(Case.Status.values)
-    assert Case.objects.count() == len(DEMO_CASES)
+    assert Case.objects.count() == len(DEMO_CASES) + PROMISE_REPORT_CASES
     assert {c.pending_signoff for c in Case.objects.filter(status=Case.Status.AWAITING_SIGNOFF)} == {
         "extension", "erasure", "refusal",
     }  # fmt: skip
@@ -59,5 +67,5 @@ def test_the_completed_access_case_and_the_portability_case_carry_real_exports(s
 def test_running_seed_demo_again_adds_no_cases(seeded, settings):
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
-    assert Case.objects.count() == len(DEMO_CASES)
+    assert Case.objects.count() == len(DEMO_CASES) + PROMISE_REPORT_CASES
     assert "Demo cases: already present." in out.getvalue()

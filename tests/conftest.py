@@ -90,3 +90,28 @@ def client_for(client):
         return client
 
     return _client
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """One pytest session per test database: a second run sharing a DATABASE_URL (hence the same
+    test_<name>_gw<n> databases under --reuse-db) inserted the same fixture users at the same time
+    and deadlocked on privacy_portal_user_username_key. Each session holds an advisory lock on its
+    test database's name; a second session stops at once with a message naming the database."""
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    holder = psycopg.connect(
+        host=db.get("HOST") or None, port=db.get("PORT") or None, user=db.get("USER") or None,
+        password=db.get("PASSWORD") or None, dbname="postgres", autocommit=True,
+    )  # fmt: skip
+    if not holder.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [db["NAME"]]).fetchone()[0]:
+        holder.close()
+        pytest.exit(
+            f"Another pytest session is using the test database {db['NAME']}: give this run its own "
+            "DATABASE_URL and run again.",
+            returncode=3,
+        )
+    yield
+    holder.close()

@@ -957,9 +957,11 @@ def export_request(*, actor, case: Case) -> ExportRequest:
     _check(case)
     if case.status != Case.Status.IN_PROGRESS:
         raise ValidationError(ERR_STATUS)
-    queued = ExportRequest.objects.filter(case=case, status=ExportRequest.Status.QUEUED).first()
-    if queued is not None:
-        return queued
+    # Two clicks at once: the case's row lock (@transition) orders them, and the second is served
+    # by the first's request whether it is still queued or already being built.
+    pending = ExportRequest.objects.filter(case=case, status__in=ExportRequest.PENDING_STATUSES).first()
+    if pending is not None:
+        return pending
     request = ExportRequest(case=case, requested_by=actor)
     request._history_user = actor
     request._change_reason = "Export requested"

@@ -183,7 +183,8 @@ def summary(times: list[float]) -> str:
 def run(args: argparse.Namespace) -> int:
     from django.db import connection
 
-    from customers.disclosure_selectors import (
+    from customers.models import Customer, Disclosure, Recipient
+    from customers.selectors.disclosures import (
         art19_recipients,
         customer_disclosures,
         disclosure_chart,
@@ -191,7 +192,6 @@ def run(args: argparse.Namespace) -> int:
         monthly_counts,
         recipient_disclosures,
     )
-    from customers.models import Customer, Disclosure, Recipient
 
     rng = random.Random(args.seed)
     low = Customer.objects.order_by("pk").values_list("pk", flat=True).first()

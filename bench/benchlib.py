@@ -9,7 +9,9 @@ on a shared machine, never meet).
 
 from __future__ import annotations
 
+import argparse
 import os
+import platform
 import sys
 from pathlib import Path
 
@@ -128,3 +130,49 @@ def drop_database(name: str) -> None:
 
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+# --- A bench's preamble: its arguments, its database and Django, the machine it ran on ----------
+
+
+def argument_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A bench's argument parser, its module docstring as the help."""
+    return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def django_setup(
+    name: str, *, smoke: bool, env: dict[str, str] | None = None, defaults: dict[str, str] | None = None
+) -> str:
+    """Point Django at the bench's scratch database `name` (a fresh one for a smoke run; created if
+    missing for a full run), as in production where it matters (no debug, no broker: background
+    work runs eagerly), set it up and migrate it. `env` is set as given, `defaults` where unset.
+    Returns the database's URL."""
+    url = smoke_database(name) if smoke else scratch_url(name)
+    if not smoke:
+        ensure_database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privacy_portal.settings")
+    os.environ.setdefault("DJANGO_ENV", "local")
+    os.environ["DJANGO_DEBUG"] = "false"
+    for key, value in (defaults or {}).items():
+        os.environ.setdefault(key, value)
+    os.environ["CELERY_BROKER_URL"] = ""
+    os.environ.update(env or {})
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:No directory at:UserWarning")
+    add_root_to_path()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return url
+
+
+def machine() -> str:
+    """The first words of a bench's report: the machine, its cores and its load as the run starts."""
+    return f"{platform.node()} · {os.cpu_count()} CPUs · load {os.getloadavg()[0]:.2f}"
+
+
+def print_load_at_end() -> None:
+    print(f"load at the end: {os.getloadavg()[0]:.2f}")

@@ -93,8 +93,8 @@ def setup_django(url: str) -> None:
 
 
 def load(args) -> None:
-    from customers.services.seeding import seed_scale
-    from requests.services.seeding import seed_scale_cases
+    from demo.scale_cases import seed_scale_cases
+    from demo.scale_customers import seed_scale
 
     started = time.monotonic()
     seed_scale(customers=args.customers, seed=args.seed)
@@ -174,7 +174,7 @@ def time_queue(args, user, label: str) -> list[dict]:
 def explain_queue(user) -> None:
     from django.db import connection
 
-    from requests.selectors import case_queue
+    from requests.selectors.cases import case_queue
 
     with connection.execute_wrapper(_explainer):
         case_queue(user)

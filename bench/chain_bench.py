@@ -5,9 +5,10 @@ Not a test (timings on a shared machine): run it by hand, or `--smoke` (seconds)
 
     .venv/bin/python bench/chain_bench.py [--seconds 10] [--writers 1,2,4,8] [--smoke]
 
-Scratch database: benchlib.scratch_name("chain_bench") (pp_chain_bench; pp_chain_bench_smoke for
---smoke), created and migrated if missing. Each writer is a process with its own connection,
-writing one entry per transaction (as a request does) for `--seconds`, through the ORM:
+Scratch database: benchlib.scratch_name("chain_bench") (pp_chain_bench), created and migrated if
+missing; --smoke uses a copy of bench/smoke.py's migrated template (benchlib.smoke_database).
+Each writer is a process with its own connection, writing one entry per transaction (as a
+request does) for `--seconds`, through the ORM:
 
 - plain:   the same row into a copy of the access-log table (same columns, defaults and
            indexes, no trigger), with nothing else running: the ceiling.
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from benchlib import ensure_database, scratch_url  # noqa: E402
+from benchlib import ensure_database, scratch_url, smoke_database  # noqa: E402
 
 PLAIN_TABLE = "bench_plain_accessevent"
 OLD_TABLE = "bench_old_accessevent"
@@ -62,8 +63,11 @@ def parse_args() -> argparse.Namespace:
 
 
 def setup(smoke: bool) -> None:
-    url = scratch_url("chain_bench", smoke=smoke)
-    ensure_database(url)
+    if smoke:
+        url = smoke_database("chain_bench")
+    else:
+        url = scratch_url("chain_bench")
+        ensure_database(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privacy_portal.settings")
     os.environ.setdefault("DJANGO_ENV", "local")

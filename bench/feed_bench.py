@@ -89,7 +89,7 @@ def setup_django(url: str) -> None:
 def load(args) -> None:
     from django.db import connection
 
-    from customers.services.seeding import seed_scale
+    from demo.scale_customers import seed_scale
 
     started = time.monotonic()
     seed_scale(customers=args.customers, seed=args.seed)

@@ -60,10 +60,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=18310)
     parser.add_argument("--floor-samples", type=int, default=200)
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--smoke", action="store_true", help="tiny and quick: 1 and 2 agents, 3 s each")
+    parser.add_argument("--smoke", action="store_true", help="tiny and quick: 1 and 2 agents, 2 s each, 2 workers")
     args = parser.parse_args()
     if args.smoke:
-        args.agents, args.duration, args.customers, args.floor_samples = "1,2", 3.0, 200, 20
+        args.agents, args.duration, args.customers, args.floor_samples = "1,2", 2.0, 200, 5
+        args.workers = 2  # as many as agents: each worker starts Django (seconds of CPU on 2 cores)
         args.port = free_port()  # another run may be using the default
     args.levels = [int(n) for n in args.agents.split(",")]
     return args

@@ -43,6 +43,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--access", type=int, default=2_000_000, help="access-log entries in the year")
     parser.add_argument("--reuse", action="store_true", help="keep the loaded database (skip loading)")
     parser.add_argument("--smoke", action="store_true", help="seconds: tiny data, its own database, exit 1 on failure")
+    parser.add_argument("--explain", type=float, default=None, metavar="MS",
+                        help="EXPLAIN (ANALYZE, BUFFERS) each check's statements slower than MS ms")  # fmt: skip
     args = parser.parse_args()
     if args.smoke:
         args.customers, args.cases, args.disclosures, args.access = 300, 200, 2_000, 3_000
@@ -66,8 +68,8 @@ def setup_django(url: str) -> None:
 
 def load(args) -> None:
 
-    from customers.services.seeding import seed_scale
-    from requests.services.seeding import seed_scale_cases
+    from demo.scale_cases import seed_scale_cases
+    from demo.scale_customers import seed_scale
 
     started = time.monotonic()
     seed_scale(customers=args.customers, seed=7)
@@ -184,7 +186,7 @@ def main() -> int:
           f"{AccessEvent.objects.count():,} access-log entries")  # fmt: skip
     print(f"Period: {year.label}")
     runs = []
-    for i in range(3):
+    for i in range(1 if args.smoke else 3):  # a smoke run: once (each check runs again below)
         with CaptureQueriesContext(connection) as queries:
             started = time.monotonic()
             report = promise_report(year, today=today)
@@ -192,11 +194,21 @@ def main() -> int:
         print(f"  report, run {i + 1}{' (cold)' if i == 0 else ''}: {runs[-1]:.2f}s, {len(queries.captured_queries)} "
               f"statements, {len(report.broken)} checks broken", flush=True)  # fmt: skip
     print("Each check (warm):")
+    slow = []
     for check in REGISTER:
-        started = time.monotonic()
-        outcome = check_outcome(check, year, today)
-        took = time.monotonic() - started
-        print(f"  {check.key:<28} {took * 1000:8.1f} ms  {outcome.status:<15} {outcome.broken:>7,} broken")
+        with CaptureQueriesContext(connection) as queries:
+            started = time.monotonic()
+            outcome = check_outcome(check, year, today)
+            took = time.monotonic() - started
+        print(f"  {check.key:<28} {took * 1000:8.1f} ms  {len(queries.captured_queries):>2} statements  "
+              f"{outcome.status:<15} {outcome.broken:>7,} broken")  # fmt: skip
+        if args.explain is not None:
+            slow += [(check.key, q["sql"]) for q in queries.captured_queries if float(q["time"]) * 1000 >= args.explain]
+    for key, sql in slow:
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            plan = "\n".join(f"    {line}" for (line,) in cursor.fetchall())
+        print(f"\n{key}: {sql[:300]}{'…' if len(sql) > 300 else ''}\n{plan}")
     started = time.monotonic()
     from privacy_portal.models import User
 

@@ -136,7 +136,7 @@ def timed_call(function, term: str) -> float:
 
 def baseline_view_search(term: str, *, after=None, **kwargs):
     """The view's search replaced by the naive one: same page, same access record."""
-    from customers.selectors import SearchResult, classify, customer_search_baseline
+    from customers.selectors.customers import SearchResult, classify, customer_search_baseline
 
     return SearchResult(kind=classify(term), customers=customer_search_baseline(term))
 
@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     from django.urls import reverse
 
     from customers.models import Customer
-    from customers.selectors import customer_search, customer_search_baseline
+    from customers.selectors.customers import customer_search, customer_search_baseline
 
     print(f"Database: {settings.DATABASES['default']['NAME']} on {settings.DATABASES['default']['HOST']}", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
@@ -277,7 +277,7 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="seconds: 300 customers, a few searches per kind")
     args = parser.parse_args()
     if args.smoke:
-        args.customers, args.samples, args.baseline_samples, args.warmup = 300, 6, 2, 1
+        args.customers, args.samples, args.baseline_samples, args.warmup = 300, 3, 1, 1
     if args.baseline_samples > args.samples:
         parser.error("--baseline-samples cannot exceed --samples")
     return run(args)

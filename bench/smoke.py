@@ -7,6 +7,9 @@ A bench that nothing runs rots (issue 11: `make bench` failed for weeks). Each b
 own process, as a developer would run it, with `--smoke`. They share one migrated template database
 (kept between runs, migrated here), which each copies into a database of its own, dropped at the end.
 Every `*_bench.py` in this directory is included, so a new bench is smoke-run without a change here.
+They run as many at a time as the machine has cores (`BENCH_SMOKE_JOBS` to choose): each is one
+Python process and its database, so two at a time on two cores take about half the time. A bench's
+output is printed whole when it ends, so the log reads one bench at a time.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import benchlib
@@ -28,6 +32,27 @@ def benches(names: list[str]) -> list[Path]:
     if names:
         found = [p for p in found if p.stem in names or p.name in names]
     return found
+
+
+def _run(script: Path, env: dict[str, str]) -> tuple[str, int | str, str, float]:
+    """One bench at its smoke size, as its own process: (name, exit code or "timeout", output, seconds)."""
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(
+            [sys.executable, str(script), "--smoke"],
+            env=env,
+            cwd=benchlib.ROOT,
+            timeout=TIMEOUT_SECONDS,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        code: int | str = done.returncode
+        output = done.stdout
+    except subprocess.TimeoutExpired as exc:
+        code = "timeout"
+        output = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+    return script.name, code, output, time.perf_counter() - started
 
 
 SMOKE_LOCK = 11_0000_11  # pg_advisory_lock key: one smoke run at a time migrates and copies the template
@@ -61,20 +86,13 @@ def main() -> int:
             print("FAILED: could not migrate the smoke template database", file=sys.stderr)
             return 1
         print(f"Template {template} migrated in {time.perf_counter() - started:.0f} s.", flush=True)
-        for script in scripts:
-            started = time.perf_counter()
-            print(f"\n=== {script.name} --smoke", flush=True)
-            try:
-                done = subprocess.run(
-                    [sys.executable, str(script), "--smoke"], env=env, cwd=benchlib.ROOT, timeout=TIMEOUT_SECONDS
-                )
-                code = done.returncode
-            except subprocess.TimeoutExpired:
-                code = "timeout"
-            seconds = time.perf_counter() - started
-            print(f"=== {script.name}: {'ok' if code == 0 else f'FAILED ({code})'} in {seconds:.0f} s", flush=True)
-            if code != 0:
-                failed.append(script.name)
+        jobs = int(os.environ.get("BENCH_SMOKE_JOBS") or os.cpu_count() or 1)
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            for name, code, output, seconds in pool.map(lambda script: _run(script, env), scripts):
+                print(f"\n=== {name} --smoke\n{output}", end="", flush=True)
+                print(f"=== {name}: {'ok' if code == 0 else f'FAILED ({code})'} in {seconds:.0f} s", flush=True)
+                if code != 0:
+                    failed.append(name)
     finally:
         pattern = f"%\\_smoke\\_{run}"
         names = [r[0] for r in lock.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [pattern])]

@@ -3,10 +3,15 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
-from privacy_portal import bounds
+from privacy_portal import bounds, legal
+from privacy_portal.models import LawfulBasis, SpecialCategoryCondition
 
-from .models import PreferenceChange, preference_label
-from .selectors import MISSED_LATE, MISSED_OPEN
+from .models import Correspondence, DataCategory, Disclosure, PreferenceChange, Recipient, preference_label
+from .selectors.customers import MISSED_LATE, MISSED_OPEN
+from .selectors.legal_holds import ACTIVE, ALL, ENDED
+from .services.calls import ERR_SUMMARY_LONG, SUMMARY_MAX_LENGTH
+from .services.imports import MAX_IMPORT_BYTES
+from .services.legal_holds import ERR_ENDS_ON
 from .services.normalise import PHONE_HELP, normalise_email, normalise_phone, normalise_postcode
 from .services.preferences import preference_keys
 
@@ -22,6 +27,8 @@ STAFF_SOURCES = [
         PreferenceChange.Source.RIGHTS_REQUEST,
     )
 ]
+
+DISCLOSURE_DATETIME_FORMATS = ["%d/%m/%Y %H:%M", "%d/%m/%Y", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 
 
 class SearchForm(forms.Form):
@@ -123,11 +130,20 @@ class MissedFilterForm(forms.Form):
         label="Show",
     )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict:
+        super().clean()
+        data = self.cleaned_data
         if data.get("due_from") and data.get("due_to") and data["due_from"] > data["due_to"]:
             self.add_error("due_to", "“Due to” must be on or after “Due from”.")
         return data
+
+
+class LegalHoldFilterForm(forms.Form):
+    state = forms.ChoiceField(
+        choices=[(ACTIVE, "In force"), (ENDED, "Ended (released or past their end date)"), (ALL, "All")],
+        required=False,
+        label="Show",
+    )
 
 
 class LegalHoldForm(forms.Form):
@@ -139,9 +155,189 @@ class LegalHoldForm(forms.Form):
     ends_on = bounds.DateField(label="Hold until", help_text="dd/mm/yyyy. Extend by placing a new hold.")
 
     def clean_ends_on(self):
-        from .services.legal_holds import ERR_ENDS_ON
-
         ends_on = self.cleaned_data["ends_on"]
         if ends_on <= timezone.localdate():
             raise forms.ValidationError(ERR_ENDS_ON)
         return ends_on
+
+
+class DiallerTokenForm(forms.Form):
+    name = forms.CharField(
+        label="Dialler's name",
+        max_length=100,
+        help_text="Which dialler will use it, e.g. “outbound-dialler-1”. No customer details.",
+    )
+    days = bounds.IntegerField(
+        label="Valid for (days)",
+        min_value=1,
+        max_value=legal.DIALLER_TOKEN_MAX_DAYS,
+        initial=legal.DIALLER_TOKEN_DEFAULT_DAYS,
+        help_text=f"1 to {legal.DIALLER_TOKEN_MAX_DAYS} days; {legal.DIALLER_TOKEN_DEFAULT_DAYS} unless you choose.",
+    )
+
+
+class BereavementForm(forms.Form):
+    reported_on = bounds.DateField(label="Date the family told us", help_text="dd/mm/yyyy")
+    evidence = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Who told us and how",
+        help_text="For example: son, by phone; death certificate seen. No more personal data.",
+    )
+
+
+class BreakGlassForm(forms.Form):
+    reference = forms.CharField(max_length=20, label="Customer reference", help_text="For example C-000123.")
+    reason = forms.CharField(
+        widget=forms.Textarea,
+        min_length=15,
+        max_length=500,
+        label="Why you need this customer",
+        help_text="Recorded, flagged, and sent to the DPO. Say why in a sentence; do not write the customer's details.",
+    )
+
+
+class RecipientForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    code = forms.SlugField(
+        label="Short code",
+        max_length=50,
+        required=False,
+        help_text="Used in import files. Made from the name if empty.",
+    )
+    category = forms.ChoiceField(choices=Recipient.Category.choices)
+    role = forms.ChoiceField(choices=Recipient.Role.choices)
+    country = forms.CharField(max_length=2, help_text="Two-letter code (ISO 3166-1): GB, IE, US…")
+    country_adequate = forms.BooleanField(label="The country has UK adequacy", required=False)
+    transfer_mechanism = forms.ChoiceField(
+        choices=Recipient.TransferMechanism.choices,
+        required=False,
+        help_text="Needed outside the UK where the country has no UK adequacy.",
+    )
+    tra_date = bounds.DateField(
+        label="Transfer risk assessment date",
+        required=False,
+        help_text="dd/mm/yyyy",
+        input_formats=["%d/%m/%Y", "%Y-%m-%d"],
+    )
+    tra_reference = forms.CharField(label="Transfer risk assessment reference", max_length=100, required=False)
+    agreement_reference = forms.CharField(
+        label="Contract or data-processing agreement",
+        max_length=100,
+        required=False,
+        help_text="Required for processors.",
+    )
+    agreement_renews_on = bounds.DateField(
+        label="Agreement renewal date", required=False, help_text="dd/mm/yyyy", input_formats=["%d/%m/%Y", "%Y-%m-%d"]
+    )
+    contact = forms.CharField(max_length=300, help_text="Who to tell about a rectification, erasure or restriction.")
+    holds_call_data = forms.BooleanField(
+        label="Holds call audio or transcripts",
+        required=False,
+        help_text="Asked to delete its copies (a deletion task) whenever calls are purged or erased.",
+    )
+    active = forms.BooleanField(required=False, initial=True)
+
+
+class RecipientEditForm(RecipientForm):
+    reason = forms.CharField(max_length=100, help_text="Why the entry changes (kept in its history).")
+
+
+class DisclosureForm(forms.Form):
+    recipient = forms.ModelChoiceField(queryset=Recipient.objects.order_by("name"), empty_label="Choose a recipient")
+    data_categories = forms.MultipleChoiceField(
+        label="Data disclosed", choices=DataCategory.choices, widget=forms.CheckboxSelectMultiple
+    )
+    purpose = forms.ChoiceField(choices=[("", "Choose a purpose"), *Disclosure.Purpose.choices])
+    lawful_basis = forms.ChoiceField(choices=[("", "Choose a lawful basis"), *LawfulBasis.choices])
+    sensitive = forms.BooleanField(label="Includes sensitive data (UK GDPR Art 9)", required=False)
+    special_category_condition = forms.ChoiceField(
+        label="Art 9 condition",
+        choices=[("", "None (no sensitive data)"), *SpecialCategoryCondition.choices],
+        required=False,
+        help_text="Only for sensitive data.",
+    )
+    disclosed_at = bounds.DateTimeField(
+        label="When",
+        help_text="dd/mm/yyyy hh:mm",
+        initial=lambda: timezone.localtime().strftime("%d/%m/%Y %H:%M"),
+        input_formats=DISCLOSURE_DATETIME_FORMATS,
+    )
+    recipient_reference = forms.CharField(
+        label="Recipient's reference",
+        max_length=100,
+        required=False,
+        help_text="Their application, consignment or debt file number.",
+    )
+    override_reason = forms.CharField(
+        label="Override the restriction: reason (DPO only)",
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Only for a legal obligation or legal claims (Art 18(2)). Kept with the disclosure and its history.",
+    )
+
+    def __init__(self, *args, may_override: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_override:
+            del self.fields["override_reason"]
+        recipient = self.fields["recipient"]
+        assert isinstance(recipient, forms.ModelChoiceField)
+        recipient.label_from_instance = lambda r: r.name if r.active else f"{r.name} (inactive)"  # type: ignore[assignment]  # a label per recipient
+
+
+class DisclosureImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text=f"UTF-8 CSV (.csv), at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+
+class ConfirmForm(forms.Form):
+    file = forms.FileField(label="The provider's confirmation", help_text="PDF, JPEG or PNG, at most 10 MB.")
+    note = forms.CharField(max_length=500, required=False, label="Note (e.g. the provider's ticket number)")
+
+
+class ConfirmationFileForm(forms.Form):
+    file = forms.FileField(
+        label="The provider's confirmation file (CSV)",
+        help_text=f"UTF-8 CSV (.csv), at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+
+class CorrespondenceForm(forms.Form):
+    direction = forms.ChoiceField(choices=Correspondence.Direction.choices)
+    medium = forms.ChoiceField(choices=Correspondence.Medium.choices)
+    occurred_at = bounds.DateTimeField(
+        label="When",
+        help_text="dd/mm/yyyy hh:mm",
+        initial=lambda: timezone.localtime().strftime("%d/%m/%Y %H:%M"),
+        input_formats=["%d/%m/%Y %H:%M", "%d/%m/%Y", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+    # The length rule lives in the service; the form refuses with the service's own message (one
+    # message), so no field is without a limit; the browser gets the limit as a hint.
+    summary = forms.CharField(
+        max_length=SUMMARY_MAX_LENGTH,
+        error_messages={"max_length": ERR_SUMMARY_LONG},
+        help_text=f"What it was about, briefly (at most {SUMMARY_MAX_LENGTH} characters). No more personal data.",
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": SUMMARY_MAX_LENGTH}),
+        strip=True,
+    )
+
+
+class PreferenceImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text=f"UTF-8 CSV (.csv), at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+
+class CallListForm(forms.Form):
+    file = forms.FileField(
+        label="Call list (CSV)",
+        help_text=f"UTF-8 CSV (.csv), at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )

@@ -7,7 +7,7 @@ import datetime
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Concat, Lower
+from django.db.models.functions import Concat, Lower, Upper
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -94,7 +94,18 @@ class Customer(models.Model):
             models.Index(fields=["email"], name="customer_email", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["phone"], name="customer_phone"),
             models.Index(fields=["postcode"], name="customer_postcode", opclasses=["varchar_pattern_ops"]),
+            # The public request's candidate matches by full name (customers_matching: iexact on both).
+            models.Index(Upper("last_name"), Upper("first_name"), name="customer_upper_name"),
             # The trigram index on search_name is created in a PostgreSQL-only migration.
+            # The promise report's customers under 18: the youngest few, not every customer.
+            models.Index(fields=["date_of_birth"], name="customer_date_of_birth"),
+            # The promise report's objections and restrictions of a period: the few customers concerned.
+            models.Index(
+                fields=["objected_at"], name="customer_objected_at", condition=models.Q(marketing_objected=True)
+            ),
+            models.Index(
+                fields=["restricted_at"], name="customer_restricted_at", condition=models.Q(processing_restricted=True)
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -113,6 +124,8 @@ class Customer(models.Model):
             ("view_breaches", "Can see opt-outs that missed their deadline"),
             # Checked on the customer (a handler's case) or model-wide (DPO, auditors).
             ("view_disclosure", "Can see disclosures of customer data"),
+            # The email platform's List-Unsubscribe headers: every recipient's email (the DPO).
+            ("export_list_unsubscribe", "Can export the List-Unsubscribe headers for an email campaign"),
         ]
 
     def __str__(self) -> str:
@@ -168,9 +181,9 @@ class PreferenceChange(models.Model):
         BEREAVEMENT = "bereavement", "Bereavement"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="preference_changes")
-    purpose = models.CharField(max_length=32, choices=Purpose.choices)
+    purpose = models.CharField(max_length=32, choices=Purpose)
     # Blank for purposes not tied to a channel.
-    channel = models.CharField(max_length=10, choices=Channel.choices, blank=True)
+    channel = models.CharField(max_length=10, choices=Channel, blank=True)
     granted = models.BooleanField(help_text="True: opted in. False: opted out.")
     source = models.CharField(max_length=20, choices=Source.choices)
     evidence = models.CharField(max_length=500, blank=True, help_text="Evidence or note (no more personal data).")
@@ -198,6 +211,8 @@ class PreferenceChange(models.Model):
                 name="prefchange_unactioned",
                 condition=models.Q(granted=False, actioned_at__isnull=True),
             ),
+            # The promise report: the opt-outs due in a period, per channel (not every preference change).
+            models.Index(fields=["takes_effect_by"], name="prefchange_optout_due", condition=models.Q(granted=False)),
             # Opt-outs actioned after their take-effect date (missed deadlines put right late).
             models.Index(
                 fields=["takes_effect_by"],
@@ -263,7 +278,7 @@ class SuppressionEntry(models.Model):
         ERASED = "erased", "Erased (Art 17)"
         DECEASED = "deceased", "Deceased"
 
-    channel = models.CharField(max_length=10, choices=Channel.choices)
+    channel = models.CharField(max_length=10, choices=Channel)
     identifier_hash = models.CharField(max_length=64)
     reason = models.CharField(max_length=20, choices=Reason.choices)
     created_at = models.DateTimeField(default=timezone.now)
@@ -282,23 +297,56 @@ class SuppressionEntry(models.Model):
         return f"{self.channel}:{self.identifier_hash[:12]}…"
 
 
-class InboundSms(models.Model):
-    """An inbound SMS from the gateway, kept only to make replays change nothing.
+# The reason on every history row an erasure writes (requests.services.erasure.REASON): pages that
+# show what erasure removed tell it by this.
+ERASURE_REASON = "Erased (Art 17)"
 
-    Holds the gateway's message id and the outcome, never the number or the text.
+
+class InboundSms(models.Model):
+    """An inbound SMS from the gateway, recorded once by the gateway's message id (a replay
+    changes nothing).
+
+    A stop keeps only the id, the outcome and the customer id. A message that is not a stop
+    ("please call me about my order", "I've changed my number") is someone expecting a reply: its
+    text and the number it came from are kept for an agent to read and mark handled, linked to the
+    customer when exactly one holds the number. Deleted after legal.INBOUND_SMS_RETENTION_MONTHS
+    (privacy_portal.retention); blanked by an erasure of that customer.
     """
 
     class Outcome(models.TextChoices):
         OPTED_OUT = "opted_out", "Opted out of SMS marketing"
         UNKNOWN_NUMBER = "unknown_number", "Number not known"
         NOT_A_STOP = "not_a_stop", "Not a stop keyword"
+        # One part of a concatenated (multipart) text: kept until every part has come, then the
+        # whole text is recorded as one message (its own outcome) and the part's text blanked.
+        PART = "part", "Part of a longer text"
 
     message_id = models.CharField(max_length=100, unique=True)
     received_at = models.DateTimeField(default=timezone.now)
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     customer_id = models.BigIntegerField(null=True, blank=True)
+    # Only for a message that is not a stop (blank otherwise).
+    sender = models.CharField("from", max_length=20, blank=True)
+    text = models.CharField(max_length=1600, blank=True)  # the gateways' limit for one concatenated SMS
+    # A part of a concatenated text: the gateway's reference shared by its parts, how many there
+    # are and which this is (Vonage's concat-ref, concat-total, concat-part).
+    concat_ref = models.CharField(max_length=64, blank=True)
+    concat_total = models.PositiveSmallIntegerField(null=True, blank=True)
+    concat_part = models.PositiveSmallIntegerField(null=True, blank=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     history = HistoricalRecords()
+
+    class Meta:
+        indexes = [
+            # The agents' list: messages to read, newest first (keyset-paged).
+            models.Index(
+                fields=["-received_at", "-id"], condition=models.Q(outcome="not_a_stop"), name="inboundsms_to_read"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"SMS {self.message_id}: {self.outcome}"
@@ -315,11 +363,14 @@ class EmailEvent(models.Model):
         UNSUBSCRIBE = "unsubscribe", "Unsubscribe"
         SPAM_REPORT = "spamreport", "Spam complaint"
         HARD_BOUNCE = "bounce", "Hard bounce"
+        MESSAGE_UNDELIVERED = "undelivered", "A case message bounced or was dropped"
 
     class Outcome(models.TextChoices):
         OPTED_OUT = "opted_out", "Opted out of email marketing"
         BOUNCE_FLAGGED = "bounce_flagged", "Hard bounce flagged on the customer"
         UNKNOWN_ADDRESS = "unknown_address", "Address not known"
+        MESSAGE_BOUNCED = "message_bounced", "Case message marked bounced"
+        UNKNOWN_MESSAGE = "unknown_message", "Case message not known"
 
     event_id = models.CharField(max_length=100, unique=True)
     provider = models.CharField(max_length=20)
@@ -361,7 +412,7 @@ class Call(models.Model):
     our_number = models.CharField(max_length=20, help_text="E.164")
     started_at = models.DateTimeField()
     duration_seconds = models.PositiveIntegerField()
-    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    purpose = models.CharField(max_length=20, choices=Purpose)
     recording_ref = models.CharField(max_length=200, help_text="Where the recording is stored (not the audio).")
     transcript = models.TextField(blank=True)
     transcript_provider = models.CharField(max_length=100, blank=True)
@@ -595,7 +646,7 @@ class Disclosure(models.Model):
     recipient = models.ForeignKey(Recipient, on_delete=models.PROTECT, related_name="disclosures")
     # A list of DataCategory values, validated by the service (JSON, so the SQLite demo works too).
     data_categories = models.JSONField(default=list)
-    purpose = models.CharField(max_length=24, choices=Purpose.choices)
+    purpose = models.CharField(max_length=24, choices=Purpose)
     lawful_basis = models.CharField(max_length=24, choices=LawfulBasis.choices)
     sensitive = models.BooleanField(
         "includes sensitive data", default=False, help_text="Special category data (UK GDPR Art 9), e.g. health."
@@ -633,6 +684,15 @@ class Disclosure(models.Model):
             models.Index(fields=["customer", "-disclosed_at", "-id"], name="disclosure_customer_at"),
             # The recipient's page (keyset paged) and the counts per recipient and month.
             models.Index(fields=["recipient", "-disclosed_at", "-id"], name="disclosure_recipient_at"),
+            # The promise report: a period's disclosures counted (index only), its sensitive ones (the
+            # opt-in check) and any without one of the six lawful bases, without reading the year's rows.
+            models.Index(fields=["disclosed_at"], name="disclosure_at"),
+            models.Index(fields=["disclosed_at"], name="disclosure_sensitive_at", condition=models.Q(sensitive=True)),
+            models.Index(
+                fields=["disclosed_at"],
+                name="disclosure_no_basis_at",
+                condition=~models.Q(lawful_basis__in=LawfulBasis.values),
+            ),
         ]
         constraints = [
             # Idempotency of imports: a recipient's reference is recorded once.

@@ -67,6 +67,7 @@ class DeletionTask(models.Model):
     class Via(models.TextChoices):
         PERSON = "person", "Confirmed by a person, with the provider's confirmation attached"
         PROVIDER = "provider", "Confirmed by the provider's system"
+        CSV = "csv", "Confirmed by the provider's confirmation file (uploaded by a person)"
 
     store = models.CharField(max_length=16, choices=Store.choices)
     recipient = models.ForeignKey(
@@ -87,13 +88,20 @@ class DeletionTask(models.Model):
     confirmed_via = models.CharField(max_length=10, choices=Via.choices, blank=True)
     confirmation_path = models.CharField(max_length=300, blank=True)
     confirmation_note = models.CharField(max_length=500, blank=True)
+    # References confirmed one by one by a provider's confirmation file (deletion_confirm_by_csv):
+    # reference -> {deleted_at, confirmation_id, file}. The task is confirmed once every one is.
+    confirmed_references = models.JSONField(default=dict, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["due_on", "id"]
         indexes = [
-            models.Index(fields=["due_on", "id"], name="deletiontask_open_due", condition=models.Q(confirmed_at=None))
+            models.Index(fields=["due_on", "id"], name="deletiontask_open_due", condition=models.Q(confirmed_at=None)),
+            # The deletion-tasks page's "recently confirmed" list (newest 50).
+            models.Index(
+                fields=["-confirmed_at"], name="deletiontask_confirmed", condition=models.Q(confirmed_at__isnull=False)
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -115,4 +123,4 @@ class DeletionTask(models.Model):
 
     @property
     def store_name(self) -> str:
-        return self.recipient.name if self.recipient_id else self.get_store_display()
+        return self.recipient.name if self.recipient else self.get_store_display()

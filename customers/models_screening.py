@@ -9,6 +9,8 @@ into place in one transaction (customers.services.tps)."""
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -47,7 +49,17 @@ class TpsFile(models.Model):
     class Meta:
         indexes = [models.Index(fields=["register", "-file_date", "-id"], name="tpsfile_register_date")]
         constraints = [
-            models.UniqueConstraint(fields=["register", "sha256"], name="tpsfile_loaded_once"),
+            # A full file is loaded once; change files of one number are byte-identical from day
+            # to day (removed, then listed again), so a change file is the same file only with
+            # the same kind and date.
+            models.UniqueConstraint(
+                fields=["register", "sha256"], condition=models.Q(kind="full"), name="tpsfile_loaded_once"
+            ),
+            models.UniqueConstraint(
+                fields=["register", "kind", "file_date", "sha256"],
+                condition=~models.Q(kind="full"),
+                name="tpsfile_change_loaded_once",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -61,36 +73,80 @@ class DiallerToken(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # Refused from this moment on (issued for legal.DIALLER_TOKEN_DEFAULT_DAYS unless the DPO
+    # chose otherwise, at most legal.DIALLER_TOKEN_MAX_DAYS).
+    expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="dialler_token_expires_after_issue", condition=models.Q(expires_at__gt=models.F("created_at"))
+            ),
+        ]
+
     def __str__(self) -> str:
         return self.name
+
+    def status(self, now: datetime.datetime | None = None) -> str:
+        """'active', 'expired' or 'revoked' (revoked first: a revoked token stays revoked)."""
+        now = now or timezone.now()
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "active"
 
 
 class CampaignScreening(models.Model):
     """One call list screened before a campaign: which files were used, the counts, and the
     result file (in private storage) the DPO downloaded."""
 
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
     screened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     screened_at = models.DateTimeField(default=timezone.now)
     source_name = models.CharField(max_length=255)
     source_sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=7, choices=Status.choices, default=Status.QUEUED)
     tps_file = models.ForeignKey(TpsFile, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     ctps_file = models.ForeignKey(TpsFile, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    rows = models.PositiveIntegerField()
-    allowed = models.PositiveIntegerField()
-    blocked = models.PositiveIntegerField()
+    rows = models.PositiveIntegerField(help_text="Rows in the list (known at upload): the total to screen.")
+    rows_done = models.PositiveIntegerField(default=0)
+    allowed = models.PositiveIntegerField(default=0)
+    blocked = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    failure = models.CharField(max_length=500, blank=True)
+    # The validated rows waiting for the task (private storage), deleted when it finishes.
+    rows_path = models.CharField(max_length=255, blank=True)
     result_path = models.CharField(max_length=255, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
         indexes = [models.Index(fields=["-screened_at", "-id"], name="screening_newest")]
+        constraints = [
+            models.CheckConstraint(
+                name="screening_rows_done_within_rows", condition=models.Q(rows_done__lte=models.F("rows"))
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Screening {self.pk} of {self.screened_at:%Y-%m-%d}"
+
+    @property
+    def downloadable(self) -> bool:
+        """Its result may be downloaded: screened to the end, and its file still kept."""
+        return self.status == self.Status.DONE and bool(self.result_path)
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
 
 
 class MpsFile(models.Model):
@@ -117,11 +173,20 @@ class MpsFile(models.Model):
 
 
 class MpsMatch(models.Model):
-    """An MPS record that matched a customer by normalised name, address and postcode."""
+    """An MPS record that matched a customer by normalised name, address and postcode: the
+    current address, or (a deceased record only) one the customer held before."""
 
     class Flag(models.TextChoices):
         REMOVE = "P", "Registered with the MPS (remove from mailings)"
         DECEASED = "X", "Deceased"
+
+    class Review(models.TextChoices):
+        """A name matched at an address the customer held before, not the one they live at: as
+        likely a namesake, so never a silent decision (issue 16, hostile review)."""
+
+        NONE = "", "No review needed (the current address)"
+        APPLIED = "applied", "Deceased at a former address: all marketing stopped; check it is this customer"
+        NOT_APPLIED = "not_applied", "Namesake at a former address: nothing applied; check with the customer"
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="mps_matches")
     mps_file = models.ForeignKey(MpsFile, on_delete=models.PROTECT, related_name="matches")
@@ -129,6 +194,12 @@ class MpsMatch(models.Model):
     flag = models.CharField(max_length=1, choices=Flag.choices)
     requested_on = models.DateField()
     matched_at = models.DateTimeField(default=timezone.now)
+    on_former_address = models.BooleanField(default=False)
+    # The customer's history version (history_id) holding the former address that matched: an id,
+    # so the address itself stays where erasure scrubs it (the customer's history).
+    address_version = models.BigIntegerField(null=True, blank=True)
+    # A match at a former address is shown for an agent or the DPO to check (Review).
+    review = models.CharField(max_length=12, choices=Review.choices, blank=True, default="")
 
     history = HistoricalRecords()
 

@@ -41,7 +41,11 @@ from functools import cached_property
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
+
+from privacy_portal.models import AccessEvent
+from privacy_portal.selectors import events_for_customer
+from requests.models import Case, Complaint, IcoCase
 
 from .models import Customer
 from .services.normalise import address_key, normalise_phone
@@ -262,8 +266,6 @@ class Candidate:
 
 
 def _candidates(ids: Identifiers) -> list[Candidate]:
-    from requests.models import Case, Complaint
-
     found = []
     for kind, model, prefix in (("case", Case, "requester"), ("complaint", Complaint, "complainant")):
         names = [f"{prefix}_{part}" for part in ("name", "email", "phone", "address")]
@@ -330,9 +332,8 @@ class SubjectRecords:
 
     @cached_property
     def _ids(self) -> tuple[frozenset[int], frozenset[int], frozenset[int]]:
-        from requests.models import Case, Complaint
-
         customer = self.customer
+        assert customer is not None  # a subject without a customer has no case files of its own
         case_ids = set(Case.objects.filter(customer=customer).values_list("pk", flat=True))
         case_ids |= set(Case.history.filter(customer_id=customer.pk).values_list("id", flat=True))
         case_ids |= {c.pk for c in self.included if c.kind == "case"}
@@ -345,8 +346,6 @@ class SubjectRecords:
 
     @staticmethod
     def _case_files(case_ids, complaint_ids) -> tuple[frozenset[int], frozenset[int], frozenset[int]]:
-        from requests.models import Complaint, IcoCase
-
         case_ids, complaint_ids = set(case_ids), set(complaint_ids)
         # A request linked to one of the person's complaints is about them too.
         through = Complaint.cases.through.objects.filter(complaint_id__in=complaint_ids)
@@ -369,23 +368,23 @@ class SubjectRecords:
     def models(self) -> list[type[models.Model]]:
         return [apps.get_model(label) for label in COVERAGE]
 
-    def scope(self, model: type[models.Model]) -> Q:
+    def scope(self, model: type[Model]) -> Q:
         """The person's rows of `model`. Valid on its history table too (same column names)."""
         return COVERAGE[model._meta.label].scope(self)
 
-    def rows(self, model: type[models.Model]) -> QuerySet:
+    def rows(self, model: type[Model]) -> QuerySet:
         part = COVERAGE[model._meta.label]
         if part.rows is not None:
             return part.rows(self)
         return model._default_manager.filter(self.scope(model)).order_by("pk")
 
-    def history(self, model: type[models.Model]) -> QuerySet | None:
+    def history(self, model: type[Model]) -> QuerySet | None:
         """Every history row of the person's rows of `model` (None for an untracked model)."""
         if not hasattr(model, "history"):
             return None
         return model.history.model.objects.filter(self.scope(model)).order_by("history_date", "history_id")
 
-    def ids(self, model: type[models.Model]) -> set[int]:
+    def ids(self, model: type[Model]) -> set[int]:
         return set(self.rows(model).values_list("pk", flat=True))
 
     def files(self) -> list[SubjectFile]:
@@ -421,16 +420,20 @@ def _calls(g: SubjectRecords) -> Q:
     return _customer(g) | Q(customer__isnull=True, customer_number__in=sorted(g.identifiers.phones))
 
 
+def _inbound_sms(g: SubjectRecords) -> Q:
+    """Texts linked to the person, and those from a number they held that no single customer
+    was linked to (the text is kept for an agent: from their number, almost surely theirs)."""
+    if g.customer is None:
+        return NOTHING
+    return _customer(g) | Q(customer_id__isnull=True, sender__in=sorted(g.identifiers.phones))
+
+
 def _case_file(g: SubjectRecords) -> Q:
     return Q(case_id__in=sorted(g.case_ids))
 
 
 def _access_events(g: SubjectRecords) -> QuerySet:
-    from privacy_portal.audit_views import events_for_customer
-
     if g.customer is None:
-        from privacy_portal.models import AccessEvent
-
         return AccessEvent.objects.none()
     return events_for_customer(g.customer.pk).order_by("at", "pk")
 
@@ -442,14 +445,14 @@ COVERAGE: dict[str, Part] = {
     "customers.Correspondence": Part(_customer, what="Correspondence records"),
     "customers.Purchase": Part(_customer, what="Purchases"),
     "customers.Disclosure": Part(_customer, what="Disclosures to third parties"),
-    "customers.InboundSms": Part(_customer, what="Text messages received"),
+    "customers.InboundSms": Part(_inbound_sms, what="Text messages received, linked or from a number the person had"),
     "customers.EmailEvent": Part(_customer, what="Email provider events (unsubscribes, complaints, bounces)"),
     "requests.Case": Part(lambda g: Q(id__in=sorted(g.case_ids)), what="Rights requests"),
     "requests.ClockStop": Part(_case_file, what="Clock stops on those requests"),
     "requests.CaseDocument": Part(_case_file, what="Documents on those requests"),
     "requests.CaseTask": Part(_case_file, what="Tasks on those requests"),
     "requests.CaseNote": Part(_case_file, what="Notes on those requests"),
-    "requests.ReminderSent": Part(_case_file, what="Reminders sent to staff about those requests"),
+    "requests.ReminderKey": Part(_case_file, what="Reminders sent to staff about those requests"),
     "requests.Complaint": Part(lambda g: Q(id__in=sorted(g.complaint_ids)), what="Complaints"),
     "requests.IcoCase": Part(lambda g: Q(complaint_id__in=sorted(g.complaint_ids)), what="The ICO's cases"),
     "requests.IcoDeadline": Part(lambda g: Q(ico_case_id__in=sorted(g.ico_ids)), what="The ICO's deadlines"),
@@ -500,6 +503,10 @@ MENTIONS: dict[str, str] = {
     "requests.Breach": "The incident's record (Art 33(5)): what happened, how it was found, its assessment.",
     "requests.BreachNotification": "A report to the ICO about an incident: its notes.",
     "requests.BreachTask": "A containment or remedial action on an incident: its title.",
+    # Not about a person either (a campaign's call list), but its result file holds every number
+    # screened: erasure replaces the person's numbers in every file still kept
+    # (customers.services.campaign.results_redacted) and redacts the record's own text.
+    "customers.CampaignScreening": "A call list screened: its file name, and its result file's numbers.",
 }
 
 # Fields naming a file in private storage: model -> (path field, kind field).

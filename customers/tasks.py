@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from privacy_portal.jobs import run_job
+from privacy_portal.services.jobs import run_job
 
 from .services.feed import suppression_feed_build
 from .services.retention import purge_expired_calls as purge_expired_calls_service
@@ -20,3 +20,19 @@ def purge_expired_calls() -> int:
 def build_suppression_feed() -> int:
     """Daily: write the suppression feed files and record which opt-outs it actioned."""
     return run_job("build_suppression_feed", suppression_feed_build).pk
+
+
+@shared_task(name="customers.tasks.screen_call_list")
+def screen_call_list(screening_id: int) -> None:
+    """Screen an uploaded call list (queued by campaign_screen); a second delivery does nothing."""
+    from .services.campaign import campaign_screening_run
+
+    campaign_screening_run(screening_id=screening_id)
+
+
+@shared_task(name="customers.tasks.sweep_campaign_screenings")
+def sweep_campaign_screenings() -> dict:
+    """Every minute: send again screenings whose task was lost or whose worker died."""
+    from .services.campaign import campaign_screenings_sweep
+
+    return campaign_screenings_sweep()

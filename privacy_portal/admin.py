@@ -9,7 +9,7 @@ from .models import JobRun, User
 
 @admin.register(User)
 class PortalUserAdmin(UserAdmin, SimpleHistoryAdmin):
-    fieldsets = (*UserAdmin.fieldsets, ("Portal", {"fields": ("role", "access_ends_on")}))
+    fieldsets = (*(UserAdmin.fieldsets or ()), ("Portal", {"fields": ("role", "access_ends_on")}))
     list_display = ("username", "first_name", "last_name", "role", "is_active", "access_ends_on")
     list_filter = ("role", "is_active")
 

@@ -3,19 +3,29 @@ each entry to the one before, and verifying the chain."""
 
 from __future__ import annotations
 
+import datetime
+import functools
 import hashlib
 import hmac
 import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.db.models.sql import InsertQuery
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .models import GENESIS_HASH, AccessEvent, AccessEventText, free_text_commitment
+from customers.services.legal_holds import held_among
+
+from .models import GENESIS_HASH, AccessEvent, AccessEventText, BreakGlassReview, free_text_commitment
+from .private_storage import private_path
+from .services.replay import record_access_log_trim
 
 Action = AccessEvent.Action
 
@@ -55,7 +65,7 @@ def chain_pending(*, wait: bool = True, batch_size: int = CHAIN_BATCH_SIZE) -> i
                 .values_list("chain_seq", "hash")
                 .first()
             )
-            seq, prev = head or (0, GENESIS_HASH)
+            seq, prev = cast("tuple[int, str]", head or (0, GENESIS_HASH))  # chained rows have both
             pending = AccessEvent.objects.filter(hash__isnull=True, chain_seq__isnull=True)
             batch = list(pending.order_by("pk")[:batch_size])
             for event in batch:
@@ -120,12 +130,15 @@ def access_record(
     search_kind: str = "",
     reason: str = "",
     flagged: bool = False,
+    details: dict | None = None,
 ) -> AccessEvent:
-    """Record that `request.user` read personal data. Never pass personal values here.
+    """Record that `request.user` read personal data. Never pass personal values here (`details`:
+    codes and counts only).
 
     A `reason` (free text) goes to the side table, never into the append-only entry: the entry
     keeps its salted commitment (see AccessEventText)."""
-    return AccessEvent.objects.create(
+    # `reason` is a property (saved to the side table) the stubs do not know as an argument.
+    return AccessEvent.objects.create(  # type: ignore[misc]
         user=request.user,
         action=action,
         customer_id=customer_id,
@@ -136,7 +149,61 @@ def access_record(
         ip_address=_client_ip(request),
         reason=reason,
         flagged=flagged,
+        details=details or {},
     )
+
+
+def access_entry(
+    *,
+    user,
+    action: str,
+    customer_id: int | None = None,
+    obj=None,
+    object_type: str = "",
+    object_id: int | None = None,
+    result_ids: Iterable[int] = (),
+    ip_address: str | None = None,
+    details: dict | None = None,
+    cursor_factory: Callable | None = None,
+) -> AccessEvent:
+    """An access-log entry not written for a signed-in member of staff's request (access_record):
+    a read with no member of staff (the requester at the public door, the dialler; `user` None,
+    the actor named in `details`) or a record of what a member of staff was handed (a promise
+    report). Ids and codes only, never personal values; no free text (nothing for the side
+    table). `object_type` and `object_id` default to `obj`'s model label and id.
+
+    With `cursor_factory` (the dialler's prepared cursor, on its hot path), on PostgreSQL the row
+    the ORM would write is inserted by one prepared statement (the ORM's INSERT, compiled once by
+    its own compiler, values converted by each field) and the entry returned has no id;
+    elsewhere (SQLite, the demo) the ORM saves it. Unchained either way (the chainer links it)."""
+    event = AccessEvent(
+        user=user,
+        action=action,
+        customer_id=customer_id,
+        object_type=object_type or (obj._meta.label if obj is not None else ""),
+        object_id=obj.pk if obj is not None else object_id,
+        result_ids=list(result_ids),
+        ip_address=ip_address or None,
+        details=details or {},
+    )
+    if cursor_factory is None or connection.vendor != "postgresql":
+        event.save()
+        return event
+    sql, fields = _insert_statement()
+    with cursor_factory() as cursor:
+        cursor.execute(sql, [f.get_db_prep_save(f.pre_save(event, True), connection) for f in fields])
+    return event
+
+
+@functools.cache
+def _insert_statement() -> tuple[str, list]:
+    """The INSERT the ORM sends for an AccessEvent (every column but the id), compiled once by the
+    ORM's own compiler: the same statement, without compiling it again for every entry."""
+    fields = [f for f in AccessEvent._meta.local_concrete_fields if f is not AccessEvent._meta.pk]
+    query = InsertQuery(AccessEvent)
+    query.insert_values(fields, [AccessEvent(action=AccessEvent.Action.DIALLER_SCREEN)])
+    [(sql, _params)] = query.get_compiler(connection=connection).as_sql()
+    return sql, fields
 
 
 def audit_scrub(*, actor, what: str, customer_id: int | None = None, details: dict) -> AccessEvent:
@@ -269,7 +336,11 @@ def verify_chain(*, batch_size: int = 5000) -> ChainReport:
     further on is reported too. Entries not chained yet are counted as pending, not broken.
     """
     report = ChainReport()
-    expected_prev = GENESIS_HASH
+    # The walk starts at the genesis hash, or at the signed checkpoint of the segment deleted
+    # last (retention: access_log_trim).
+    records, segment_breaks = _segment_records()
+    expected_prev, start_breaks, trimmed_through = _segment_start(records)
+    report.breaks += segment_breaks + start_breaks
     chained = AccessEvent.objects.filter(chain_seq__isnull=False).order_by("chain_seq")
     for event in chained.iterator(chunk_size=batch_size):
         report.checked += 1
@@ -282,7 +353,7 @@ def verify_chain(*, batch_size: int = 5000) -> ChainReport:
             report.breaks.append(ChainBreak(event.pk, event.chain_seq, ALTERED))
         expected_prev = event.hash
     report.breaks += _free_text_breaks()
-    report.breaks += verify_checkpoint()
+    report.breaks += verify_checkpoint(trimmed_through=trimmed_through)
     unchained = AccessEvent.objects.filter(chain_seq__isnull=True)
     for pk in unchained.exclude(hash__isnull=True).values_list("pk", flat=True):
         report.breaks.append(ChainBreak(pk, None, HALF_CHAINED))
@@ -302,6 +373,7 @@ def _free_text_breaks() -> list[ChainBreak]:
     rows = AccessEventText.objects.select_related("event", "redaction_entry").order_by("pk")
     for row in rows.iterator(chunk_size=2000):
         event = row.event
+        problem: str | None
         if not event.reason_digest:
             problem = TEXT_UNEXPECTED
         elif row.redacted_at is None:
@@ -345,9 +417,7 @@ CHECKPOINT_FILE = "audit/checkpoint.json"
 
 
 def _checkpoint_path():
-    from pathlib import Path
-
-    return Path(settings.PRIVATE_STORAGE_ROOT) / CHECKPOINT_FILE
+    return private_path(CHECKPOINT_FILE)
 
 
 def read_checkpoint() -> dict | None:
@@ -363,8 +433,12 @@ def write_checkpoint() -> dict | None:
     private storage, outside the database: a log cut short or rewritten afterwards no longer
     reaches it (verify_checkpoint). Written by the nightly verification when the chain is whole;
     the file is replaced atomically. None when nothing is chained yet."""
-    head = AccessEvent.objects.filter(chain_seq__isnull=False).order_by("-chain_seq").values_list("chain_seq", "hash")
-    head = head.first()
+    head = (
+        AccessEvent.objects.filter(chain_seq__isnull=False)
+        .order_by("-chain_seq")
+        .values_list("chain_seq", "hash")
+        .first()
+    )
     if head is None:
         return None
     seq, head_hash = head
@@ -379,16 +453,51 @@ def write_checkpoint() -> dict | None:
     return checkpoint
 
 
-def verify_checkpoint() -> list[ChainBreak]:
+def access_log_check_nightly() -> dict:
+    """The nightly check of the access log: chain what is pending, verify the hash chain end to
+    end (and against the last checkpoint), write the new checkpoint of its head, and on any
+    break email the DPO naming every broken entry. Returns what the job run records."""
+    chained = chain_pending()
+    report = verify_chain()
+    # The head anchored outside the database, only from a chain that verified (and
+    # matched the previous checkpoint): a later truncation or rewrite is caught against it.
+    checkpoint = write_checkpoint() if report.ok else None
+    if not report.ok:
+        broken = "\n".join(f"- {b}" for b in report.breaks)
+        send_mail(
+            "Privacy Portal: the access log's tamper check failed",
+            f"The access log's hash chain is broken in {len(report.breaks)} places "
+            f"({report.checked} entries checked):\n{broken}\n\n"
+            "Investigate before anything else changes: run `manage.py verify_audit_log`.",
+            settings.DEFAULT_FROM_EMAIL,
+            [settings.DPO_EMAIL],
+        )
+    return {
+        "chained": chained,
+        "checked": report.checked,
+        "ok": report.ok,
+        "breaks": len(report.breaks),
+        # The job record keeps the first ids; the email and the command name them all.
+        "broken_ids": [b.entry_id for b in report.breaks[:100]],
+        "pending": report.pending,
+        "checkpoint_seq": checkpoint["seq"] if checkpoint else None,
+    }
+
+
+def verify_checkpoint(*, trimmed_through: int = 0) -> list[ChainBreak]:
     """Compare the chain with the last checkpoint: its signature must hold, the entry at its
     position must still exist and carry its hash (a log truncated at the end, or rebuilt with
-    new hashes, fails here even though it verifies by itself)."""
+    new hashes, fails here even though it verifies by itself). A head checkpoint at or below
+    `trimmed_through` (the last position a signed segment checkpoint says was deleted) was
+    superseded by that segment checkpoint, written from a chain that verified."""
     checkpoint = read_checkpoint()
     if checkpoint is None:
         return []
     body = {k: checkpoint.get(k) for k in ("seq", "hash", "at")}
     if not hmac.compare_digest(str(checkpoint.get("mac", "")), _mac("checkpoint", body)):
         return [ChainBreak(0, body["seq"], CHECKPOINT_BAD_SIGNATURE)]
+    if isinstance(body["seq"], int) and body["seq"] <= trimmed_through:
+        return []
     entry = AccessEvent.objects.filter(chain_seq=body["seq"]).values_list("pk", "hash").first()
     if entry is None:
         last = AccessEvent.objects.filter(chain_seq__isnull=False).order_by("-chain_seq").values_list("pk", flat=True)
@@ -396,3 +505,209 @@ def verify_checkpoint() -> list[ChainBreak]:
     if entry[1] != body["hash"]:
         return [ChainBreak(entry[0], body["seq"], CHECKPOINT_DIFFERS)]
     return []
+
+
+# --- Retention: the oldest segment deleted behind a signed segment checkpoint --------------------
+#
+# The access log is kept for legal.ACCESS_LOG_RETENTION_YEARS (retention.SCHEDULE, "access_log").
+# At the end of that period the nightly retention run deletes the oldest segment: a prefix of the
+# chain (positions first..N), never a cut in the middle. In the same transaction it appends a
+# chained scrub entry holding the segment checkpoint — position N, the id and hash of the last
+# entry deleted, the count, the period and when — signed with the audit key (never in the
+# database). Verification then starts the walk from that checkpoint: the first entry left must
+# sit at N+1 and point at the checkpoint's hash. A prefix deleted with no signed checkpoint for
+# it, a forged checkpoint, or a cut in the middle still fail.
+
+SEGMENT_OBJECT_TYPE = "access log segment"
+# Entries deleted per night at most: one bounded transaction; a backlog goes over several nights.
+SEGMENT_MAX = 50_000
+# The one session setting the append-only triggers read: DELETE is allowed for chained entries at
+# or below this position (and their side-table text), inside the transaction that sets it.
+TRIM_SETTING = "privacy_portal.trim_through"
+
+SEGMENT_FIELDS = ("from_seq", "through_seq", "through_id", "hash", "count", "period", "cutoff", "at")
+SEGMENT_UNRECORDED = (
+    "the log's oldest entries were deleted, but no signed segment checkpoint records the deletion "
+    "(entries removed from the start of the log)"
+)
+SEGMENT_FORGED = "a segment checkpoint whose signature does not match (not written by the portal)"
+SEGMENT_DIFFERS = "its hash differs from the segment checkpoint's (the log was rewritten)"
+
+
+def _segment_records() -> tuple[list[dict], list[ChainBreak]]:
+    """The signed segment checkpoints held in the log (chained or still pending), and a break for
+    each one whose signature does not hold."""
+    records, breaks = [], []
+    rows = AccessEvent.objects.filter(action=Action.SCRUB, object_type=SEGMENT_OBJECT_TYPE).order_by("pk")
+    for pk, seq, details in rows.values_list("pk", "chain_seq", "details"):
+        details = details if isinstance(details, dict) else {}
+        body = {k: details.get(k) for k in SEGMENT_FIELDS}
+        if hmac.compare_digest(str(details.get("mac", "")), _mac("segment", body)):
+            records.append({**body, "entry_id": pk})
+        else:
+            breaks.append(ChainBreak(pk, seq, SEGMENT_FORGED))
+    return records, breaks
+
+
+def _segment_start(records: list[dict]) -> tuple[str, list[ChainBreak], int]:
+    """Where the walk starts: the genesis hash when the log starts at position 1; otherwise the
+    hash of the signed checkpoint the first entry continues from. Also the breaks found (a prefix
+    removed with no checkpoint, an entry at a checkpoint's position with another hash) and the
+    last position the checkpoints say was deleted (0 if none)."""
+    breaks: list[ChainBreak] = []
+    first = cast(
+        "tuple[int, int, str] | None",  # chained rows have a position and a previous hash
+        AccessEvent.objects.filter(chain_seq__isnull=False)
+        .order_by("chain_seq")
+        .values_list("pk", "chain_seq", "prev_hash")
+        .first(),
+    )
+    trimmed_through = max((r["through_seq"] for r in records if isinstance(r["through_seq"], int)), default=0)
+    for r in records:
+        # A checkpoint's position still present (a restore from before the trim): it must match.
+        kept = AccessEvent.objects.filter(chain_seq=r["through_seq"]).values_list("pk", "hash").first()
+        if kept is not None and kept[1] != r["hash"]:
+            breaks.append(ChainBreak(kept[0], r["through_seq"], SEGMENT_DIFFERS))
+    if first is None or first[1] == 1:
+        return GENESIS_HASH, breaks, trimmed_through
+    pk, seq, prev = first
+    if any(r["through_seq"] == seq - 1 and r["hash"] == prev for r in records):
+        return prev, breaks, trimmed_through
+    breaks.append(ChainBreak(pk, seq, SEGMENT_UNRECORDED))
+    return GENESIS_HASH, breaks, trimmed_through
+
+
+def _segment_cut(*, cutoff, held: frozenset[int]) -> tuple[int, int] | None:
+    """The oldest segment due for deletion: (first position, last position), or None.
+
+    A prefix of the chain whose entries are all older than `cutoff`, at most SEGMENT_MAX long. It
+    ends before the oldest entry concerning a customer under a legal hold (their own record, or a
+    search that returned them): that entry is evidence for the open matter, and only a prefix can
+    go, so the log stops shrinking until the hold ends. It also ends before a scrub entry that
+    still-kept free text names as its redaction record (verification needs it)."""
+    rows = cast(
+        "list[tuple[int, datetime.datetime, int | None, list]]",  # chained rows have a position
+        list(
+            AccessEvent.objects.filter(chain_seq__isnull=False)
+            .order_by("chain_seq")
+            .values_list("chain_seq", "at", "customer_id", "result_ids")[: SEGMENT_MAX + 1]
+        ),
+    )
+    if not rows:
+        return None
+    first, cut = rows[0][0], rows[0][0] - 1
+    for index, (seq, at, customer_id, result_ids) in enumerate(rows):
+        if index == SEGMENT_MAX or at >= cutoff:
+            break
+        if held and (customer_id in held or any(r in held for r in result_ids or () if isinstance(r, int))):
+            break
+        cut = seq
+    # The head stays, so the chainer continues the chain from it (an empty log would restart at
+    # position 1 from the genesis hash).
+    head = AccessEvent.objects.filter(chain_seq__isnull=False).order_by("-chain_seq")
+    cut = min(cut, cast(int, head.values_list("chain_seq", flat=True).first()) - 1)  # rows exist (above)
+    if cut < first:
+        return None
+    needed = (
+        AccessEventText.objects.filter(redaction_entry__chain_seq__lte=cut)
+        .exclude(event__chain_seq__lte=cut)
+        .values_list("redaction_entry__chain_seq", flat=True)
+    )
+    lowest = min(cast("QuerySet[Any, int]", needed), default=None)  # the filter says it is chained
+    if lowest is not None:
+        cut = lowest - 1
+    return (first, cut) if cut >= first else None
+
+
+def _segment_customers(first: int, cut: int) -> set[int]:
+    """Every customer the entries at positions first..cut are about: their own record, or a
+    search that returned them (ids only)."""
+    ids: set[int] = set()
+    rows = AccessEvent.objects.filter(chain_seq__gte=first, chain_seq__lte=cut).values_list("customer_id", "result_ids")
+    for customer_id, result_ids in rows.iterator(chunk_size=5000):
+        if customer_id is not None:
+            ids.add(customer_id)
+        ids.update(r for r in result_ids or () if isinstance(r, int))
+    return ids
+
+
+def access_log_trim(
+    *, cutoff, held: frozenset[int] = frozenset(), period: str = "", through: tuple[int, str] | None = None
+) -> dict:
+    """Delete the access log's oldest segment older than `cutoff` (see _segment_cut) behind a
+    signed segment checkpoint; return counts only. Nothing is deleted from a chain that does not
+    verify (the report says so): the checkpoint may only vouch for a chain that was whole.
+
+    Each trim is recorded in the replay ledger. `through` is its replay after a backup restore:
+    the position and hash the trim deleted up to. The cut goes no further, and nothing is cut if
+    the entry at that position has another hash (not the log the trim saw); the holds are not
+    read again, as a purge's replay: the trim was made when nothing held those entries."""
+    span = _segment_cut(cutoff=cutoff, held=held)
+    if span is not None and through is not None:
+        seq, digest = through
+        kept = AccessEvent.objects.filter(chain_seq=seq).values_list("hash", flat=True).first()
+        if kept is not None and kept != digest:
+            return {"entries": 0, "not_trimmed_log_differs": 1}
+        span = (span[0], min(span[1], seq)) if span[0] <= seq else None
+    if span is None:
+        return {"entries": 0}
+    if not verify_chain().ok:
+        return {"entries": 0, "not_trimmed_chain_broken": 1}
+    first, cut = span
+    if through is not None:
+        with transaction.atomic():
+            _take_chain_lock(True)
+            return _trim_segment(first, cut, cutoff=cutoff, period=period)
+    with transaction.atomic():
+        # The holds again, under the one lock rule of every purge (legal_holds.held_among): the
+        # rows of the customers the segment is about are locked FOR UPDATE, then their holds read.
+        # A complaint, request, breach link or hold committed since the run read them (its
+        # verification takes a while) keeps the entries about the person; one committed from now
+        # on waits for this transaction (its foreign-key check on the customer's row), so it
+        # cannot slip in between this look and the deletion. The customers' rows first, then the
+        # chain lock: the order a writer holding a customer's row and then chaining takes them.
+        late_held = frozenset(held_among(_segment_customers(first, cut)))
+        _take_chain_lock(True)
+        late = _segment_cut(cutoff=cutoff, held=held | late_held)
+        if late is None:
+            return {"entries": 0}
+        return _trim_segment(first, min(cut, late[1]), cutoff=cutoff, period=period)
+
+
+@transaction.atomic
+def _trim_segment(first: int, cut: int, *, cutoff, period: str) -> dict:
+    """Delete positions first..cut behind a signed segment checkpoint, under the chain lock
+    (access_log_trim decided them and holds it), and record the trim in the replay ledger."""
+    last_id, last_hash = AccessEvent.objects.filter(chain_seq=cut).values_list("pk", "hash").get()
+    segment = AccessEvent.objects.filter(chain_seq__gte=first, chain_seq__lte=cut)
+    body = {
+        "from_seq": first,
+        "through_seq": cut,
+        "through_id": last_id,
+        "hash": last_hash,
+        "count": segment.count(),
+        "period": period,
+        "cutoff": cutoff.isoformat(timespec="seconds"),
+        "at": timezone.now().isoformat(timespec="seconds"),
+    }
+    reviews = BreakGlassReview.objects.filter(event__chain_seq__lte=cut)
+    review_ids = list(reviews.values_list("pk", flat=True))
+    BreakGlassReview.history.model.objects.filter(id__in=review_ids).delete()
+    BreakGlassReview.objects.filter(pk__in=review_ids).delete()
+    BreakGlassReview.history.model.objects.filter(id__in=review_ids).delete()  # the "deleted" rows
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT set_config(%s, %s, true)", [TRIM_SETTING, str(cut)])
+        cursor.execute(
+            "DELETE FROM privacy_portal_accesseventtext WHERE event_id IN "
+            "(SELECT id FROM privacy_portal_accessevent WHERE chain_seq <= %s)",
+            [cut],
+        )
+        texts = cursor.rowcount
+        cursor.execute("DELETE FROM privacy_portal_accessevent WHERE chain_seq <= %s", [cut])
+        entries = cursor.rowcount
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT set_config(%s, '', true)", [TRIM_SETTING])
+    audit_scrub(actor=None, what=SEGMENT_OBJECT_TYPE, details={**body, "mac": _mac("segment", body)})
+    record_access_log_trim(through_seq=cut, through_hash=cast(str, last_hash), cutoff=body["cutoff"], period=period)
+    return {"entries": entries, "free_texts": texts, "reviews": len(review_ids), "through_seq": cut}

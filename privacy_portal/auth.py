@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import time
 from contextvars import ContextVar
+from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.contenttypes.models import ContentType
 from guardian.backends import ObjectPermissionBackend, check_support
+from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
+
+from .roles import roles_fingerprint
 
 
 class PortalModelBackend(ModelBackend):
@@ -23,10 +28,10 @@ class PortalModelBackend(ModelBackend):
 
 # --- Permissions read once per request (object grants) and once a minute per session (roles) ---
 #
-# Every request used to ask the database for the user's model permissions (two statements), and
-# every object check (`user.has_perm(perm, customer)`) built a fresh guardian checker (two more
-# each): 7 statements before a page did anything, 6 of the customer page's 19. Deny by default
-# is unchanged: the same grants are read, only fewer times.
+# Read afresh, the user's model permissions cost every request two statements, and every object
+# check (`user.has_perm(perm, customer)`) two more for a fresh guardian checker: 7 statements
+# before a page did anything, 6 of the customer page's 19. Deny by default holds: the same grants
+# are read, only fewer times.
 
 # How long a session may reuse the model permissions it read. A change of role, of the account's
 # state (switched off, approval, end date) or of the roles' permissions (a deploy) is seen at the
@@ -39,8 +44,6 @@ _request_object_perms: ContextVar[dict | None] = ContextVar("request_object_perm
 
 
 def _fingerprint(user) -> str:
-    from .roles import roles_fingerprint
-
     state = (user.pk, user.role, user.is_active, user.is_superuser, str(user.approved_at), str(user.access_ends_on))
     return f"{state}|{roles_fingerprint()}"
 
@@ -85,17 +88,16 @@ def forget_object_permissions(**kwargs) -> None:
 
 def granted_codenames(user, obj) -> set[str]:
     """The permission codenames granted on `obj` to `user`, directly or through a group: one statement."""
-    from django.contrib.contenttypes.models import ContentType
-    from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
-
     ctype = ContentType.objects.get_for_model(obj)
 
-    def on_obj(model) -> dict:
+    def on_obj(model: Any) -> dict:
         if model.objects.is_generic():
             return {"content_type": ctype, "object_pk": str(obj.pk)}
         return {"content_object": obj}
 
-    user_model, group_model = get_user_obj_perms_model(obj), get_group_obj_perms_model(obj)
+    # guardian's permission models, typed Any: their managers' is_generic() is guardian's own.
+    user_model: Any = get_user_obj_perms_model(obj)
+    group_model: Any = get_group_obj_perms_model(obj)
     direct = user_model.objects.filter(user=user, **on_obj(user_model)).values_list("permission__codename")
     via_groups = group_model.objects.filter(group__user=user, **on_obj(group_model)).values_list("permission__codename")
     return {codename for (codename,) in direct.union(via_groups)}

@@ -21,6 +21,7 @@ import datetime
 from dateutil.relativedelta import relativedelta
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import timezone
 
 from . import legal
@@ -38,7 +39,6 @@ WHY_RECORDS = "the company holds no records from before then"
 WHY_BIRTH = "a date of birth before then cannot be right"
 ERR_TOO_LATE = "Enter a date no later than {latest:%-d %B %Y} ({years} years from today)."
 ERR_NUL = "Remove the invisible NUL character (\\0): it cannot be stored."
-ERR_NUMBER_RANGE = "Enter a whole number from {low} to {high}."
 
 
 def is_ascii_digits(value: str) -> bool:
@@ -89,9 +89,12 @@ def check_text(value: str) -> None:
         raise ValidationError(ERR_NUL, code="null_characters_not_allowed")
 
 
-def check_integer(value: int, *, low: int = -BIGINT_MAX - 1, high: int = BIGINT_MAX) -> None:
-    if not low <= value <= high:
-        raise ValidationError(ERR_NUMBER_RANGE.format(low=low, high=high), code="number_range")
+def max_length(model: type[models.Model], name: str) -> int:
+    """The column length of a text field of `model` (each service checks it before saving)."""
+    limit = getattr(model._meta.get_field(name), "max_length", None)
+    if not isinstance(limit, int):
+        raise TypeError(f"{model._meta.label}.{name} has no max_length")
+    return limit
 
 
 # --- Form fields: every form uses these, never django.forms' own (tests/privacy_portal/test_bounds.py) ---

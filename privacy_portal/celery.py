@@ -15,7 +15,9 @@ app.autodiscover_tasks()
 
 @app.on_after_finalize.connect
 def _install_schedule(sender: Celery, **kwargs) -> None:
-    # The periodic schedule is declared in exactly one place: privacy_portal/schedule.py.
+    # The periodic schedule is declared in exactly one place: privacy_portal/schedule.py. Imported
+    # here, once the app is finalised: the package imports this module before Django is set up
+    # (settings are in this package too), so nothing the schedule imports may run that early.
     from privacy_portal.schedule import BEAT_SCHEDULE
 
     sender.conf.beat_schedule = BEAT_SCHEDULE

@@ -42,3 +42,23 @@ class SafeWriter:
 
 def writer(out, **kwargs) -> SafeWriter:
     return SafeWriter(out, **kwargs)
+
+
+class _Echo:
+    """A file whose write returns what it was given: the line csv.writer made."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def internal_writer(out, **kwargs):
+    """A plain csv.writer for a file only the portal reads back, never opened in a spreadsheet
+    (a queued call list's rows, read by the screening task): its cells must come back exactly as
+    written, so they are not guarded. Anything a person downloads uses `writer`."""
+    return csv.writer(out, **kwargs)
+
+
+def line_writer(**kwargs) -> SafeWriter:
+    """A writer whose writerow returns the CSV line instead of writing it: for streaming a
+    download row by row (StreamingHttpResponse) without holding the file in memory."""
+    return SafeWriter(_Echo(), **kwargs)

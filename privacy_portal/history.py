@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db import models
 from django.db.models import OuterRef, Q, QuerySet, Subquery
+
+from privacy_portal.services.history_search import PAGE_SIZE, page, tracked_kinds
+
+from .history_labels import field_label, history_type_label
 
 HIDDEN_FIELDS = {"id", "history_id", "history_date", "history_change_reason", "history_type", "history_user"}
 
@@ -31,14 +36,10 @@ class HistoryEntry:
     record_label: str = ""
 
 
-KINDS = {"+": "created", "~": "changed", "-": "deleted"}
-
-
-def _label(model: type[models.Model], name: str) -> str:
-    try:
-        return str(model._meta.get_field(name).verbose_name).capitalize()
-    except Exception:
-        return name.replace("_", " ").capitalize()
+def history_model(model: type[models.Model]) -> Any:
+    """The history model simple-history built for `model` (at run time, so typed Any: the
+    stubs see neither the `history` manager it adds nor the model's fields)."""
+    return model.history.model  # type: ignore[attr-defined]
 
 
 def _display(value: object) -> object:
@@ -65,7 +66,7 @@ def _entry(record, previous, exclude: set[str], record_label: str) -> HistoryEnt
     if previous is not None:
         delta = record.diff_against(previous)
         changes = [
-            FieldChange(c.field, _label(model, c.field), _display(c.old), _display(c.new))
+            FieldChange(c.field, field_label(model, c.field), _display(c.old), _display(c.new))
             for c in delta.changes
             if c.field not in exclude
         ]
@@ -74,7 +75,7 @@ def _entry(record, previous, exclude: set[str], record_label: str) -> HistoryEnt
         when=record.history_date,
         who=(user.get_full_name() or user.username) if user else "the system",
         who_id=user.pk if user else None,
-        kind=KINDS.get(record.history_type, record.history_type),
+        kind=history_type_label(record.history_type),
         reason=record.history_change_reason or "",
         changes=changes,
         record_label=record_label,
@@ -85,7 +86,7 @@ def _entry(record, previous, exclude: set[str], record_label: str) -> HistoryEnt
 class HistoryPage:
     """One page of a timeline, newest first: (record, the same object's record before it or None)."""
 
-    pairs: list[tuple[models.Model, models.Model | None]]
+    pairs: list[tuple[Any, Any]]  # historical records (see history_model)
     next_cursor: str | None
 
 
@@ -98,15 +99,13 @@ def history_page(scope: dict[str, QuerySet], *, cursor: str = "", limit: int | N
     kind on the page one loads the records with the id of each one's predecessor (an indexed
     look-up per row) and one loads the predecessors not already on the page.
     """
-    from .history_search import PAGE_SIZE, page, tracked_kinds
-
     rows, next_cursor = page(scope, cursor=cursor, limit=limit or PAGE_SIZE)
     kinds = tracked_kinds()
     ids_by_kind: dict[str, list[int]] = {}
     for row in rows:
         ids_by_kind.setdefault(row.kind, []).append(row.history_id)
     loaded: dict[tuple[str, int], models.Model] = {}
-    previous: dict[tuple[str, int], models.Model] = {}
+    previous: dict[tuple[str, int], models.Model | None] = {}
     for kind, ids in ids_by_kind.items():
         model = kinds[kind]
         before = (
@@ -130,6 +129,21 @@ def history_page(scope: dict[str, QuerySet], *, cursor: str = "", limit: int | N
                 previous[(kind, r.history_id)] = loaded.get(key) or found.get(key)
     pairs = [(loaded[(row.kind, row.history_id)], previous.get((row.kind, row.history_id))) for row in rows]
     return HistoryPage(pairs=pairs, next_cursor=next_cursor)
+
+
+def changed_fields_page(
+    scope: dict[str, QuerySet], *, fields: list[str], cursor: str = ""
+) -> tuple[list[dict], str | None]:
+    """The timeline of a record's own page (a case, a complaint): a keyset page, newest first, of
+    the history rows in `scope`, each as {"record": the history row, "changes": which of `fields`
+    it changed (none for the first version), "first": whether it is the first version}, and the
+    next (older) page's cursor."""
+    result = history_page(scope, cursor=cursor)
+    rows = []
+    for newer, older in result.pairs:
+        changes = [] if older is None else [c.field for c in newer.diff_against(older, included_fields=fields).changes]
+        rows.append({"record": newer, "changes": changes, "first": older is None})
+    return rows, result.next_cursor
 
 
 def timeline_page(

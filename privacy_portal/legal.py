@@ -7,6 +7,7 @@ names, never on bare numbers.
 from __future__ import annotations
 
 import datetime
+from zoneinfo import ZoneInfo
 
 # --- Marketing opt-outs --------------------------------------------------------------
 # Privacy notice (seed/privacy-notice.txt): "if you inform us that you no longer wish to
@@ -72,6 +73,11 @@ PREFERENCE_RECORD_RETENTION_YEARS = 6
 # Text messages received: only the gateway's id and the outcome, kept so a replayed message
 # changes nothing; company policy: the gateway resends for days, never months; six months like calls.
 INBOUND_SMS_RETENTION_MONTHS = 6
+# Call-list screening results: the result file holds every number screened, so it is
+# deleted after a year, company policy: long enough to answer a complaint about a campaign and the
+# ICO's questions about it (they come within months of the calls); the screening record itself
+# (which TPS/CTPS files, the counts, the list's SHA-256) holds no number and is kept.
+CALL_LIST_RESULT_RETENTION_MONTHS = 12
 # Email provider events acted on (unsubscribe, spam complaint, hard bounce): likewise only the
 # provider's event id and the outcome, kept so a redelivered event changes nothing (SendGrid
 # retries for 72 hours); six months like text messages.
@@ -142,6 +148,14 @@ ICO_DEADLINE_REMINDER_DAYS_BEFORE = (7, 2)
 # Unsubscribe links in marketing emails must keep working long after the email is sent
 # (PECR reg 22(3)(b): a simple means of refusing in every message). One year.
 UNSUBSCRIBE_LINK_MAX_AGE_DAYS = 365
+
+# --- Credentials we issue ---------------------------------------------------------------
+# A dialler's token for the pre-dial check expires (UK GDPR Art 32: access to the registers and
+# to who holds a number is limited in time, and a forgotten or leaked token stops working by
+# itself). Company policy: issued for 90 days unless the DPO chooses otherwise, never for more
+# than a year (NCSC: rotate long-lived credentials; a yearly review at the least).
+DIALLER_TOKEN_DEFAULT_DAYS = 90
+DIALLER_TOKEN_MAX_DAYS = 365
 
 # --- Identity checks ------------------------------------------------------------------
 # ICO guidance: where identity is in doubt, ask for evidence "promptly"; the clock then
@@ -229,8 +243,6 @@ def breach_report_due(aware_at: datetime.datetime) -> datetime.datetime:
     """When the ICO must have the initial report (Art 33(1)): 72 elapsed hours after the company
     became aware, returned in UK time. `aware_at` must carry its time zone: a naive wall-clock
     time is ambiguous once a year (the October hour that happens twice)."""
-    from zoneinfo import ZoneInfo
-
     if aware_at.tzinfo is None or aware_at.utcoffset() is None:
         raise ValueError("aware_at needs a time zone: a UK wall-clock time is ambiguous at the October change")
     due_utc = aware_at.astimezone(datetime.UTC) + datetime.timedelta(hours=BREACH_REPORT_HOURS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 
 from django.conf import settings
@@ -21,8 +22,14 @@ log = logging.getLogger(__name__)
 # How often the idle-timeout stamp is written (seconds): well under the 30-minute idle limit.
 SESSION_STAMP_INTERVAL_SECONDS = 60
 
-MSG_IDLE = "Your session ended after 30 minutes without activity. Please sign in again."
-MSG_ABSOLUTE = "Your session reached its 12-hour limit. Please sign in again."
+MSG_IDLE = (
+    f"Your session ended after {settings.SESSION_IDLE_TIMEOUT // datetime.timedelta(minutes=1)} minutes without "
+    "activity. Please sign in again."
+)
+MSG_ABSOLUTE = (
+    f"Your session reached its {settings.SESSION_ABSOLUTE_TIMEOUT // datetime.timedelta(hours=1)}-hour limit. "
+    "Please sign in again."
+)
 MSG_ACCOUNT_ENDED = "Your access to the portal has ended. Ask the IT administrator if this is wrong."
 
 

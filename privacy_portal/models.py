@@ -51,6 +51,8 @@ class User(AbstractUser):
             ("review_break_glass", "Can record the review of a break-glass opening"),
             # "view_" so the auditor's read-everything role includes it.
             ("view_promise_report", "Can read and download the promise report"),
+            # Not "view_": the DPO's alone, not the auditor's.
+            ("summarise_promises", "Can have the promise report summarised now"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -156,6 +158,12 @@ class AccessEvent(models.Model):
         # null and details["actor"] is REQUESTER_ACTOR).
         REQUESTER_VIEW = "requester_view", "The requester opened their secure page"
         REQUESTER_DOWNLOAD = "requester_download", "The requester downloaded their export"
+        # The dialler's pre-dial check of a number (no member of staff: `user` is null,
+        # details["actor"] is "dialler", the object the token that asked; result_ids the
+        # customers holding the number, whose records were read; never the number).
+        DIALLER_SCREEN = "dialler_screen", "The dialler screened a number before a call"
+        # The list of inbound text messages to answer (result_ids: the customers they are linked to).
+        VIEW_INBOUND_SMS = "view_inbound_sms", "Listed inbound text messages"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     # Null for the system's own entries (nightly retention scrubbing).
@@ -184,6 +192,9 @@ class AccessEvent(models.Model):
     chain_seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
     prev_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
     hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    # The free text given to a new entry (the `reason` setter), until save() sends it to the side
+    # table. An annotation only, not a field: unset on entries read from the database.
+    _new_reason: str
 
     objects = AccessEventQuerySet.as_manager()
 
@@ -197,6 +208,10 @@ class AccessEvent(models.Model):
             # The promise report's break-glass check and its "verify a report" look-up.
             models.Index(fields=["at"], name="access_break_glass_at", condition=models.Q(action="break_glass")),
             models.Index(fields=["at"], name="access_promise_report", condition=models.Q(action="promise_report")),
+            # The dialler tokens page's "last used": each token's latest pre-dial check.
+            models.Index(
+                fields=["object_id", "-at"], name="access_dialler_token_at", condition=models.Q(action="dialler_screen")
+            ),
             # The GIN index on result_ids (searches that returned a customer) is PostgreSQL-only:
             # created in migration 0006.
         ]
@@ -354,18 +369,18 @@ class ProcessingActivity(models.Model):
     """One entry of the register of processing activities (UK GDPR Art 30(1)).
 
     The single source of the "supplementary information" of every access response
-    (Art 15(1)-(2)): see privacy_portal.register.supplementary_information.
+    (Art 15(1)-(2)): see privacy_portal.services.register.supplementary_information.
     """
 
     name = models.CharField(max_length=200, unique=True)
     position = models.PositiveSmallIntegerField(default=0, help_text="Order on the register page.")
     purpose = models.TextField()
-    lawful_basis = models.CharField(max_length=24, choices=LawfulBasis.choices)
+    lawful_basis = models.CharField(max_length=24, choices=LawfulBasis)
     lawful_basis_detail = models.TextField(
         blank=True, help_text="Why the basis applies (the legitimate interest, the law, the contract)."
     )
     special_category_condition = models.CharField(
-        max_length=32, choices=SpecialCategoryCondition.choices, blank=True, help_text="Only if sensitive data."
+        max_length=32, choices=SpecialCategoryCondition, blank=True, help_text="Only if sensitive data."
     )
     data_subjects = models.TextField("categories of people")
     data_categories = models.TextField("categories of personal data")

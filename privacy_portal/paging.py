@@ -11,6 +11,8 @@ import datetime
 
 from django.db.models import Q, QuerySet
 
+from .bounds import parse_id
+
 PAGE_SIZE = 50
 
 
@@ -40,3 +42,12 @@ def newest_first(qs: QuerySet, *, date_field: str, cursor: str = "", limit: int 
         return shown, None
     last = shown[-1]
     return shown, f"{getattr(last, date_field).isoformat()}|{last.pk}"
+
+
+def newest_by_id(qs: QuerySet, *, before: str | None, limit: int = PAGE_SIZE) -> tuple[list, int | None]:
+    """One page of `qs` by id descending, below the id `before` (a bare id; unreadable: from the
+    newest), and the id the next (older) page starts below (or None)."""
+    if (before_id := parse_id(before)) is not None:
+        qs = qs.filter(pk__lt=before_id)
+    rows = list(qs.order_by("-pk")[: limit + 1])
+    return rows[:limit], (rows[limit - 1].pk if len(rows) > limit else None)

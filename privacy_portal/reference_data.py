@@ -11,6 +11,9 @@ import importlib
 
 from django.apps import apps
 from django.db import connections
+from django.db.migrations.executor import MigrationExecutor
+
+from privacy_portal.services.history_search import ensure_history_indexes
 
 SEED_MIGRATIONS = (
     "customers.migrations.0005_seed_recipients",
@@ -31,8 +34,6 @@ def ensure_reference_data(using: str = "default") -> None:
     # The seeds write their own history rows, as in a migration: run them against the
     # migration state's models (no history signals), not the live ones (which would add a
     # second history row per record).
-    from django.db.migrations.executor import MigrationExecutor
-
     state_apps = MigrationExecutor(connection).loader.project_state().apps
     for module in SEED_MIGRATIONS:
         importlib.import_module(module).seed(state_apps, None)
@@ -40,7 +41,5 @@ def ensure_reference_data(using: str = "default") -> None:
 
 def ensure_after_migrate(sender, using: str = "default", **kwargs) -> None:
     if sender.name == "privacy_portal":
-        from .history_search import ensure_history_indexes
-
         ensure_reference_data(using)
         ensure_history_indexes(using)

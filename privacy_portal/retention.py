@@ -14,17 +14,19 @@ The nightly job skips what a legal hold covers (customers.services.legal_holds) 
 from __future__ import annotations
 
 import datetime
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db import DEFAULT_DB_ALIAS, models, transaction
-from django.db.models.deletion import Collector
+from django.db import models
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from customers.services import legal_holds
+
 from . import legal
+from .audit import audit_scrub
+from .services.replay import collecting_purge
 
 DELETE, ANONYMISE, DETACH, KEEP = "delete", "anonymise", "detach", "keep"
 ACTION_LABELS = {
@@ -34,9 +36,6 @@ ACTION_LABELS = {
     KEEP: "Kept (no end)",
 }
 NOTICE, STATUTE, POLICY = "Privacy notice", "Statute", "Company policy"
-
-# Rows deleted per transaction: short transactions, bounded memory, little lock contention.
-PURGE_BATCH_SIZE = 5000
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,8 @@ class Rule:
 
 
 CASE_FILE_SOURCE = (
-    "Limitation Act 1980 ss2, 5 (claims barred after 6 years; UK GDPR Art 82 / DPA 2018 s168 alike); Art 17(3)(e)"
+    f"Limitation Act 1980 ss2, 5 (claims barred after {legal.LIMITATION_PERIOD_YEARS} years; UK GDPR Art 82 / "
+    "DPA 2018 s168 alike); Art 17(3)(e)"
 )
 
 SCHEDULE: tuple[Rule, ...] = (
@@ -78,12 +78,15 @@ SCHEDULE: tuple[Rule, ...] = (
         "campaign_screenings",
         "Call-list screenings (TPS/CTPS)",
         ("customers.CampaignScreening",),
-        "No automatic end yet",
+        f"The result file (every number screened) {legal.CALL_LIST_RESULT_RETENTION_MONTHS} months; the record "
+        "(which files, the counts, the list's digest) kept",
         "The screening",
-        KEEP,
+        ANONYMISE,
         POLICY,
-        "The evidence the ICO asks for that each campaign was screened (PECR reg 21): which files, the counts, "
-        "the result file",
+        "The evidence the ICO asks for that each campaign was screened (PECR reg 21): the record, which holds no "
+        "number, is kept; the result file long enough to answer a complaint about the campaign. An erased "
+        "person's numbers are replaced in every result file still kept",
+        "customers.services.campaign.screening_results_purge_expired",
     ),
     Rule(
         "customers",
@@ -126,7 +129,8 @@ SCHEDULE: tuple[Rule, ...] = (
         "The order, or the end of its instalment plan or guarantee if later",
         DELETE,
         STATUTE,
-        "Companies Act 2006 s388(4)(b); VAT Act 1994 Sch 11 para 6 (accounting and VAT records 6 years)",
+        f"Companies Act 2006 s388(4)(b); VAT Act 1994 Sch 11 para 6 (accounting and VAT records "
+        f"{legal.PURCHASE_RETENTION_YEARS} years)",
         "customers.services.retention.purchases_purge_expired",
     ),
     Rule(
@@ -170,7 +174,8 @@ SCHEDULE: tuple[Rule, ...] = (
             "requests.CaseDocument",
             "requests.CaseTask",
             "requests.CaseNote",
-            "requests.ReminderSent",
+            "requests.ReminderKey",  # a request's reminders (its case); those of complaints and breaches are
+            # ids, thresholds and dates only, kept so none is sent twice
             "requests.ExportRequest",
             "requests.CaseUserObjectPermission",
             "requests.CaseGroupObjectPermission",
@@ -243,8 +248,8 @@ SCHEDULE: tuple[Rule, ...] = (
         "The submission (verified: it becomes the request at once and is deleted)",
         DELETE,
         POLICY,
-        "Transient by design: deleted by the public door's own nightly sweep (requests.services.public), "
-        "no history kept",
+        "Transient by design: not a request until verified; no history kept",
+        "requests.services.public.unverified_submissions_delete",
     ),
     Rule(
         "identity_documents",
@@ -276,7 +281,8 @@ SCHEDULE: tuple[Rule, ...] = (
         "The message's arrival",
         DELETE,
         POLICY,
-        "Only the gateway's id and outcome, kept so a replayed message changes nothing",
+        "The gateway's id and outcome, so a replayed message changes nothing; a message that is not a stop keeps "
+        "its text and number for an agent to answer, as long as a call or a letter is kept",
         "customers.services.retention.inbound_sms_purge_expired",
     ),
     Rule(
@@ -299,7 +305,10 @@ SCHEDULE: tuple[Rule, ...] = (
         DELETE,
         STATUTE,
         "Evidence for a complaint or claim about access (Limitation Act 1980 s2, DPA 2018 s168); the oldest "
-        "segment goes behind a signed checkpoint so the chain still verifies",
+        "segment is deleted behind a signed segment checkpoint so the chain still verifies. Held: an entry about "
+        "a customer under a legal hold (open request, complaint, ICO case, breach, or the DPO's hold) ends the "
+        "segment, so it and everything after it is kept until the hold ends (only a prefix of a chain can go)",
+        "privacy_portal.services.staff.access_log_trim_expired",
     ),
     Rule(
         "sign_in_attempts",
@@ -316,7 +325,7 @@ SCHEDULE: tuple[Rule, ...] = (
         DELETE,
         POLICY,
         "Security logs kept long enough to investigate an incident (NCSC logging guidance: 6-12 months)",
-        "privacy_portal.services.sign_in_records_purge_expired",
+        "privacy_portal.services.staff.sign_in_records_purge_expired",
     ),
     Rule(
         "legal_holds",
@@ -350,7 +359,7 @@ SCHEDULE: tuple[Rule, ...] = (
         DELETE,
         POLICY,
         "Security: an expired session is of no use (settings.SESSION_COOKIE_AGE)",
-        "privacy_portal.services.sessions_purge_expired",
+        "privacy_portal.services.staff.sessions_purge_expired",
     ),
     Rule(
         "job_runs",
@@ -361,7 +370,7 @@ SCHEDULE: tuple[Rule, ...] = (
         DELETE,
         POLICY,
         "Operational evidence that the nightly work happened (counts only)",
-        "privacy_portal.services.job_runs_purge_expired",
+        "privacy_portal.services.staff.job_runs_purge_expired",
     ),
 )
 
@@ -383,8 +392,6 @@ NOT_SCHEDULED: dict[str, str] = {
     "customers.Recipient": "The recipient register: organisations, not people.",
     "requests.MessageTemplate": "The words of the messages the portal sends, edited by the DPO: no personal data.",
     "requests.ReferenceCounter": "The last reference number issued per year: no personal data.",
-    "requests.ReminderKey": "Which reminder was sent for which deadline (ids and thresholds only), so none is "
-    "sent twice.",
     "customers.TpsFile": "Which TPS/CTPS file was loaded when (dates, counts, a digest): no personal data; the "
     "numbers themselves are replaced by each full file.",
     "customers.DiallerToken": "A dialler's token (its hash, a name): configuration, no personal data.",
@@ -423,15 +430,12 @@ def retention_apply(*, now: datetime.datetime | None = None) -> dict:
 
     Returns the report: per rule, the service's counts (including `held`: what a hold kept).
     """
-    from customers.services.legal_holds import held_customer_ids
-
-    from .audit import audit_scrub
-    from .replay import collecting_purge
-
-    held = frozenset(held_customer_ids(timezone.localdate(now or timezone.now())))
+    day = timezone.localdate(now or timezone.now())
+    held = frozenset(legal_holds.held_customer_ids(day))
     report: dict[str, dict] = {}
     # Every id deleted goes to the replay ledger, so a restored backup can be purged again.
-    with collecting_purge():
+    # Each batch checks the holds again before it deletes (a matter opened during the run).
+    with collecting_purge(), legal_holds.holds_judged_on(day):
         for r in SCHEDULE:
             if r.service:
                 service: Callable[..., dict] = import_string(r.service)
@@ -439,45 +443,3 @@ def retention_apply(*, now: datetime.datetime | None = None) -> dict:
     if any(v for counts in report.values() for v in counts.values()):
         audit_scrub(actor=None, what="retention schedule", details=report)
     return report
-
-
-def delete_with_history(
-    queryset: models.QuerySet,
-    *,
-    batch_size: int = PURGE_BATCH_SIZE,
-    files: Callable[[models.Model], str] | None = None,
-) -> Counter:
-    """Delete the rows of `queryset`, everything that cascades from them, and every history row
-    of each, batch by batch (each batch one transaction, so a re-run finishes the job).
-
-    THE AUDITED EXCEPTION (with erasure): history rows are deleted directly, including the
-    "deleted" row simple-history writes on the way, which would copy the values once more.
-    `files(obj)` names a private-storage file an object holds; it is unlinked once the batch
-    commits. Returns counts per model label and per "<label> history".
-    """
-    from requests.services.documents import private_path
-
-    from .replay import note_deleted
-
-    counts: Counter = Counter()
-    ordered = queryset.order_by("pk")
-    while True:
-        with transaction.atomic():
-            batch = list(ordered[:batch_size])
-            if not batch:
-                break
-            collector = Collector(using=DEFAULT_DB_ALIAS)
-            collector.collect(batch)
-            doomed = {model: [obj.pk for obj in objs] for model, objs in collector.data.items()}
-            paths = [p for objs in collector.data.values() for obj in objs if files and (p := files(obj))]
-            collector.delete()
-            for model, ids in doomed.items():
-                counts[model._meta.label] += len(ids)
-                note_deleted(model._meta.label, ids)
-                manager = getattr(model, "history", None)
-                if manager is not None and hasattr(manager, "model"):
-                    deleted, _ = manager.model.objects.filter(id__in=ids).delete()
-                    counts[f"{model._meta.label} history"] += deleted
-            if paths:
-                transaction.on_commit(lambda paths=paths: [private_path(p).unlink(missing_ok=True) for p in paths])
-    return counts

@@ -11,6 +11,10 @@ import hashlib
 from fnmatch import fnmatchcase
 from functools import cache
 
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, Permission
+
 from .models import User
 
 Role = User.Role
@@ -31,6 +35,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "customers.add_correspondence",
         # Record a bereavement the family tells us of (stops all marketing at once).
         "customers.add_bereavement",
+        # Read customers' text messages that are not a STOP, and mark them handled.
+        "customers.view_inboundsms",
+        "customers.change_inboundsms",
         # Log a rights request or complaint and follow its status; nothing inside.
         "requests.add_case",
         "requests.view_case_status",
@@ -72,6 +79,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "privacy_portal.review_break_glass",
         "privacy_portal.view_breakglassreview",
         "privacy_portal.view_promise_report",
+        # Has the dashboard's promise summary made now, without waiting for the hourly job.
+        "privacy_portal.summarise_promises",
         # Keeps the register of processing activities and archives each published privacy notice.
         "privacy_portal.view_processingactivity",
         "privacy_portal.add_processingactivity",
@@ -122,10 +131,6 @@ def sync_role_groups(group_model, permission_model) -> None:
 
 
 def sync_roles_after_migrate(sender, using="default", **kwargs) -> None:
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group, Permission
-
     if sender.name != "privacy_portal":
         return
     # Later apps' permissions are created by their own post_migrate; make sure they

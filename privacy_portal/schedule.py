@@ -35,6 +35,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "privacy_portal.tasks.apply_retention_schedule",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Erasures the database records but the replay ledger lacks (a process killed between the
+    # commit and the ledger write) are written to the ledger, before the retention run.
+    "reconcile-replay-ledger": {
+        "task": "privacy_portal.tasks.reconcile_replay_ledger",
+        "schedule": crontab(hour=2, minute=15),
+    },
     # Files in private storage that no row names (left by a process killed mid-way), a day old.
     "delete-orphaned-files": {
         "task": "requests.tasks.delete_orphaned_files",
@@ -60,6 +66,24 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "sweep-export-requests": {
         "task": "requests.tasks.sweep_export_requests",
         "schedule": crontab(minute="*"),
+    },
+    # The public door's messages whose task was lost (broker down when their step committed, a
+    # worker killed): sent once each (requests.services.messages.message_deliver).
+    "sweep-case-messages": {
+        "task": "requests.tasks.sweep_case_messages",
+        "schedule": crontab(minute="*"),
+    },
+    # Call-list screenings whose task was lost (queued ten minutes) or whose worker died
+    # (running past the task's time limit): sent again (customers.services.campaign).
+    "sweep-campaign-screenings": {
+        "task": "customers.tasks.sweep_campaign_screenings",
+        "schedule": crontab(minute="*"),
+    },
+    # The quarter's promise report summarised for the DPO's dashboard (seconds at a million
+    # customers: never on a page view). The dashboard says when it was made.
+    "summarise-promises": {
+        "task": "privacy_portal.tasks.summarise_promises",
+        "schedule": crontab(minute=20),
     },
     # The access log's hash chain, walked end to end; the DPO is emailed on a break.
     "verify-audit-log": {

@@ -8,6 +8,7 @@ stops start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -85,6 +86,8 @@ INSTALLED_APPS = [
     "privacy_portal",
     "customers",
     "requests.apps.RequestsConfig",
+    # Demo and scale data (seed_demo, seed_scale, seed_scale_cases): commands only, no models.
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -124,6 +127,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "privacy_portal.context_processors.portal",
+                "privacy_portal.context_processors.abilities",
+                "privacy_portal.context_processors.legal_figures",
             ],
         },
     }
@@ -199,7 +204,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
-CSRF_FAILURE_VIEW = "privacy_portal.views.csrf_failure"
+CSRF_FAILURE_VIEW = "privacy_portal.views.accounts.csrf_failure"
 
 # Production safety switches.
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -257,7 +262,7 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # Private files (identity documents, exports, suppression feeds): never under a public URL,
 # served only through access-checked views.
 PRIVATE_STORAGE_ROOT = Path(env.str("PRIVATE_STORAGE_ROOT", default=str(BASE_DIR / "private")))
-# The replay ledger of erasures and purges (privacy_portal/replay.py): outside the database, so a
+# The replay ledger of erasures and purges (privacy_portal/services/replay.py): outside the database, so a
 # restored backup can be brought up to date; on storage backed up apart from the database.
 REPLAY_LEDGER_PATH = Path(env.str("REPLAY_LEDGER_PATH", default=str(PRIVATE_STORAGE_ROOT / "replay-ledger.jsonl")))
 WHITENOISE_USE_FINDERS = not PRODUCTION
@@ -392,6 +397,11 @@ if PRODUCTION and len(SMS_WEBHOOK_SECRET) < 32:
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
 if PUBLIC_BASE_URL and not PUBLIC_BASE_URL.startswith(("https://", "http://")):
     raise ImproperlyConfigured("Environment variable PUBLIC_BASE_URL must be an http:// or https:// URL.")
+# The mailbox that takes unsubscribe emails, given as the List-Unsubscribe export's mailto (RFC
+# 2369) beside the one-click URL; unset: the URL only (RFC 8058 needs only the URL).
+LIST_UNSUBSCRIBE_MAILTO = env.str("LIST_UNSUBSCRIBE_MAILTO", default="").strip()
+if LIST_UNSUBSCRIBE_MAILTO and not re.fullmatch(r"[^@\s<>?,\"]+@[^@\s<>?,\"]+\.[A-Za-z]{2,}", LIST_UNSUBSCRIBE_MAILTO):
+    raise ImproperlyConfigured("Environment variable LIST_UNSUBSCRIBE_MAILTO must be one plain email address.")
 # The SMS gateways' own webhooks (customers/services/sms_gateways.py); an unset secret refuses
 # every request to that gateway's receiver.
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .jobs import run_job
+from privacy_portal.services.jobs import run_job
 
 
 @shared_task(name="privacy_portal.tasks.heartbeat")
@@ -25,44 +25,22 @@ def chain_access_log() -> int:
     return chain_pending(wait=False)
 
 
+@shared_task(name="privacy_portal.tasks.summarise_promises")
+def summarise_promises() -> int:
+    """Hourly: the current quarter's promise report, summarised (statuses and counts) for the
+    DPO's dashboard, which reads the latest instead of building a report on every view."""
+    from .promises.summary import JOB_NAME, summarise_quarter
+
+    return run_job(JOB_NAME, summarise_quarter).pk
+
+
 @shared_task(name="privacy_portal.tasks.verify_audit_log")
 def verify_audit_log() -> dict:
-    """Nightly: chain what is pending, verify the access log's hash chain end to end (and
-    against the last checkpoint), write the new checkpoint of its head (audit.write_checkpoint,
-    signed, under private storage), and on any break email the DPO naming every broken entry."""
-    from django.conf import settings
-    from django.core.mail import send_mail
+    """Nightly: the access log's check (audit.access_log_check_nightly: chain, verify, write the
+    checkpoint, email the DPO on a break), recorded as a run."""
+    from .audit import access_log_check_nightly
 
-    from .audit import chain_pending, verify_chain, write_checkpoint
-
-    def work() -> dict:
-        chained = chain_pending()
-        report = verify_chain()
-        # The head anchored outside the database, only from a chain that verified (and
-        # matched the previous checkpoint): a later truncation or rewrite is caught against it.
-        checkpoint = write_checkpoint() if report.ok else None
-        if not report.ok:
-            broken = "\n".join(f"- {b}" for b in report.breaks)
-            send_mail(
-                "Privacy Portal: the access log's tamper check failed",
-                f"The access log's hash chain is broken in {len(report.breaks)} places "
-                f"({report.checked} entries checked):\n{broken}\n\n"
-                "Investigate before anything else changes: run `manage.py verify_audit_log`.",
-                settings.DEFAULT_FROM_EMAIL,
-                [settings.DPO_EMAIL],
-            )
-        return {
-            "chained": chained,
-            "checked": report.checked,
-            "ok": report.ok,
-            "breaks": len(report.breaks),
-            # The job record keeps the first ids; the email and the command name them all.
-            "broken_ids": [b.entry_id for b in report.breaks[:100]],
-            "pending": report.pending,
-            "checkpoint_seq": checkpoint["seq"] if checkpoint else None,
-        }
-
-    return run_job("verify_audit_log", work).detail
+    return run_job("verify_audit_log", access_log_check_nightly).detail
 
 
 @shared_task(name="privacy_portal.tasks.apply_retention_schedule")
@@ -71,3 +49,12 @@ def apply_retention_schedule() -> int:
     from .retention import retention_apply
 
     return run_job("apply_retention_schedule", retention_apply).pk
+
+
+@shared_task(name="privacy_portal.tasks.reconcile_replay_ledger")
+def reconcile_replay_ledger() -> int:
+    """Nightly, before the retention run: write to the replay ledger every erasure the database
+    records but the ledger lacks (a process killed between the commit and the ledger write)."""
+    from privacy_portal.services.replay import ledger_reconcile
+
+    return run_job("reconcile_replay_ledger", lambda: {"appended": ledger_reconcile()}).pk

@@ -58,7 +58,7 @@ def _numbers_in_ascii_digits() -> None:
             raise ValidationError(self.error_messages[code], code=code, params={"value": value})
         return original(self, value)
 
-    forms.Field.clean = clean
+    forms.Field.clean = clean  # type: ignore[method-assign]  # the rule applies to every form field
 
 
 def _ascii_ids_only(cls, code: str) -> None:
@@ -86,12 +86,12 @@ def install() -> None:
         original(self, value)
         check_no_bidi_controls(value)
 
-    forms.CharField.validate = validate
+    forms.CharField.validate = validate  # type: ignore[method-assign]  # every text field
     # Numbers in 0-9 only. IntegerField covers DecimalField and FloatField (its subclasses);
     # BaseTemporalField every date, time and date-time field.
     _numbers_in_ascii_digits()
     _ascii_ids_only(forms.ModelMultipleChoiceField, "invalid_pk_value")
-    forms.CharField._portal_text_rules = True
+    forms.CharField._portal_text_rules = True  # type: ignore[attr-defined]  # marks the patch as applied
 
 
 # A field's own limit where it has no column to follow (a TextField): a long letter, typed.

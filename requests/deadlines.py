@@ -16,7 +16,7 @@ from functools import lru_cache
 import holidays
 from dateutil.relativedelta import relativedelta
 
-from privacy_portal.legal import DSAR_RESPONSE_MONTHS
+from privacy_portal.legal import COMPLAINT_ACKNOWLEDGE_DAYS, DSAR_RESPONSE_MONTHS
 
 # England and Wales share their bank holidays; the package calls the subdivision "ENG".
 BANK_HOLIDAY_COUNTRY = "GB"
@@ -47,22 +47,8 @@ def due_date(start: datetime.date, months: int = DSAR_RESPONSE_MONTHS) -> dateti
     return next_working_day(start + relativedelta(months=months))
 
 
-def working_days_between(start: datetime.date, end: datetime.date) -> int:
-    """Working days after `start` up to and including `end` (negative if `end` is earlier)."""
-    sign = 1 if end >= start else -1
-    lo, hi = (start, end) if sign == 1 else (end, start)
-    count = 0
-    day = lo + datetime.timedelta(days=1)
-    while day <= hi:
-        count += is_working_day(day)
-        day += datetime.timedelta(days=1)
-    return sign * count
-
-
 def complaint_acknowledge_by(received: datetime.date) -> datetime.date:
     """DPA 2018 s164A(4): acknowledge "within the period of 30 days beginning with the day on
     which the complaint is received". Counting the day of receipt as day one (the cautious
     reading), the last day is received + 29 days. Not moved for weekends: the statute counts days."""
-    from privacy_portal.legal import COMPLAINT_ACKNOWLEDGE_DAYS
-
     return received + datetime.timedelta(days=COMPLAINT_ACKNOWLEDGE_DAYS - 1)

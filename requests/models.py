@@ -13,6 +13,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
+from privacy_portal import legal
 from privacy_portal.legal import clock_paused_days
 
 from .models_breach import (  # noqa: F401  (the breach models live beside, registered through this module)
@@ -178,7 +179,7 @@ class Case(models.Model):
                 condition=models.Q(email_verified_at__isnull=False),
             ),
             # The queue's order (soonest due first, cases without a due date last, exactly as
-            # requests.selectors.case_queue sorts), one index for open cases and one for closed:
+            # requests.selectors.cases.case_queue sorts), one index for open cases and one for closed:
             # a single index over both leads the planner to walk every closed case (they sort
             # first) to find the open ones.
             models.Index(
@@ -245,7 +246,7 @@ class Case(models.Model):
 
     @property
     def requester_display(self) -> str:
-        return self.requester_name or (self.customer.full_name if self.customer_id else "")
+        return self.requester_name or (self.customer.full_name if self.customer else "")
 
 
 class CaseUserObjectPermission(UserObjectPermissionBase):
@@ -407,22 +408,6 @@ class CaseNote(models.Model):
         return f"Note on {self.case_id} by {self.author_id}"
 
 
-class ReminderSent(models.Model):
-    """One reminder per case per threshold, however often the job runs."""
-
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reminders")
-    threshold = models.CharField(max_length=20)
-    sent_at = models.DateTimeField(default=timezone.now)
-
-    history = HistoricalRecords()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["case", "threshold"], name="reminder_once")]
-
-    def __str__(self) -> str:
-        return f"{self.case_id}:{self.threshold}"
-
-
 class Complaint(models.Model):
     """A complaint about how personal data or a request was handled (DPA 2018 s164A)."""
 
@@ -470,7 +455,9 @@ class Complaint(models.Model):
     logged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="logged_complaints"
     )
-    acknowledge_by = models.DateField(help_text="30 days beginning with the day of receipt (s164A).")
+    acknowledge_by = models.DateField(
+        help_text=f"{legal.COMPLAINT_ACKNOWLEDGE_DAYS} days beginning with the day of receipt (s164A)."
+    )
     acknowledged_on = models.DateField(null=True, blank=True)
     response_due_on = models.DateField(null=True, blank=True, help_text="Target set by the DPO.")
     responded_on = models.DateField(null=True, blank=True)
@@ -592,6 +579,7 @@ class CaseCorrespondence(models.Model):
         SECURE_PAGE = "web", "Secure page"
 
     class Delivery(models.TextChoices):
+        QUEUED = "queued", "Waiting to be sent"
         SENT = "sent", "Sent"
         BOUNCED = "bounced", "Bounced"
         FAILED = "failed", "Not sent"
@@ -603,7 +591,9 @@ class CaseCorrespondence(models.Model):
     occurred_on = models.DateField()
     direction = models.CharField(max_length=10, choices=Direction.choices)
     medium = models.CharField(max_length=10, choices=Medium.choices)
-    summary = models.CharField(max_length=2000)
+    # Hand-recorded summaries are kept under 2,000 characters by their service; a message the
+    # portal sent is recorded whole (subject and body as sent), hence the larger column.
+    summary = models.CharField(max_length=20000)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     # Attachment in private storage (same upload rules as identity documents); blank if none.
     attachment_path = models.CharField(max_length=300, blank=True)
@@ -615,6 +605,11 @@ class CaseCorrespondence(models.Model):
     delivery = models.CharField(max_length=10, choices=Delivery.choices, blank=True)
     template_key = models.CharField(max_length=32, blank=True)
     template_version = models.PositiveIntegerField(null=True, blank=True)
+    # The Message-ID header the portal gave the message (also sent to SendGrid as a custom arg),
+    # by which the provider's bounce and drop events find it. Blank for hand-recorded items.
+    message_id = models.CharField(max_length=100, blank=True)
+    # When it was recorded to be sent (its step committed then): the outbox sweep's age.
+    queued_at = models.DateTimeField(null=True, blank=True)
     # Written by the requester on the secure page (not by a member of staff).
     from_requester = models.BooleanField(default=False)
 
@@ -628,6 +623,13 @@ class CaseCorrespondence(models.Model):
                 condition=(models.Q(case__isnull=False) & models.Q(complaint__isnull=True))
                 | (models.Q(case__isnull=True) & models.Q(complaint__isnull=False)),
             ),
+            models.UniqueConstraint(
+                fields=["message_id"], condition=~models.Q(message_id=""), name="correspondence_message_id_unique"
+            ),
+        ]
+        indexes = [
+            # The outbox sweep: messages still waiting to be sent.
+            models.Index(fields=["id"], condition=models.Q(delivery="queued"), name="correspondence_queued"),
         ]
 
     def __str__(self) -> str:
@@ -635,12 +637,23 @@ class CaseCorrespondence(models.Model):
 
 
 class ReminderKey(models.Model):
-    """A reminder already sent, by key ("complaint:12:ack:7d"), so each goes once per threshold."""
+    """A reminder already sent, by key ("case:7:before2:2026-04-03", "complaint:12:ack:before7:
+    2026-04-03", "breach:3:24:..."): the one record behind requests.services.remind.remind_once,
+    so each reminder goes once per threshold however often, or however many copies of, a job run.
+
+    A rights request's reminders also point at their case: they are part of its file (the
+    person's export lists them, and they go with the case when it is deleted)."""
 
     key = models.CharField(max_length=100, unique=True)
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
     sent_at = models.DateTimeField(default=timezone.now)
 
     history = HistoricalRecords()
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def threshold(self) -> str:
+        """A case reminder's threshold and the due date it was about ("before7:2026-04-03")."""
+        return self.key.removeprefix(f"case:{self.case_id}:") if self.case_id else self.key

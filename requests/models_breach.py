@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from privacy_portal import legal
 from privacy_portal.legal import breach_report_due
 
 
@@ -101,8 +102,10 @@ class Breach(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="reported_breaches"
     )
     happened_at = models.DateTimeField(null=True, blank=True, help_text="Blank: not yet known.")
-    aware_at = models.DateTimeField(help_text="When the company became aware: the 72-hour clock starts here.")
-    due_at = models.DateTimeField(editable=False, help_text="aware_at + 72 hours (derived).")
+    aware_at = models.DateTimeField(
+        help_text=f"When the company became aware: the {legal.BREACH_REPORT_HOURS}-hour clock starts here."
+    )
+    due_at = models.DateTimeField(editable=False, help_text=f"aware_at + {legal.BREACH_REPORT_HOURS} hours (derived).")
     # A processor's report (Art 33(2)): who told us and when; the company's clock still starts at aware_at.
     processor = models.ForeignKey(
         "customers.Recipient", null=True, blank=True, on_delete=models.PROTECT, related_name="reported_breaches"
@@ -133,7 +136,9 @@ class Breach(models.Model):
     assessed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    late_reason = models.TextField(blank=True, help_text="Art 33(1): the reasons for a report after 72 hours.")
+    late_reason = models.TextField(
+        blank=True, help_text=f"Art 33(1): the reasons for a report after {legal.BREACH_REPORT_HOURS} hours."
+    )
     containment = models.TextField(blank=True, help_text="Containment and preventative measures, in brief.")
     staff_training = models.TextField(blank=True, help_text="Data-protection training of the staff involved.")
     others_told = models.TextField(blank=True, help_text="Other organisations told (police, bank, processor).")
@@ -177,11 +182,14 @@ class Breach(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("requests:breach", args=[self.pk])
 
-    def get_likelihood_display(self) -> str:
-        return dict(self.LIKELIHOOD_CHOICES).get(self.likelihood, "")
+    # Replace Django's get_FOO_display: the fields are chosen from LIKELIHOOD/SEVERITY_CHOICES.
+    def get_likelihood_display(self) -> str:  # type: ignore[no-redef]
+        labels: dict[str, str] = dict(self.LIKELIHOOD_CHOICES)
+        return labels.get(self.likelihood, "")
 
-    def get_severity_display(self) -> str:
-        return dict(self.SEVERITY_CHOICES).get(self.severity, "")
+    def get_severity_display(self) -> str:  # type: ignore[no-redef]
+        labels: dict[str, str] = dict(self.SEVERITY_CHOICES)
+        return labels.get(self.severity, "")
 
     @property
     def is_open(self) -> bool:

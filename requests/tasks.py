@@ -1,28 +1,25 @@
-"""Background jobs of the rights-requests app. Thin: load by id, call one service."""
+"""Background jobs of the rights-requests app. Thin: load by id, call one service.
+
+Each task imports its service inside its body (the HackSoft styleguide's pattern): the services
+import this module at the top to enqueue their tasks, and a task is only ever called by the
+worker, by name, so the import is only needed when it runs. tests/test_import_cycles.py leaves
+these imports out of the graph for that reason (and only for a tasks module).
+"""
 
 from __future__ import annotations
 
-import datetime
-import logging
-
 from celery import shared_task
-from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 
-from privacy_portal.jobs import run_job
-
-from .models import Case
-from .services.documents import private_files_sweep
-from .services.export import export_build, export_request_run, export_requests_sweep, exports_delete_expired
-from .services.reminders import reminders_send
-
-log = logging.getLogger(__name__)
+from privacy_portal.private_storage import private_files_sweep
+from privacy_portal.services.jobs import run_job
 
 
 @shared_task(name="requests.tasks.run_export_request")
 def run_export_request(export_request_id: int) -> int | None:
     """Build the export an ExportRequest (the outbox row) asks for. A second delivery, or a
     send again by the sweep, builds nothing more (export_request_run works once)."""
+    from .services.export import export_request_run
+
     doc = export_request_run(export_request_id=export_request_id)
     return doc.pk if doc is not None else None
 
@@ -30,6 +27,8 @@ def run_export_request(export_request_id: int) -> int | None:
 @shared_task(name="requests.tasks.sweep_export_requests")
 def sweep_export_requests() -> dict:
     """Every minute: send again export requests not started in time, delete stale .part files."""
+    from .services.export import export_requests_sweep
+
     return export_requests_sweep()
 
 
@@ -38,23 +37,16 @@ def build_export(case_id: int, actor_id: int, requested_at: str | None = None) -
     """Build a case's access or portability export, from a message queued before requests
     had an outbox row (kept so those still in a queue at upgrade are built). A second
     delivery returns the export already built (export_build is idempotent per `requested_at`)."""
-    case = Case.objects.filter(pk=case_id).first()
-    actor = get_user_model().objects.filter(pk=actor_id).first()
-    if case is None or actor is None:
-        log.warning("build_export: case %s or actor %s no longer exists", case_id, actor_id)
-        return None
-    when = datetime.datetime.fromisoformat(requested_at) if requested_at else None
-    try:
-        return export_build(actor=actor, case=case, requested_at=when).pk
-    except ValidationError as exc:
-        # The case changed since the request (e.g. the customer was erased): nothing to retry.
-        log.warning("build_export: case %s not exported: %s", case_id, "; ".join(exc.messages))
-        return None
+    from .services.export import export_build_queued
+
+    return export_build_queued(case_id=case_id, actor_id=actor_id, requested_at=requested_at)
 
 
 @shared_task(name="requests.tasks.delete_expired_exports")
 def delete_expired_exports() -> int:
     """Nightly: delete exports past legal.EXPORT_RETENTION_DAYS, each deletion recorded."""
+    from .services.export import exports_delete_expired
+
     return run_job("delete_expired_exports", exports_delete_expired).pk
 
 
@@ -68,22 +60,9 @@ def delete_orphaned_files() -> int:
 @shared_task(name="requests.tasks.send_case_reminders")
 def send_case_reminders() -> int:
     """Daily: remind handlers of cases due soon and tell the DPO of overdue ones, once each."""
+    from .services.reminders import reminders_send
+
     return run_job("send_case_reminders", reminders_send).pk
-
-
-@shared_task(name="requests.tasks.erase_customer")
-def erase_customer(case_id: int, actor_id: int) -> bool:
-    """Carry out a signed-off erasure again, e.g. after restoring a backup taken before it
-    (the DPO's sign-off itself erases at once, in its own transaction). Idempotent: an
-    erased customer is left as it is. True if anything was erased."""
-    from .services.erasure import customer_erase
-
-    case = Case.objects.filter(pk=case_id).first()
-    actor = get_user_model().objects.filter(pk=actor_id).first()
-    if case is None or actor is None:
-        log.warning("erase_customer: case %s or actor %s no longer exists", case_id, actor_id)
-        return False
-    return customer_erase(actor=actor, case=case) is not None
 
 
 @shared_task(name="requests.tasks.send_complaint_reminders")
@@ -111,3 +90,21 @@ def send_breach_reminders() -> int:
     from .services.breach_reminders import breach_reminders_send
 
     return run_job("send_breach_reminders", breach_reminders_send).pk
+
+
+@shared_task(name="requests.tasks.send_case_message")
+def send_case_message(correspondence_id: int) -> str | None:
+    """Send one message recorded as queued in a case's or complaint's correspondence (enqueued
+    when its step commits). Idempotent: a message no longer queued is not sent again."""
+    from .services.messages import message_deliver
+
+    item = message_deliver(correspondence_id=correspondence_id)
+    return item.delivery if item is not None else None
+
+
+@shared_task(name="requests.tasks.sweep_case_messages")
+def sweep_case_messages() -> int:
+    """Every minute: send the messages whose task was lost (broker down at commit, worker killed)."""
+    from .services.messages import messages_sweep
+
+    return messages_sweep()

@@ -3,12 +3,42 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 
 from privacy_portal.models import User
+from privacy_portal.roles import sync_role_groups
 from tests.factories import PASSWORD, UserFactory
 
+# Fixtures shared across apps live in tests/fixtures/, loaded here, never imported from a test module.
+pytest_plugins = [
+    "tests.fixtures.celery",
+    "tests.fixtures.collection",
+    "tests.fixtures.erasure",
+    "tests.fixtures.restore",
+    "tests.fixtures.sendgrid",
+    "tests.fixtures.sms_gateway",
+    "tests.fixtures.smtp",
+]
+
 ROLES = [User.Role.AGENT, User.Role.HANDLER, User.Role.DPO, User.Role.AUDITOR, User.Role.ITADMIN]
+
+
+TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every transactional test (the browser journeys, real workers, races) is `slow`: its
+    teardown empties the database and re-creates its reference rows, seconds per test."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        kwargs = marker.kwargs if marker is not None else {}
+        transactional = kwargs.get("transaction") or kwargs.get("reset_sequences")
+        if transactional or TRANSACTIONAL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+    # The slow tests first (a stable sort: each module's tests keep their order), so the run ends
+    # on many short tests that the two workers share evenly rather than on one long journey.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(autouse=True)
@@ -82,6 +112,19 @@ def cast(agent, handler, other_handler, dpo, auditor, itadmin, nobody) -> dict[s
 
 
 @pytest.fixture
+def role_groups(db) -> None:
+    """The role groups and their permissions, which a transactional test's flushed database lacks."""
+    sync_role_groups(Group, Permission)
+
+
+@pytest.fixture
+def private_storage(settings, tmp_path):
+    """Private storage of the test's own, under its tmp_path."""
+    settings.PRIVATE_STORAGE_ROOT = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
 def client_for(client):
     """`client_for(user)` gives a test client signed in as that user."""
 
@@ -113,5 +156,63 @@ def django_db_setup(django_db_setup):
             "DATABASE_URL and run again.",
             returncode=3,
         )
+    _no_wait_for_the_disk()
     yield
     holder.close()
+
+
+def _no_wait_for_the_disk() -> None:
+    """The test databases' commits do not wait for their WAL to reach the disk
+    (synchronous_commit = off, for the suite's own connections only): a crash of the test server
+    could lose the last commits of a database that is thrown away anyway, and each of the suite's
+    thousands of commits no longer waits for an fsync. Visibility and locking are unchanged: a
+    committed row is seen by every other connection at once, as before."""
+    from django.db import connections
+
+    for conn in connections.all():
+        if conn.vendor != "postgresql":
+            continue
+        options = conn.settings_dict.setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c synchronous_commit=off".strip()
+        conn.close()  # the next query opens a connection with the option
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_by_delete():
+    """After a transactional test (transaction=True, live_server, the browser journeys), empty the
+    tables with DELETE instead of Django's one TRUNCATE of all of them. The database is left the
+    same (every table empty, then post_migrate as `flush` emits it: content types, permissions, role
+    groups, reference data), but TRUNCATE gives each of ~200 tables, its indexes and TOAST table
+    new files, most of the seconds a flush took, while DELETE of the few rows a test wrote costs
+    milliseconds. Foreign keys and the append-only triggers (which TRUNCATE does not fire either)
+    are not checked while emptying everything (session_replication_role = replica, for this
+    transaction only)."""
+    from django.core.management.sql import emit_post_migrate_signal
+    from django.db import connections
+    from django.test import TransactionTestCase
+
+    truncate = TransactionTestCase._fixture_teardown
+
+    def delete_then_post_migrate(self) -> None:
+        names = self._databases_names(include_mirrors=False)
+        if self.available_apps is not None or self.serialized_rollback or len(names) != 1:
+            return truncate(self)  # Django's own handling of those cases
+        (alias,) = names
+        conn = connections[alias]
+        if conn.vendor != "postgresql":
+            return truncate(self)
+        # Every table but the migration record: the models' tables and the ones migrations create
+        # with SQL of their own (the TPS/CTPS registers), which Django's flush never empties, so a
+        # number a browser journey committed stayed listed for every later test on that worker.
+        with conn.cursor() as cursor:
+            tables = [
+                t for t in conn.introspection.table_names(cursor, include_views=False) if t != "django_migrations"
+            ]
+        deletes = [f"DELETE FROM {conn.ops.quote_name(t)}" for t in tables]  # noqa: S608 (quoted table names)
+        statements = "; ".join(["SET LOCAL session_replication_role = replica", *deletes])
+        conn.ops.execute_sql_flush([statements])
+        emit_post_migrate_signal(verbosity=0, interactive=False, db=alias)
+
+    TransactionTestCase._fixture_teardown = delete_then_post_migrate
+    yield
+    TransactionTestCase._fixture_teardown = truncate

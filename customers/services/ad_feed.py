@@ -29,7 +29,6 @@ again.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 from collections.abc import Iterator
@@ -39,6 +38,8 @@ from pathlib import Path
 
 import phonenumbers
 from django.db.models import Exists, OuterRef, Q
+
+from privacy_portal import csv_safe
 
 from ..models import AdRemovalEntry, Customer, PreferenceChange, Purpose
 
@@ -199,7 +200,7 @@ def write_ad_feed(directory: Path) -> AdFeedResult:
         tmps[GOOGLE_FILE].open("w", newline="", encoding="utf-8") as g,
         tmps[META_FILE].open("w", newline="", encoding="utf-8") as m,
     ):
-        google, meta = csv.writer(g), csv.writer(m)
+        google, meta = csv_safe.writer(g), csv_safe.writer(m)
         google.writerow(GOOGLE_HEADER)
         meta.writerow(META_HEADER)
         for chunk in _chunks(ad_removal_customers()):

@@ -13,13 +13,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from privacy_portal import legal
+from privacy_portal import bounds, legal
+from privacy_portal.models import User
+from privacy_portal.tracked import save_tracked
 
 from ..models import Call, Correspondence, Customer
 from .disclosures import disclosure_record_transcription, transcription_recipient
 from .normalise import normalise_phone
 
-SUMMARY_MAX_LENGTH = Correspondence._meta.get_field("summary").max_length
+SUMMARY_MAX_LENGTH = bounds.max_length(Correspondence, "summary")
 
 ERR_DIRECTION = "Choose whether it came from the customer or went to the customer."
 ERR_MEDIUM = "Choose how it was sent: letter, email, phone or SMS."
@@ -47,7 +49,7 @@ _FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
 @transaction.atomic
 def correspondence_record(
     *,
-    actor,
+    actor: User,
     customer: Customer,
     direction: str,
     medium: str,
@@ -85,16 +87,14 @@ def correspondence_record(
         summary=summary,
         recorded_by=actor,
     )
-    record._history_user = actor
-    record._change_reason = "Correspondence recorded"
-    record.save()
+    save_tracked(record, actor=actor, reason="Correspondence recorded")
     return record
 
 
 @transaction.atomic
 def call_register(
     *,
-    actor=None,
+    actor: User | None = None,
     customer: Customer | None,
     direction: str,
     customer_number: str,
@@ -156,16 +156,14 @@ def call_register(
     )
     if transcript:
         transcription_recipient(transcript_provider)  # refused before anything is saved
-    call._history_user = actor
-    call._change_reason = "Call registered by the telephony integration"
-    call.save()
+    save_tracked(call, actor=actor, reason="Call registered by the telephony integration")
     if transcript:
-        disclosure_record_transcription(call=call, provider=transcript_provider)
+        disclosure_record_transcription(actor=actor, call=call, provider=transcript_provider)
     return call
 
 
 @transaction.atomic
-def call_attach_transcript(*, actor=None, call: Call, transcript: str, provider: str) -> Call:
+def call_attach_transcript(*, actor: User | None = None, call: Call, transcript: str, provider: str) -> Call:
     """Store the AI transcript of a call when the provider delivers it (often after the call)."""
     transcript = (transcript or "").strip()
     provider = (provider or "").strip()
@@ -174,9 +172,7 @@ def call_attach_transcript(*, actor=None, call: Call, transcript: str, provider:
     transcription_recipient(provider)  # refused before anything is saved
     call.transcript = transcript
     call.transcript_provider = provider
-    call._history_user = actor
-    call._change_reason = "Transcript attached"
-    call.save()
+    save_tracked(call, actor=actor, reason="Transcript attached")
     # The transcript came back from the provider: the call went to it (a disclosure, Art 19).
-    disclosure_record_transcription(call=call, provider=provider)
+    disclosure_record_transcription(actor=actor, call=call, provider=provider)
     return call

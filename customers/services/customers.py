@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from privacy_portal.legal import MINIMUM_CUSTOMER_AGE_YEARS
+from privacy_portal.models import User
+from privacy_portal.tracked import save_tracked
 
 from ..models import Customer
 from .normalise import normalise_email, normalise_phone, normalise_postcode
@@ -97,17 +99,15 @@ def _check_date_of_birth(value: datetime.date | None) -> datetime.date | None:
 
 
 @transaction.atomic
-def customer_create(*, actor, reason: str = "New customer", **data) -> Customer:
+def customer_create(*, actor: User, reason: str = "New customer", **data) -> Customer:
     """Create a customer from contact details (normalised and validated)."""
     customer = Customer(**_clean_contact(data))
-    customer._change_reason = reason
-    customer._history_user = actor
-    customer.save()
+    save_tracked(customer, actor=actor, reason=reason)
     return customer
 
 
 @transaction.atomic
-def customer_update_contact(*, actor, customer_id: int, expected_version: int, reason: str, **data) -> Customer:
+def customer_update_contact(*, actor: User, customer_id: int, expected_version: int, reason: str, **data) -> Customer:
     """Change contact details. Refused, with what changed meanwhile, if the record moved on."""
     if not (reason or "").strip():
         raise ValidationError({"reason": ERR_REASON})
@@ -125,9 +125,7 @@ def customer_update_contact(*, actor, customer_id: int, expected_version: int, r
     if "email" in changed:
         customer.email_bounced_at = None  # the bounce was the old address's
     customer.version += 1
-    customer._change_reason = reason.strip()
-    customer._history_user = actor
-    customer.save()
+    save_tracked(customer, actor=actor, reason=reason.strip())
     return customer
 
 
@@ -141,7 +139,7 @@ def changes_since(customer: Customer, version: int) -> list[FieldChange]:
             changes.append(
                 FieldChange(
                     field=change.field,
-                    label=str(Customer._meta.get_field(change.field).verbose_name).capitalize(),
+                    label=str(Customer._meta.get_field(change.field).verbose_name).capitalize(),  # type: ignore[union-attr]  # a contact field, never a reverse relation
                     old=change.old,
                     new=change.new,
                     by=str(newer.history_user or "the system"),

@@ -18,8 +18,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from ..disclosure_selectors import forget_monthly_counts
+from privacy_portal.models import User
+from privacy_portal.tracked import track
+
 from ..models import Customer, Disclosure, Recipient
+from ..selectors.disclosures import forget_monthly_counts
 from .disclosures import (
     ERR_CONSENT_NOT_RECORDED,
     ConsentHistory,
@@ -145,6 +148,7 @@ def _parse_row(line: int, cells: list[str], recipients: dict[str, Recipient], er
         return None
     if len(errors) > found:
         return None
+    assert recipient is not None and pk is not None  # else an error was recorded
     return _Row(
         line=line, recipient=recipient, customer_id=pk, customer_reference=raw["customer_reference"], values=values
     )
@@ -181,7 +185,7 @@ def _already_recorded(rows: list[_Row]) -> set[tuple[int, str]]:
 
 
 @transaction.atomic
-def disclosure_import(*, actor, file: IO[bytes], name: str) -> DisclosureImportResult:
+def disclosure_import(*, actor: User, file: IO[bytes], name: str) -> DisclosureImportResult:
     """Import disclosures from a CSV file (DISCLOSURE_HEADER): bad input rejects the whole file
     (ImportRejected, every problem listed); guards refuse single rows (listed in the result);
     rows already recorded (recipient + reference) are skipped. Recorded by `actor`, with history."""
@@ -239,6 +243,7 @@ def disclosure_import(*, actor, file: IO[bytes], name: str) -> DisclosureImportR
     accepted: list[Disclosure] = []
     now = timezone.now()
     for row in new:
+        assert row.customer is not None  # rows of unknown customers were refused above
         refusals = refusals_for(
             customer=row.customer,
             recipient=row.recipient,
@@ -267,8 +272,7 @@ def disclosure_import(*, actor, file: IO[bytes], name: str) -> DisclosureImportR
             via=Disclosure.Via.IMPORT,
             **row.values,
         )
-        disclosure._change_reason = f"Bulk import, line {row.line}"
-        accepted.append(disclosure)
+        accepted.append(track(disclosure, actor=actor, reason=f"Bulk import, line {row.line}"))
     try:
         with transaction.atomic():
             bulk_create_with_history(accepted, Disclosure, batch_size=BATCH_SIZE, default_user=actor)

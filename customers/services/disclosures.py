@@ -24,10 +24,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from privacy_portal.models import LawfulBasis, SpecialCategoryCondition
+from privacy_portal import bounds
+from privacy_portal.models import LawfulBasis, SpecialCategoryCondition, User
+from privacy_portal.tracked import save_tracked
 
-from ..disclosure_selectors import forget_monthly_counts
+from ..access import may_override_restriction
 from ..models import Customer, DataCategory, Disclosure, PreferenceChange, Purpose, Recipient
+from ..selectors.disclosures import forget_monthly_counts
 from .preferences import MARKETING_PURPOSES
 
 DisclosurePurpose = Disclosure.Purpose
@@ -44,8 +47,8 @@ CATEGORY_ORDER = {value: i for i, value in enumerate(DataCategory.values)}
 PURPOSES = frozenset(DisclosurePurpose.values)
 LAWFUL_BASES = frozenset(LawfulBasis.values)
 CONDITIONS = frozenset(SpecialCategoryCondition.values)
-REFERENCE_MAX_LENGTH = Disclosure._meta.get_field("recipient_reference").max_length
-OVERRIDE_MAX_LENGTH = Disclosure._meta.get_field("override_reason").max_length
+REFERENCE_MAX_LENGTH = bounds.max_length(Disclosure, "recipient_reference")
+OVERRIDE_MAX_LENGTH = bounds.max_length(Disclosure, "override_reason")
 
 # --- Bad input ----------------------------------------------------------------------------------
 ERR_NO_CATEGORY = "Choose at least one category of data."
@@ -126,7 +129,7 @@ class ConsentState:
 class ConsentHistory:
     """A customer's consent-relevant preference changes, to answer "what was on record at time t?"."""
 
-    def __init__(self, changes: list[tuple[datetime.datetime, str, str, bool]] = ()):
+    def __init__(self, changes: Iterable[tuple[datetime.datetime, str, str, bool]] = ()):
         self._changes = sorted(changes, key=lambda c: c[0])  # stable: ties keep id order
         self._times = [c[0] for c in self._changes]
 
@@ -236,7 +239,7 @@ def refusals_for(
     disclosed_at: datetime.datetime,
     consent: ConsentState,
     override_reason: str = "",
-    actor=None,
+    actor: User | None = None,
 ) -> list[Refusal]:
     """Every guard that refuses this disclosure (empty: allowed). Pure: the caller supplies the
     consent on record at `disclosed_at`, so a bulk import can check thousands of rows at once.
@@ -261,7 +264,7 @@ def refusals_for(
             refusals.append(Refusal(Guard.RESTRICTED, GUARD_RESTRICTED))
         elif not legal_ground:
             refusals.append(Refusal(Guard.RESTRICTED, GUARD_RESTRICTED_GROUND))
-        elif actor is None or not actor.has_perm("customers.override_restriction"):
+        elif actor is None or not may_override_restriction(actor):
             refusals.append(Refusal(Guard.RESTRICTED, GUARD_OVERRIDE_DPO))
     if sensitive and not consent.sensitive_sharing:
         refusals.append(Refusal(Guard.SENSITIVE, GUARD_SENSITIVE))
@@ -278,7 +281,7 @@ def restriction_applies(customer: Customer, at: datetime.datetime) -> bool:
 @transaction.atomic
 def disclosure_record(
     *,
-    actor,
+    actor: User,
     customer: Customer,
     recipient: Recipient,
     data_categories: Iterable[str],
@@ -345,13 +348,13 @@ def disclosure_record(
         overridden_by=actor if override_reason else None,
         **values,
     )
-    disclosure._history_user = actor
-    disclosure._change_reason = (
-        "Recorded, overriding the processing restriction (Art 18(2))" if override_reason else "Recorded"
-    )
     try:
-        with transaction.atomic():
-            disclosure.save()
+        save_tracked(
+            disclosure,
+            actor=actor,
+            reason="Recorded, overriding the processing restriction (Art 18(2))" if override_reason else "Recorded",
+            savepoint=True,
+        )
     except IntegrityError:
         # The same reference arrived at the same moment (an import, or a second click).
         raise ValidationError({"recipient_reference": ERR_REFERENCE_TAKEN}) from None
@@ -378,7 +381,7 @@ def transcription_recipient(provider: str) -> Recipient:
     return found[0]
 
 
-def disclosure_record_transcription(*, call, provider: str) -> Disclosure | None:
+def disclosure_record_transcription(*, actor: User | None, call, provider: str) -> Disclosure | None:
     """Record that a call of a known customer went to the (US) transcription provider, so the
     disclosure log, the export and Art 19 name it. A fact the system records itself, not a
     disclosure asked for, so the guards (restriction, consent) do not apply: it has happened.
@@ -401,7 +404,6 @@ def disclosure_record_transcription(*, call, provider: str) -> Disclosure | None
         recorded_by=None,
         via=Disclosure.Via.TRANSCRIPTION,
     )
-    disclosure._change_reason = "Call sent for transcription"
-    disclosure.save()
+    save_tracked(disclosure, actor=actor, reason="Call sent for transcription")
     transaction.on_commit(forget_monthly_counts)
     return disclosure

@@ -13,7 +13,11 @@ kind and the outcome, never the address):
   legal.OPT_OUT_DAYS_EMAIL_ONE_CLICK days) for every customer with the address, and the address
   suppressed on email even when no customer has it;
 - "bounce" of type "bounce" (a hard bounce: the address does not exist; "blocked" is a soft
-  one): the customer's email_bounced_at is set, with history, and shown on the customer page.
+  one): the customer's email_bounced_at is set, with history, and shown on the customer page;
+- "bounce" (either type) and "dropped" of a message the portal sent on a request or complaint
+  (requests.services.messages): SendGrid copies the message's unique arg `pp_message_id` into
+  the event (its smtp-id carries the same Message-ID); that correspondence is marked "bounced",
+  with history, and the handler sees it on the case.
 
 Every other event (delivered, open, click, deferred, ...) is ignored and not stored. A batch is
 checked whole before anything is written: one bad event refuses the batch (400, naming it), so
@@ -25,6 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -37,6 +42,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from privacy_portal import bounds
+from privacy_portal.tracked import save_tracked
+from requests.services.messages import message_bounced
 
 from ..models import Channel, Customer, EmailEvent, PreferenceChange, Purpose, SuppressionEntry
 from .normalise import normalise_email
@@ -48,7 +55,12 @@ SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 # SendGrid batches events (up to a few thousand per POST); a megabyte holds several thousand.
 MAX_BODY_BYTES = 1024 * 1024
-EVENT_ID_MAX_LENGTH = EmailEvent._meta.get_field("event_id").max_length
+# SendGrid retries a failed delivery for up to 72 hours; a signed timestamp older than that (with
+# a margin), or ahead of now beyond clock skew, is refused: the event records are deleted after
+# EMAIL_EVENT_RETENTION_MONTHS, and a batch captured and replayed after that would act again.
+MAX_AGE_SECONDS = 4 * 24 * 3600
+MAX_AHEAD_SECONDS = 5 * 60
+EVENT_ID_MAX_LENGTH = bounds.max_length(EmailEvent, "event_id")
 
 OPT_OUT_EVENTS = {
     "unsubscribe": EmailEvent.Kind.UNSUBSCRIBE,
@@ -66,11 +78,20 @@ ERR_EVENT_LENGTH = "Event {index}: field 'sg_event_id' must be at most {max} cha
 ERR_EVENT_EMAIL = "Event {index}: field 'email' is not a valid email address."
 
 
+# The unique arg requests.services.messages puts on every case message (X-SMTPAPI header).
+MESSAGE_ID_ARG = "pp_message_id"
+MESSAGE_ID_PREFIX = "<pp-"
+MESSAGE_ID_MAX_LENGTH = 100
+UNDELIVERED_EVENTS = {"bounce", "dropped"}
+ERR_EVENT_MESSAGE_ID = "Event {index}: field '{field}' must be at most {max} characters."
+
+
 @dataclass(frozen=True)
 class ProviderEvent:
     event_id: str
     kind: str  # EmailEvent.Kind
     email: str  # normalised
+    message_id: str = ""  # one of our case messages, when the event is about one
 
 
 def public_key():
@@ -88,7 +109,7 @@ def public_key():
 def signature_valid(*, body: bytes, signature: str | None, timestamp: str | None) -> bool:
     """SendGrid's ECDSA signature over timestamp + body (constant-time in the library)."""
     key = public_key()
-    if key is None or not signature or not timestamp:
+    if key is None or not signature or not timestamp or not timestamp_fresh(timestamp):
         return False
     try:
         decoded = base64.b64decode(signature, validate=True)
@@ -96,6 +117,14 @@ def signature_valid(*, body: bytes, signature: str | None, timestamp: str | None
     except (binascii.Error, ValueError, InvalidSignature):
         return False
     return True
+
+
+def timestamp_fresh(timestamp: str, *, now: float | None = None) -> bool:
+    """Whether the signed timestamp (Unix seconds) is at most MAX_AGE_SECONDS old and not ahead."""
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return False
+    age = (time.time() if now is None else now) - int(timestamp)
+    return -MAX_AHEAD_SECONDS <= age <= MAX_AGE_SECONDS
 
 
 def _text(event: dict, field: str, index: int) -> str:
@@ -121,10 +150,13 @@ def events_parse(body: bytes) -> list[ProviderEvent]:
     events = []
     for index, event in enumerate(data, start=1):
         name = event.get("event")
+        message_id = _our_message_id(event, index) if name in UNDELIVERED_EVENTS else ""
         if name in OPT_OUT_EVENTS:
             kind = OPT_OUT_EVENTS[name]
         elif name == "bounce" and event.get("type", HARD_BOUNCE_TYPE) == HARD_BOUNCE_TYPE:
             kind = EmailEvent.Kind.HARD_BOUNCE
+        elif message_id:
+            kind = EmailEvent.Kind.MESSAGE_UNDELIVERED
         else:
             continue
         event_id = _text(event, "sg_event_id", index)
@@ -136,8 +168,22 @@ def events_parse(body: bytes) -> list[ProviderEvent]:
             if exc.messages[0].startswith("Event "):
                 raise
             raise ValidationError(ERR_EVENT_EMAIL.format(index=index)) from None
-        events.append(ProviderEvent(event_id=event_id, kind=kind, email=email))
+        events.append(ProviderEvent(event_id=event_id, kind=kind, email=email, message_id=message_id))
     return events
+
+
+def _our_message_id(event: dict, index: int) -> str:
+    """The Message-ID of one of our case messages the event is about, or "": the unique arg we
+    set, else SendGrid's smtp-id when it is one of ours."""
+    for field in (MESSAGE_ID_ARG, "smtp-id"):
+        if field not in event:
+            continue
+        value = _text(event, field, index)
+        if len(value) > MESSAGE_ID_MAX_LENGTH:
+            raise ValidationError(ERR_EVENT_MESSAGE_ID.format(index=index, field=field, max=MESSAGE_ID_MAX_LENGTH))
+        if value.startswith(MESSAGE_ID_PREFIX):
+            return value
+    return ""
 
 
 @transaction.atomic
@@ -155,6 +201,16 @@ def _record_one(event: ProviderEvent) -> tuple[EmailEvent, bool]:
     existing = EmailEvent.objects.filter(event_id=event_id).first()
     if existing is not None:
         return existing, False
+    bounced = False
+    if event.message_id:
+        bounced = message_bounced(message_id=event.message_id)
+    if event.kind == EmailEvent.Kind.MESSAGE_UNDELIVERED:
+        return _record(
+            event_id,
+            event,
+            EmailEvent.Outcome.MESSAGE_BOUNCED if bounced else EmailEvent.Outcome.UNKNOWN_MESSAGE,
+            None,
+        )
     customers = list(
         Customer.objects.select_for_update().filter(email=event.email, erased_at__isnull=True).order_by("pk")
     )
@@ -164,28 +220,20 @@ def _record_one(event: ProviderEvent) -> tuple[EmailEvent, bool]:
         outcome = EmailEvent.Outcome.BOUNCE_FLAGGED
     else:
         outcome = EmailEvent.Outcome.OPTED_OUT
-    record = EmailEvent(
-        event_id=event_id,
-        provider=PROVIDER,
-        kind=event.kind,
-        outcome=outcome,
-        customer_id=customers[0].pk if customers else None,
-    )
-    record._change_reason = f"Email provider event ({EmailEvent.Kind(event.kind).label})"
-    record._history_user = None
-    try:
-        with transaction.atomic():
-            record.save()
-    except IntegrityError:
-        return EmailEvent.objects.get(event_id=event_id), False
+    record, created = _record(event_id, event, outcome, customers[0].pk if customers else None)
+    if not created:
+        return record, False
 
     if event.kind == EmailEvent.Kind.HARD_BOUNCE:
         for customer in customers:
             if customer.email_bounced_at is None:
                 customer.email_bounced_at = timezone.now()
-                customer._change_reason = "Hard bounce reported by the email provider"
-                customer._history_user = None
-                customer.save(update_fields=["email_bounced_at", "updated_at"])
+                save_tracked(
+                    customer,
+                    actor=None,
+                    reason="Hard bounce reported by the email provider",
+                    update_fields=["email_bounced_at", "updated_at"],
+                )
         return record, True
     for customer in customers:
         preference_record(
@@ -198,4 +246,21 @@ def _record_one(event: ProviderEvent) -> tuple[EmailEvent, bool]:
             evidence=f"SendGrid {EmailEvent.Kind(event.kind).label.lower()} {event.event_id}"[:500],
         )
     suppression_add(channel=Channel.EMAIL, identifier=event.email, reason=SuppressionEntry.Reason.OPTED_OUT)
+    return record, True
+
+
+def _record(event_id: str, event: ProviderEvent, outcome: str, customer_id: int | None) -> tuple[EmailEvent, bool]:
+    record = EmailEvent(
+        event_id=event_id,
+        provider=PROVIDER,
+        kind=event.kind,
+        outcome=outcome,
+        customer_id=customer_id,
+    )
+    try:
+        save_tracked(
+            record, actor=None, reason=f"Email provider event ({EmailEvent.Kind(event.kind).label})", savepoint=True
+        )
+    except IntegrityError:
+        return EmailEvent.objects.get(event_id=event_id), False
     return record, True

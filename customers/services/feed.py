@@ -21,30 +21,33 @@ on record.
 
 from __future__ import annotations
 
-import csv
 import datetime
 import os
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
+from privacy_portal import csv_safe
+from privacy_portal.private_storage import private_path
+
 from ..models import Channel, Customer, PreferenceChange, Purpose, SuppressionEntry
-from ..selectors import missed_optout_open_count
+from ..selectors.customers import missed_optout_open_count
 from .ad_feed import write_ad_feed
 from .suppression import channel_identifier, identifier_hash
 
 FEED_HEADER = ("identifier_hash", "reason")
 RESTRICTED_REASON = "restricted"
+# Its folder in private storage (private_storage.NOT_ROW_FOLDERS: no row names these files).
+FEED_FOLDER = "suppression"
 # Rows loaded or updated per query: bounded memory however long the list grows.
 FEED_CHUNK_SIZE = 2000
 
 
 def feed_directory(day: datetime.date) -> Path:
     """Where the feed for `day` is written: private storage, one folder per day."""
-    return Path(settings.PRIVATE_STORAGE_ROOT) / "suppression" / day.isoformat()
+    return private_path(f"{FEED_FOLDER}/{day.isoformat()}")
 
 
 def _restricted_hashes() -> dict[str, set[str]]:
@@ -76,7 +79,7 @@ def _write_channel(path: Path, channel: str, restricted: set[str]) -> tuple[int,
     )
     extra = set(restricted)
     with tmp.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
+        writer = csv_safe.writer(fh)
         writer.writerow(FEED_HEADER)
         for pk, hashed, reason, first_included_at in entries.iterator(chunk_size=FEED_CHUNK_SIZE):
             writer.writerow((hashed, reason))

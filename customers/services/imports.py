@@ -22,6 +22,9 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from privacy_portal import bounds
+from privacy_portal.models import User
+from privacy_portal.private_storage import UploadTooBig, upload_bytes
+from privacy_portal.tracked import track
 
 from ..models import CHANNEL_PURPOSES, Customer, PreferenceChange, SuppressionEntry
 from .preferences import (
@@ -112,13 +115,10 @@ def read_upload(file: IO[bytes], *, name: str) -> bytes:
     """The raw bytes of an uploaded or local file, refusing non-CSV names and oversized files."""
     if not name.lower().endswith(".csv"):
         raise ImportRejected.file(ERR_NOT_CSV)
-    size = getattr(file, "size", None)
-    if size is not None and size > MAX_IMPORT_BYTES:
-        raise ImportRejected.file(ERR_TOO_BIG)
-    data = file.read(MAX_IMPORT_BYTES + 1)
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ImportRejected.file(ERR_TOO_BIG)
-    return data
+    try:
+        return upload_bytes(file, limit=MAX_IMPORT_BYTES)
+    except UploadTooBig:
+        raise ImportRejected.file(ERR_TOO_BIG) from None
 
 
 def read_csv(data: bytes, header: tuple[str, ...], errors: list[RowError]) -> list[tuple[int, list[str]]]:
@@ -248,11 +248,13 @@ def _parse_preference_row(line: int, cells: list[str], errors: list[RowError]) -
     if values["source"] not in SOURCES:
         errors.append(RowError(line, "source", ERR_SOURCE.format(choices=", ".join(Source.values))))
     received_at = parse_datetime_cell(errors, line, "received_at", values["received_at"])
-    field_of = PreferenceChange._meta.get_field
-    check_length(errors, line, "evidence", values["evidence"], field_of("evidence").max_length)
-    check_length(errors, line, "notice_version", values["notice_version"], field_of("notice_version").max_length)
+    check_length(errors, line, "evidence", values["evidence"], bounds.max_length(PreferenceChange, "evidence"))
+    check_length(
+        errors, line, "notice_version", values["notice_version"], bounds.max_length(PreferenceChange, "notice_version")
+    )
     if len(errors) > found:
         return None
+    assert pk is not None and granted is not None and received_at is not None  # else an error was recorded
     return _PreferenceRow(
         line=line,
         customer_id=pk,
@@ -334,13 +336,14 @@ def _existing_changes(customer_ids: Iterable[int]):
     return recorded, current
 
 
-def _suppress(rows: list[_PreferenceRow], *, actor) -> int:
+def _suppress(rows: list[_PreferenceRow], *, actor: User) -> int:
     """Suppress the identifier of each direct-marketing opt-out; returns how many entries were
     new. Existing entries are kept as they are (like suppression_add)."""
     wanted: dict[tuple[str, str], None] = {}
     for row in rows:
         if row.granted or row.purpose not in CHANNEL_PURPOSES:
             continue
+        assert row.customer is not None  # rows of unknown customers were refused before
         identifier = channel_identifier(row.customer, row.channel)
         if identifier:
             wanted[(row.channel, identifier_hash(identifier))] = None
@@ -379,7 +382,7 @@ def _suppress(rows: list[_PreferenceRow], *, actor) -> int:
 
 
 @transaction.atomic
-def preference_import(*, actor, file: IO[bytes], name: str) -> ImportResult:
+def preference_import(*, actor: User, file: IO[bytes], name: str) -> ImportResult:
     """Import marketing preference changes from a CSV file (PREFERENCE_HEADER), all or nothing.
 
     Every row is checked first (format, then the same rules as `preference_record` via
@@ -446,10 +449,10 @@ def preference_import(*, actor, file: IO[bytes], name: str) -> ImportResult:
             actioned_at=actioned_on_recording(purpose=row.purpose, granted=row.granted, now=now),
         )
         verb = "Opt-in" if row.granted else "Opt-out"
-        change._change_reason = f"Bulk import, line {row.line}: {verb} via {Source(row.source).label}"
+        reason = f"Bulk import, line {row.line}: {verb} via {Source(row.source).label}"
         if change.actioned_at is not None:
-            change._change_reason += f"; {REASON_AT_ONCE}"
-        changes.append(change)
+            reason += f"; {REASON_AT_ONCE}"
+        changes.append(track(change, actor=actor, reason=reason))
     bulk_create_with_history(changes, PreferenceChange, batch_size=BATCH_SIZE, default_user=actor)
     result.created = len(changes)
     result.suppressed = _suppress(accepted, actor=actor)

@@ -11,7 +11,9 @@ released by the DPO, or ended by its date. Either way the next nightly run purge
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -20,7 +22,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from privacy_portal.bounds import check_date, check_text
+from privacy_portal.models import User
+from privacy_portal.tracked import save_tracked
+from requests.models import BreachAffected, Case, Complaint
 
+from ..access import may_place_legal_holds, may_release_legal_holds
 from ..models import Customer, LegalHold
 
 ERR_REASON = "Give the reason for the hold (what it keeps the records for)."
@@ -31,8 +37,6 @@ ERR_PERMISSION = "Only the DPO places or releases a legal hold."
 
 def automatic_hold_reasons(customer_ids=None) -> dict[int, list[str]]:
     """Per held customer, why: the references of the open requests, complaints and breaches."""
-    from requests.models import BreachAffected, Case, Complaint
-
     reasons: dict[int, list[str]] = {}
     scope = Q() if customer_ids is None else Q(customer_id__in=list(customer_ids))
     for customer_id, reference in (
@@ -69,6 +73,42 @@ def held_customer_ids(today: datetime.date | None = None) -> set[int]:
     return manual | set(automatic_hold_reasons())
 
 
+# The day a retention run applies its holds for (retention_apply(now=...)): the per-batch check
+# below judges a DPO's hold's end date by the same day as the run's first look.
+_run_day: ContextVar[datetime.date | None] = ContextVar("legal_hold_run_day", default=None)
+
+
+@contextlib.contextmanager
+def holds_judged_on(day: datetime.date):
+    token = _run_day.set(day)
+    try:
+        yield
+    finally:
+        _run_day.reset(token)
+
+
+def held_now() -> set[int]:
+    """Every customer a hold covers, read now (judged on the run's day, as held_among)."""
+    return held_customer_ids(_run_day.get() or timezone.localdate())
+
+
+def held_among(customer_ids) -> set[int]:
+    """Inside a purge batch's transaction, just before it deletes: which of these customers a
+    hold covers now. A run reads the holds once when it starts and may take minutes; a complaint,
+    request, breach link or hold committed since must still stop the deletion (s173). The
+    customers' rows are locked FOR UPDATE first, so a matter naming one of them cannot commit
+    between this check and the batch's commit: its foreign-key check (deferred to its commit, as
+    Django makes them) takes a KEY SHARE lock on the row and waits for the batch. Every matter is
+    therefore seen here, or committed after the deletion."""
+    ids = sorted({pk for pk in customer_ids if pk is not None})
+    if not ids:
+        return set()
+    list(Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    today = _run_day.get() or timezone.localdate()
+    manual = set(_in_force(today).filter(customer_id__in=ids).values_list("customer_id", flat=True))
+    return manual | set(automatic_hold_reasons(ids))
+
+
 @dataclass(frozen=True)
 class Holds:
     """What holds a customer's records now: the DPO's holds in force, and the open matters."""
@@ -88,9 +128,9 @@ def customer_holds(customer: Customer, today: datetime.date | None = None) -> Ho
 
 
 @transaction.atomic
-def legal_hold_place(*, actor, customer: Customer, reason: str, ends_on: datetime.date) -> LegalHold:
+def legal_hold_place(*, actor: User, customer: Customer, reason: str, ends_on: datetime.date) -> LegalHold:
     """Place a manual legal hold on the customer's records until `ends_on` (the DPO only)."""
-    if not actor.has_perm("customers.add_legalhold"):
+    if not may_place_legal_holds(actor):
         raise ValidationError(ERR_PERMISSION)
     reason = (reason or "").strip()
     errors = {}
@@ -108,20 +148,18 @@ def legal_hold_place(*, actor, customer: Customer, reason: str, ends_on: datetim
     if errors:
         raise ValidationError(errors)
     hold = LegalHold(customer=customer, reason=reason, ends_on=ends_on, placed_by=actor)
-    hold._history_user, hold._change_reason = actor, "Legal hold placed"
-    hold.save()
+    save_tracked(hold, actor=actor, reason="Legal hold placed")
     return hold
 
 
 @transaction.atomic
-def legal_hold_release(*, actor, hold: LegalHold) -> LegalHold:
+def legal_hold_release(*, actor: User, hold: LegalHold) -> LegalHold:
     """Release a hold now: the next nightly run purges what is past its period."""
-    if not actor.has_perm("customers.change_legalhold"):
+    if not may_release_legal_holds(actor):
         raise ValidationError(ERR_PERMISSION)
     hold = LegalHold.objects.select_for_update().get(pk=hold.pk)
     if hold.released_at is not None:
         raise ValidationError(ERR_ALREADY_RELEASED)
     hold.released_at, hold.released_by = timezone.now(), actor
-    hold._history_user, hold._change_reason = actor, "Legal hold released"
-    hold.save()
+    save_tracked(hold, actor=actor, reason="Legal hold released")
     return hold

@@ -34,6 +34,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from privacy_portal.models import User
+from privacy_portal.private_storage import UploadTooBig, upload_bytes
+from privacy_portal.tracked import save_tracked
+
 from ..models import Bereavement, Channel, Customer, MpsFile, MpsMatch, PreferenceChange, SuppressionEntry
 from .imports import ImportRejected, RowError
 from .normalise import address_key
@@ -69,7 +73,6 @@ ERR_DATE = "The request date (positions 2-9) must be a date as DDMMCCYY, not {va
 ERR_TEXT = "The file is not text in the MPS layout (line {line})."
 ERR_ALREADY = "This MPS file was already loaded on {when}. Nothing was loaded."
 ERR_EMPTY = "The file holds no records."
-ERR_ALREADY_DECEASED = "A bereavement is already recorded for this customer."
 ERR_FUTURE = "The date cannot be in the future."
 DECEASED_EVIDENCE = "Deceased: never market again"
 
@@ -158,7 +161,8 @@ def _forename_matches(mps: str, ours: str) -> bool:
     if mps == ours:
         return True
     initials = mps.replace(" ", "")
-    return len(mps.split()) == len(initials) or (len(initials) <= 3 and initials[0] == ours[0])
+    # Initials ("M", "M A", "MA") match by the first one only, never whatever our forename is.
+    return (len(mps.split()) == len(initials) or len(initials) <= 3) and initials[0] == ours[0]
 
 
 # Street words written short on one side and long on the other ("12 High St." and "12 HIGH STREET").
@@ -177,40 +181,127 @@ def match_key(line1: str, postcode: str, surname: str) -> tuple[str, str]:
     return address_key(_line(line1), postcode), _words(surname)
 
 
-def _candidates(records: list[MpsRecord]) -> dict[tuple[str, str], list[Customer]]:
+def _postcodes(records: list[MpsRecord]) -> list[str]:
     postcodes = set()
     for r in records:
         compact = re.sub(r"\s+", "", r.postcode).upper()
         if len(compact) >= 5:
             postcodes.add(f"{compact[:-3]} {compact[-3:]}")
-    found: dict[tuple[str, str], list[Customer]] = {}
-    customers = Customer.objects.filter(postcode__in=sorted(postcodes), erased_at__isnull=True)
+    return sorted(postcodes)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    customer: Customer
+    first_name: str
+    # The history version whose (former) address this is; None for the customer's current address.
+    former_version: int | None = None
+
+
+def _candidates(records: list[MpsRecord]) -> dict[tuple[str, str], list[Candidate]]:
+    """Every customer address in the file's postcodes, current and former, by match key.
+
+    Three statements whatever the file's size: the live rows in those postcodes, every history
+    version in those postcodes (the index on the history's postcode, migration 0020), and the
+    live rows of the customers found only through their history."""
+    postcodes = _postcodes(records)
+    found: dict[tuple[str, str], list[Candidate]] = {}
+    customers = Customer.objects.filter(postcode__in=postcodes, erased_at__isnull=True)
     for customer in customers.select_related("bereavement").iterator(chunk_size=2000):
         key = match_key(customer.address_line1, customer.postcode, customer.last_name)
-        found.setdefault(key, []).append(customer)
+        found.setdefault(key, []).append(Candidate(customer, customer.first_name))
+    # Keep only the former versions whose key a record has (the surname compared first, as it is
+    # cheap), so the third statement loads only the customers that match (bench/mps_bench.py:
+    # 55,000 live rows loaded at 555 former addresses a postcode without this, 13-23 s at a
+    # million customers). Every record's key: a former-address name match of any flag is at least
+    # a match to review (matches_and_reviews).
+    wanted = {match_key(r.address_line1, r.postcode, r.surname) for r in records}
+    surnames = {surname for _, surname in wanted}
+    former: dict[tuple[int, tuple[str, str]], tuple[int, str]] = {}  # (customer, key): (newest version, forename)
+    versions = Customer.history.filter(postcode__in=postcodes).values_list(
+        "id", "history_id", "first_name", "last_name", "address_line1", "postcode"
+    )
+    for customer_id, history_id, first, last, line1, postcode in versions.order_by().iterator(2000):
+        if _words(last) not in surnames:
+            continue
+        key = match_key(line1, postcode, last)
+        if key not in wanted:
+            continue
+        if (customer_id, key) not in former or history_id > former[(customer_id, key)][0]:
+            former[(customer_id, key)] = (history_id, first)  # the newest version holding that address
+    if former:
+        live = Customer.objects.filter(pk__in={pk for pk, _ in former}, erased_at__isnull=True)
+        by_pk = {c.pk: c for c in live.select_related("bereavement").iterator(chunk_size=2000)}
+        for (customer_id, key), (history_id, first) in former.items():
+            holder = by_pk.get(customer_id)
+            if holder is None:
+                continue  # erased: its history holds no address any more, nor may it be matched
+            if key == match_key(holder.address_line1, holder.postcode, holder.last_name):
+                continue  # the current address: matched through the live row
+            found.setdefault(key, []).append(Candidate(holder, first, history_id))
     return found
 
 
-def matches(records: list[MpsRecord]) -> list[tuple[MpsRecord, Customer]]:
-    """(record, customer) for every record matching a customer by name, first line and postcode."""
+Match = tuple[MpsRecord, Customer, int | None]
+
+
+def matches(records: list[MpsRecord]) -> list[Match]:
+    """The matches applied (matches_and_reviews' first list)."""
+    return matches_and_reviews(records)[0]
+
+
+def matches_and_reviews(records: list[MpsRecord]) -> tuple[list[Match], list[Match]]:
+    """(record, customer, former version) for every customer a record matches by name, first
+    address line and postcode, one per customer: those applied, and those only to review.
+
+    An X (deceased) record is applied at an address the customer ever held (a former one through
+    the history): the death is the person's wherever they now live, and a catalogue sent to the new
+    address of someone who died is what the family must never receive; since a namesake who once
+    lived there is as likely, the match says so for review (MpsMatch.Review.APPLIED). A P (remove)
+    record is applied at the current address only: the MPS registers a name *at an address*, and a
+    customer who has since moved is not at that address any more. A former-address name match
+    that is not applied (a P record; an X record whose address someone matching lives at now, the
+    one it names) is never dropped silently: it is recorded for review, with nothing applied
+    (MpsMatch.Review.NOT_APPLIED).
+
+    A customer matched by several records keeps one: a deceased record before a removal, the
+    current address before a former one, then the earliest line (one match per customer and file);
+    an applied match before one to review."""
     candidates = _candidates(records)
-    pairs = []
+    best: dict[int, tuple[tuple, MpsRecord, Customer, int | None]] = {}
+    review: dict[int, tuple[tuple, MpsRecord, Customer, int | None]] = {}
     for record in records:
         key = match_key(record.address_line1, record.postcode, record.surname)
         if not key[0] or not key[1]:
             continue
-        for customer in candidates.get(key, ()):
-            if _forename_matches(record.forename, customer.first_name):
-                pairs.append((record, customer))
-    return pairs
+        named = [c for c in candidates.get(key, ()) if _forename_matches(record.forename, c.first_name)]
+        # Someone living at the address is the one the record names: one death never also marks a
+        # former resident of the same name (a former address counts only when nobody matching
+        # lives there now).
+        resident = any(c.former_version is None for c in named)
+        for candidate in named:
+            customer = candidate.customer
+            rank = (record.flag != MpsMatch.Flag.DECEASED, candidate.former_version is not None, record.line)
+            former = candidate.former_version is not None
+            applied = not former or (record.flag == MpsMatch.Flag.DECEASED and not resident)
+            chosen = best if applied else review
+            if customer.pk not in chosen or rank < chosen[customer.pk][0]:
+                chosen[customer.pk] = (rank, record, customer, candidate.former_version)
+
+    def ordered(found: dict) -> list[Match]:
+        items = sorted(found.values(), key=lambda item: (item[1].line, item[2].pk))
+        return [(record, customer, version) for _, record, customer, version in items]
+
+    return ordered(best), ordered({pk: item for pk, item in review.items() if pk not in best})
 
 
 @transaction.atomic
-def mps_load(*, actor, file, name: str) -> MpsFile:
+def mps_load(*, actor: User, file, name: str) -> MpsFile:
     """Load an MPS Personal file (fixed width, or CSV by its .csv name), all or nothing."""
-    data = file.read(MAX_MPS_BYTES + 1)
-    if len(data) > MAX_MPS_BYTES:
-        raise ImportRejected.file(f"The file is larger than {MAX_MPS_BYTES // (1024 * 1024)} MB.")
+    try:
+        data = upload_bytes(file, limit=MAX_MPS_BYTES)
+    except UploadTooBig:
+        raise ImportRejected.file(f"The file is larger than {MAX_MPS_BYTES // (1024 * 1024)} MB.") from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -225,7 +316,7 @@ def mps_load(*, actor, file, name: str) -> MpsFile:
     earlier = MpsFile.objects.filter(sha256=digest).first()
     if earlier is not None:
         raise ImportRejected.file(ERR_ALREADY.format(when=f"{earlier.loaded_at:%Y-%m-%d %H:%M}"))
-    pairs = matches(records)
+    pairs, to_review = matches_and_reviews(records)
     loaded = MpsFile(
         name=os.path.basename(name)[:255],
         sha256=digest,
@@ -233,18 +324,16 @@ def mps_load(*, actor, file, name: str) -> MpsFile:
         lines=len(records),
         removals=sum(r.flag == MpsMatch.Flag.REMOVE for r in records),
         deceased=sum(r.flag == MpsMatch.Flag.DECEASED for r in records),
-        matched=len({r.line for r, _ in pairs}),
+        matched=len({r.line for r, _, _ in pairs}),
         loaded_by=actor,
     )
-    loaded._history_user = actor
-    loaded._change_reason = f"MPS file loaded: {len(records):,} record(s)"
-    loaded.save()
-    for record, customer in pairs:
+    save_tracked(loaded, actor=actor, reason=f"MPS file loaded: {len(records):,} record(s)")
+    for record, customer, former_version in pairs:
+        review = MpsMatch.Review.APPLIED if former_version is not None else MpsMatch.Review.NONE
         match = MpsMatch(customer=customer, mps_file=loaded, line=record.line, flag=record.flag,
-                         requested_on=record.requested_on)  # fmt: skip
-        match._history_user = actor
-        match._change_reason = f"MPS file {loaded.pk}, line {record.line}"
-        match.save()
+                         requested_on=record.requested_on, on_former_address=former_version is not None,
+                         address_version=former_version, review=review)  # fmt: skip
+        save_tracked(match, actor=actor, reason=f"MPS file {loaded.pk}, line {record.line}")
         if record.flag == MpsMatch.Flag.DECEASED:
             evidence = f"MPS deceased record, file {loaded.pk} line {record.line}"
             customer_record_bereavement(
@@ -255,7 +344,31 @@ def mps_load(*, actor, file, name: str) -> MpsFile:
                 mps_match=match,
                 evidence=evidence,
             )
+    for record, customer, former_version in to_review:
+        match = MpsMatch(customer=customer, mps_file=loaded, line=record.line, flag=record.flag,
+                         requested_on=record.requested_on, on_former_address=True, address_version=former_version,
+                         review=MpsMatch.Review.NOT_APPLIED)  # fmt: skip
+        save_tracked(match, actor=actor, reason=f"MPS file {loaded.pk}, line {record.line}: to review, not applied")
     return loaded
+
+
+def mps_to_review(mps_file: MpsFile) -> int:
+    """How many of the file's matches an agent or the DPO is to check (a former address)."""
+    return mps_file.matches.exclude(review=MpsMatch.Review.NONE).count()
+
+
+def mps_matches_of(customer: Customer, *, limit: int = 5) -> list[tuple[MpsMatch, str]]:
+    """The customer's newest MPS matches, each with the former address that matched ("" for the
+    current address): two statements."""
+    shown = list(customer.mps_matches.select_related("mps_file").order_by("-matched_at", "-pk")[:limit])
+    versions = [m.address_version for m in shown if m.address_version is not None]
+    addresses = {
+        history_id: ", ".join(part for part in (line1, postcode) if part)
+        for history_id, line1, postcode in Customer.history.filter(history_id__in=versions).values_list(
+            "history_id", "address_line1", "postcode"
+        )
+    } if versions else {}  # fmt: skip
+    return [(m, addresses.get(m.address_version, "") if m.on_former_address else "") for m in shown]
 
 
 def bereavement_of(customer: Customer) -> Bereavement | None:
@@ -265,7 +378,7 @@ def bereavement_of(customer: Customer) -> Bereavement | None:
 @transaction.atomic
 def customer_record_bereavement(
     *,
-    actor,
+    actor: User,
     customer: Customer,
     source: str,
     reported_on: datetime.date,
@@ -285,9 +398,7 @@ def customer_record_bereavement(
         raise ValidationError({"reported_on": ERR_FUTURE})
     record = Bereavement(customer=customer, source=source, reported_on=reported_on, evidence=evidence.strip()[:500],
                          mps_match=mps_match, recorded_by=actor)  # fmt: skip
-    record._history_user = actor
-    record._change_reason = f"Bereavement recorded ({Bereavement.Source(source).label})"
-    record.save()
+    save_tracked(record, actor=actor, reason=f"Bereavement recorded ({Bereavement.Source(source).label})")
     pref_source = PreferenceChange.Source.MPS_FILE if source == Bereavement.Source.MPS_FILE else (
         PreferenceChange.Source.BEREAVEMENT)  # fmt: skip
     received_at = timezone.now()

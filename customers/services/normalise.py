@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -35,6 +36,27 @@ def normalise_email(value: str) -> str:
     except ValidationError:
         raise ValidationError(ERR_EMAIL, code="email") from None
     return value
+
+
+def email_key(value: str) -> str:
+    """An email address as the portal compares it: NFKC (full-width and other compatibility forms
+    become the letters they show: full-width "pat" is pat), trimmed, lower
+    case (not casefold: it would turn a domain's "ß" into "ss", another domain under IDNA 2008).
+    Look-alike letters of other scripts are not mapped (they may be a real, other address):
+    email_mixed_script flags them for a person to look at."""
+    return unicodedata.normalize("NFKC", value or "").strip().lower()
+
+
+def _scripts(text: str) -> set[str]:
+    """The scripts of the letters in `text`, by their Unicode names' first word (LATIN, CYRILLIC, ...)."""
+    return {unicodedata.name(ch, "?").split()[0] for ch in text if ch.isalpha()}
+
+
+def email_mixed_script(value: str) -> bool:
+    """Whether a part of the address (the local part, or one label of the domain) mixes letters of
+    more than one script, as a look-alike does ("example" spelt with a Cyrillic "a", U+0430)."""
+    local, _, domain = email_key(value).rpartition("@")
+    return any(len(_scripts(part)) > 1 for part in (local, *domain.split(".")))
 
 
 def normalise_phone(value: str) -> str:
@@ -87,10 +109,6 @@ def normalise_postcode(value: str) -> str:
     if not _POSTCODE.match(compact):
         raise ValidationError(ERR_POSTCODE, code="postcode")
     return f"{compact[:-3]} {compact[-3:]}"
-
-
-def looks_like_postcode(value: str) -> bool:
-    return bool(_POSTCODE.match(re.sub(r"\s+", "", value).upper()))
 
 
 def address_key(line1: str, postcode: str) -> str:

@@ -11,7 +11,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from privacy_portal import legal
-from privacy_portal.models import PrivacyNoticeVersion
+from privacy_portal.models import PrivacyNoticeVersion, User
+from privacy_portal.tracked import save_tracked
 
 from ..models import (
     CHANNEL_PURPOSES,
@@ -222,7 +223,7 @@ def _refresh_state(customer: Customer, locked: Customer) -> None:
 @transaction.atomic
 def preference_record(
     *,
-    actor,
+    actor: User | None,
     customer: Customer,
     purpose: str,
     channel: str = "",
@@ -277,11 +278,10 @@ def preference_record(
         ),
         actioned_at=actioned_on_recording(purpose=purpose, granted=granted, now=timezone.now()),
     )
-    change._history_user = actor
-    change._change_reason = f"{'Opt-in' if granted else 'Opt-out'} via {Source(source).label}"
+    reason = f"{'Opt-in' if granted else 'Opt-out'} via {Source(source).label}"
     if change.actioned_at is not None:
-        change._change_reason += f"; {REASON_AT_ONCE}"
-    change.save()
+        reason += f"; {REASON_AT_ONCE}"
+    save_tracked(change, actor=actor, reason=reason)
     if not granted and purpose == Purpose.DIRECT_MARKETING:
         suppression_add_customer(customer=customer, channels=[channel], reason=SuppressionEntry.Reason.OPTED_OUT)
     return change, True
@@ -290,7 +290,7 @@ def preference_record(
 @transaction.atomic
 def customer_object_to_marketing(
     *,
-    actor,
+    actor: User,
     customer: Customer,
     source: str,
     received_at: datetime.datetime | None = None,
@@ -320,8 +320,6 @@ def customer_object_to_marketing(
     if not customer.marketing_objected:
         customer.marketing_objected = True
         customer.objected_at = received_at
-        customer._history_user = actor
-        customer._change_reason = "Objection to direct marketing (Art 21)"
-        customer.save()
+        save_tracked(customer, actor=actor, reason="Objection to direct marketing (Art 21)")
     suppression_add_customer(customer=customer, channels=Channel.values, reason=SuppressionEntry.Reason.OBJECTED)
     return changes

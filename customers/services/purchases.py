@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from typing import IO
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from privacy_portal import bounds
+from privacy_portal.models import User
+from privacy_portal.tracked import track
 
 from ..models import Customer, Purchase
 from .imports import (
@@ -84,12 +86,19 @@ def _parse_date(errors: list[RowError], line: int, column: str, value: str) -> d
 
 def _parse_money(errors: list[RowError], line: int, column: str, value: str) -> decimal.Decimal | None:
     field = Purchase._meta.get_field(column)
+    assert isinstance(field, models.DecimalField)
     limit = decimal.Decimal(10) ** (field.max_digits - field.decimal_places)
     try:
         amount = decimal.Decimal(value.removeprefix("£"))
     except decimal.InvalidOperation:
         amount = None
-    if amount is None or not amount.is_finite() or amount < 0 or amount >= limit or amount.as_tuple().exponent < -2:
+    if (
+        amount is None
+        or not amount.is_finite()
+        or amount < 0
+        or amount >= limit
+        or int(amount.as_tuple().exponent) < -2
+    ):
         errors.append(RowError(line, column, ERR_AMOUNT.format(max=f"£{limit - decimal.Decimal('0.01'):,}")))
         return None
     return amount.quantize(decimal.Decimal("0.01"))
@@ -99,11 +108,10 @@ def _parse_purchase_row(line: int, cells: list[str], errors: list[RowError]) -> 
     """Check one row's format (no database). Returns an unsaved purchase and its customer's pk."""
     values = dict(zip(PURCHASE_HEADER, cells, strict=True))
     found = len(errors)
-    field_of = Purchase._meta.get_field
     for column in ("order_ref", "description"):
         if not values[column]:
             errors.append(RowError(line, column, ERR_REQUIRED))
-        check_length(errors, line, column, values[column], field_of(column).max_length)
+        check_length(errors, line, column, values[column], bounds.max_length(Purchase, column))
     pk = parse_reference(errors, line, values["customer_reference"])
     ordered_on = _parse_date(errors, line, "ordered_on", values["ordered_on"])
     if ordered_on and ordered_on > timezone.localdate():
@@ -138,6 +146,7 @@ def _parse_purchase_row(line: int, cells: list[str], errors: list[RowError]) -> 
             errors.append(RowError(line, "guarantee_until", ERR_GUARANTEE_BEFORE_ORDER))
     if len(errors) > found:
         return None
+    assert ordered_on is not None and amount is not None  # else an error was recorded
     purchase = Purchase(
         order_ref=values["order_ref"],
         customer_id=pk,
@@ -149,12 +158,11 @@ def _parse_purchase_row(line: int, cells: list[str], errors: list[RowError]) -> 
         instalment_amount=instalment_amount,
         guarantee_until=guarantee_until,
     )
-    purchase._change_reason = f"Bulk import of purchases, line {line}"
     return purchase, line
 
 
 @transaction.atomic
-def purchase_import(*, actor, file: IO[bytes], name: str) -> PurchaseImportResult:
+def purchase_import(*, actor: User, file: IO[bytes], name: str) -> PurchaseImportResult:
     """Import purchases from a CSV file (PURCHASE_HEADER), all or nothing.
 
     Every row is checked first; any problem raises ImportRejected listing each one, and
@@ -193,7 +201,8 @@ def purchase_import(*, actor, file: IO[bytes], name: str) -> PurchaseImportResul
     if errors:
         raise ImportRejected(errors)
 
-    bulk_create_with_history([p for p, _ in new], Purchase, batch_size=BATCH_SIZE, default_user=actor)
+    rows = [track(p, actor=actor, reason=f"Bulk import of purchases, line {line}") for p, line in new]
+    bulk_create_with_history(rows, Purchase, batch_size=BATCH_SIZE, default_user=actor)
     return PurchaseImportResult(rows=len(parsed), created=len(new), already_present=len(parsed) - len(new))
 
 

@@ -10,6 +10,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from privacy_portal.models import User
+from privacy_portal.tracked import save_tracked
+
 from ..models import UK_COUNTRY_CODE, Recipient
 
 Mechanism = Recipient.TransferMechanism
@@ -96,7 +99,7 @@ def _clean(data: dict) -> dict:
 @transaction.atomic
 def recipient_save(
     *,
-    actor,
+    actor: User,
     recipient: Recipient | None = None,
     reason: str = "",
     code: str = "",
@@ -146,11 +149,13 @@ def recipient_save(
     target = recipient or Recipient()
     for field, value in values.items():
         setattr(target, field, value)
-    target._history_user = actor
-    target._change_reason = reason.strip()[:100] if recipient is not None else "Added to the register"
     try:
-        with transaction.atomic():
-            target.save()
+        save_tracked(
+            target,
+            actor=actor,
+            reason=reason.strip()[:100] if recipient is not None else "Added to the register",
+            savepoint=True,
+        )
     except IntegrityError:
         # Someone saved the same name or code at the same moment.
         raise ValidationError({"name": ERR_DUPLICATE.format(what="name or short code")}) from None

@@ -20,9 +20,24 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from privacy_portal import legal
-from privacy_portal.replay import collecting_purge, note_deleted
+from privacy_portal.audit import audit_scrub
+from privacy_portal.history import history_model
+from privacy_portal.purge import delete_with_history
+from privacy_portal.services.replay import collecting_purge, note_deleted
 
-from ..models import Call, Correspondence, Disclosure, EmailEvent, InboundSms, PreferenceChange, Purchase
+from ..models import (
+    Call,
+    Correspondence,
+    DeletionTask,
+    Disclosure,
+    EmailEvent,
+    InboundSms,
+    LegalHold,
+    PreferenceChange,
+    Purchase,
+)
+from . import legal_holds
+from .external_deletion import PurgedCall, deletion_tasks_create
 
 # Ids deleted per transaction: short transactions, bounded memory, little lock contention.
 PURGE_BATCH_SIZE = 5000
@@ -42,7 +57,9 @@ def _raw_delete(model: type[models.Model], ids: list[int]) -> int:
     if [rel for rel in model._meta.related_objects if not rel.related_model._meta.auto_created]:
         raise RuntimeError(f"{model._meta.label} has dependent rows; purge them with their own rule first.")
     table = connection.ops.quote_name(model._meta.db_table)
-    pk = connection.ops.quote_name(model._meta.pk.column)
+    column = model._meta.pk.column
+    assert column is not None  # a primary key is a column
+    pk = connection.ops.quote_name(column)
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE {pk} = ANY(%s)", [ids])  # noqa: S608 (names from model meta)
         return cursor.rowcount
@@ -62,18 +79,31 @@ def _purge_model(
     re-run picks up where it stopped. History rows whose live row is already gone (deleted
     earlier by hand, say) and whose own date is past the cutoff are scrubbed as well.
     """
-    history = model.history.model
+    history = history_model(model)
     removed = {"rows": 0, "history_rows": 0, "transcripts": 0, "held": 0}
     expired = model._default_manager.filter(**{f"{date_field}__lt": cutoff}).order_by("pk")
     if held:
         # A legal hold keeps the held people's rows (and their history) until it ends.
         removed["held"] = expired.filter(customer_id__in=held).count()
         expired = expired.exclude(customer_id__in=held)
+    late_held: set[int] = set()
     while True:
         with transaction.atomic():
-            ids = list(expired.values_list("pk", flat=True)[:batch_size])
-            if not ids:
+            rows = list(
+                (expired.exclude(customer_id__in=late_held) if late_held else expired).values_list("pk", "customer_id")[
+                    :batch_size
+                ]
+            )
+            if not rows:
                 break
+            # Checked again just before deleting: a matter opened since the run read its holds.
+            held_now = legal_holds.held_among(customer_id for _, customer_id in rows)
+            if held_now:
+                late_held |= held_now
+                removed["held"] += expired.filter(customer_id__in=held_now).count()
+            ids = [pk for pk, customer_id in rows if customer_id not in held_now]
+            if not ids:
+                continue
             if model is Call:
                 removed["transcripts"] += Call.objects.filter(pk__in=ids).exclude(transcript="").count()
                 if purged_calls is not None:
@@ -84,7 +114,7 @@ def _purge_model(
             note_deleted(model._meta.label, ids)
     orphans = (
         history.objects.filter(**{f"{date_field}__lt": cutoff})
-        .exclude(customer_id__in=held)
+        .exclude(customer_id__in=held | late_held)
         .filter(~Exists(model._default_manager.filter(pk=OuterRef("id"))))
         .order_by("history_id")
         .values_list("history_id", flat=True)
@@ -100,8 +130,6 @@ def _purge_model(
 
 def purged_calls_of(calls) -> list:
     """What the stores outside the portal need to find their copies of `calls` (ids only)."""
-    from .external_deletion import PurgedCall
-
     return [
         PurgedCall(pk, ref, bool(transcript or provider))
         for pk, ref, transcript, provider in calls.values_list(
@@ -112,11 +140,9 @@ def purged_calls_of(calls) -> list:
 
 def _ask_stores_to_delete(purged_calls: list, now: datetime.datetime | None) -> int:
     """The recording store and each recipient holding call data get a deletion task."""
-    from .external_deletion import deletion_tasks_create
-
     when = timezone.localdate(now or timezone.now())
     tasks = deletion_tasks_create(
-        calls=purged_calls, cause="retention", source_reference=f"Retention run {when:%Y-%m-%d}", now=now
+        actor=None, calls=purged_calls, cause="retention", source_reference=f"Retention run {when:%Y-%m-%d}", now=now
     )
     return len(tasks)
 
@@ -130,16 +156,24 @@ def purge_expired_calls(*, now: datetime.datetime | None = None, batch_size: int
     correspondence_history.
     """
     purged_calls: list = []
-    with collecting_purge():
+    # Run by hand (the command) or as a task: the legal holds bind it as they bind the nightly run.
+    day = timezone.localdate(now or timezone.now())
+    held = frozenset(legal_holds.held_customer_ids(day))
+    with collecting_purge(), legal_holds.holds_judged_on(day):
         calls = _purge_model(
             Call,
             "started_at",
             retention_cutoff(legal.CALL_RETENTION_MONTHS, now),
             batch_size,
+            held,
             purged_calls=purged_calls,
         )
         letters = _purge_model(
-            Correspondence, "occurred_at", retention_cutoff(legal.CORRESPONDENCE_RETENTION_MONTHS, now), batch_size
+            Correspondence,
+            "occurred_at",
+            retention_cutoff(legal.CORRESPONDENCE_RETENTION_MONTHS, now),
+            batch_size,
+            held,
         )
     _ask_stores_to_delete(purged_calls, now)
     report = {
@@ -151,8 +185,6 @@ def purge_expired_calls(*, now: datetime.datetime | None = None, batch_size: int
     }
     if any(report.values()):
         # A chained entry in the access log (counts only): the system's own scrubbing.
-        from privacy_portal.audit import audit_scrub
-
         audit_scrub(actor=None, what="retention: calls and correspondence", details=report)
     return report
 
@@ -184,6 +216,7 @@ def correspondence_purge_expired(*, now: datetime.datetime | None = None, held: 
 
 def _report(counts, model, held: int = 0) -> dict:
     label = model._meta.label
+    held += counts.get("held", 0)  # a hold that came to cover a customer during the run
     return {"rows": counts.get(label, 0), "history": counts.get(f"{label} history", 0), "held": held}
 
 
@@ -196,8 +229,6 @@ def _split_held(queryset: models.QuerySet, held: frozenset[int], field: str = "c
 def purchases_purge_expired(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
     """Purchases whose order, instalment plan and guarantee all ended more than
     legal.PURCHASE_RETENTION_YEARS ago, with their history (detached ones too)."""
-    from privacy_portal.retention import delete_with_history
-
     today = timezone.localdate(now or timezone.now())
     cutoff = today - relativedelta(years=legal.PURCHASE_RETENTION_YEARS)
     candidates = Purchase.objects.filter(ordered_on__lt=cutoff).exclude(guarantee_until__gte=cutoff)
@@ -213,8 +244,6 @@ def purchases_purge_expired(*, now: datetime.datetime | None = None, held: froze
 
 def disclosures_purge_expired(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
     """Disclosures made more than legal.DISCLOSURE_RETENTION_YEARS ago, with their history."""
-    from privacy_portal.retention import delete_with_history
-
     cutoff = (now or timezone.now()) - relativedelta(years=legal.DISCLOSURE_RETENTION_YEARS)
     queryset, kept = _split_held(Disclosure.objects.filter(disclosed_at__lt=cutoff), held)
     return _report(delete_with_history(queryset), Disclosure, kept)
@@ -225,8 +254,6 @@ def preference_changes_purge_superseded(
 ) -> dict:
     """Preference changes superseded (a later change for the same customer, purpose and channel)
     more than legal.PREFERENCE_RECORD_RETENTION_YEARS ago; the current one is always kept."""
-    from privacy_portal.retention import delete_with_history
-
     cutoff = (now or timezone.now()) - relativedelta(years=legal.PREFERENCE_RECORD_RETENTION_YEARS)
     later = PreferenceChange.objects.filter(
         customer_id=OuterRef("customer_id"),
@@ -241,8 +268,6 @@ def preference_changes_purge_superseded(
 
 def inbound_sms_purge_expired(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
     """Text messages received more than legal.INBOUND_SMS_RETENTION_MONTHS ago."""
-    from privacy_portal.retention import delete_with_history
-
     cutoff = retention_cutoff(legal.INBOUND_SMS_RETENTION_MONTHS, now)
     queryset, kept = _split_held(InboundSms.objects.filter(received_at__lt=cutoff), held)
     return _report(delete_with_history(queryset), InboundSms, kept)
@@ -250,10 +275,6 @@ def inbound_sms_purge_expired(*, now: datetime.datetime | None = None, held: fro
 
 def legal_holds_purge_ended(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
     """Manual legal holds released, or ended, more than legal.CASE_FILE_RETENTION_YEARS ago."""
-    from privacy_portal.retention import delete_with_history
-
-    from ..models import LegalHold
-
     cutoff = timezone.localdate(now or timezone.now()) - relativedelta(years=legal.CASE_FILE_RETENTION_YEARS)
     ended = LegalHold.objects.filter(
         models.Q(released_at__date__lt=cutoff) | models.Q(released_at__isnull=True, ends_on__lt=cutoff)
@@ -264,10 +285,6 @@ def legal_holds_purge_ended(*, now: datetime.datetime | None = None, held: froze
 def deletion_tasks_purge_confirmed(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
     """Deletion tasks confirmed more than legal.CASE_FILE_RETENTION_YEARS ago, their attached
     confirmations included."""
-    from privacy_portal.retention import delete_with_history
-
-    from ..models import DeletionTask
-
     cutoff = (now or timezone.now()) - relativedelta(years=legal.CASE_FILE_RETENTION_YEARS)
     done = delete_with_history(
         DeletionTask.objects.filter(confirmed_at__lt=cutoff), files=lambda task: task.confirmation_path
@@ -277,8 +294,6 @@ def deletion_tasks_purge_confirmed(*, now: datetime.datetime | None = None, held
 
 def email_events_purge_expired(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
     """Email provider events received more than legal.EMAIL_EVENT_RETENTION_MONTHS ago."""
-    from privacy_portal.retention import delete_with_history
-
     cutoff = retention_cutoff(legal.EMAIL_EVENT_RETENTION_MONTHS, now)
     queryset, kept = _split_held(EmailEvent.objects.filter(received_at__lt=cutoff), held)
     return _report(delete_with_history(queryset), EmailEvent, kept)

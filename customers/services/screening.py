@@ -20,14 +20,16 @@ import datetime
 from dataclasses import dataclass, field
 
 import phonenumbers
+from django.db import connection
 from django.utils import timezone
 
 from privacy_portal import legal
 
-from ..models import Bereavement, Channel, Customer, PreferenceChange, Purpose, TpsFile, TpsRegister
+from ..models import Bereavement, Channel, Customer, PreferenceChange, Purpose, SuppressionEntry, TpsFile, TpsRegister
+from ..subject import Identifiers
 from . import tps
 from .normalise import format_phone
-from .suppression import is_suppressed
+from .suppression import identifier_hash, is_suppressed
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,15 @@ def parse_uk(raw: str) -> tuple[str, str]:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), ""
 
 
+def parse_to_screen(raw: str) -> tuple[str, str]:
+    """parse_uk for a number about to be screened for a call: a number written with letters is not
+    one (phonenumbers reads letters as a keypad word, "01635 5O6l6O" as 01635 566566: never screen
+    a number other than the one the dialler or the call list will dial)."""
+    if any(ch.isalpha() for ch in raw or ""):
+        return "", ERR_NOT_A_NUMBER
+    return parse_uk(raw)
+
+
 def screen_number(
     raw: str, *, customers: list[Customer] | None = None, context: ScreeningContext | None = None
 ) -> Screening:
@@ -161,26 +172,112 @@ def screen_number(
     called for (a campaign row by account reference, the desk); every other customer holding the
     number counts too (their opt-out is the line's)."""
     context = context or ScreeningContext.now()
-    e164, error = parse_uk(raw)
+    e164, error = parse_to_screen(raw)
     if error:
-        code = "not_uk" if e164 else "not_a_number"
-        return Screening(number=e164 or (raw or "").strip()[:40], reasons=[Reason(code, error)], files=context.files)
-    result = Screening(number=e164, files=context.files)
+        return not_screenable(raw, e164, error, context)
     holders = {c.pk: c for c in Customer.objects.filter(phone=e164).select_related("bereavement")}
     for customer in customers or ():
         holders.setdefault(customer.pk, customer)
-    notified = _own_list(result, list(holders.values()))
-    _tps(result, tps.e164_to_key(e164), context, notified)
+    suppressed = is_suppressed(channel=Channel.PHONE, identifier=e164)
+    key = tps.e164_to_key(e164)
+    assert key is not None  # parse_uk accepted a UK number
+    return answer(e164, context=context, suppressed=suppressed, holders=list(holders.values()),
+                  listings=tps.listing(key))  # fmt: skip
+
+
+def screen_numbers(
+    items: list[tuple[str, list[Customer]]], *, context: ScreeningContext | None = None
+) -> list[Screening]:
+    """screen_number for a batch of (number as given, the record(s) it is called for), in a fixed
+    number of statements whatever the batch's size: the holders of every number, the suppression
+    list's entries for them, both registers' listings and every holder's latest preferences, each
+    read once for the batch (a campaign's call list of 100,000 rows, read per row, was ~4
+    statements a row). Same answers as screen_number, row for row (tests/customers/test_tps_screening.py)."""
+    context = context or ScreeningContext.now()
+    parsed = [parse_to_screen(raw) for raw, _ in items]
+    numbers = sorted({e164 for e164, error in parsed if not error})
+    holders_of: dict[str, dict[int, Customer]] = {n: {} for n in numbers}
+    for customer in Customer.objects.filter(phone__in=numbers).select_related("bereavement").order_by("pk"):
+        holders_of[customer.phone][customer.pk] = customer
+    hashes = {identifier_hash(n): n for n in numbers}
+    suppressed = {
+        hashes[h]
+        for h in SuppressionEntry.objects.filter(channel=Channel.PHONE, identifier_hash__in=list(hashes)).values_list(
+            "identifier_hash", flat=True
+        )
+    }
+    keys = {n: tps.e164_to_key(n) for n in numbers}
+    listed = tps.listings([k for k in keys.values() if k is not None])
+    everyone: dict[int, Customer] = {}
+    for (_, given), (e164, error) in zip(items, parsed, strict=True):
+        if not error:
+            for customer in [*holders_of[e164].values(), *given]:
+                everyone.setdefault(customer.pk, customer)
+    latest = _latest_preferences([c for c in everyone.values() if not c.is_erased])
+    results = []
+    for (raw, given), (e164, error) in zip(items, parsed, strict=True):
+        if error:
+            results.append(not_screenable(raw, e164, error, context))
+            continue
+        holders = dict(holders_of[e164])
+        for customer in given:
+            holders.setdefault(customer.pk, customer)
+        key = keys[e164]
+        results.append(answer(e164, context=context, suppressed=e164 in suppressed, holders=list(holders.values()),
+                              listings=listed.get(key, []) if key is not None else [], preferences=latest))  # fmt: skip
+    return results
+
+
+def not_screenable(raw: str, e164: str, error: str, context: ScreeningContext) -> Screening:
+    """The answer for what parse_uk refused: not a number, or not a UK one (never cleared)."""
+    code = "not_uk" if e164 else "not_a_number"
+    return Screening(number=e164 or (raw or "").strip()[:40], reasons=[Reason(code, error)], files=context.files)
+
+
+def answer(
+    e164: str,
+    *,
+    context: ScreeningContext,
+    suppressed: bool,
+    holders: list[Customer],
+    listings: list[tuple[str, datetime.date | None]],
+    preferences: dict[tuple[int, str, str], PreferenceChange] | None = None,
+) -> Screening:
+    """The rules applied to what was read about a UK number (E.164): whether our suppression list
+    holds it, the customers holding it, and the registers listing it (tps.listing). Reads only
+    the holders' latest preferences (one statement, none without holders), unless `preferences`
+    gives them (keyed as _latest_preferences keys them). screen_number reads the facts one
+    statement each; the dialler's check (services/dialler.py) all of them in one."""
+    result = Screening(number=e164, files=context.files)
+    notified = _own_list(result, holders, suppressed, preferences)
+    _tps(result, listings, context, notified)
     result.reasons.sort(key=lambda r: r.code not in TPS_CODES)  # the TPS's answer first
     return result
 
 
-def _latest(customer: Customer, purpose: str, channel: str) -> PreferenceChange | None:
-    return (
-        PreferenceChange.objects.filter(customer=customer, purpose=purpose, channel=channel)
-        .order_by("-received_at", "-id")
-        .first()
+# The preferences screening reads: marketing calls, and reg 21(4) "calls despite the TPS".
+_SCREENED = ((Purpose.DIRECT_MARKETING, Channel.PHONE), (Purpose.CALLS_DESPITE_TPS, ""))
+
+
+def _latest_preferences(holders: list[Customer]) -> dict[tuple[int, str, str], PreferenceChange]:
+    """Each holder's latest change of the screened preferences, in one statement."""
+    if not holders:
+        return {}
+    changes = PreferenceChange.objects.filter(
+        customer__in=[c.pk for c in holders],
+        purpose__in=[p for p, _ in _SCREENED],
+        channel__in=[c for _, c in _SCREENED],
     )
+    if connection.vendor == "postgresql":
+        latest = changes.order_by("customer_id", "purpose", "channel", "-received_at", "-id").distinct(
+            "customer_id", "purpose", "channel"
+        )
+    else:  # SQLite (the demo): DISTINCT ON is PostgreSQL's; the first seen per key is the latest
+        latest = changes.order_by("-received_at", "-id")
+    found: dict[tuple[int, str, str], PreferenceChange] = {}
+    for change in latest:
+        found.setdefault((change.customer_id, change.purpose, change.channel), change)
+    return found
 
 
 def _bereavement(customer: Customer) -> Bereavement | None:
@@ -190,12 +287,15 @@ def _bereavement(customer: Customer) -> Bereavement | None:
         return None
 
 
-def _own_list(result: Screening, holders: list[Customer]) -> datetime.datetime | None:
+def _own_list(
+    result: Screening, holders: list[Customer], suppressed: bool, preferences: dict | None
+) -> datetime.datetime | None:
     """Our do-not-call list; returns when a holder told us they do not object despite the TPS."""
     add = result.reasons.append
-    if is_suppressed(channel=Channel.PHONE, identifier=result.number):
+    if suppressed:
         add(Reason("suppressed", MSG_SUPPRESSED))
     notified = None
+    latest = _latest_preferences([c for c in holders if not c.is_erased]) if preferences is None else preferences
     for customer in sorted(holders, key=lambda c: c.pk):
         ref = customer.reference
         bereavement = _bereavement(customer)
@@ -208,20 +308,20 @@ def _own_list(result: Screening, holders: list[Customer]) -> datetime.datetime |
             add(Reason("objected", MSG_OBJECTED.format(ref=ref, when=timezone.localtime(customer.objected_at))))
         if customer.processing_restricted:
             add(Reason("restricted", MSG_RESTRICTED.format(ref=ref)))
-        calls = _latest(customer, Purpose.DIRECT_MARKETING, Channel.PHONE)
+        calls = latest.get((customer.pk, Purpose.DIRECT_MARKETING, Channel.PHONE))
         if calls is None:
             add(Reason("no_consent", MSG_NO_CONSENT.format(ref=ref)))
         elif not calls.granted:
             add(Reason("opted_out", MSG_OPTED_OUT.format(ref=ref, when=timezone.localtime(calls.received_at))))
         else:
             add(Reason("opted_in", MSG_OPTED_IN.format(ref=ref, when=timezone.localtime(calls.received_at)), False))
-        despite = _latest(customer, Purpose.CALLS_DESPITE_TPS, "")
+        despite = latest.get((customer.pk, Purpose.CALLS_DESPITE_TPS, ""))
         if despite is not None and despite.granted:
             notified = despite.received_at
     return notified
 
 
-def _tps(result: Screening, key: int, context: ScreeningContext, notified) -> None:
+def _tps(result: Screening, listings, context: ScreeningContext, notified) -> None:
     add = result.reasons.append
     for register in TpsRegister.values:
         loaded = context.files.get(register)
@@ -231,7 +331,6 @@ def _tps(result: Screening, key: int, context: ScreeningContext, notified) -> No
         elif (context.today - loaded.file_date).days > legal.TPS_FILE_MAX_AGE_DAYS:
             add(Reason("stale_file", ERR_STALE_FILE.format(register=label, date=loaded.file_date,
                                                            days=legal.TPS_FILE_MAX_AGE_DAYS)))  # fmt: skip
-    listings = tps.listing(key)
     if not listings:
         dates = ", ".join(f"{f.file_date:%-d %b %Y}" for f in context.files.values() if f)
         if dates:
@@ -242,8 +341,8 @@ def _tps(result: Screening, key: int, context: ScreeningContext, notified) -> No
     known = [since for _, since in listings if since is not None]
     if len(known) < len(listings):
         result.listed_since = None
-        baseline = [context.baselines.get(register) for register, since in listings if since is None]
-        baseline = [day for day in baseline if day is not None]
+        on_file = [context.baselines.get(register) for register, since in listings if since is None]
+        baseline = [day for day in on_file if day is not None]
         result.listed_before = min(baseline) if baseline else context.today
     else:
         result.listed_since = min(known)
@@ -263,8 +362,6 @@ def _tps(result: Screening, key: int, context: ScreeningContext, notified) -> No
 def customer_numbers(customer: Customer) -> list[str]:
     """Every number the customer has had on record, current first (a former number may still be
     theirs on a call list)."""
-    from ..subject import Identifiers
-
     numbers = [customer.phone] if customer.phone else []
     numbers += sorted(p for p in Identifiers.of(customer).phones if p not in numbers)
     return numbers

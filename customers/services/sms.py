@@ -7,8 +7,10 @@ and hand it to sms_inbound_record().
 The original receiver speaks our own JSON: the gateway signs each request: HMAC-SHA256 over the
 raw body with the shared secret settings.SMS_WEBHOOK_SECRET, hex in the X-Signature header
 (optionally "sha256=<hex>").
-Each message is recorded once by the gateway's message id (models.InboundSms, which keeps
-the outcome and the customer id, never the number or the text), so a replay changes nothing.
+Each message is recorded once by the gateway's message id (models.InboundSms), so a replay
+changes nothing. A stop keeps the outcome and the customer id, never the number or the text; a
+message that is not a stop keeps its text and number for an agent to read and mark handled
+(sms_inbound_mark_handled), linked to the customer when exactly one holds the number.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ import hashlib
 import hmac
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from privacy_portal import bounds
+from privacy_portal.models import User
+from privacy_portal.tracked import save_tracked
 
 from ..models import Channel, Customer, InboundSms, PreferenceChange, Purpose, SuppressionEntry
 from .normalise import normalise_phone
@@ -35,22 +41,34 @@ ERR_JSON = "The body must be a JSON object."
 ERR_FIELD_MISSING = "Field '{field}' is missing."
 ERR_FIELD_TYPE = "Field '{field}' must be a non-empty string."
 ERR_FIELD_LENGTH = "Field '{field}' must be at most {max} characters."
-ERR_MESSAGE_ID_LENGTH = ERR_FIELD_LENGTH.replace("{field}", "message_id")
 ERR_SENDER = "Field '{field}' is not a valid phone number."
 ERR_FROM = ERR_SENDER.format(field="from")
 ERR_FIELD_NUL = "Field '{field}' holds a NUL character (\\u0000), which cannot be stored."
 
 SIGNATURE_PREFIX = "sha256="
-MESSAGE_ID_MAX_LENGTH = InboundSms._meta.get_field("message_id").max_length
+MESSAGE_ID_MAX_LENGTH = bounds.max_length(InboundSms, "message_id")
+TEXT_MAX_LENGTH = bounds.max_length(InboundSms, "text")  # longer is cut: a gateway's message is never refused
+ERR_CONCAT = "Fields 'concat-ref', 'concat-total' and 'concat-part' must name one part of at most {max} parts."
+# The most parts a concatenated text has (the GSM UDH's one-byte count).
+CONCAT_MAX_PARTS = 255
+CONCAT_REF_MAX_LENGTH = bounds.max_length(InboundSms, "concat_ref")
+ERR_NOT_TO_HANDLE = "Only a message that is not a stop is handled by an agent."
 
-# The opt-out keywords the privacy notice promises ("Text STOP"), plus those the gateways treat
-# as opt-outs themselves (Twilio's and Vonage's standard list: STOP, STOPALL, UNSUBSCRIBE, END,
-# QUIT, CANCEL, OPTOUT, REVOKE). One rule for every receiver, ours and the gateways': compared
-# word by word after upper-casing (anything but a letter separates words), so " stop ", "Stop.",
-# "STOP ALL", "Please stop", "opt out" and "stop!!! no more" all match: a keyword as any word of
-# the message is an opt-out. When in doubt, a person asking to stop is honoured ("cancel my
-# order" is also taken as an opt-out: a missed STOP is a PECR breach, a needless one is not).
-STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "OPTOUT", "REVOKE"})
+# The opt-out keywords: what the privacy notice promises ("Text STOP") and what the gateways treat
+# as opt-outs themselves (Twilio's and Vonage's standard list). One rule for every receiver, ours
+# and the gateways' (is_stop), as the lead decided it:
+#
+#   "STOP, STOPALL, UNSUBSCRIBE, OPTOUT, REVOKE opt out as any word of the message ("Please stop"
+#   is honoured); END, QUIT, CANCEL opt out only when the message is that keyword alone
+#   (optionally with punctuation/whitespace), so "cancel my order" is NOT an opt-out (it goes to
+#   the inbound list for an agent)."
+#
+# Words are compared after upper-casing, anything but a letter separating them: " stop ", "Stop.",
+# "STOP ALL", "Please stop", "opt out" and "stop!!! no more" opt out; "End.", " quit! " and
+# "CANCEL" alone opt out; "cancel my order", "the end" and "quit sending" do not.
+STOP_ANY_WORD = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "OPTOUT", "REVOKE"})
+STOP_ALONE = frozenset({"END", "QUIT", "CANCEL"})
+STOP_KEYWORDS = STOP_ANY_WORD | STOP_ALONE
 
 
 @dataclass(frozen=True)
@@ -60,6 +78,8 @@ class InboundMessage:
     text: str
     # The gateway itself reports an opt-out (Twilio's OptOutType=STOP, an Esendex OptOut push).
     opt_out: bool = False
+    # One part of a concatenated text: (the gateway's reference, how many parts, which part).
+    concat: tuple[str, int, int] | None = None
 
 
 def signature_valid(*, body: bytes, header: str | None) -> bool:
@@ -75,12 +95,14 @@ def signature_valid(*, body: bytes, header: str | None) -> bool:
 
 
 def is_stop(text: str) -> bool:
-    """Whether an SMS asks to stop marketing: one of STOP_KEYWORDS as any word, in any case, or as
-    the whole message spelt out with spaces ("S T O P", "OPT OUT")."""
-    words = re.sub(r"[^A-Z]+", " ", (text or "").upper()).split()
+    """Whether an SMS asks to stop marketing (the rule above): one of STOP_ANY_WORD as any word, in
+    any case; one of STOP_ALONE as the whole message; or a keyword as the whole message spelt out
+    with spaces ("S T O P", "OPT OUT", "Q U I T")."""
+    # NFKC first: full-width letters (East Asian keyboards) and ligatures are the letters typed.
+    words = re.sub(r"[^A-Z]+", " ", unicodedata.normalize("NFKC", text or "").upper()).split()
     if not words:
         return False
-    return "".join(words) in STOP_KEYWORDS or any(word in STOP_KEYWORDS for word in words)
+    return "".join(words) in STOP_KEYWORDS or any(word in STOP_ANY_WORD for word in words)
 
 
 def inbound_message(
@@ -99,11 +121,12 @@ def inbound_message(
     for field, value in ((id_field, message_id), (sender_field, sender)):
         if not isinstance(value, str) or not value.strip():
             raise ValidationError(ERR_FIELD_TYPE.format(field=field))
+    assert isinstance(message_id, str) and isinstance(sender, str)  # checked just above
     if not isinstance(text, str):
         raise ValidationError(ERR_FIELD_TYPE.format(field=text_field))
     for field, value in ((id_field, message_id), (sender_field, sender)):
         try:
-            bounds.check_text(value)
+            bounds.check_text(str(value))
         except ValidationError:
             raise ValidationError(ERR_FIELD_NUL.format(field=field)) from None
     message_id = id_prefix + message_id.strip()
@@ -117,8 +140,71 @@ def inbound_message(
         e164 = normalise_phone(number)
     except ValidationError:
         raise ValidationError(ERR_SENDER.format(field=sender_field)) from None
-    # The text is only read, never stored: a NUL in it is dropped, so a STOP is still a STOP.
+    # A NUL in the text is dropped (PostgreSQL cannot store it), so a STOP is still a STOP.
     return InboundMessage(message_id=message_id, sender=e164, text=text.replace("\x00", ""), opt_out=opt_out)
+
+
+def concat_parse(ref: object, total: object, part: object) -> tuple[str, int, int]:
+    """A part's (reference, total, part) as a gateway sends them. Raises ValidationError naming
+    the three fields when they do not name one part of 2 to CONCAT_MAX_PARTS."""
+    error = ValidationError(ERR_CONCAT.format(max=CONCAT_MAX_PARTS))
+    if not all(isinstance(v, str) for v in (ref, total, part)):
+        raise error
+    assert isinstance(ref, str) and isinstance(total, str) and isinstance(part, str)  # checked just above
+    ref = ref.strip()
+    if not ref or len(ref) > CONCAT_REF_MAX_LENGTH or "\x00" in ref:
+        raise error
+    count, number = bounds.parse_id(total, high=CONCAT_MAX_PARTS), bounds.parse_id(part, high=CONCAT_MAX_PARTS)
+    if count is None or number is None or not 1 <= number <= count:
+        raise error
+    return ref, count, number
+
+
+def _lock_concat(sender: str, ref: str) -> None:
+    """Serialise the parts of one text (the last two parts arriving at once must not each see the
+    other missing): a transaction-scoped advisory lock on PostgreSQL; SQLite (the demo) writes one
+    transaction at a time anyway."""
+    if connection.vendor != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(f"sms-concat:{sender}:{ref}".encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+@transaction.atomic
+def sms_inbound_part_record(*, message: InboundMessage) -> InboundSms | None:
+    """Keep one part of a concatenated text; once every part has come, act on the whole text as
+    one message (sms_inbound_record: the STOP rule applied to the text reassembled in part order,
+    so a STOP split across parts, or said in a long text, is a STOP) and blank the parts' text.
+    Idempotent: a part delivered again is kept once, and the whole text is recorded once, by an id
+    made of the sender, the reference and the count. Returns the whole message's record, or None
+    while parts are missing."""
+    assert message.concat is not None
+    ref, total, number = message.concat
+    _lock_concat(message.sender, ref)
+    if not InboundSms.objects.filter(message_id=message.message_id).exists():
+        part = InboundSms(message_id=message.message_id, outcome=InboundSms.Outcome.PART, sender=message.sender,
+                          text=message.text[:TEXT_MAX_LENGTH], concat_ref=ref, concat_total=total,
+                          concat_part=number)  # fmt: skip
+        save_tracked(part, actor=None, reason=f"Inbound SMS: part {number} of {total}")
+    whole_id = f"concat:{message.sender}:{ref}:{total}"[:MESSAGE_ID_MAX_LENGTH]
+    done = InboundSms.objects.filter(message_id=whole_id).first()
+    if done is not None:
+        return done
+    parts: dict[int | None, InboundSms] = {}
+    for part in InboundSms.objects.filter(outcome=InboundSms.Outcome.PART, sender=message.sender, concat_ref=ref,
+                                          concat_total=total).order_by("concat_part", "pk"):  # fmt: skip
+        parts.setdefault(part.concat_part, part)  # a part sent twice under two ids: its first
+    if set(parts) != set(range(1, total + 1)):
+        return None
+    text = "".join(parts[n].text for n in range(1, total + 1))
+    whole, _created = sms_inbound_record(
+        message=InboundMessage(message_id=whole_id, sender=message.sender, text=text, opt_out=message.opt_out)
+    )
+    for part in parts.values():
+        part.text = ""
+        save_tracked(part, actor=None, reason=f"Inbound SMS: assembled into message {whole.pk}")
+    return whole
 
 
 def inbound_parse(body: bytes) -> InboundMessage:
@@ -171,11 +257,20 @@ def sms_inbound_record(*, message: InboundMessage) -> tuple[InboundSms, bool]:
         # The model holds one id; with several customers on the number, the first (all are opted out).
         customer_id=customers[0].pk if customers else None,
     )
-    record._change_reason = "Inbound SMS"
-    record._history_user = None  # the gateway, not whoever might be signed in
+    if outcome == InboundSms.Outcome.NOT_A_STOP:
+        # Someone expects a reply: keep what they wrote and where from. Linked to a customer only
+        # when exactly one holds the number (two sharing a landline: the agent decides who it is).
+        holders = list(
+            Customer.objects.filter(phone=message.sender, erased_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:2]
+        )
+        record.customer_id = holders[0] if len(holders) == 1 else None
+        record.sender = message.sender
+        record.text = message.text.strip()[:TEXT_MAX_LENGTH]
     try:
-        with transaction.atomic():
-            record.save()
+        # actor None: the gateway, not whoever might be signed in.
+        save_tracked(record, actor=None, reason="Inbound SMS", savepoint=True)
     except IntegrityError:
         return InboundSms.objects.get(message_id=message.message_id), False
 
@@ -193,3 +288,16 @@ def sms_inbound_record(*, message: InboundMessage) -> tuple[InboundSms, bool]:
         )
     suppression_add(channel=Channel.SMS, identifier=message.sender, reason=SuppressionEntry.Reason.OPTED_OUT)
     return record, True
+
+
+@transaction.atomic
+def sms_inbound_mark_handled(*, actor: User, message_pk: int) -> InboundSms:
+    """An agent has read and answered (or passed on) a message that is not a stop. Idempotent:
+    marked twice (two agents at once), the first keeps it."""
+    record = InboundSms.objects.select_for_update().get(pk=message_pk)
+    if record.outcome != InboundSms.Outcome.NOT_A_STOP:
+        raise ValidationError(ERR_NOT_TO_HANDLE)
+    if record.handled_at is None:
+        record.handled_at, record.handled_by = timezone.now(), actor
+        save_tracked(record, actor=actor, reason="Inbound SMS handled")
+    return record

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime
 import hashlib
 import hmac
@@ -37,18 +38,19 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, QueryDict
 
-from .sms import ERR_FIELD_MISSING, InboundMessage, inbound_message
+from .sms import ERR_FIELD_MISSING, InboundMessage, concat_parse, inbound_message
 
 # Generous for one SMS (a 10-part concatenated message is under 2,000 characters of text) and
 # small enough that no request can make a worker parse megabytes.
 MAX_BODY_BYTES = 16 * 1024
-VONAGE_MAX_SKEW = datetime.timedelta(minutes=5)
+VONAGE_MAX_SKEW_MINUTES = 5
+VONAGE_MAX_SKEW = datetime.timedelta(minutes=VONAGE_MAX_SKEW_MINUTES)
 VONAGE_METHODS = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 
 ERR_TOO_LARGE = f"The request body is larger than {MAX_BODY_BYTES} bytes."
 ERR_SIGNATURE = "Missing or invalid signature."
 ERR_SECRET = "Missing or wrong credentials."  # noqa: S105 (a message, not a password)
-ERR_TIMESTAMP = "Field 'timestamp' is missing, not a time, or more than 5 minutes from now."
+ERR_TIMESTAMP = f"Field 'timestamp' is missing, not a time, or more than {VONAGE_MAX_SKEW_MINUTES} minutes from now."
 ERR_FORM = "The body must be form-encoded."
 ERR_FORM_REPEATED = "Field '{field}' is given more than once."
 ERR_VONAGE_JSON = "The body must be a JSON object of strings."
@@ -61,7 +63,7 @@ TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 def body_too_large(request: HttpRequest, *, limit: int = MAX_BODY_BYTES) -> bool:
     """Whether the request announces or carries more than `limit` bytes (checked before parsing)."""
     try:
-        announced = int(request.META.get("CONTENT_LENGTH") or 0)
+        announced = int(request.headers.get("content-length") or 0)
     except ValueError:
         return True
     return announced > limit or len(request.body) > limit
@@ -192,7 +194,7 @@ def vonage_parse(params: dict[str, str]) -> InboundMessage:
     for field in ("messageId", "msisdn"):
         if field not in params:
             raise ValidationError(ERR_FIELD_MISSING.format(field=field))
-    return inbound_message(
+    message = inbound_message(
         message_id=params["messageId"],
         sender=params["msisdn"],
         text=params.get("text", ""),
@@ -201,6 +203,12 @@ def vonage_parse(params: dict[str, str]) -> InboundMessage:
         text_field="text",
         id_prefix="vonage:",
     )
+    # A text longer than one SMS comes as parts, each its own webhook (Vonage's "concatenated
+    # inbound messages": concat=true, concat-ref, concat-total, concat-part).
+    if params.get("concat", "").lower() == "true" or "concat-ref" in params:
+        concat = concat_parse(params.get("concat-ref"), params.get("concat-total"), params.get("concat-part"))
+        return dataclasses.replace(message, concat=concat)
+    return message
 
 
 # --- Esendex -------------------------------------------------------------------------------------

@@ -1,1 +1,2 @@
-"""Customer views, one module per area; each module declares its own `urlpatterns`."""
+"""Customer views, one module per page family. Their routes are listed in customers/urls.py (staff)
+and customers/public_urls.py (the public door)."""

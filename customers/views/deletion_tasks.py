@@ -1,50 +1,90 @@
 """Deletion at the stores outside the portal: the DPO's list of deletion tasks, confirming one
-with the provider's confirmation attached, and the provider's own token-authenticated endpoint."""
+with the provider's confirmation attached, confirming many from the provider's confirmation file
+(CSV), and the provider's own token-authenticated endpoint."""
 
 from __future__ import annotations
 
+import datetime
 import json
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from privacy_portal.access import public, requires
 
-from ..models import DeletionTask
+from .. import access
+from ..forms import ConfirmationFileForm, ConfirmForm
+from ..models import DeletionTask, Recipient
 from ..services import external_deletion as svc
+from ..services.external_deletion import DELETION_CONFIRMATION_HEADER
+from ..services.imports import IMPORT_TIME_ZONE, ImportRejected
 
-LIST_LIMIT = 200
+# Open tasks shown a page at a time (keyset on the list's order, due_on then id, with the
+# deletiontask_open_due index): the page reads and renders the same at 10 and at 10,000 open tasks.
+OPEN_PAGE_SIZE = 50
 MAX_BODY_BYTES = 1024 * 1024
-
-
-class ConfirmForm(forms.Form):
-    file = forms.FileField(label="The provider's confirmation", help_text="PDF, JPEG or PNG, at most 10 MB.")
-    note = forms.CharField(max_length=500, required=False, label="Note (e.g. the provider's ticket number)")
 
 
 @requires("customers.view_deletiontask")
 @require_GET
 def deletion_tasks(request):
     today = timezone.localdate()
-    open_tasks = list(svc.open_deletion_tasks().order_by("due_on", "pk")[:LIST_LIMIT])
+    open_tasks, next_cursor = _open_page(request.GET.get("after", ""))
     confirmed = list(
         DeletionTask.objects.filter(confirmed_at__isnull=False)
         .select_related("recipient", "confirmed_by")
         .order_by("-confirmed_at")[:50]
     )
+    # Figures for the page set on each row (not fields, so mypy cannot know them).
     for task in open_tasks:
-        task.overdue = task.due_on < today
-        task.confirm_url = request.build_absolute_uri(reverse("public:deletion_confirm", args=[task.pk]))
-        task.token = svc.deletion_task_token(task) if request.user.has_perm("customers.change_deletiontask") else ""
-    context = {"open_tasks": open_tasks, "confirmed": confirmed, "form": ConfirmForm(), "today": today}
+        confirm_url = request.build_absolute_uri(reverse("public:deletion_confirm", args=[task.pk]))
+        token = svc.deletion_task_token(task) if access.may_change_deletion_tasks(request.user) else ""
+        task.overdue = task.due_on < today  # type: ignore[attr-defined]
+        task.confirm_url = confirm_url  # type: ignore[attr-defined]
+        task.token = token  # type: ignore[attr-defined]
+    stores = list(Recipient.objects.filter(holds_call_data=True).order_by("name").values("pk", "name"))
+    context = {
+        "open_tasks": open_tasks,
+        "confirmed": confirmed,
+        "form": ConfirmForm(),
+        "today": today,
+        "stores": stores,
+        "next_cursor": next_cursor,
+        "open_page_size": OPEN_PAGE_SIZE,
+        "paged": bool(request.GET.get("after")),
+    }
     return render(request, "customers/deletion_tasks.html", context)
+
+
+def _parse_after(cursor: str) -> tuple[datetime.date, int] | None:
+    try:
+        due_text, pk_text = cursor.split("|")
+        due, pk = datetime.date.fromisoformat(due_text), int(pk_text)
+    except (ValueError, AttributeError):
+        return None
+    return (due, pk) if 0 < pk < 2**63 else None
+
+
+def _open_page(cursor: str) -> tuple[list[DeletionTask], str | None]:
+    """One page of the open tasks, soonest due first, and the cursor of the next page (or None).
+    Never OFFSET, never COUNT. A cursor that cannot be read starts from the first page."""
+    tasks = svc.open_deletion_tasks()
+    after = _parse_after(cursor) if cursor else None
+    if after is not None:
+        due, pk = after
+        tasks = tasks.filter(Q(due_on__gt=due) | Q(due_on=due, pk__gt=pk))
+    rows = list(tasks.order_by("due_on", "pk")[: OPEN_PAGE_SIZE + 1])
+    shown = rows[:OPEN_PAGE_SIZE]
+    if len(rows) <= OPEN_PAGE_SIZE:
+        return shown, None
+    return shown, f"{shown[-1].due_on.isoformat()}|{shown[-1].pk}"
 
 
 @requires("customers.change_deletiontask")
@@ -62,7 +102,9 @@ def deletion_task_confirm(request, pk: int):
         else:
             messages.success(request, f"Deletion task {task.pk} confirmed.")
     else:
-        errors = "; ".join(f"{form.fields[name].label}: {' '.join(errs)}" for name, errs in form.errors.items())
+        errors = "; ".join(
+            f"{form.fields[name].label}: {' '.join(map(str, errs))}" for name, errs in form.errors.items()
+        )
         messages.error(request, f"Deletion task {task.pk} not confirmed. {errors}")
     return redirect("customers:deletion_tasks")
 
@@ -97,10 +139,42 @@ def deletion_confirm(request, pk: int):
     return JsonResponse({"confirmed": task.pk})
 
 
-urlpatterns = [
-    path("deletion-tasks/", deletion_tasks, name="deletion_tasks"),
-    path("deletion-tasks/<int:pk>/confirm/", deletion_task_confirm, name="deletion_task_confirm"),
-]
-public_urlpatterns = [
-    path("deletion-tasks/<int:pk>/confirm/", deletion_confirm, name="deletion_confirm"),
-]
+MAX_LISTED_ERRORS = 1000
+
+
+@requires("customers.change_deletiontask")
+@require_http_methods(["GET", "POST"])
+def deletion_confirmation_file(request, recipient_pk: int | None = None):
+    """One store's confirmation file: the recording store's, or one recipient's."""
+    recipient = get_object_or_404(Recipient, pk=recipient_pk, holds_call_data=True) if recipient_pk else None
+    store = DeletionTask.Store.RECIPIENT if recipient else DeletionTask.Store.RECORDING_STORE
+    store_name = recipient.name if recipient else DeletionTask.Store.RECORDING_STORE.label
+    rejected = None
+    form = ConfirmationFileForm(request.POST, request.FILES) if request.method == "POST" else ConfirmationFileForm()
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            result = svc.deletion_confirm_by_csv(
+                actor=request.user, file=upload, name=upload.name, store=store, recipient=recipient
+            )
+        except ImportRejected as exc:
+            rejected = exc
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                f"{result.rows:,} reference(s) confirmed. Tasks confirmed: {len(result.tasks_confirmed)}; "
+                f"still waiting for other references: {len(result.tasks_still_open)}.",
+            )
+            return redirect("customers:deletion_tasks")
+    context = {
+        "form": form,
+        "store_name": store_name,
+        "rejected": rejected,
+        "errors": rejected.errors[:MAX_LISTED_ERRORS] if rejected else [],
+        "more_errors": max(len(rejected.errors) - MAX_LISTED_ERRORS, 0) if rejected else 0,
+        "header": ",".join(DELETION_CONFIRMATION_HEADER),
+        "time_zone": str(IMPORT_TIME_ZONE),
+    }
+    return render(request, "customers/deletion_confirmation_file.html", context)

@@ -2,36 +2,41 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from privacy_portal import bounds
-from privacy_portal.access import get_for_user_or_404, requires
+from privacy_portal.access import requires
 from privacy_portal.audit import access_record
 from privacy_portal.forms import add_service_errors
+from privacy_portal.history import timeline_page
 from privacy_portal.models import AccessEvent
 
-from ..access import may_read_case_file
-from ..forms import ContactEditForm, ContactForm, ObjectionForm, PreferenceForm, SearchForm
+from .. import access
+from ..access import customer_for
+from ..forms import (
+    BereavementForm,
+    BreakGlassForm,
+    ContactEditForm,
+    ContactForm,
+    ObjectionForm,
+    PreferenceForm,
+    SearchForm,
+)
 from ..models import Bereavement, Customer, PreferenceChange, preference_label
-from ..selectors import customer_search
+from ..selectors.customers import customer_search
 from ..services import customers as customer_services
 from ..services import preferences as preference_services
+from ..services.break_glass import customer_break_glass
 from ..services.customers import CONTACT_FIELDS, StaleEditError
 from ..services.legal_holds import customer_holds
+from ..services.mps import customer_record_bereavement, mps_matches_of
 from ..services.normalise import format_phone
 from ..services.screening import screen_customer
 
 Action = AccessEvent.Action
-
-
-def _customer(request, pk: int, perm: str = "customers.view_customer") -> Customer:
-    return get_for_user_or_404(request.user, Customer, perm, pk=pk)
 
 
 @requires("customers.view_customer")
@@ -56,25 +61,31 @@ def search(request):
 @requires(object_perm="customers.view_customer")
 @require_GET
 def detail(request, pk: int):
-    customer = _customer(request, pk)
+    customer = customer_for(request.user, pk)
     access_record(request=request, action=Action.VIEW_CUSTOMER, customer_id=customer.pk, obj=customer)
-    user = request.user
-    context = {
-        "may_read_calls": may_read_case_file(user, customer, "customers.view_call"),
-        "may_read_purchases": may_read_case_file(user, customer, "customers.view_purchase"),
-        "may_read_correspondence": may_read_case_file(user, customer, "customers.view_correspondence"),
-        "may_read_disclosures": user.has_perm("customers.view_disclosure")
-        or user.has_perm("customers.view_disclosure", customer),
+    return render(request, "customers/detail.html", customer_page_context(request.user, customer))
+
+
+def customer_page_context(user, customer: Customer, *, break_glass: bool = False) -> dict:
+    """The customer page's context, the same however the page is opened (the customer's link,
+    break-glass): what it offers `user`, and the notices (deceased, legal holds, MPS) it shows."""
+    bereavement = Bereavement.objects.filter(customer=customer).first()
+    return {
+        "actions": access.customer_actions(user, customer, bereavement=bereavement),
+        "may_read_calls": access.may_read_calls(user, customer),
+        "may_read_purchases": access.may_read_purchases(user, customer),
+        "may_read_correspondence": access.may_read_correspondence(user, customer),
+        "may_read_disclosures": access.may_read_disclosures(user, customer),
         "customer": customer,
         "phone_display": format_phone(customer.phone),
         "preferences": preference_services.preference_states(customer),
         "screenings": screen_customer(customer),
-        "bereavement": Bereavement.objects.filter(customer=customer).first(),
-        "mps_matches": customer.mps_matches.select_related("mps_file").order_by("-matched_at")[:5],
+        "bereavement": bereavement,
+        "mps_matches": mps_matches_of(customer),
         "today": timezone.localdate(),
         "holds": customer_holds(customer),
+        "break_glass": break_glass,
     }
-    return render(request, "customers/detail.html", context)
 
 
 @requires("customers.add_customer")
@@ -95,7 +106,7 @@ def create(request):
 @requires("customers.change_customer")
 @require_http_methods(["GET", "POST"])
 def edit(request, pk: int):
-    customer = _customer(request, pk, "customers.change_customer")
+    customer = customer_for(request.user, pk, need=access.CHANGE)
     initial = {f: getattr(customer, f) for f in CONTACT_FIELDS} | {"version": customer.version}
     initial["phone"] = format_phone(customer.phone)
     form = ContactEditForm(request.POST or None, initial=initial)
@@ -124,10 +135,10 @@ def edit(request, pk: int):
     return render(request, "customers/edit.html", context)
 
 
-@requires("customers.add_preferencechange")
+@requires("customers.add_preferencechange", object_perm=access.VIEW)
 @require_http_methods(["GET", "POST"])
 def record_preference(request, pk: int):
-    customer = _customer(request, pk)
+    customer = customer_for(request.user, pk)
     form = PreferenceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         purpose, channel = form.cleaned_data["preference"]
@@ -163,10 +174,10 @@ def _preference_message(change, created: bool) -> str:
     return f"{verb} recorded: {label.lower()}. It takes effect by {when}."
 
 
-@requires("customers.add_preferencechange")
+@requires("customers.add_preferencechange", object_perm=access.VIEW)
 @require_http_methods(["GET", "POST"])
 def object_to_marketing(request, pk: int):
-    customer = _customer(request, pk)
+    customer = customer_for(request.user, pk)
     form = ObjectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -180,23 +191,11 @@ def object_to_marketing(request, pk: int):
     return render(request, "customers/object_form.html", {"form": form, "customer": customer})
 
 
-class BereavementForm(forms.Form):
-    reported_on = bounds.DateField(label="Date the family told us", help_text="dd/mm/yyyy")
-    evidence = forms.CharField(
-        max_length=500,
-        required=False,
-        label="Who told us and how",
-        help_text="For example: son, by phone; death certificate seen. No more personal data.",
-    )
-
-
-@requires("customers.add_bereavement")
+@requires("customers.add_bereavement", object_perm=access.VIEW)
 @require_http_methods(["GET", "POST"])
 def record_bereavement(request, pk: int):
     """The family tells us the customer has died: every marketing purpose stops on every channel."""
-    from ..services.mps import customer_record_bereavement
-
-    customer = _customer(request, pk)
+    customer = customer_for(request.user, pk)
     form = BereavementForm(request.POST or None, initial={"reported_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:
@@ -215,9 +214,7 @@ def record_bereavement(request, pk: int):
 @require_GET
 def history(request, pk: int):
     """The customer's change history, for anyone who may see the record: newest first, a page at a time."""
-    from privacy_portal.history import timeline_page
-
-    customer = _customer(request, pk)
+    customer = customer_for(request.user, pk)
     access_record(request=request, action=Action.VIEW_CUSTOMER, customer_id=customer.pk, obj=customer)
     scope = {
         "customers.Customer": Customer.history.filter(id=customer.pk),
@@ -236,76 +233,17 @@ def _history_label(record) -> str:
     return "Contact details"
 
 
-BREAK_GLASS_MIN_WORDS = 4
-ERR_BREAK_GLASS_REASON = "Give a real reason, in a sentence: why your work needs this customer now."
-
-
-class BreakGlassForm(forms.Form):
-    reference = forms.CharField(max_length=20, label="Customer reference", help_text="For example C-000123.")
-    reason = forms.CharField(
-        widget=forms.Textarea,
-        min_length=15,
-        max_length=500,
-        label="Why you need this customer",
-        help_text="Recorded, flagged, and sent to the DPO. Say why in a sentence; do not write the customer's details.",
-    )
-
-    def clean_reason(self) -> str:
-        reason = " ".join(self.cleaned_data["reason"].split())
-        if len(reason.split()) < BREAK_GLASS_MIN_WORDS:
-            raise forms.ValidationError(ERR_BREAK_GLASS_REASON)
-        return reason
-
-
 @requires("privacy_portal.break_glass")
 @require_http_methods(["GET", "POST"])
 def break_glass(request):
     """A handler opens a customer outside its cases: only with a reason, flagged, DPO told."""
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        pk = Customer.pk_from_reference(form.cleaned_data["reference"])
-        customer = Customer.objects.filter(pk=pk).first() if pk else None
-        if customer is None:
-            form.add_error("reference", "No customer has that reference.")
+        try:
+            customer = customer_break_glass(actor=request.user, request=request, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
         else:
-            reason = form.cleaned_data["reason"]
-            access_record(request=request, action=Action.BREAK_GLASS, customer_id=customer.pk, obj=customer,
-                          reason=reason, flagged=True)  # fmt: skip
-            _tell_dpo_of_break_glass(request.user, customer)
-            context = {
-                "customer": customer,
-                "phone_display": format_phone(customer.phone),
-                "preferences": preference_services.preference_states(customer),
-                "screenings": screen_customer(customer),
-                "today": timezone.localdate(),
-                "break_glass": True,
-            }
+            context = customer_page_context(request.user, customer, break_glass=True)
             return render(request, "customers/detail.html", context)
     return render(request, "customers/break_glass.html", {"form": form})
-
-
-def _tell_dpo_of_break_glass(user, customer) -> None:
-    from django.conf import settings
-    from django.core.mail import send_mail
-
-    # Ids only: the email leaves the portal.
-    send_mail(
-        "Privacy Portal: break-glass access",
-        f"Staff #{user.pk} ({user.get_role_display()}) opened customer {customer.reference} outside their cases "
-        "and gave a reason. Review it in the access log.",
-        settings.DEFAULT_FROM_EMAIL,
-        [settings.DPO_EMAIL],
-    )
-
-
-urlpatterns = [
-    path("break-glass/", break_glass, name="break_glass"),
-    path("", search, name="search"),
-    path("new/", create, name="create"),
-    path("<int:pk>/", detail, name="detail"),
-    path("<int:pk>/edit/", edit, name="edit"),
-    path("<int:pk>/preferences/", record_preference, name="record_preference"),
-    path("<int:pk>/object/", object_to_marketing, name="object"),
-    path("<int:pk>/bereavement/", record_bereavement, name="bereavement"),
-    path("<int:pk>/history/", history, name="history"),
-]

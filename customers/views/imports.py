@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.views.decorators.http import require_http_methods
 
 from privacy_portal.access import requires
 
+from ..forms import PreferenceImportForm
 from ..models import Channel, PreferenceChange, Purpose
 from ..services.imports import (
     IMPORT_TIME_ZONE,
-    MAX_IMPORT_BYTES,
     PREFERENCE_HEADER,
     ImportRejected,
     preference_import,
@@ -21,14 +19,6 @@ from ..services.imports import (
 
 # The page lists at most this many problems (the command lists them all); the count is always shown.
 MAX_LISTED_ERRORS = 1000
-
-
-class PreferenceImportForm(forms.Form):
-    file = forms.FileField(
-        label="CSV file",
-        help_text=f"UTF-8 CSV (.csv), at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-    )
 
 
 @requires("customers.import_preferences")
@@ -62,8 +52,3 @@ def import_preferences(request):
         "time_zone": str(IMPORT_TIME_ZONE),
     }
     return render(request, "customers/import_preferences.html", context)
-
-
-urlpatterns = [
-    path("import/preferences/", import_preferences, name="import_preferences"),
-]

@@ -7,7 +7,6 @@ import logging
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,7 +14,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from privacy_portal.access import public
 
 from ..services import dialler, email_events, sms, sms_gateways
-from ..services.screening import screen_number
 from ..services.unsubscribe import (
     ONE_CLICK_KEY,
     ONE_CLICK_VALUE,
@@ -83,7 +81,7 @@ def _refused(gateway: str, reason: str, message: str, status: int) -> JsonRespon
     security_log.warning("webhook refused sender=%s reason=%s status=%s", gateway, reason, status)
     response = JsonResponse({"error": message}, status=status)
     # Logged above: stop Django's own "Forbidden: <path>" line, whose path holds Esendex's secret.
-    response._has_been_logged = True
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's flag: the refusal is logged already
     return response
 
 
@@ -129,7 +127,10 @@ def sms_vonage(request):
         message = sms_gateways.vonage_parse(params)
     except ValidationError as exc:
         return _refused("vonage", "malformed", exc.messages[0], 400)
-    sms.sms_inbound_record(message=message)
+    if message.concat is not None:
+        sms.sms_inbound_part_record(message=message)  # acted on once every part has come
+    else:
+        sms.sms_inbound_record(message=message)
     return HttpResponse(status=200)
 
 
@@ -150,26 +151,37 @@ def sms_esendex(request, secret: str):
     return HttpResponse(status=200)
 
 
-ERR_DIALLER_TOKEN = "A valid dialler token is required (Authorization: Bearer <token>)."  # noqa: S105 (a message)
 ERR_NUMBER_MISSING = "Give the number to screen: ?number=…"
 
 
 # The dialler's pre-dial check: a server-to-server GET authenticated by a bearer token (stored
-# hashed), not a session; nothing without a valid token.
+# hashed, expiring), not a session; nothing without a valid token. One statement answers any
+# number (services/dialler.py), and one more writes the access-log entry.
 @public
 @never_cache
 @require_GET
 def dialler_screen(request):
     """May the dialler make a marketing call to ?number= now: allowed, reasons, file dates."""
-    if dialler.authenticate(request.headers.get("Authorization")) is None:
-        security_log.warning("dialler screen refused: bad or missing token")
-        response = JsonResponse({"error": ERR_DIALLER_TOKEN}, status=401)
-        response["WWW-Authenticate"] = "Bearer"
-        return response
     number = request.GET.get("number", "").strip()
+    header = request.headers.get("Authorization")
     if not number or len(number) > 40:
+        if dialler.authenticate(header) is None:
+            return _dialler_refused(header)
         return JsonResponse({"error": ERR_NUMBER_MISSING}, status=400)
-    return JsonResponse(screen_number(number).as_dict())
+    check = dialler.pre_dial(header, number)
+    if check is None:
+        return _dialler_refused(header)
+    dialler.pre_dial_record(check, ip_address=request.META.get("REMOTE_ADDR"))
+    return JsonResponse(check.screening.as_dict())
+
+
+def _dialler_refused(header: str | None) -> JsonResponse:
+    """401 naming why (RFC 6750: `invalid_token` once a token was sent); logged with the token's id."""
+    why = dialler.refusal(header)
+    security_log.warning("dialler screen refused: reason=%s token_id=%s", why.reason, why.token_id)
+    response = JsonResponse({"error": why.message, "reason": why.reason}, status=401)
+    response["WWW-Authenticate"] = 'Bearer error="invalid_token"' if dialler.bearer(header) else "Bearer"
+    return response
 
 
 @public
@@ -189,14 +201,3 @@ def email_sendgrid_events(request):
         return _refused("sendgrid", "malformed", exc.messages[0], 400)
     email_events.email_events_record(events=events)
     return HttpResponse(status=200)
-
-
-urlpatterns = [
-    path("dialler/screen", dialler_screen, name="dialler_screen"),
-    path("unsubscribe/<str:token>/", unsubscribe, name="unsubscribe"),
-    path("email/sendgrid/events/", email_sendgrid_events, name="email_sendgrid_events"),
-    path("sms/inbound/", sms_inbound, name="sms_inbound"),
-    path("sms/twilio/", sms_twilio, name="sms_twilio"),
-    path("sms/vonage/", sms_vonage, name="sms_vonage"),
-    path("sms/esendex/<str:secret>/", sms_esendex, name="sms_esendex"),
-]

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
-from django.urls import path
 from django.views.decorators.http import require_GET
 
 from privacy_portal import legal
-from privacy_portal.access import get_for_user_or_404, requires
+from privacy_portal.access import requires
 from privacy_portal.audit import access_record
 from privacy_portal.models import AccessEvent
 
-from ..access import may_read_case_file
-from ..models import Customer
+from ..access import customer_for, may_read_purchases
 from ..services.purchases import purchases_for
-
-PERMISSION = "customers.view_purchase"
 
 
 # Who may know the customer is decided per customer (a handler's case grant on it), then who may
@@ -24,15 +20,10 @@ PERMISSION = "customers.view_purchase"
 @requires(object_perm="customers.view_customer")
 @require_GET
 def purchases(request, pk: int):
-    customer = get_for_user_or_404(request.user, Customer, "customers.view_customer", pk=pk)
-    if not may_read_case_file(request.user, customer, PERMISSION):
+    customer = customer_for(request.user, pk)
+    if not may_read_purchases(request.user, customer):
         raise PermissionDenied
     items = list(purchases_for(customer))
     access_record(request=request, action=AccessEvent.Action.VIEW_PURCHASES, customer_id=customer.pk, obj=customer)
     context = {"customer": customer, "purchases": items, "retention_years": legal.PURCHASE_RETENTION_YEARS}
     return render(request, "customers/purchases.html", context)
-
-
-urlpatterns = [
-    path("<int:pk>/purchases/", purchases, name="purchases"),
-]

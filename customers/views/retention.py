@@ -6,18 +6,19 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from privacy_portal.access import get_for_user_or_404, requires
+from privacy_portal.access import requires
 from privacy_portal.audit import access_record
 from privacy_portal.forms import add_service_errors
 from privacy_portal.models import AccessEvent
 
-from ..forms import LegalHoldForm, MissedFilterForm
-from ..models import Customer, LegalHold
-from ..selectors import days_late, missed_optout_deadlines
+from ..access import customer_for
+from ..forms import LegalHoldFilterForm, LegalHoldForm, MissedFilterForm
+from ..models import LegalHold
+from ..selectors import legal_holds as hold_lists
+from ..selectors.customers import days_late, missed_optout_deadlines
 from ..services import legal_holds
 
 MISSED_PAGE_SIZE = 100
@@ -38,7 +39,7 @@ def missed_optouts(request):
     # Paginator counts with the same partial indexes the list uses.
     page = Paginator(changes, MISSED_PAGE_SIZE).get_page(request.GET.get("page"))
     for change in page:
-        change.days_late = days_late(change, today=today)
+        change.days_late = days_late(change, today=today)  # type: ignore[attr-defined]  # for the page, not a field
     # Which customers the DPO was shown (ids only): the list reveals who opted out of what.
     access_record(
         request=request,
@@ -55,7 +56,7 @@ def missed_optouts(request):
 @requires("customers.add_legalhold", "customers.view_customer")
 @require_http_methods(["GET", "POST"])
 def legal_hold_place(request, pk: int):
-    customer = get_for_user_or_404(request.user, Customer, "customers.view_customer", pk=pk)
+    customer = customer_for(request.user, pk)
     form = LegalHoldForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -68,6 +69,33 @@ def legal_hold_place(request, pk: int):
     return render(request, "customers/legal_hold_form.html", {"form": form, "customer": customer})
 
 
+@requires("customers.view_legalhold", "customers.change_legalhold")
+@require_GET
+def legal_hold_list(request):
+    """Every legal hold in one place, for the DPO: the manual holds (who placed each, why, until
+    when; in force or ended) and the automatic ones (the open matter holding each customer)."""
+    today = timezone.localdate()
+    form = LegalHoldFilterForm(request.GET or None)
+    state = (form.cleaned_data.get("state") if form.is_valid() else "") or hold_lists.ACTIVE
+    manual, next_cursor = hold_lists.manual_holds_page(state=state, today=today, cursor=request.GET.get("after", ""))
+    automatic = hold_lists.automatic_holds_page(request.GET.get("page")) if state != hold_lists.ENDED else None
+    # Which customers the DPO was shown (ids only): a hold says a matter concerns the person.
+    shown = {hold.customer_id for hold in manual} | {hold.customer_id for hold in (automatic or [])}
+    access_record(
+        request=request, action=AccessEvent.Action.SEARCH, result_ids=sorted(shown), search_kind="legal_holds"
+    )
+    context = {
+        "form": form,
+        "state": state,
+        "today": today,
+        "manual": manual,
+        "next_cursor": next_cursor,
+        "automatic": automatic,
+        "paged": bool(request.GET.get("after")),
+    }
+    return render(request, "customers/legal_holds.html", context)
+
+
 @requires("customers.change_legalhold")
 @require_POST
 def legal_hold_release(request, pk: int):
@@ -78,12 +106,7 @@ def legal_hold_release(request, pk: int):
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, "Legal hold released: the next nightly run purges what is past its period.")
+    # Released from the list of holds: back to the list; from the customer page: back there.
+    if request.GET.get("from") == "list":
+        return redirect("customers:legal_holds")
     return redirect(hold.customer)
-
-
-urlpatterns = [
-    path("<int:pk>/legal-holds/new/", legal_hold_place, name="legal_hold_place"),
-    path("legal-holds/<int:pk>/release/", legal_hold_release, name="legal_hold_release"),
-    # The URL name is kept from before the page was renamed "Missed opt-out deadlines".
-    path("missed-opt-out-deadlines/", missed_optouts, name="breaches"),
-]

@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods
 
-from privacy_portal.access import get_for_user_or_404, requires
+from privacy_portal.access import requires
 from privacy_portal.audit import access_record
 from privacy_portal.models import AccessEvent
+from privacy_portal.private_storage import file_open
 
+from ..access import screening_for
+from ..forms import CallListForm
 from ..models import CampaignScreening
 from ..services import tps
-from ..services.campaign import CALL_LIST_COLUMNS, campaign_screen, result_file
-from ..services.imports import MAX_IMPORT_BYTES, ImportRejected
+from ..services.campaign import CALL_LIST_COLUMNS, campaign_screen
+from ..services.imports import ImportRejected
 
 MAX_LISTED_ERRORS = 1000
 HISTORY_ROWS = 50
-
-
-class CallListForm(forms.Form):
-    file = forms.FileField(
-        label="Call list (CSV)",
-        help_text=f"UTF-8 CSV (.csv), at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-    )
 
 
 @requires("customers.add_campaignscreening")
@@ -59,26 +52,19 @@ def screenings(request):
 @requires("customers.view_campaignscreening")
 @require_GET
 def screening(request, pk: int):
-    record = get_for_user_or_404(request.user, CampaignScreening, "customers.view_campaignscreening", pk=pk)
+    record = screening_for(request.user, pk)
     return render(request, "customers/screening.html", {"screening": record})
 
 
 @requires("customers.view_campaignscreening")
 @require_GET
 def screening_download(request, pk: int):
-    record = get_for_user_or_404(request.user, CampaignScreening, "customers.view_campaignscreening", pk=pk)
-    path = result_file(record)
-    if path is None:
+    record = screening_for(request.user, pk)
+    handle = file_open(record.result_path) if record.downloadable else None
+    if handle is None:
         raise Http404
     access_record(request=request, action=AccessEvent.Action.EXPORT, obj=record)
-    response = FileResponse(path.open("rb"), content_type="text/csv", as_attachment=True,
+    response = FileResponse(handle, content_type="text/csv", as_attachment=True,
                             filename=f"screening-{record.pk}-{record.screened_at:%Y%m%d}.csv")  # fmt: skip
     response["Cache-Control"] = "no-store"
     return response
-
-
-urlpatterns = [
-    path("screening/", screenings, name="screenings"),
-    path("screening/<int:pk>/", screening, name="screening"),
-    path("screening/<int:pk>/result.csv", screening_download, name="screening_download"),
-]

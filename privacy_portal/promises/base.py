@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from dateutil.relativedelta import relativedelta
+from django.apps import apps
 from django.db.models import Count, DateField, F, QuerySet
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
@@ -95,6 +96,11 @@ class Period:
         return [self.start + datetime.timedelta(days=n) for n in range((last - self.start).days + 1)]
 
 
+def record_label(kind: str, id: int | None) -> str:
+    """A record in words with its id ("case #26"), never the model's label ("requests.Case")."""
+    return f"{kind} #{id}" if id else kind
+
+
 @dataclass(frozen=True)
 class PromiseException:
     """One broken promise: the record that shows it, by model, id and reference, and a link to
@@ -109,9 +115,23 @@ class PromiseException:
     # The customer the record is about (ids only), for the access log of who was shown what.
     customer_id: int | None = None
 
+    @property
+    def record(self) -> str:
+        """The record in words with its id ("case #26"): how the page, the PDF and the JSON name it."""
+        return record_label(self.kind, self.id)
+
+    @property
+    def kind(self) -> str:
+        """What the record is, in words ("case", "preference change"), for a reader of the page."""
+        try:
+            return str(apps.get_model(self.model)._meta.verbose_name)
+        except (LookupError, ValueError):
+            return self.model
+
     def as_dict(self) -> dict:
         return {
             "model": self.model,
+            "record": self.kind,
             "id": self.id,
             "reference": self.reference,
             "day": self.day.isoformat(),
@@ -225,6 +245,7 @@ def _as_date(qs: QuerySet, day: str):
     for part in day.split("__"):
         f = target._meta.get_field(part)
         target = f.related_model or target
+    assert f is not None, day  # a lookup has at least one part
     return TruncDate(day) if f.get_internal_type() == "DateTimeField" else F(day)
 
 

@@ -8,13 +8,15 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
 
 from django.db import transaction
 from django.utils import timezone
 
+from privacy_portal.audit import access_entry, entry_hash
 from privacy_portal.models import AccessEvent
 
-from .base import BROKEN, KEPT, NOT_MEASURABLE, Check, Measurement, Outcome, Period
+from .base import BROKEN, KEPT, NOT_MEASURABLE, Check, Measurement, Outcome, Period, record_label
 from .register import REGISTER
 
 STATUS_LABELS = {KEPT: "Kept", BROKEN: "Broken", NOT_MEASURABLE: "Not measurable"}
@@ -158,8 +160,7 @@ def report_json(data: dict) -> bytes:
 
 def report_pdf(data: dict) -> bytes:
     """The report as PDF (reportlab): the same content as the JSON, laid out for reading."""
-    from xml.sax.saxutils import escape
-
+    # reportlab takes ~0.1 s to import and only this download needs it: imported on that path.
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
@@ -206,7 +207,7 @@ def report_pdf(data: dict) -> bytes:
         story.append(Paragraph(f"Figures: {counts}", small))
         if check["exceptions"]:
             rows = [["Day", "Record", "Reference", "Note"]] + [
-                [e["day"], f"{e['model']} {e['id'] or ''}".strip(), Paragraph(escape(e["reference"]), small),
+                [e["day"], record_label(e["record"], e["id"]), Paragraph(escape(e["reference"]), small),
                  Paragraph(escape(e["note"]), small)]
                 for e in check["exceptions"]
             ]  # fmt: skip
@@ -224,13 +225,18 @@ def report_pdf(data: dict) -> bytes:
     return buffer.getvalue()
 
 
+# Larger than any report the portal makes: a file above it is refused unread by "verify a report".
+REPORT_MAX_BYTES = 20 * 1024 * 1024
+ERR_REPORT_TOO_BIG = "The file is larger than any report the portal makes."
+
+
 def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
 def report_record(*, actor, content: bytes, fmt: str, period: Period) -> AccessEvent:
     """A chained access-log entry recording the SHA-256 of a report handed out (ids only)."""
-    return AccessEvent.objects.create(
+    return access_entry(
         user=actor,
         action=AccessEvent.Action.PROMISE_REPORT,
         object_type="promise_report",
@@ -254,10 +260,13 @@ class Verification:
     @property
     def entry_intact(self) -> bool:
         """The entry's own hash still matches its content (the nightly run checks the whole chain)."""
-        from privacy_portal.audit import entry_hash
-
         e = self.entry
-        return e is not None and e.hash is not None and entry_hash(e.prev_hash, e.content()) == e.hash
+        return (
+            e is not None
+            and e.hash is not None
+            and e.prev_hash is not None
+            and entry_hash(e.prev_hash, e.content()) == e.hash
+        )
 
 
 def report_verify(digest: str) -> Verification:

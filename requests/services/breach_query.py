@@ -1,10 +1,10 @@
-"""Linking the customers affected by a breach from a query (issue 14): those whose data was
+"""Linking the customers affected by a breach from a query: those whose data was
 disclosed to a recipient (the logistics partner that misdelivered), whose calls were recorded
 (and sent to the transcription provider), who wrote or were written to by a channel, or who
 bought something, in a date range. The DPO previews the count, then links them all at once.
 
 The query is one SQL statement (EXISTS over the indexed table of the source); the link writes
-the rows and their history set-based (requests.services.breaches._link), tested at 100,000
+the rows and their history set-based (requests.services.breaches.affected_link), tested at 100,000
 customers in bench/breach_bench.py. Erased customers are left out (there is no one to tell);
 customers already linked are counted, not linked twice. The link names the query in the
 history of every row it writes and of the breach.
@@ -17,13 +17,17 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from customers.models import Call, Correspondence, Customer, Disclosure, Purchase, Recipient
+from privacy_portal.models import User
+from privacy_portal.tracked import save_tracked
 
 from ..models import Breach, BreachAffected
 from . import breaches as svc
+from .locking import lock_row
+from .workflow import require_breach_manager
 
 SOURCES = {
     "disclosure": "Disclosed to a recipient",
@@ -113,17 +117,17 @@ class AffectedQuery:
         if self.source == "disclosure":
             return Disclosure.objects.filter(self._range("disclosed_at"), recipient=self.recipient)
         if self.source == "call":
-            qs = Call.objects.filter(self._range("started_at"))
-            return qs.exclude(transcript_provider="") if self.transcribed else qs
+            calls = Call.objects.filter(self._range("started_at"))
+            return calls.exclude(transcript_provider="") if self.transcribed else calls
         if self.source == "correspondence":
-            qs = Correspondence.objects.filter(self._range("occurred_at"))
-            return qs.filter(medium=self.medium) if self.medium else qs
-        qs = Purchase.objects.filter(self._range("ordered_on", dates=True))
+            letters = Correspondence.objects.filter(self._range("occurred_at"))
+            return letters.filter(medium=self.medium) if self.medium else letters
+        purchases = Purchase.objects.filter(self._range("ordered_on", dates=True))
         if self.payment_method:
-            qs = qs.filter(payment_method=self.payment_method)
+            purchases = purchases.filter(payment_method=self.payment_method)
         if self.description:
-            qs = qs.filter(description__icontains=self.description)
-        return qs
+            purchases = purchases.filter(description__icontains=self.description)
+        return purchases
 
     def customers(self) -> QuerySet[Customer]:
         """Every customer (erased or not) with at least one matching record."""
@@ -136,8 +140,6 @@ def _start_of(day: datetime.date) -> datetime.datetime:
 
 def breach_query_preview(*, breach: Breach, query: AffectedQuery) -> dict[str, int]:
     """How many customers the query matches: to link, already linked, erased (left out). One query."""
-    from django.db.models import Count
-
     query.validate()
     linked = BreachAffected.objects.filter(breach=breach, customer_id=OuterRef("pk"))
     counts = query.customers().aggregate(
@@ -150,12 +152,12 @@ def breach_query_preview(*, breach: Breach, query: AffectedQuery) -> dict[str, i
 
 
 @transaction.atomic
-def breach_link_query(*, actor, breach: Breach, query: AffectedQuery, expected: int) -> int:
+def breach_link_query(*, actor: User, breach: Breach, query: AffectedQuery, expected: int) -> int:
     """Link every live customer the query matches that is not linked yet, all or nothing: if the
     count differs from the `expected` one the DPO previewed, nothing is linked. The history of each
     row, and of the breach, names the query."""
-    svc._require_dpo(actor, breach)
-    breach = svc._lock(breach)  # one link at a time per breach: the count below stays true
+    require_breach_manager(actor, breach)
+    lock_row(breach)  # one link at a time per breach: the count below stays true
     query.validate()
     linked = BreachAffected.objects.filter(breach=breach, customer_id=OuterRef("pk"))
     ids = list(
@@ -170,6 +172,6 @@ def breach_link_query(*, actor, breach: Breach, query: AffectedQuery, expected: 
     if len(ids) != expected:
         raise ValidationError(ERR_CHANGED.format(now=len(ids), expected=expected))
     description = query.describe()
-    svc._link(actor, breach, ids, reason=f"Linked from a query: {description}")
-    svc._save(breach, actor, f"Linked {len(ids):,} affected customers from a query: {description}")
+    svc.affected_link(actor, breach, ids, reason=f"Linked from a query: {description}")
+    save_tracked(breach, actor=actor, reason=f"Linked {len(ids):,} affected customers from a query: {description}")
     return len(ids)

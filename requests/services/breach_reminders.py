@@ -2,8 +2,8 @@
 once the 72 hours have passed with no initial report to the ICO (UK GDPR Art 33(1)).
 
 Run every few minutes (privacy_portal.schedule): the thresholds are hours, not days. Each goes
-once per breach per threshold through the complaints' ReminderKey mechanism (a unique key
-written in the same transaction as the email is sent). The key carries the awareness time, so
+once per breach per threshold through the one reminder engine
+(requests.services.remind.remind_once). The key carries the awareness time, so
 when the DPO corrects it the reminders follow the new clock. A breach the DPO decided not to
 report, or already reported, or closed, is not reminded of. A run that missed a threshold sends
 only the latest one reached. Emails hold the reference and the times only.
@@ -19,7 +19,7 @@ from django.utils import timezone
 from privacy_portal import legal
 
 from ..models import Breach, BreachNotification
-from .complaint_reminders import _send_once
+from .remind import remind_once
 
 KEY = "breach:{pk}:{threshold}:{aware}"
 SUBJECT = {
@@ -28,16 +28,18 @@ SUBJECT = {
 }
 BODY = (
     "Personal-data breach {reference} ({status}) was known to the company from {aware}.\n"
-    "The ICO must have the initial report by {due} (72 hours, UK GDPR Art 33(1)): {when}.\n"
+    "The ICO must have the initial report by {due} "
+    f"({legal.BREACH_REPORT_HOURS} hours, UK GDPR Art 33(1)): {{when}}.\n"
     "{decision}\n\n"
-    "Open it from the breach register in the Privacy Portal. A report after 72 hours must give the "
+    "Open it from the breach register in the Privacy Portal. "
+    f"A report after {legal.BREACH_REPORT_HOURS} hours must give the "
     "reasons for the delay. This reminder is sent once; it holds no personal data.\n"
 )
 
 
 def _hours(hours: float) -> str:
     whole = int(hours)
-    return "1 hour" if whole == 1 else f"{whole} hours"
+    return f"{whole} hour" if whole == 1 else f"{whole} hours"
 
 
 def breach_reminders_send(*, now: datetime.datetime | None = None) -> dict[str, int]:
@@ -69,6 +71,6 @@ def breach_reminders_send(*, now: datetime.datetime | None = None) -> dict[str, 
             decision="The DPO decided to report it." if breach.report_to_ico else "Not yet assessed.",
         )
         key = KEY.format(pk=breach.pk, threshold=threshold, aware=breach.aware_at.isoformat())
-        if _send_once(key, subject, body, [settings.DPO_EMAIL]):
+        if remind_once(key, subject=subject, body=body, to=[settings.DPO_EMAIL]):
             report[kind if kind == "overdue" else "reminders"] += 1
     return report

@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -43,8 +45,10 @@ from customers.services.imports import (
     read_csv,
 )
 from privacy_portal import legal
-from privacy_portal.models import AccessEvent
+from privacy_portal.models import AccessEvent, User
+from privacy_portal.tracked import save_tracked, track
 
+from ..access import may_handle_breach_task, may_mark_breach_task_done
 from ..models import (
     Breach,
     BreachAffected,
@@ -55,7 +59,9 @@ from ..models import (
     Case,
     Complaint,
 )
-from .references import next_reference
+from .locking import lock_row
+from .references import find_by_reference, next_reference
+from .workflow import ERR_BREACH_CLOSED, ERR_BREACH_DPO_ONLY, move, require_breach_manager
 
 S = Breach.Status
 REFERENCE_PREFIX = "B"
@@ -80,8 +86,8 @@ ERR_CAUSE = "Choose the cause."
 ERR_DATA_CATEGORY = "Unknown data category: {value}."
 ERR_PEOPLE_CATEGORY = "Unknown category of people: {value}."
 ERR_COUNT = "Enter a number of 0 or more, or leave it blank for “not yet known”."
-ERR_CLOSED = "This breach is closed."
-ERR_DPO_ONLY = "Only the DPO can do this."
+ERR_CLOSED = ERR_BREACH_CLOSED
+ERR_DPO_ONLY = ERR_BREACH_DPO_ONLY
 ERR_SCALE = "Choose the {what} on the ICO's scale."
 ERR_CONSEQUENCES = "Describe the potential consequences for the people affected."
 ERR_DECISION = "Decide whether to report the breach to the ICO."
@@ -97,7 +103,10 @@ ERR_INITIAL_TWICE = "The initial report is already recorded; record a follow-up.
 ERR_FOLLOW_UP_FIRST = "Record the initial report before a follow-up."
 ERR_SENT_FUTURE = "The report cannot be dated in the future."
 ERR_SENT_BEFORE_AWARE = "The report cannot be dated before the company became aware ({aware})."
-ERR_LATE_REASON = "This report is after the 72 hours (due {due}): give the reasons for the delay (Art 33(1))."
+ERR_LATE_REASON = (
+    f"This report is after the {legal.BREACH_REPORT_HOURS} hours (due {{due}}): give the reasons for the delay "
+    "(Art 33(1))."
+)
 ERR_TASK_TITLE = "Say what needs doing."
 ERR_TASK_OWNER = "Choose who owns the task."
 ERR_TASK_DONE = "This task is already done."
@@ -120,14 +129,12 @@ ERR_NOT_AFFECTED = "Customer {reference} is not linked to this breach."
 ERR_EVIDENCE_NONE = "Choose the access-log entries that show the breach."
 ERR_EVIDENCE_UNKNOWN = "No access-log entry has the id {ids}."
 ERR_EVIDENCE_TAKEN = "Access-log entry {ids} is already the evidence of breach {reference}."
-ERR_CASE_UNKNOWN = "No request has the reference {reference}."
-ERR_COMPLAINT_UNKNOWN = "No complaint has the reference {reference}."
 
 ALERT_SUBJECT = "Suspected personal-data breach {reference}: report to the ICO due by {due}"
 ALERT_BODY = (
     "A suspected personal-data breach, {reference}, was reported in the Privacy Portal.\n"
     "The company became aware on {aware}; if it is reportable the ICO must have the initial report "
-    "by {due} (72 hours, UK GDPR Art 33(1)).\n\n"
+    f"by {{due}} ({legal.BREACH_REPORT_HOURS} hours, UK GDPR Art 33(1)).\n\n"
     "Assess it from the breach register. This alert holds no personal data.\n"
 )
 
@@ -135,30 +142,8 @@ ALERT_BODY = (
 # --- helpers ---------------------------------------------------------------------------
 
 
-def may_assess(user) -> bool:
-    return user.has_perm("requests.assess_breach")
-
-
-def _save(obj, actor, reason: str) -> None:
-    obj._history_user = actor
-    obj._change_reason = reason
-    obj.save()
-
-
 def _local(moment: datetime.datetime) -> str:
     return f"{timezone.localtime(moment):%A %-d %B %Y, %H:%M %Z}"
-
-
-def _require_dpo(actor, breach: Breach | None = None) -> None:
-    if not may_assess(actor):
-        raise ValidationError(ERR_DPO_ONLY)
-    if breach is not None and breach.status == S.CLOSED:
-        raise ValidationError(ERR_CLOSED)
-
-
-def _lock(breach: Breach) -> Breach:
-    """The row, locked, re-read: every transition checks the state it changes."""
-    return Breach.objects.select_for_update().get(pk=breach.pk)
 
 
 def _check_times(
@@ -216,7 +201,7 @@ def _alert_dpo(breach: Breach) -> None:
 @transaction.atomic
 def breach_report(
     *,
-    actor,
+    actor: User,
     summary: str,
     what_happened: str,
     aware_at: datetime.datetime,
@@ -257,20 +242,27 @@ def breach_report(
         processor_told_at=processor_told_at if processor is not None else None,
         access_event_ids=sorted(set(access_event_ids)),
     )
-    _save(breach, actor, "Processor's report recorded" if processor else "Suspected breach reported")
+    save_tracked(
+        breach, actor=actor, reason="Processor's report recorded" if processor else "Suspected breach reported"
+    )
     transaction.on_commit(lambda: _alert_dpo(breach))
     return breach
 
 
 @transaction.atomic
 def breach_from_access_events(
-    *, actor, event_ids: Iterable[int], summary: str, what_happened: str = "", now: datetime.datetime | None = None
+    *,
+    actor: User,
+    event_ids: Iterable[int],
+    summary: str,
+    what_happened: str = "",
+    now: datetime.datetime | None = None,
 ) -> Breach:
     """Turn access-log entries (a break-glass opening judged unjustified, a member of staff
     opening an unusual number of customers) into a breach record in one step: the entries are
     attached as evidence (ids), the affected customers they name are linked, and the clock
     starts now (the DPO's judgement is the company's awareness)."""
-    _require_dpo(actor)
+    require_breach_manager(actor)
     ids = sorted({int(i) for i in event_ids})
     if not ids:
         raise ValidationError({"event_ids": ERR_EVIDENCE_NONE})
@@ -309,14 +301,14 @@ def breach_from_access_events(
     customer_ids = {e.customer_id for e in events if e.customer_id}
     customers = list(Customer.objects.filter(pk__in=customer_ids, erased_at__isnull=True))
     if customers:
-        _link(actor, breach, [c.pk for c in customers], reason="Linked from the access-log evidence")
+        affected_link(actor, breach, [c.pk for c in customers], reason="Linked from the access-log evidence")
     return breach
 
 
 @transaction.atomic
 def breach_update(
     *,
-    actor,
+    actor: User,
     breach: Breach,
     summary: str,
     what_happened: str,
@@ -338,8 +330,8 @@ def breach_update(
     now: datetime.datetime | None = None,
 ) -> Breach:
     """The DPO completes or corrects the record. Moving `aware_at` moves the clock."""
-    _require_dpo(actor, breach)
-    breach = _lock(breach)
+    require_breach_manager(actor, breach)
+    lock_row(breach)  # the row, locked, re-read: every step checks the state it changes
     now = now or timezone.now()
     errors: dict[str, str] = {}
     if not summary.strip():
@@ -374,14 +366,14 @@ def breach_update(
     breach.staff_training = staff_training.strip()
     breach.others_told = others_told.strip()
     breach.letter = letter.strip()
-    _save(breach, actor, "Details updated")
+    save_tracked(breach, actor=actor, reason="Details updated")
     return breach
 
 
 @transaction.atomic
 def breach_link_records(
     *,
-    actor,
+    actor: User,
     breach: Breach,
     case_references: Iterable[str] = (),
     complaint_references: Iterable[str] = (),
@@ -389,23 +381,20 @@ def breach_link_records(
 ) -> Breach:
     """Link rights requests, complaints and recipients (processors involved) to the breach.
     A handler of a linked request then sees the breach."""
-    _require_dpo(actor, breach)
-    breach = _lock(breach)
+    require_breach_manager(actor, breach)
+    lock_row(breach)  # the row, locked, re-read: every step checks the state it changes
     errors: dict[str, str] = {}
     case_refs = [r.strip().upper() for r in case_references if r.strip()]
     complaint_refs = [r.strip().upper() for r in complaint_references if r.strip()]
-    cases = list(Case.objects.filter(reference__in=case_refs))
-    complaints = list(Complaint.objects.filter(reference__in=complaint_refs))
-    unknown = sorted(set(case_refs) - {c.reference for c in cases})
+    cases, unknown = find_by_reference(Case, case_refs)
     if unknown:
-        errors["case_references"] = ERR_CASE_UNKNOWN.format(reference=", ".join(unknown))
-    unknown = sorted(set(complaint_refs) - {c.reference for c in complaints})
+        errors["case_references"] = unknown
+    complaints, unknown = find_by_reference(Complaint, complaint_refs)
     if unknown:
-        errors["complaint_references"] = ERR_COMPLAINT_UNKNOWN.format(reference=", ".join(unknown))
+        errors["complaint_references"] = unknown
     if errors:
         raise ValidationError(errors)
-    breach._history_user = actor
-    breach._change_reason = "Linked records"
+    track(breach, actor=actor, reason="Linked records")  # for the m2m rows the add()s below write
     if cases:
         breach.cases.add(*cases)
     if complaints:
@@ -436,7 +425,7 @@ def breach_risk_level(likelihood: str, severity: str) -> str:
 @transaction.atomic
 def breach_assess(
     *,
-    actor,
+    actor: User,
     breach: Breach,
     consequences: str,
     likelihood: str,
@@ -448,8 +437,8 @@ def breach_assess(
 ) -> Breach:
     """The DPO's risk assessment and decisions (Art 33(5) evidence). May be revised while the
     breach is open; history keeps every version."""
-    _require_dpo(actor, breach)
-    breach = _lock(breach)
+    require_breach_manager(actor, breach)
+    lock_row(breach)  # the row, locked, re-read: every step checks the state it changes
     errors: dict[str, str] = {}
     if not consequences.strip():
         errors["consequences"] = ERR_CONSEQUENCES
@@ -477,6 +466,7 @@ def breach_assess(
     breach.consequences = consequences.strip()
     breach.likelihood = likelihood
     breach.severity = severity
+    assert risk is not None  # else the likelihood or the severity was refused above
     breach.risk = risk
     breach.report_to_ico = report_to_ico
     breach.ico_decision_reason = ico_decision_reason.strip()
@@ -485,16 +475,21 @@ def breach_assess(
     breach.assessed_at = timezone.now()
     breach.assessed_by = actor
     first = breach.status == S.SUSPECTED
-    breach.status = S.ASSESSED
+    if first:
+        move(breach, S.ASSESSED)  # a reassessment leaves it assessed
     decision = "report to the ICO" if report_to_ico else "not reportable"
-    _save(breach, actor, f"{'Assessed' if first else 'Reassessed'}: {Breach.Risk(risk).label.lower()}, {decision}")
+    save_tracked(
+        breach,
+        actor=actor,
+        reason=f"{'Assessed' if first else 'Reassessed'}: {Breach.Risk(risk).label.lower()}, {decision}",
+    )
     return breach
 
 
 @transaction.atomic
 def breach_notify_ico(
     *,
-    actor,
+    actor: User,
     breach: Breach,
     phase: str,
     sent_at: datetime.datetime,
@@ -505,8 +500,8 @@ def breach_notify_ico(
 ) -> BreachNotification:
     """Record a report sent to the ICO: the initial one (late ones with the reasons for the
     delay), then follow-ups. The ICO's reference, once given, is kept on the report."""
-    _require_dpo(actor, breach)
-    breach = _lock(breach)
+    require_breach_manager(actor, breach)
+    lock_row(breach)  # the row, locked, re-read: every step checks the state it changes
     now = now or timezone.now()
     errors: dict[str, str] = {}
     if breach.status == S.SUSPECTED:
@@ -537,10 +532,10 @@ def breach_notify_ico(
         notes=notes.strip(),
         recorded_by=actor,
     )
-    _save(notification, actor, BreachNotification.Phase(phase).label)
+    save_tracked(notification, actor=actor, reason=BreachNotification.Phase(phase).label)
     if late and late_reason.strip():
         breach.late_reason = late_reason.strip()
-        _save(breach, actor, "Reasons for the late report recorded")
+        save_tracked(breach, actor=actor, reason="Reasons for the late report recorded")
     return notification
 
 
@@ -548,9 +543,9 @@ def breach_notify_ico(
 
 
 @transaction.atomic
-def breach_task_add(*, actor, breach: Breach, title: str, owner, due_on: datetime.date) -> BreachTask:
-    _require_dpo(actor, breach)
-    breach = _lock(breach)  # a breach closed meanwhile takes no new task
+def breach_task_add(*, actor: User, breach: Breach, title: str, owner, due_on: datetime.date) -> BreachTask:
+    require_breach_manager(actor, breach)
+    lock_row(breach)  # a breach closed meanwhile takes no new task
     if breach.status == S.CLOSED:
         raise ValidationError(ERR_CLOSED)
     errors = {}
@@ -561,32 +556,32 @@ def breach_task_add(*, actor, breach: Breach, title: str, owner, due_on: datetim
     if errors:
         raise ValidationError(errors)
     task = BreachTask(breach=breach, title=title.strip(), owner=owner, due_on=due_on)
-    _save(task, actor, "Remedial task added")
+    save_tracked(task, actor=actor, reason="Remedial task added")
     return task
 
 
 @transaction.atomic
-def breach_task_done(*, actor, task: BreachTask) -> BreachTask:
+def breach_task_done(*, actor: User, task: BreachTask) -> BreachTask:
     """The task's owner or the DPO marks it done."""
     task = BreachTask.objects.select_for_update().select_related("breach").get(pk=task.pk)
-    if task.owner_id != actor.pk and not may_assess(actor):
+    if not may_handle_breach_task(actor, task):
         raise ValidationError(ERR_DPO_ONLY)
-    if task.breach.status == S.CLOSED:
+    if not may_mark_breach_task_done(actor, task):  # its breach is closed
         raise ValidationError(ERR_CLOSED)
     if task.done_at is not None:
         raise ValidationError(ERR_TASK_DONE)
     task.done_at = timezone.now()
     task.done_by = actor
-    _save(task, actor, "Done")
+    save_tracked(task, actor=actor, reason="Done")
     return task
 
 
 @transaction.atomic
-def breach_close(*, actor, breach: Breach, lessons_learned: str) -> Breach:
+def breach_close(*, actor: User, breach: Breach, lessons_learned: str) -> Breach:
     """Close a breach: assessed, every remedial task done, reported if the DPO decided so, and
     everyone affected told (or found undeliverable) if the DPO decided to tell them."""
-    _require_dpo(actor, breach)
-    breach = _lock(breach)
+    require_breach_manager(actor, breach)
+    lock_row(breach)  # the row, locked, re-read: every step checks the state it changes
     if breach.status == S.SUSPECTED:
         raise ValidationError(ERR_NOT_ASSESSED)
     errors: list[str] = []
@@ -604,16 +599,16 @@ def breach_close(*, actor, breach: Breach, lessons_learned: str) -> Breach:
     if errors:
         raise ValidationError(errors)
     breach.lessons_learned = lessons_learned.strip()
-    breach.status = S.CLOSED
+    move(breach, S.CLOSED)
     breach.closed_at = timezone.now()
-    _save(breach, actor, "Closed")
+    save_tracked(breach, actor=actor, reason="Closed")
     return breach
 
 
 # --- the people affected ------------------------------------------------------------------
 
 
-def _link(actor, breach: Breach, customer_ids: list[int], *, reason: str) -> int:
+def affected_link(actor: User, breach: Breach, customer_ids: list[int], *, reason: str) -> int:
     """Insert the BreachAffected rows and their "created" history rows, in this transaction.
 
     On PostgreSQL, one set-based statement per batch (INSERT ... SELECT FROM unnest, its
@@ -639,7 +634,7 @@ def _link(actor, breach: Breach, customer_ids: list[int], *, reason: str) -> int
         f"INSERT INTO {history._meta.db_table} ({quoted}, history_date, history_change_reason, history_type, "
         f"history_user_id) SELECT {quoted}, %s, %s, '+', %s FROM added"
     )
-    params = [breach.pk, BreachAffected.Told.NOT_YET, actor.pk, now]
+    params: list[Any] = [breach.pk, BreachAffected.Told.NOT_YET, actor.pk, now]  # SQL parameters, of mixed types
     with connection.cursor() as cursor:
         for batch in chunked(customer_ids, 20_000):
             cursor.execute(insert, [*params, batch, now, reason, actor.pk])
@@ -647,10 +642,10 @@ def _link(actor, breach: Breach, customer_ids: list[int], *, reason: str) -> int
 
 
 @transaction.atomic
-def breach_link_customers(*, actor, breach: Breach, customers: Iterable[Customer]) -> int:
+def breach_link_customers(*, actor: User, breach: Breach, customers: Iterable[Customer]) -> int:
     """Link customers chosen from search. Erased or already linked ones are refused by reference."""
-    _require_dpo(actor, breach)
-    breach = _lock(breach)
+    require_breach_manager(actor, breach)
+    lock_row(breach)  # the row, locked, re-read: every step checks the state it changes
     customers = list(dict.fromkeys(customers))
     if not customers:
         raise ValidationError({"customers": ERR_NO_CUSTOMERS})
@@ -661,7 +656,7 @@ def breach_link_customers(*, actor, breach: Breach, customers: Iterable[Customer
     errors += [ERR_ALREADY_LINKED.format(reference=c.reference) for c in customers if c.pk in linked]
     if errors:
         raise ValidationError({"customers": errors})
-    return _link(actor, breach, [c.pk for c in customers], reason="Linked from search")
+    return affected_link(actor, breach, [c.pk for c in customers], reason="Linked from search")
 
 
 def _customers_known(breach: Breach, pks: list[int]) -> tuple[dict[int, bool], set[int]]:
@@ -683,17 +678,17 @@ def _customers_known(breach: Breach, pks: list[int]) -> tuple[dict[int, bool], s
             "WHERE breach_id = %s AND customer_id = ANY(%s::bigint[])",
             [breach.pk, pks],
         )
-        linked = {row[0] for row in cursor.fetchall()}
-    return found, linked
+        linked_ids = {row[0] for row in cursor.fetchall()}
+    return found, linked_ids
 
 
 @transaction.atomic
-def breach_link_csv(*, actor, breach: Breach, data: bytes) -> int:
+def breach_link_csv(*, actor: User, breach: Breach, data: bytes) -> int:
     """Link the customers of a CSV of references (one column, `customer_reference`), all or
     nothing: an unknown, erased, repeated or already-linked reference is named by its line and
     nothing is linked. Tested at 100,000 rows (bench/breach_bench.py)."""
-    _require_dpo(actor, breach)
-    breach = _lock(breach)
+    require_breach_manager(actor, breach)
+    lock_row(breach)  # the row, locked, re-read: every step checks the state it changes
     errors: list[RowError] = []
     rows = read_csv(data, AFFECTED_HEADER, errors)
     seen: dict[int, int] = {}
@@ -717,13 +712,13 @@ def breach_link_csv(*, actor, breach: Breach, data: bytes) -> int:
             errors.append(RowError(line, "customer_reference", ERR_CSV_LINKED))
     if errors:
         raise ImportRejected(errors)
-    return _link(actor, breach, [pk for _, pk in wanted], reason="Linked from a CSV of references")
+    return affected_link(actor, breach, [pk for _, pk in wanted], reason="Linked from a CSV of references")
 
 
 @transaction.atomic
 def breach_record_told(
     *,
-    actor,
+    actor: User,
     breach: Breach,
     told: str,
     method: str,
@@ -733,8 +728,8 @@ def breach_record_told(
 ) -> int:
     """Record that the people affected were told (or could not be reached): the customers
     named, or, with `customers=None`, everyone not yet told. Returns how many rows changed."""
-    _require_dpo(actor, breach)
-    breach = _lock(breach)
+    require_breach_manager(actor, breach)
+    lock_row(breach)  # the row, locked, re-read: every step checks the state it changes
     now = now or timezone.now()
     errors: dict[str, str] = {}
     if told not in BreachAffected.Told.values:
@@ -776,7 +771,7 @@ def breach_record_told(
     return len(rows)
 
 
-def _told_sql(actor, qs, values: dict, reason: str) -> int:
+def _told_sql(actor: User, qs, values: dict, reason: str) -> int:
     """Every chosen row takes the same three values: one UPDATE ... RETURNING whose rows go
     straight into the history table in the same statement (history type "~", the user, the
     reason), so history misses nothing and 100,000 rows take one round trip. Django's
@@ -802,8 +797,6 @@ def _told_sql(actor, qs, values: dict, reason: str) -> int:
 
 def breach_progress(breach: Breach) -> dict[str, int]:
     """How many of the people affected are told, not yet told, undeliverable (one query)."""
-    from django.db.models import Count
-
     counts = dict(breach.affected.values_list("told").annotate(n=Count("id")).values_list("told", "n"))
     result = {value: counts.get(value, 0) for value in BreachAffected.Told.values}
     result["total"] = sum(result.values())

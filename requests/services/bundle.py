@@ -30,12 +30,15 @@ from django.db import models
 from django.utils import timezone
 
 from customers.models import REFERENCE_PREFIX
+from customers.subject import case_file_records, subject_records
+from privacy_portal.history import history_model
+from privacy_portal.history_labels import history_type_label
+from privacy_portal.models import User
+from privacy_portal.private_storage import private_file
 
 from ..models import Case, CaseCorrespondence, Complaint, IcoCase, IcoDeadline
-from .documents import private_path
 
 NONE = "(none)"
-HISTORY_ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 
 
 # --- gathering -------------------------------------------------------------------------
@@ -69,19 +72,20 @@ class _Names:
         return self.cache[user_id]
 
 
-def _value(field: models.Field | None, value, names: _Names, refs: dict[int, str]) -> str:
+def _value(field: models.Field | None, value, names: _Names, refs: dict) -> str:
     """A field value as text: users by username, requests and customers by reference, other
     records as "ico case #3"."""
     if value is None or value == "":
         return NONE
     if isinstance(value, list):  # a many-to-many field: the through rows
-        ids = sorted(row.get("case") for row in value if isinstance(row, dict))
+        ids = sorted(row["case"] for row in value if isinstance(row, dict))
         return ", ".join(refs.get(pk, f"request #{pk}") for pk in ids) or NONE
-    if field is not None and field.is_relation:
-        if field.related_model is get_user_model():
+    related = field.related_model if field is not None and field.is_relation else None
+    if related is not None and related != "self":
+        if related is get_user_model():
             return names(value)
-        label = field.related_model._meta.label_lower
-        return refs.get((label, value)) or f"{field.related_model._meta.verbose_name} #{value}"
+        label = related._meta.label_lower
+        return refs.get((label, value)) or f"{related._meta.verbose_name} #{value}"
     if isinstance(value, datetime.datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, datetime.date):
@@ -120,7 +124,7 @@ def _history(history_qs, label, names: _Names, refs: dict[int, str], *, fields: 
                 "at": timezone.localtime(record.history_date).isoformat(timespec="microseconds"),
                 "who": names(record.history_user_id),
                 "record": label(record),
-                "action": HISTORY_ACTIONS.get(record.history_type, record.history_type),
+                "action": history_type_label(record.history_type),
                 "reason": record.history_change_reason or "",
                 "changes": changes,
             }
@@ -134,8 +138,6 @@ def bundle_history_rows(complaint: Complaint, cases: list[Case]) -> dict[type[mo
     (preference changes, disclosures, calls, correspondence, purchases, notes, tasks, clock
     stops, documents, case correspondence, the ICO case and its deadlines...), and the case
     files of the complaint and of linked requests that have no customer record."""
-    from customers.subject import case_file_records, subject_records
-
     customers = {c for c in [complaint.customer, *(case.customer for case in cases)] if c is not None}
     graphs = [subject_records(customer, candidates=False) for customer in sorted(customers, key=lambda c: c.pk)]
     graphs.append(case_file_records(case_ids=[case.pk for case in cases], complaint_ids=[complaint.pk]))
@@ -165,7 +167,7 @@ def _reference_map(model: type[models.Model], rows) -> dict:
 def _labeller(model: type[models.Model], refs: dict):
     """How a history row names its record: "Request R-2026-00001", "Customer C-000042",
     "ICO case IC-123", "Case note #7 on R-2026-00001"."""
-    name = model._meta.verbose_name
+    name = str(model._meta.verbose_name)
     if model is Case:
         return lambda r: f"Request {r.reference}"
     if model is Complaint:
@@ -186,10 +188,10 @@ def _labeller(model: type[models.Model], refs: dict):
 
 
 def _tracked(model: type[models.Model]) -> dict[str, models.Field]:
-    return {field.name: field for field in model.history.model.tracked_fields}
+    return {field.name: field for field in history_model(model).tracked_fields}
 
 
-def bundle_content(complaint: Complaint, *, actor=None, today: datetime.date | None = None) -> dict:
+def bundle_content(complaint: Complaint, *, actor: User | None = None, today: datetime.date | None = None) -> dict:
     """Everything the bundle holds, as plain data (dates as ISO strings)."""
     today = today or timezone.localdate()
     names = _Names()
@@ -217,8 +219,8 @@ def bundle_content(complaint: Complaint, *, actor=None, today: datetime.date | N
             "phone": complaint.complainant_phone,
             "address": complaint.complainant_address,
         },
-        "handler": complaint.handler.username if complaint.handler_id else None,
-        "logged_by": complaint.logged_by.username if complaint.logged_by_id else None,
+        "handler": complaint.handler.username if complaint.handler else None,
+        "logged_by": complaint.logged_by.username if complaint.logged_by else None,
         "acknowledge_by": _day(complaint.acknowledge_by),
         "acknowledged_on": _day(complaint.acknowledged_on),
         "acknowledgement": deadline_state(complaint.acknowledge_by, complaint.acknowledged_on, today),
@@ -327,7 +329,8 @@ def attachment_name(item: CaseCorrespondence) -> str:
 # --- the PDF ---------------------------------------------------------------------------
 
 
-def _styles():
+def pdf_styles():
+    # reportlab takes ~0.1 s to import and only the PDF needs it: imported on that path.
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
@@ -350,17 +353,19 @@ def _when(iso: str) -> str:
     return iso[:16].replace("T", " ")
 
 
-def _p(text, style):
+def pdf_paragraph(text, style):
+    # reportlab takes ~0.1 s to import and only the PDF needs it: imported on that path.
     from reportlab.platypus import Paragraph
 
     return Paragraph(escape(str(text if text not in (None, "") else NONE)).replace("\n", "<br/>"), style)
 
 
-def _table(rows: list[list], widths: list[float], styles, *, header: bool = True):
+def pdf_table(rows: list[list], widths: list[float], styles, *, header: bool = True):
+    # reportlab takes ~0.1 s to import and only the PDF needs it: imported on that path.
     from reportlab.lib import colors
     from reportlab.platypus import Table, TableStyle
 
-    data = [[_p(cell, styles["Normal"]) for cell in row] for row in rows]
+    data = [[pdf_paragraph(cell, styles["Normal"]) for cell in row] for row in rows]
     table = Table(data, colWidths=widths, repeatRows=1 if header else 0)
     commands = [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -374,11 +379,12 @@ def _table(rows: list[list], widths: list[float], styles, *, header: bool = True
 
 def bundle_pdf(content: dict) -> bytes:
     """The report as a PDF (A4), rendered from `bundle_content`."""
+    # reportlab takes ~0.1 s to import and only the PDF needs it: imported on that path.
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate, Spacer
 
-    styles = _styles()
+    styles = pdf_styles()
     normal, h2 = styles["Normal"], styles["Heading2"]
     width = A4[0] - 30 * mm
     buffer = io.BytesIO()
@@ -394,10 +400,10 @@ def bundle_pdf(content: dict) -> bytes:
         author="Privacy Portal",
     )
     story = [
-        _p(meta["title"], styles["Title"]),
-        _p(f"Generated {_when(meta['generated_at'])} by {meta['generated_by'] or 'the system'}.", normal),
+        pdf_paragraph(meta["title"], styles["Title"]),
+        pdf_paragraph(f"Generated {_when(meta['generated_at'])} by {meta['generated_by'] or 'the system'}.", normal),
         Spacer(1, 4 * mm),
-        _p("Summary", h2),
+        pdf_paragraph("Summary", h2),
     ]
     s = content["summary"]
     complainant = s["complainant"]
@@ -425,14 +431,14 @@ def bundle_pdf(content: dict) -> bytes:
         ("Closed", s["closed_on"]),
         ("Outcome", s["outcome"]),
     ]
-    story.append(_table([list(row) for row in facts], [40 * mm, width - 40 * mm], styles, header=False))
+    story.append(pdf_table([list(row) for row in facts], [40 * mm, width - 40 * mm], styles, header=False))
 
     ico = content["ico_case"]
-    story += [Spacer(1, 4 * mm), _p("The ICO's case", h2)]
+    story += [Spacer(1, 4 * mm), pdf_paragraph("The ICO's case", h2)]
     if ico is None:
-        story.append(_p("Not escalated to the ICO.", normal))
+        story.append(pdf_paragraph("Not escalated to the ICO.", normal))
     else:
-        rows = [
+        ico_facts = [
             ("ICO reference", ico["ico_reference"]),
             ("Contacted us", f"{ico['contacted_on']} by {ico['contact_method'].lower()}"),
             ("Caseworker", ico["caseworker"]),
@@ -440,50 +446,50 @@ def bundle_pdf(content: dict) -> bytes:
             ("Outcome", f"{ico['outcome']} on {ico['outcome_on']}" if ico["outcome"] else "Awaited"),
             ("Outcome notes", ico["outcome_notes"]),
         ]
-        story.append(_table([list(row) for row in rows], [40 * mm, width - 40 * mm], styles, header=False))
+        story.append(pdf_table([list(row) for row in ico_facts], [40 * mm, width - 40 * mm], styles, header=False))
         story.append(Spacer(1, 2 * mm))
         rows = [["What the ICO wants", "Due", "Answered", "Kept"]]
         rows += [[d["what"], d["due_on"], d["answered_on"] or "not yet", d["state"]] for d in ico["deadlines"]]
-        story.append(_table(rows, [width - 75 * mm, 25 * mm, 25 * mm, 25 * mm], styles))
+        story.append(pdf_table(rows, [width - 75 * mm, 25 * mm, 25 * mm, 25 * mm], styles))
 
-    story += [Spacer(1, 4 * mm), _p("Timeline (status changes)", h2)]
+    story += [Spacer(1, 4 * mm), pdf_paragraph("Timeline (status changes)", h2)]
     rows = [["When (local time)", "Who", "Status", "Note"]]
     rows += [[_when(t["at"]), t["who"], t["status"], t["note"]] for t in content["timeline"]]
-    story.append(_table(rows, [38 * mm, 30 * mm, 40 * mm, width - 108 * mm], styles))
+    story.append(pdf_table(rows, [38 * mm, 30 * mm, 40 * mm, width - 108 * mm], styles))
 
-    story += [Spacer(1, 4 * mm), _p("Linked rights requests", h2)]
+    story += [Spacer(1, 4 * mm), pdf_paragraph("Linked rights requests", h2)]
     if not content["linked_requests"]:
-        story.append(_p("No rights requests are linked to this complaint.", normal))
+        story.append(pdf_paragraph("No rights requests are linked to this complaint.", normal))
     else:
         rows = [["Request", "Right", "Status", "Received", "Due", "Closed", "Deadline"]]
         rows += [
             [r["reference"], r["right"], r["status"], r["received_on"], r["due_on"], r["closed_on"], r["deadline"]]
             for r in content["linked_requests"]
         ]
-        story.append(_table(rows, [26 * mm, 30 * mm, 26 * mm, 22 * mm, 22 * mm, 22 * mm, width - 148 * mm], styles))
+        story.append(pdf_table(rows, [26 * mm, 30 * mm, 26 * mm, 22 * mm, 22 * mm, 22 * mm, width - 148 * mm], styles))
         for r in content["linked_requests"]:
             if r["description"] or r["outcome"]:
                 story.append(
-                    _p(
+                    pdf_paragraph(
                         f"{r['reference']}: asked for: {r['description'] or NONE}. Outcome: {r['outcome'] or NONE}",
                         normal,
                     )
                 )
 
-    story += [Spacer(1, 4 * mm), _p("Correspondence", h2)]
+    story += [Spacer(1, 4 * mm), pdf_paragraph("Correspondence", h2)]
     if not content["correspondence"]:
-        story.append(_p("No correspondence recorded.", normal))
+        story.append(pdf_paragraph("No correspondence recorded.", normal))
     else:
         rows = [["Date", "On", "In/out", "How", "Summary", "Attachment"]]
         rows += [
             [c["occurred_on"], c["on"], c["direction"], c["medium"], c["summary"], c["attachment"] or "-"]
             for c in content["correspondence"]
         ]
-        story.append(_table(rows, [22 * mm, 30 * mm, 14 * mm, 20 * mm, width - 130 * mm, 44 * mm], styles))
+        story.append(pdf_table(rows, [22 * mm, 30 * mm, 14 * mm, 20 * mm, width - 130 * mm, 44 * mm], styles))
 
-    story += [Spacer(1, 4 * mm), _p("Change history", h2)]
+    story += [Spacer(1, 4 * mm), pdf_paragraph("Change history", h2)]
     story.append(
-        _p(
+        pdf_paragraph(
             "Every change to every record held about the person: the complaint, its ICO case, its linked requests "
             "and their case files, and the customer's records (preferences, disclosures, calls, correspondence, "
             "purchases).",
@@ -495,7 +501,7 @@ def bundle_pdf(content: dict) -> bytes:
         lines = [f"{entry['action']}" + (f": {entry['reason']}" if entry["reason"] else "")]
         lines += [f"{c['field']}: {c['from']} -> {c['to']}" for c in entry["changes"]]
         rows.append([_when(entry["at"]), entry["who"], entry["record"], "\n".join(lines)])
-    story.append(_table(rows, [38 * mm, 26 * mm, 40 * mm, width - 104 * mm], styles))
+    story.append(pdf_table(rows, [38 * mm, 26 * mm, 40 * mm, width - 104 * mm], styles))
     doc.build(story)
     return buffer.getvalue()
 
@@ -503,7 +509,7 @@ def bundle_pdf(content: dict) -> bytes:
 # --- the ZIP ---------------------------------------------------------------------------
 
 
-def bundle_zip(complaint: Complaint, *, actor=None) -> tuple[str, bytes]:
+def bundle_zip(complaint: Complaint, *, actor: User | None = None) -> tuple[str, bytes]:
     """The download: (file name, ZIP bytes) with the PDF, the JSON and the attachments."""
     content = bundle_content(complaint, actor=actor)
     reference = complaint.reference
@@ -515,7 +521,7 @@ def bundle_zip(complaint: Complaint, *, actor=None) -> tuple[str, bytes]:
             case__in=complaint.cases.all()
         )
         for item in items.exclude(attachment_path=""):
-            path = private_path(item.attachment_path)
-            if path.exists():
+            path = private_file(item.attachment_path)
+            if path is not None:
                 archive.write(path, attachment_name(item))
     return f"{reference}-bundle.zip", buffer.getvalue()

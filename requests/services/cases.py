@@ -1,7 +1,8 @@
 """The life of a rights request: intake, identity, the clock, assignment, sign-off, outcome.
 
-Every move is checked here against TRANSITIONS, so a page that forgets to hide a button
-still cannot make an illegal move.
+Every move is checked against the state table of the workflow core
+(requests.services.workflow.CASE_TRANSITIONS), so a page that forgets to hide a button still
+cannot make an illegal move.
 """
 
 from __future__ import annotations
@@ -14,32 +15,37 @@ from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from guardian.shortcuts import assign_perm
 
 from customers.services.normalise import normalise_phone
 from privacy_portal import legal
+from privacy_portal.models import User
+from privacy_portal.tracked import save_tracked
 
+from ..access import may_be_given_cases
 from ..deadlines import next_working_day
-from ..models import Case, CaseNote, ClockStop
+from ..models import Case, CaseDocument, CaseNote, ClockStop
+from ..selectors.cases import case_customer_matches
+from . import messages
+from .documents import document_store, documents_delete_identity
+from .erasure import customer_erase
 from .grants import grant_case, revoke_case
+from .links import complaint_url, link_url
 from .locking import transition
 from .references import next_reference
+from .workflow import (
+    ERR_CASE_MOVE,
+    ERR_ERASURE_ONLY,
+    ERR_REASON,
+    move,
+    require_signoff,
+    require_worker,
+)
+from .workflow import ERR_SELF_SIGNOFF as ERR_SELF_SIGNOFF  # the sign-off messages, as the case steps give them
+from .workflow import ERR_SIGNOFF_PERMISSION as ERR_SIGNOFF_PERMISSION
 
 S = Case.Status
 
-TRANSITIONS: dict[str, set[str]] = {
-    S.RECEIVED: {S.AWAITING_IDENTITY, S.IN_PROGRESS, S.AWAITING_SIGNOFF, S.WITHDRAWN},
-    S.AWAITING_IDENTITY: {S.IN_PROGRESS, S.AWAITING_SIGNOFF, S.WITHDRAWN},
-    S.IN_PROGRESS: {S.AWAITING_CLARIFICATION, S.AWAITING_SIGNOFF, S.COMPLETED, S.WITHDRAWN},
-    S.AWAITING_CLARIFICATION: {S.IN_PROGRESS, S.WITHDRAWN},
-    S.AWAITING_SIGNOFF: {S.IN_PROGRESS, S.COMPLETED, S.REFUSED},
-    S.COMPLETED: set(),
-    S.REFUSED: set(),
-    S.WITHDRAWN: set(),
-}
-
-ERR_MOVE = "A case that is “{current}” cannot be moved to “{target}”."
-# The second of two identical steps (a double click, two tabs): it finds the first one's result.
-ERR_ALREADY = "Already done: this case is now “{current}”."
 ERR_NO_RIGHTS = "Choose at least one right the requester is exercising."
 ERR_RIGHT = "Unknown right: {right}."
 ERR_RECEIVED_FUTURE = "The date received cannot be in the future."
@@ -47,21 +53,19 @@ ERR_WHO = "Find the customer, or enter the requester's name."
 ERR_ERASED = "This customer has been erased: log the request with the requester's details instead."
 ERR_RELATIONSHIP = "Say how the person acting for the customer is related (solicitor, relative…)."
 ERR_ALREADY_LINKED = "This request is already linked to a customer."
-ERR_NOT_HANDLER = "Only the assigned handler or the DPO can work this case."
+ERR_NOT_A_MATCH = "Choose one of the matching customer records shown on the case."
 ERR_HANDLER_ROLE = "Cases can be assigned only to privacy case handlers or the DPO."
-ERR_SELF_SIGNOFF = "The handler of a case cannot sign off its own refusal, erasure or extension."
-ERR_SIGNOFF_PERMISSION = "Only the DPO can sign off."
 ERR_NOTHING_PENDING = "Nothing on this case is waiting for sign-off: it may just have been signed off."
-ERR_REASON = "Give a reason."
 ERR_GROUND = "Choose the ground for refusing."
-ERR_EXTENSION_TWICE = "This case has already been extended; the law allows one extension of up to two months."
+ERR_EXTENSION_TWICE = (
+    f"This case has already been extended; the law allows one extension of up to {legal.DSAR_EXTENSION_MONTHS} months."
+)
 ERR_EXTENSION_LATE = "An extension must be notified to the requester by the original due date ({due}); it is too late."
 ERR_NOTIFIED_DATE = "Give the date the requester was told about the extension, no later than today."
 ERR_REFUSAL_TOLD_DATE = (
     "Give the date the requester was told of the refusal and its reasons (UK GDPR Art 12(4)), "
     "no earlier than the request was received and no later than today."
 )
-ERR_ERASURE_ONLY = "Only an erasure request can be signed off for erasure."
 ERR_ERASURE_SIGNOFF = "An erasure is completed by the DPO's sign-off, not directly."
 ERR_CLOCK_NOT_STARTED = "The clock has not started: identity evidence is awaited."
 ERR_DATE_BEFORE = "The date cannot be before the case was received."
@@ -80,20 +84,6 @@ REFUSAL_TEXT = (
 )
 
 
-def _move(case: Case, target: str) -> None:
-    if case.status == target:
-        raise ValidationError(ERR_ALREADY.format(current=case.get_status_display()))
-    if target not in TRANSITIONS[case.status]:
-        raise ValidationError(ERR_MOVE.format(current=case.get_status_display(), target=S(target).label))
-    case.status = target
-
-
-def _save(case: Case, actor, reason: str) -> None:
-    case._history_user = actor
-    case._change_reason = reason
-    case.save()
-
-
 def _check_date(case: Case, day: datetime.date) -> None:
     if day > timezone.localdate():
         raise ValidationError(ERR_DATE_FUTURE)
@@ -101,18 +91,9 @@ def _check_date(case: Case, day: datetime.date) -> None:
         raise ValidationError(ERR_DATE_BEFORE)
 
 
-def may_work(user, case: Case) -> bool:
-    return user.has_perm("requests.work_case", case) or user.has_perm("requests.assign_case")
-
-
 def may_stop_clock(case: Case) -> bool:
     """Whether asking this requester for clarification stops the clock (UK GDPR Art 12A(5))."""
     return case.right in legal.CLOCK_STOP_RIGHTS
-
-
-def _require_worker(user, case: Case) -> None:
-    if not may_work(user, case):
-        raise ValidationError(ERR_NOT_HANDLER)
 
 
 def recompute_due(case: Case) -> None:
@@ -130,7 +111,7 @@ def recompute_due(case: Case) -> None:
 @transaction.atomic
 def case_log(
     *,
-    actor,
+    actor: User | None,
     rights: list[str],
     channel: str,
     received_on: datetime.date,
@@ -190,25 +171,23 @@ def case_log(
             clock_started_on=received_on,
         )
         recompute_due(case)
-        _save(case, actor, f"Logged from {Case.Channel(channel).label.lower()}")
+        save_tracked(case, actor=actor, reason=f"Logged from {Case.Channel(channel).label.lower()}")
         cases.append(case)
     return cases
 
 
 @transition("case")
-def case_assign(*, actor, case: Case, handler) -> Case:
+def case_assign(*, actor: User, case: Case, handler) -> Case:
     """The DPO assigns a handler, who gets object permissions on the case and its customer;
     a previous handler loses them."""
-    from privacy_portal.models import User
-
-    if handler.role not in (User.Role.HANDLER, User.Role.DPO) or not handler.is_active:
+    if not may_be_given_cases(handler):
         raise ValidationError({"handler": ERR_HANDLER_ROLE})
     if not case.is_open:
-        raise ValidationError(ERR_MOVE.format(current=case.get_status_display(), target="reassigned"))
+        raise ValidationError(ERR_CASE_MOVE.format(current=case.get_status_display(), target="reassigned"))
     previous = case.handler
     case.handler = handler
     case.assigned_at = timezone.now()
-    _save(case, actor, f"Assigned to {handler.get_full_name() or handler.username}")
+    save_tracked(case, actor=actor, reason=f"Assigned to {handler.get_full_name() or handler.username}")
     if previous is not None and previous.pk != handler.pk:
         revoke_case(previous, case)
     grant_case(handler, case)
@@ -216,63 +195,70 @@ def case_assign(*, actor, case: Case, handler) -> Case:
 
 
 @transition("case")
-def case_start(*, actor, case: Case) -> Case:
+def case_start(*, actor: User, case: Case) -> Case:
     """Start work without asking for identity (the requester is known, e.g. a verified account)."""
-    _require_worker(actor, case)
-    _move(case, S.IN_PROGRESS)
-    _save(case, actor, "Work started; identity not needed")
+    require_worker(actor, case)
+    move(case, S.IN_PROGRESS)
+    save_tracked(case, actor=actor, reason="Work started; identity not needed")
     return case
 
 
 @transition("case")
-def case_request_identity(*, actor, case: Case, on: datetime.date | None = None) -> Case:
+def case_request_identity(*, actor: User, case: Case, on: datetime.date | None = None) -> Case:
     """Ask for identity evidence. Asked promptly, the clock waits for the evidence."""
-    _require_worker(actor, case)
+    require_worker(actor, case)
     on = on or timezone.localdate()
     _check_date(case, on)
-    _move(case, S.AWAITING_IDENTITY)
+    move(case, S.AWAITING_IDENTITY)
     case.identity = Case.Identity.REQUESTED
     case.identity_requested_on = on
     if (on - case.received_on).days <= legal.IDENTITY_REQUEST_PROMPT_DAYS and case.identity_received_on is None:
         case.clock_started_on = None
     recompute_due(case)
-    _save(case, actor, "Identity evidence requested")
-    _tell_online_requester(case, "identity_request", {})
+    save_tracked(case, actor=actor, reason="Identity evidence requested")
+    _tell_online_requester(case, "identity_request", {}, actor)
     return case
 
 
 @transition("case")
-def case_identity_received(*, actor, case: Case, on: datetime.date | None = None) -> Case:
+def case_identity_received(*, actor: User, case: Case, on: datetime.date | None = None) -> Case:
     """Evidence arrived: the clock starts now if it was waiting for it."""
-    _require_worker(actor, case)
-    return _identity_received(
+    require_worker(actor, case)
+    return identity_received_record(
         actor=actor, case=case, on=on or timezone.localdate(), reason="Identity evidence received"
     )
 
 
-def _identity_received(*, actor, case: Case, on: datetime.date, reason: str) -> Case:
+def identity_received_record(*, actor: User | None, case: Case, on: datetime.date, reason: str) -> Case:
     """The step itself, for a case already locked by its caller: the handler's
     (case_identity_received) or the requester's upload on the secure page (actor None)."""
     _check_date(case, on)
     if case.status != S.AWAITING_IDENTITY:
-        raise ValidationError(ERR_MOVE.format(current=case.get_status_display(), target="identity received"))
+        raise ValidationError(ERR_CASE_MOVE.format(current=case.get_status_display(), target="identity received"))
     case.identity = Case.Identity.RECEIVED
     case.identity_received_on = on
     if case.clock_started_on is None:
         case.clock_started_on = on
     recompute_due(case)
-    _save(case, actor, reason)
+    save_tracked(case, actor=actor, reason=reason)
     return case
 
 
 @transition("case")
-def case_decide_identity(*, actor, case: Case, verified: bool, note: str = "") -> Case:
-    """Verify or reject the identity evidence; either way the documents are deleted at once."""
-    from .documents import documents_delete_identity
+def identity_evidence_receive(*, actor: User, case: Case, upload, on) -> CaseDocument:
+    """Identity evidence arrived with its file. The step is checked first (the case must be
+    awaiting identity, the date sane): refused, nothing is stored; the file itself refused,
+    the step is undone with it (one transaction), and the file is written only on commit."""
+    case_identity_received(actor=actor, case=case, on=on)
+    return document_store(actor=actor, case=case, upload=upload, kind=CaseDocument.Kind.IDENTITY)
 
-    _require_worker(actor, case)
+
+@transition("case")
+def case_decide_identity(*, actor: User, case: Case, verified: bool, note: str = "") -> Case:
+    """Verify or reject the identity evidence; either way the documents are deleted at once."""
+    require_worker(actor, case)
     if case.identity not in (Case.Identity.RECEIVED, Case.Identity.REQUESTED) or case.status != S.AWAITING_IDENTITY:
-        raise ValidationError(ERR_MOVE.format(current=case.get_status_display(), target="identity decided"))
+        raise ValidationError(ERR_CASE_MOVE.format(current=case.get_status_display(), target="identity decided"))
     case.identity = Case.Identity.VERIFIED if verified else Case.Identity.REJECTED
     case.identity_decided_at = timezone.now()
     case.identity_decided_by = actor
@@ -280,18 +266,22 @@ def case_decide_identity(*, actor, case: Case, verified: bool, note: str = "") -
         case.clock_started_on = case.identity_received_on or timezone.localdate()
         recompute_due(case)
     if verified:
-        _move(case, S.IN_PROGRESS)
-    _save(case, actor, ("Identity verified" if verified else "Identity rejected") + (f": {note}" if note else ""))
+        move(case, S.IN_PROGRESS)
+    save_tracked(
+        case,
+        actor=actor,
+        reason=("Identity verified" if verified else "Identity rejected") + (f": {note}" if note else ""),
+    )
     documents_delete_identity(actor=actor, case=case, reason="Identity decided")
     return case
 
 
 @transition("case")
-def case_request_clarification(*, actor, case: Case, question: str, on: datetime.date | None = None) -> Case:
+def case_request_clarification(*, actor: User, case: Case, question: str, on: datetime.date | None = None) -> Case:
     """Ask the requester what an access request relates to: the clock stops (Art 12A(5)).
 
     Refused for every other right: the law lets only an access request's clock be paused."""
-    _require_worker(actor, case)
+    require_worker(actor, case)
     if not question.strip():
         raise ValidationError({"question": ERR_REASON})
     on = on or timezone.localdate()
@@ -302,38 +292,36 @@ def case_request_clarification(*, actor, case: Case, question: str, on: datetime
         raise ValidationError(
             ERR_CLOCK_STOP_RIGHT.format(right=case.get_right_display(), due=f"{case.due_on:%-d %B %Y}")
         )
-    _move(case, S.AWAITING_CLARIFICATION)
-    stop = ClockStop(case=case, started_on=on, question=question.strip())
-    stop._history_user = actor
-    stop.save()
-    _save(case, actor, "Clarification requested; clock stopped")
-    _tell_online_requester(case, "clarification_request", {"question": question.strip()})
+    move(case, S.AWAITING_CLARIFICATION)
+    save_tracked(ClockStop(case=case, started_on=on, question=question.strip()), actor=actor, reason=None)
+    save_tracked(case, actor=actor, reason="Clarification requested; clock stopped")
+    _tell_online_requester(case, "clarification_request", {"question": question.strip()}, actor)
     return case
 
 
 @transition("case")
-def case_clarification_received(*, actor, case: Case, on: datetime.date | None = None) -> Case:
+def case_clarification_received(*, actor: User, case: Case, on: datetime.date | None = None) -> Case:
     """The answer restarts the clock; the due date moves later by the days not counted,
     the day asked and the day answered both included (legal.clock_paused_days)."""
-    _require_worker(actor, case)
-    return _clarification_received(actor=actor, case=case, on=on or timezone.localdate(), by="")
+    require_worker(actor, case)
+    return clarification_received_record(actor=actor, case=case, on=on or timezone.localdate(), by="")
 
 
-def _clarification_received(*, actor, case: Case, on: datetime.date, by: str) -> Case:
+def clarification_received_record(*, actor: User | None, case: Case, on: datetime.date, by: str) -> Case:
     """The step itself, for a case already locked by its caller: the handler recording the
     answer (case_clarification_received), or the requester answering on the secure page
     (actor None, `by` says so in the history)."""
     _check_date(case, on)
     stop = case.stops.filter(ended_on__isnull=True).first()
     if stop is None or case.status != S.AWAITING_CLARIFICATION:
-        raise ValidationError(ERR_MOVE.format(current=case.get_status_display(), target=S.IN_PROGRESS.label))
+        raise ValidationError(ERR_CASE_MOVE.format(current=case.get_status_display(), target=S.IN_PROGRESS.label))
     if on < stop.started_on:
         raise ValidationError(ERR_DATE_BEFORE)
     stop.ended_on = on
-    stop._history_user = actor
-    stop.save()
-    _move(case, S.IN_PROGRESS)
+    save_tracked(stop, actor=actor, reason=None)
+    move(case, S.IN_PROGRESS)
     if may_stop_clock(case):
+        assert stop.days is not None  # the stop has just been ended
         case.stopped_days += stop.days
         reason = f"Clarification received; clock restarted, {stop.days} days not counted (Art 12A(5))"
     else:
@@ -343,14 +331,14 @@ def _clarification_received(*, actor, case: Case, on: datetime.date, by: str) ->
     if by:
         reason = f"{reason} ({by})"
     recompute_due(case)
-    _save(case, actor, reason)
+    save_tracked(case, actor=actor, reason=reason)
     return case
 
 
 @transition("case")
-def case_request_signoff(*, actor, case: Case, kind: str, reason: str, refusal_ground: str = "") -> Case:
+def case_request_signoff(*, actor: User, case: Case, kind: str, reason: str, refusal_ground: str = "") -> Case:
     """Ask the DPO to sign off a refusal, an erasure or an extension."""
-    _require_worker(actor, case)
+    require_worker(actor, case)
     if not reason.strip():
         raise ValidationError({"reason": ERR_REASON})
     if kind == Case.Signoff.REFUSAL and refusal_ground not in Case.RefusalGround.values:
@@ -364,19 +352,19 @@ def case_request_signoff(*, actor, case: Case, kind: str, reason: str, refusal_g
             raise ValidationError(ERR_CLOCK_NOT_STARTED)
         if timezone.localdate() > case.original_due_on:
             raise ValidationError(ERR_EXTENSION_LATE.format(due=f"{case.original_due_on:%-d %B %Y}"))
-    _move(case, S.AWAITING_SIGNOFF)
+    move(case, S.AWAITING_SIGNOFF)
     case.pending_signoff = kind
     case.signoff_reason = reason.strip()
     case.signoff_requested_by = actor
     case.refusal_ground = refusal_ground if kind == Case.Signoff.REFUSAL else case.refusal_ground
-    _save(case, actor, f"{Case.Signoff(kind).label} sent for DPO sign-off")
+    save_tracked(case, actor=actor, reason=f"{Case.Signoff(kind).label} sent for DPO sign-off")
     return case
 
 
 @transition("case")
 def case_signoff(
     *,
-    actor,
+    actor: User,
     case: Case,
     approve: bool,
     note: str = "",
@@ -386,23 +374,22 @@ def case_signoff(
     """The DPO approves or declines what is pending. Never the case's own handler. For an
     erasure, `include`: the requests and complaints logged without choosing the customer that
     the preview offered and the DPO includes (requests.services.erasure.customer_erase)."""
-    if not actor.has_perm("requests.signoff_case"):
-        raise ValidationError(ERR_SIGNOFF_PERMISSION)
-    if case.status != S.AWAITING_SIGNOFF or not case.pending_signoff:
-        raise ValidationError(ERR_NOTHING_PENDING)
-    if actor.pk in (case.handler_id, case.signoff_requested_by_id):
-        raise ValidationError(ERR_SELF_SIGNOFF)
+    pending = case.status == S.AWAITING_SIGNOFF and bool(case.pending_signoff)
+    require_signoff(actor, case, pending=pending, err_not_pending=ERR_NOTHING_PENDING)
     kind = case.pending_signoff
     if not approve:
         case.pending_signoff = ""
         if kind == Case.Signoff.REFUSAL:
             case.refusal_ground = ""
-        _move(case, S.IN_PROGRESS)
-        _save(case, actor, f"{Case.Signoff(kind).label} declined by the DPO" + (f": {note}" if note else ""))
+        move(case, S.IN_PROGRESS)
+        save_tracked(
+            case, actor=actor, reason=f"{Case.Signoff(kind).label} declined by the DPO" + (f": {note}" if note else "")
+        )
         return case
     if kind == Case.Signoff.EXTENSION:
         if notified_on is None or notified_on > timezone.localdate():
             raise ValidationError({"notified_on": ERR_NOTIFIED_DATE})
+        assert case.original_due_on is not None  # set when the case was logged
         if notified_on > case.original_due_on:
             raise ValidationError({"notified_on": ERR_EXTENSION_LATE.format(due=f"{case.original_due_on:%-d %B %Y}")})
         case.extended = True
@@ -410,8 +397,9 @@ def case_signoff(
         case.extension_notified_on = notified_on
         case.pending_signoff = ""
         recompute_due(case)
-        _move(case, S.IN_PROGRESS)
-        _save(case, actor, "Extension approved by the DPO")
+        move(case, S.IN_PROGRESS)
+        save_tracked(case, actor=actor, reason="Extension approved by the DPO")
+        _tell_extension(case, actor)
         return case
     if kind == Case.Signoff.REFUSAL:
         today = timezone.localdate()
@@ -424,68 +412,94 @@ def case_signoff(
         case.closed_on = today
         case.refusal_told_on = notified_on
         case.refused_late = refusal_is_late(case)
-        _move(case, S.REFUSED)
+        move(case, S.REFUSED)
         reason = "Refusal approved by the DPO"
         if case.refused_late:
             reason += f" after the time limit (due {case.due_on:%-d %B %Y}; Art 12(4))"
-        _save(case, actor, reason)
+        save_tracked(case, actor=actor, reason=reason)
+        _tell_refusal(case, actor)
         _release(case)
         return case
     # Erasure: carried out now, under the DPO's sign-off.
-    from .erasure import customer_erase
-
     customer_erase(actor=actor, case=case, include=include)
     case.pending_signoff = ""
     case.outcome = case.outcome or "Erasure carried out after DPO sign-off."
     case.closed_on = timezone.localdate()
-    _move(case, S.COMPLETED)
-    _save(case, actor, "Erasure approved by the DPO and carried out")
+    move(case, S.COMPLETED)
+    save_tracked(case, actor=actor, reason="Erasure approved by the DPO and carried out")
+    _tell_completion(case, actor)
     _release(case)
     return case
 
 
 @transition("case")
-def case_complete(*, actor, case: Case, outcome: str) -> Case:
-    _require_worker(actor, case)
+def case_complete(*, actor: User, case: Case, outcome: str) -> Case:
+    require_worker(actor, case)
     if case.right == Case.Right.ERASURE and case.customer_id is not None:
         # With no customer record there is nothing to erase: the case is answered directly.
         raise ValidationError(ERR_ERASURE_SIGNOFF)
     if not outcome.strip():
         raise ValidationError({"outcome": "Say what was done."})
-    _move(case, S.COMPLETED)
+    move(case, S.COMPLETED)
     case.outcome = outcome.strip()
     case.closed_on = timezone.localdate()
-    _save(case, actor, "Completed")
+    save_tracked(case, actor=actor, reason="Completed")
+    _tell_completion(case, actor)
     _release(case)
     return case
 
 
 @transition("case")
-def case_withdraw(*, actor, case: Case, reason: str) -> Case:
-    _require_worker(actor, case)
+def case_withdraw(*, actor: User, case: Case, reason: str) -> Case:
+    require_worker(actor, case)
     if not reason.strip():
         raise ValidationError({"reason": ERR_REASON})
-    _move(case, S.WITHDRAWN)
+    move(case, S.WITHDRAWN)
     case.outcome = f"Withdrawn by the requester: {reason.strip()}"
     case.closed_on = timezone.localdate()
-    _save(case, actor, "Withdrawn")
+    save_tracked(case, actor=actor, reason="Withdrawn")
     _release(case)
     return case
 
 
-def _tell_online_requester(case: Case, key: str, context: dict) -> None:
+def _tell_online_requester(case: Case, key: str, context: dict, actor: User | None = None) -> None:
     """A request filed on the public form: email the requester this step's message (the DPO's
-    template, with the link to their secure page), once the step has committed; recorded in the
-    case's correspondence with its delivery status (requests.services.messages)."""
+    template, with the link to their secure page). Recorded in the step's own transaction as
+    queued and sent once it commits (requests.services.messages.message_queue), so a step rolled
+    back sends nothing; its delivery status is then recorded on the case's correspondence."""
     if case.email_verified_at is None or not case.requester_email:
         return
-    from . import messages, public
+    context_all = {
+        "reference": case.reference,
+        "link": link_url(case),
+        "complaint_url": complaint_url(),
+        **context,
+    }
+    messages.message_queue(key=key, to=case.requester_email, context=context_all, case=case, actor=actor)
 
-    def send() -> None:
-        context_all = {"reference": case.reference, "link": public.link_url(case), **context}
-        messages.message_send(key=key, to=case.requester_email, context=context_all, case=case)
 
-    transaction.on_commit(send)
+def _tell_extension(case: Case, actor: User) -> None:
+    _tell_online_requester(
+        case,
+        "extension",
+        {"reason": case.extension_reason, "due_on": f"{case.due_on:%-d %B %Y}"},
+        actor,
+    )
+
+
+def _tell_refusal(case: Case, actor: User) -> None:
+    reason = f"{Case.RefusalGround(case.refusal_ground).label}. {case.signoff_reason}".strip()
+    _tell_online_requester(case, "refusal", {"reason": reason}, actor)
+
+
+def _tell_completion(case: Case, actor: User) -> None:
+    download = ""
+    if case.right in (Case.Right.ACCESS, Case.Right.PORTABILITY):
+        download = (
+            f"Download the copy of your data from your secure page: {link_url(case)} "
+            f"(for {legal.EXPORT_RETENTION_DAYS} days, up to {legal.EXPORT_PUBLIC_DOWNLOADS} downloads)."
+        )
+    _tell_online_requester(case, "completion", {"outcome": case.outcome, "download": download}, actor)
 
 
 def refusal_is_late(case: Case) -> bool:
@@ -502,35 +516,34 @@ def _release(case: Case) -> None:
     """A closed case keeps its handler's view of the case but not of the customer."""
     if case.handler is not None:
         revoke_case(case.handler, case)
-        from guardian.shortcuts import assign_perm
-
         assign_perm("requests.view_case", case.handler, case)
 
 
 @transition("case")
-def case_link_customer(*, actor, case: Case, customer) -> Case:
-    """The handler confirms that the customer record matched on a request from the public form is
-    the requester's (never done automatically: a match is a suggestion, not proof)."""
-    _require_worker(actor, case)
+def case_link_customer(*, actor: User, case: Case, customer_id: int) -> Case:
+    """The handler confirms that a customer record matched on a request from the public form (one
+    of case_customer_matches, the ones the case page shows) is the requester's (never done
+    automatically: a match is a suggestion, not proof)."""
+    require_worker(actor, case)
     if not case.is_open:
-        raise ValidationError(ERR_MOVE.format(current=case.get_status_display(), target="linked to a customer"))
+        raise ValidationError(ERR_CASE_MOVE.format(current=case.get_status_display(), target="linked to a customer"))
     if case.customer_id is not None:
         raise ValidationError(ERR_ALREADY_LINKED)
+    customer = next((m.customer for m in case_customer_matches(case) if m.customer.pk == customer_id), None)
+    if customer is None:
+        raise ValidationError({"customer_id": ERR_NOT_A_MATCH})
     if customer.is_erased:
         raise ValidationError({"customer": ERR_ERASED})
     case.customer = customer
-    _save(case, actor, f"Linked to customer {customer.reference} (match confirmed by the handler)")
+    save_tracked(case, actor=actor, reason=f"Linked to customer {customer.reference} (match confirmed by the handler)")
     if case.handler is not None:
         grant_case(case.handler, case)
     return case
 
 
 @transition("case")
-def case_add_note(*, actor, case: Case, text: str) -> CaseNote:
-    _require_worker(actor, case)
+def case_add_note(*, actor: User, case: Case, text: str) -> CaseNote:
+    require_worker(actor, case)
     if not text.strip():
         raise ValidationError({"text": "Write the note."})
-    note = CaseNote(case=case, text=text.strip(), author=actor)
-    note._history_user = actor
-    note.save()
-    return note
+    return save_tracked(CaseNote(case=case, text=text.strip(), author=actor), actor=actor, reason=None)

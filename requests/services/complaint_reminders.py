@@ -3,9 +3,8 @@ deadline the ICO set.
 
 Run daily (privacy_portal.schedule, after the rights-request reminders of
 requests.services.reminders, which this follows). Each reminder goes once per threshold,
-however often the job runs or however many copies run at once: a ReminderKey row (unique
-key) is written first, in the same transaction as the email is sent, so a second run skips
-it and a failed send leaves no row (the next run tries again).
+however often the job runs or however many copies run at once, through the one reminder
+engine (requests.services.remind.remind_once).
 
 Keys carry the date they are about ("complaint:12:ack:before7:2026-04-03"): when the DPO
 moves a response target, the handler is reminded again about the new date, once.
@@ -23,13 +22,12 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from privacy_portal import legal
 
-from ..models import Complaint, IcoDeadline, ReminderKey
+from ..models import Complaint, IcoDeadline
+from .remind import days_text, remind_once, reminder_threshold
 
 S = Complaint.Status
 
@@ -37,7 +35,7 @@ KEY = "complaint:{pk}:{what}:{threshold}:{due}"
 ICO_KEY = "ico_deadline:{pk}:{threshold}:{due}"
 
 WHAT = {
-    "ack": "acknowledgement (DPA 2018 s164A: within 30 days of receipt)",
+    "ack": f"acknowledgement (DPA 2018 s164A: within {legal.COMPLAINT_ACKNOWLEDGE_DAYS} days of receipt)",
     "response": "response (the target the DPO set)",
 }
 
@@ -67,35 +65,10 @@ ICO_BODY = (
 )
 
 
-def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
-
-
-def _threshold(left: int, days_before: tuple[int, ...], *, on_the_day: bool = False) -> str | None:
-    """The most urgent reminder due with `left` days to go ("before2" when 1 day is left)."""
-    if left < 0:
-        return "overdue"
-    if on_the_day and left == 0:
-        return "today"
-    reached = [days for days in days_before if left <= days]
-    return f"before{min(reached)}" if reached else None
-
-
-def _send_once(key: str, subject: str, body: str, to: list[str]) -> bool:
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                ReminderKey(key=key).save()
-        except IntegrityError:
-            return False  # already sent (by an earlier run, or one running now)
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to)
-    return True
-
-
 def _complaint_reminder(complaint: Complaint, what: str, due: datetime.date, today: datetime.date) -> str | None:
     """Send the reminder due for one date of one complaint; returns its kind if sent."""
     left = (due - today).days
-    threshold = _threshold(left, legal.COMPLAINT_REMINDER_DAYS_BEFORE)
+    threshold = reminder_threshold(left, legal.COMPLAINT_REMINDER_DAYS_BEFORE)
     if threshold is None:
         return None
     common = {
@@ -106,28 +79,30 @@ def _complaint_reminder(complaint: Complaint, what: str, due: datetime.date, tod
         "due": f"{due:%A %-d %B %Y}",
     }
     if threshold == "overdue":
-        handler = complaint.handler.get_username() if complaint.handler_id else "unassigned"
+        handler = complaint.handler.get_username() if complaint.handler else "unassigned"
         subject = SUBJECT_OVERDUE.format(**common)
-        body = BODY_OVERDUE.format(**common, late=_days(-left), handler=handler)
+        body = BODY_OVERDUE.format(**common, late=days_text(-left), handler=handler)
         to = [settings.DPO_EMAIL]
     else:
-        subject = SUBJECT_BEFORE.format(**common, left=_days(left))
-        body = BODY_BEFORE.format(**common, left=_days(left))
-        to = [(complaint.handler.email if complaint.handler_id else "") or settings.DPO_EMAIL]
+        subject = SUBJECT_BEFORE.format(**common, left=days_text(left))
+        body = BODY_BEFORE.format(**common, left=days_text(left))
+        to = [(complaint.handler.email if complaint.handler else "") or settings.DPO_EMAIL]
     key = KEY.format(pk=complaint.pk, what=what, threshold=threshold, due=due.isoformat())
-    return threshold if _send_once(key, subject, body, to) else None
+    return threshold if remind_once(key, subject=subject, body=body, to=to) else None
 
 
 def _ico_reminder(deadline: IcoDeadline, today: datetime.date) -> str | None:
     left = (deadline.due_on - today).days
-    threshold = _threshold(left, legal.ICO_DEADLINE_REMINDER_DAYS_BEFORE, on_the_day=True)
+    threshold = reminder_threshold(left, legal.ICO_DEADLINE_REMINDER_DAYS_BEFORE, on_the_day=True)
     if threshold is None:
         return None
     complaint = deadline.ico_case.complaint
     due = f"{deadline.due_on:%A %-d %B %Y}"
-    when = {"overdue": f"{_days(-left)} ago, not answered", "today": "today"}.get(threshold, f"in {_days(left)}")
+    when = {"overdue": f"{days_text(-left)} ago, not answered", "today": "today"}.get(
+        threshold, f"in {days_text(left)}"
+    )
     subject = ICO_SUBJECT[threshold.rstrip("0123456789")].format(
-        reference=complaint.reference, due=due, left=_days(left)
+        reference=complaint.reference, due=due, left=days_text(left)
     )
     body = ICO_BODY.format(
         ico_reference=deadline.ico_case.ico_reference,
@@ -137,7 +112,7 @@ def _ico_reminder(deadline: IcoDeadline, today: datetime.date) -> str | None:
         status=complaint.get_status_display(),
     )
     key = ICO_KEY.format(pk=deadline.pk, threshold=threshold, due=deadline.due_on.isoformat())
-    return threshold if _send_once(key, subject, body, [settings.DPO_EMAIL]) else None
+    return threshold if remind_once(key, subject=subject, body=body, to=[settings.DPO_EMAIL]) else None
 
 
 def complaint_reminders_send(*, today: datetime.date | None = None) -> dict[str, int]:
@@ -174,6 +149,7 @@ def complaint_reminders_send(*, today: datetime.date | None = None) -> dict[str,
         .order_by("response_due_on", "id")
     )
     for complaint in awaiting_response.iterator(chunk_size=500):
+        assert complaint.response_due_on is not None  # filtered on it above
         count(_complaint_reminder(complaint, "response", complaint.response_due_on, today), "response")
     ico_horizon = today + datetime.timedelta(days=max(legal.ICO_DEADLINE_REMINDER_DAYS_BEFORE))
     deadlines = (

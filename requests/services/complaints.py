@@ -1,7 +1,8 @@
 """Complaints (DPA 2018 s164A): logging, acknowledgement, investigation, response, internal
 review, the ICO's involvement, and closing.
 
-Every move is checked here against TRANSITIONS, so a page that forgets to hide a button
+Every move is checked against the state table of the workflow core
+(requests.services.workflow.COMPLAINT_TRANSITIONS), so a page that forgets to hide a button
 still cannot make an illegal move. The lawful paths, and why:
 
 - received -> acknowledged: s164A(4) requires an acknowledgement within 30 days; nothing
@@ -28,32 +29,24 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
+from customers.models import Customer
 from customers.services.normalise import normalise_phone
+from customers.subject import Identifiers, same_person
+from privacy_portal.models import User
+from privacy_portal.tracked import save_tracked, track
 
+from ..access import may_be_given_cases, may_escalate_complaints, may_link_case, may_manage_complaints
 from ..deadlines import complaint_acknowledge_by
 from ..models import Case, Complaint, IcoCase, IcoDeadline
 from .grants import CUSTOMER_PERMS
 from .locking import transition
-from .references import next_reference
+from .references import ERR_CASE_UNKNOWN, find_by_reference, next_reference
+from .workflow import ERR_CLOSED, ERR_COMPLAINT_MOVE, can_move, move, require_worker
 
 S = Complaint.Status
 
-TRANSITIONS: dict[str, set[str]] = {
-    S.RECEIVED: {S.ACKNOWLEDGED},
-    S.ACKNOWLEDGED: {S.INVESTIGATING, S.RESPONDED, S.ESCALATED},
-    S.INVESTIGATING: {S.RESPONDED, S.ESCALATED},
-    S.RESPONDED: {S.REVIEW_REQUESTED, S.ESCALATED, S.CLOSED},
-    S.REVIEW_REQUESTED: {S.REVIEW_CONCLUDED, S.ESCALATED},
-    S.REVIEW_CONCLUDED: {S.ESCALATED, S.CLOSED},
-    S.ESCALATED: {S.CLOSED},
-    S.CLOSED: set(),
-}
-
 COMPLAINT_PERMS = ("requests.view_complaint", "requests.work_complaint")
 
-ERR_MOVE = "A complaint that is “{current}” cannot be moved to “{target}”."
-# The second of two identical steps (a double click, two tabs): it finds the first one's result.
-ERR_ALREADY = "Already done: this complaint is now “{current}”."
 ERR_RESPONDED = "Our response was already recorded on {day}."
 ERR_ICO_OUTCOME_RECORDED = (
     "The ICO's outcome was already recorded on {day}. If it was recorded wrongly, correct it (with the reason)."
@@ -74,12 +67,9 @@ ERR_CASE_OTHER_PERSON = (
     "is about."
 )
 ERR_CASE_LINKED = "Request {reference} is already linked to this complaint."
-ERR_CASE_UNKNOWN = "No request has the reference {reference}."
-ERR_NOT_WORKER = "Only the assigned handler or the DPO can work this complaint."
 ERR_DPO_ONLY = "Only the DPO can do this."
 ERR_ICO_ONLY = "Only the DPO can record the ICO's involvement."
 ERR_HANDLER_ROLE = "Complaints can be assigned only to privacy case handlers or the DPO."
-ERR_CLOSED = "This complaint is closed."
 ERR_DATE_FUTURE = "The date cannot be in the future."
 ERR_ACK_BEFORE_RECEIPT = "The acknowledgement cannot be dated before the complaint was received ({received})."
 ERR_DATE_BEFORE = "The date cannot be before {what} ({day})."
@@ -97,57 +87,29 @@ ERR_ICO_OUTCOME = "Choose the ICO's outcome."
 ERR_ICO_OUTCOME_MISSING = "Record the ICO's outcome before closing an escalated complaint."
 ERR_NO_ICO_CASE = "This complaint has not been escalated to the ICO."
 
+# The history reasons of an acknowledgement: the handler's (on time or late) and the email the
+# public complaint form sends at once; a bounce of that email withdraws only the latter.
+ACK_REASON = "Acknowledged"
+ACK_LATE_REASON = "Acknowledged late"
+ACK_BY_EMAIL_REASON = "Acknowledged at once by email (public complaint form)"
+ACK_BOUNCED_REASON = "Acknowledgement email bounced: not acknowledged (acknowledge another way)"
+
 
 # --- helpers ---------------------------------------------------------------------------
 
 
-def may_work(user, complaint: Complaint) -> bool:
-    """The assigned handler (object grant) or the DPO (model permission)."""
-    return user.has_perm("requests.work_complaint") or user.has_perm("requests.work_complaint", complaint)
-
-
-def may_manage(user) -> bool:
-    """The DPO: assigns, sets the response target, concludes internal reviews."""
-    return user.has_perm("requests.change_complaint")
-
-
-def may_escalate(user) -> bool:
-    return user.has_perm("requests.escalate_complaint")
-
-
-def _require_worker(user, complaint: Complaint) -> None:
-    if not may_work(user, complaint):
-        raise ValidationError(ERR_NOT_WORKER)
-    if complaint.status == S.CLOSED:
-        raise ValidationError(ERR_CLOSED)
-
-
 def _require_manager(user, complaint: Complaint) -> None:
-    if not may_manage(user):
+    if not may_manage_complaints(user):
         raise ValidationError(ERR_DPO_ONLY)
     if complaint.status == S.CLOSED:
         raise ValidationError(ERR_CLOSED)
 
 
 def _require_escalator(user, complaint: Complaint) -> None:
-    if not may_escalate(user):
+    if not may_escalate_complaints(user):
         raise ValidationError(ERR_ICO_ONLY)
     if complaint.status == S.CLOSED:
         raise ValidationError(ERR_CLOSED)
-
-
-def _move(complaint: Complaint, target: str) -> None:
-    if complaint.status == target:
-        raise ValidationError(ERR_ALREADY.format(current=complaint.get_status_display()))
-    if target not in TRANSITIONS[complaint.status]:
-        raise ValidationError(ERR_MOVE.format(current=complaint.get_status_display(), target=S(target).label))
-    complaint.status = target
-
-
-def _save(obj, actor, reason: str) -> None:
-    obj._history_user = actor
-    obj._change_reason = reason
-    obj.save()
 
 
 def _not_future(day: datetime.date, field: str) -> None:
@@ -197,32 +159,24 @@ def revoke_complaint(user, complaint: Complaint, *, keep_view: bool = False) -> 
 # --- services --------------------------------------------------------------------------
 
 
-def _may_link(actor, complaint_customer_id: int | None, case: Case) -> bool:
-    same_customer = bool(complaint_customer_id) and case.customer_id == complaint_customer_id
-    return same_customer or actor.has_perm("requests.view_case") or actor.has_perm("requests.view_case", case)
-
-
-def complaint_cases_find(*, actor, references: list[str], customer_id: int | None, field: str) -> list[Case]:
+def complaint_cases_find(*, actor: User, references: list[str], customer_id: int | None, field: str) -> list[Case]:
     """The requests `references` name, for a complaint of customer `customer_id`. A reference
     that names no request and one naming a request `actor` may not link get the same answer,
     one message listing both under `field`, so no one learns from it that a request exists."""
-    references = list(dict.fromkeys(references))
-    found = {case.reference: case for case in Case.objects.filter(reference__in=references)}
-    unknown = sorted(ref for ref in references if ref not in found or not _may_link(actor, customer_id, found[ref]))
+    cases, unknown = find_by_reference(
+        Case, references, hidden=lambda case: not may_link_case(actor, customer_id, case)
+    )
     if unknown:
-        raise ValidationError({field: ERR_CASE_UNKNOWN.format(reference=", ".join(unknown))})
-    return [found[ref] for ref in references]
+        raise ValidationError({field: unknown})
+    return cases
 
 
-def _same_person(complaint_customer_id: int | None, party: dict[str, str], case: Case) -> bool:
+def case_is_about_same_person(complaint_customer_id: int | None, party: dict[str, str], case: Case) -> bool:
     """Whether a request is about the person a complaint is about, where one of them (or both)
     has no customer record: the typed details of the one must share a contact identifier
     (email, phone, or postcode and address) with the other's, every value the customer ever
     had (customers.subject.same_person), and the names must be compatible. A name alone
     ("Mrs J Smith") never suffices: many people share one."""
-    from customers.models import Customer
-    from customers.subject import Identifiers, same_person
-
     requester = {
         "name": case.requester_name,
         "email": case.requester_email,
@@ -233,14 +187,13 @@ def _same_person(complaint_customer_id: int | None, party: dict[str, str], case:
         ids = Identifiers.of(Customer.objects.get(pk=complaint_customer_id))
         return same_person(ids, **requester)
     if case.customer_id and not complaint_customer_id:
+        assert case.customer is not None
         return same_person(Identifiers.of(case.customer), **party)
     # Neither has a customer record: the two sets of typed details, each as the other's identifiers.
     return _typed_same(party, requester) and _typed_same(requester, party)
 
 
 def _typed_same(one: dict[str, str], other: dict[str, str]) -> bool:
-    from customers.subject import Identifiers, same_person
-
     words = one["name"].split()
     ids = Identifiers(
         first_names=frozenset(words[:-1]),
@@ -259,7 +212,7 @@ def _e164(phone: str) -> str:
 
 
 def _check_case_links(
-    actor, complaint_customer_id: int | None, cases: list[Case], already: set[int], party: dict[str, str]
+    actor: User | None, complaint_customer_id: int | None, cases: list[Case], already: set[int], party: dict[str, str]
 ) -> dict[str, str]:
     """A complaint may be linked to requests of its own customer; any other link (the complaint
     or the request has no customer record) only by someone who may open that request, and only
@@ -268,12 +221,12 @@ def _check_case_links(
     for case in cases:
         if case.pk in already:
             return {"cases": ERR_CASE_LINKED.format(reference=case.reference)}
-        if not _may_link(actor, complaint_customer_id, case):
+        if not may_link_case(actor, complaint_customer_id, case):
             return {"cases": ERR_CASE_UNKNOWN.format(reference=case.reference)}
         if complaint_customer_id and case.customer_id and case.customer_id != complaint_customer_id:
             return {"cases": ERR_CASE_OTHER_CUSTOMER.format(reference=case.reference)}
         same_customer = bool(complaint_customer_id) and case.customer_id == complaint_customer_id
-        if not same_customer and not _same_person(complaint_customer_id, party, case):
+        if not same_customer and not case_is_about_same_person(complaint_customer_id, party, case):
             return {"cases": ERR_CASE_OTHER_PERSON.format(reference=case.reference)}
     return {}
 
@@ -281,7 +234,7 @@ def _check_case_links(
 @transaction.atomic
 def complaint_log(
     *,
-    actor,
+    actor: User | None,
     received_on: datetime.date,
     channel: str,
     category: str,
@@ -336,17 +289,17 @@ def complaint_log(
         logged_by=actor,
         acknowledge_by=complaint_acknowledge_by(received_on),
     )
-    _save(complaint, actor, f"Logged from {Case.Channel(channel).label.lower()}")
+    save_tracked(complaint, actor=actor, reason=f"Logged from {Case.Channel(channel).label.lower()}")
     if cases:
-        complaint._change_reason = "Linked " + ", ".join(case.reference for case in cases)
+        track(complaint, actor=actor, reason="Linked " + ", ".join(case.reference for case in cases))
         complaint.cases.add(*cases)
     return complaint
 
 
 @transition("complaint")
-def complaint_link_case(*, actor, complaint: Complaint, case: Case) -> Complaint:
+def complaint_link_case(*, actor: User, complaint: Complaint, case: Case) -> Complaint:
     """Link a rights request the complaint is about (its summary goes into the bundle)."""
-    _require_worker(actor, complaint)
+    require_worker(actor, complaint)
     party = {
         "name": complaint.complainant_name,
         "email": complaint.complainant_email,
@@ -357,24 +310,21 @@ def complaint_link_case(*, actor, complaint: Complaint, case: Case) -> Complaint
     errors = _check_case_links(actor, complaint.customer_id, [case], linked, party)
     if errors:
         raise ValidationError(errors)
-    complaint._history_user = actor
-    complaint._change_reason = f"Linked request {case.reference}"
+    track(complaint, actor=actor, reason=f"Linked request {case.reference}")
     complaint.cases.add(case)
     return complaint
 
 
 @transition("complaint")
-def complaint_assign(*, actor, complaint: Complaint, handler) -> Complaint:
+def complaint_assign(*, actor: User, complaint: Complaint, handler) -> Complaint:
     """The DPO assigns a handler, who gets object permissions on the complaint and its
     customer; a previous handler loses them."""
-    from privacy_portal.models import User
-
     _require_manager(actor, complaint)
-    if handler.role not in (User.Role.HANDLER, User.Role.DPO) or not handler.is_active:
+    if not may_be_given_cases(handler):
         raise ValidationError({"handler": ERR_HANDLER_ROLE})
     previous = complaint.handler
     complaint.handler = handler
-    _save(complaint, actor, f"Assigned to staff #{handler.pk}")
+    save_tracked(complaint, actor=actor, reason=f"Assigned to staff #{handler.pk}")
     if previous is not None and previous.pk != handler.pk:
         revoke_complaint(previous, complaint)
     grant_complaint(handler, complaint)
@@ -382,7 +332,7 @@ def complaint_assign(*, actor, complaint: Complaint, handler) -> Complaint:
 
 
 @transition("complaint")
-def complaint_set_target(*, actor, complaint: Complaint, due_on: datetime.date) -> Complaint:
+def complaint_set_target(*, actor: User, complaint: Complaint, due_on: datetime.date) -> Complaint:
     """The DPO sets (or moves) the date by which the complainant should have our response."""
     _require_manager(actor, complaint)
     if due_on < complaint.received_on:
@@ -390,38 +340,77 @@ def complaint_set_target(*, actor, complaint: Complaint, due_on: datetime.date) 
     if due_on < timezone.localdate():
         raise ValidationError({"due_on": ERR_TARGET_PAST})
     if complaint.responded_on is not None:
-        raise ValidationError(ERR_MOVE.format(current=complaint.get_status_display(), target="a new target"))
+        raise ValidationError(ERR_COMPLAINT_MOVE.format(current=complaint.get_status_display(), target="a new target"))
     complaint.response_due_on = due_on
-    _save(complaint, actor, f"Response target set for {due_on:%-d %B %Y}")
+    save_tracked(complaint, actor=actor, reason=f"Response target set for {due_on:%-d %B %Y}")
     return complaint
 
 
 @transition("complaint")
-def complaint_acknowledge(*, actor, complaint: Complaint, on: datetime.date) -> Complaint:
+def complaint_acknowledge(*, actor: User, complaint: Complaint, on: datetime.date) -> Complaint:
     """Record that the complainant was told we have the complaint (s164A(4))."""
-    _require_worker(actor, complaint)
+    require_worker(actor, complaint)
     if on < complaint.received_on:
         raise ValidationError({"on": ERR_ACK_BEFORE_RECEIPT.format(received=f"{complaint.received_on:%-d %B %Y}")})
     _not_future(on, "on")
-    _move(complaint, S.ACKNOWLEDGED)
+    move(complaint, S.ACKNOWLEDGED)
     complaint.acknowledged_on = on
     late = on > complaint.acknowledge_by
-    _save(complaint, actor, "Acknowledged" + (" late" if late else ""))
+    save_tracked(complaint, actor=actor, reason=ACK_LATE_REASON if late else ACK_REASON)
     return complaint
 
 
 @transition("complaint")
-def complaint_investigate(*, actor, complaint: Complaint) -> Complaint:
-    _require_worker(actor, complaint)
-    _move(complaint, S.INVESTIGATING)
-    _save(complaint, actor, "Investigation started")
+def complaint_acknowledged_by_email(*, complaint: Complaint) -> Complaint:
+    """The acknowledgement the public complaint form sends was handed to the mail server: the
+    complaint is acknowledged today (s164A(4)), by no member of staff. A complaint already
+    acknowledged is left as it is (the mail server's answer arrives once per message)."""
+    if not can_move(complaint, S.ACKNOWLEDGED) or complaint.acknowledged_on is not None:
+        return complaint
+    move(complaint, S.ACKNOWLEDGED)
+    complaint.acknowledged_on = timezone.localdate()
+    save_tracked(complaint, actor=None, reason=ACK_BY_EMAIL_REASON)
     return complaint
 
 
 @transition("complaint")
-def complaint_respond(*, actor, complaint: Complaint, on: datetime.date, summary: str) -> Complaint:
+def complaint_acknowledgement_bounced(*, complaint: Complaint) -> bool:
+    """An acknowledgement that bounced did not reach the complainant: s164A(4) is not met by it.
+    The acknowledgement it recorded is withdrawn (back to received, no date), so the clock, the
+    reminders and the promise check count the complaint as not yet acknowledged; the handler's
+    page says to acknowledge another way. A complaint already moved on (investigating, a
+    response), or acknowledged by the handler's own contact, is left as it is. True when the
+    acknowledgement was withdrawn."""
+    if not can_move(complaint, S.RECEIVED, withdraw=True) or not _acknowledged_by_email(complaint):
+        return False
+    move(complaint, S.RECEIVED, withdraw=True)
+    complaint.acknowledged_on = None
+    save_tracked(complaint, actor=None, reason=ACK_BOUNCED_REASON)
+    return True
+
+
+def _acknowledged_by_email(complaint: Complaint) -> bool:
+    """Whether the complaint's last acknowledgement is the public form's email (not the handler's)."""
+    last_ack = (
+        complaint.history.filter(history_change_reason__in=(ACK_REASON, ACK_LATE_REASON, ACK_BY_EMAIL_REASON))
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    return last_ack is not None and last_ack.history_change_reason == ACK_BY_EMAIL_REASON
+
+
+@transition("complaint")
+def complaint_investigate(*, actor: User, complaint: Complaint) -> Complaint:
+    require_worker(actor, complaint)
+    move(complaint, S.INVESTIGATING)
+    save_tracked(complaint, actor=actor, reason="Investigation started")
+    return complaint
+
+
+@transition("complaint")
+def complaint_respond(*, actor: User, complaint: Complaint, on: datetime.date, summary: str) -> Complaint:
     """Record the response sent to the complainant, and what it said (s164A(5))."""
-    _require_worker(actor, complaint)
+    require_worker(actor, complaint)
     if not summary.strip():
         raise ValidationError({"summary": ERR_SUMMARY})
     _not_before(on, complaint.acknowledged_on, "the acknowledgement", "on")
@@ -429,42 +418,42 @@ def complaint_respond(*, actor, complaint: Complaint, on: datetime.date, summary
     if complaint.status == S.ESCALATED and complaint.responded_on is not None:
         raise ValidationError(ERR_RESPONDED.format(day=f"{complaint.responded_on:%-d %B %Y}"))
     if complaint.status != S.ESCALATED:
-        _move(complaint, S.RESPONDED)
+        move(complaint, S.RESPONDED)
     complaint.responded_on = on
     complaint.response_summary = summary.strip()
-    _save(complaint, actor, "Response sent")
+    save_tracked(complaint, actor=actor, reason="Response sent")
     return complaint
 
 
 @transition("complaint")
-def complaint_request_review(*, actor, complaint: Complaint, on: datetime.date) -> Complaint:
+def complaint_request_review(*, actor: User, complaint: Complaint, on: datetime.date) -> Complaint:
     """The complainant, unhappy with our response, asked for an internal review."""
-    _require_worker(actor, complaint)
+    require_worker(actor, complaint)
     _not_before(on, complaint.responded_on, "our response", "on")
     _not_future(on, "on")
-    _move(complaint, S.REVIEW_REQUESTED)
+    move(complaint, S.REVIEW_REQUESTED)
     complaint.review_requested_on = on
-    _save(complaint, actor, "Internal review requested")
+    save_tracked(complaint, actor=actor, reason="Internal review requested")
     return complaint
 
 
 @transition("complaint")
-def complaint_conclude_review(*, actor, complaint: Complaint, on: datetime.date, outcome: str) -> Complaint:
+def complaint_conclude_review(*, actor: User, complaint: Complaint, on: datetime.date, outcome: str) -> Complaint:
     """The DPO concludes the internal review (someone senior to the first response)."""
     _require_manager(actor, complaint)
     if not outcome.strip():
         raise ValidationError({"outcome": ERR_OUTCOME})
     _not_before(on, complaint.review_requested_on, "the review was requested", "on")
     _not_future(on, "on")
-    _move(complaint, S.REVIEW_CONCLUDED)
+    move(complaint, S.REVIEW_CONCLUDED)
     complaint.review_concluded_on = on
     complaint.review_outcome = outcome.strip()
-    _save(complaint, actor, "Internal review concluded")
+    save_tracked(complaint, actor=actor, reason="Internal review concluded")
     return complaint
 
 
 @transition("complaint")
-def complaint_close(*, actor, complaint: Complaint, outcome: str) -> Complaint:
+def complaint_close(*, actor: User, complaint: Complaint, outcome: str) -> Complaint:
     """Close the complaint. An escalated one only by the DPO, once the ICO's outcome is in."""
     if complaint.status == S.ESCALATED:
         _require_escalator(actor, complaint)
@@ -472,13 +461,13 @@ def complaint_close(*, actor, complaint: Complaint, outcome: str) -> Complaint:
         if ico is None or not ico.outcome:
             raise ValidationError(ERR_ICO_OUTCOME_MISSING)
     else:
-        _require_worker(actor, complaint)
+        require_worker(actor, complaint)
     if not outcome.strip():
         raise ValidationError({"outcome": ERR_OUTCOME})
-    _move(complaint, S.CLOSED)
+    move(complaint, S.CLOSED)
     complaint.outcome = outcome.strip()
     complaint.closed_on = timezone.localdate()
-    _save(complaint, actor, "Closed")
+    save_tracked(complaint, actor=actor, reason="Closed")
     if complaint.handler is not None:
         revoke_complaint(complaint.handler, complaint, keep_view=True)
     return complaint
@@ -497,7 +486,7 @@ def _check_deadline(what: str, due_on: datetime.date) -> None:
 @transition("complaint")
 def complaint_escalate(
     *,
-    actor,
+    actor: User,
     complaint: Complaint,
     ico_reference: str,
     contacted_on: datetime.date,
@@ -525,8 +514,8 @@ def complaint_escalate(
         raise ValidationError(errors)
     for what, due_on in deadlines:
         _check_deadline(what, due_on)
-    _move(complaint, S.ESCALATED)
-    _save(complaint, actor, f"Escalated to the ICO ({ico_reference.strip()})")
+    move(complaint, S.ESCALATED)
+    save_tracked(complaint, actor=actor, reason=f"Escalated to the ICO ({ico_reference.strip()})")
     ico = IcoCase(
         complaint=complaint,
         ico_reference=ico_reference.strip(),
@@ -535,9 +524,11 @@ def complaint_escalate(
         caseworker=caseworker.strip(),
         requested=requested.strip(),
     )
-    _save(ico, actor, "ICO case recorded")
+    save_tracked(ico, actor=actor, reason="ICO case recorded")
     for what, due_on in deadlines:
-        _save(IcoDeadline(ico_case=ico, what=what.strip(), due_on=due_on), actor, "ICO deadline recorded")
+        save_tracked(
+            IcoDeadline(ico_case=ico, what=what.strip(), due_on=due_on), actor=actor, reason="ICO deadline recorded"
+        )
     return ico
 
 
@@ -549,34 +540,38 @@ def _ico_case(complaint: Complaint) -> IcoCase:
 
 
 @transition("complaint")
-def ico_deadline_add(*, actor, complaint: Complaint, what: str, due_on: datetime.date) -> IcoDeadline:
+def ico_deadline_add(*, actor: User, complaint: Complaint, what: str, due_on: datetime.date) -> IcoDeadline:
     """Another date the ICO set (each is tracked and reminded on its own)."""
     _require_escalator(actor, complaint)
     ico = _ico_case(complaint)
     _check_deadline(what, due_on)
     deadline = IcoDeadline(ico_case=ico, what=what.strip(), due_on=due_on)
-    _save(deadline, actor, "ICO deadline recorded")
+    save_tracked(deadline, actor=actor, reason="ICO deadline recorded")
     return deadline
 
 
-@transition("complaint", "deadline")
-def ico_deadline_answer(*, actor, complaint: Complaint, deadline: IcoDeadline, on: datetime.date) -> IcoDeadline:
-    """We answered what the ICO asked by this deadline (on time or not)."""
+@transition("complaint")
+def ico_deadline_answer(*, actor: User, complaint: Complaint, deadline_id: int, on: datetime.date) -> IcoDeadline:
+    """We answered what the ICO asked by the deadline `deadline_id` of this complaint's ICO case
+    (on time or not). The deadline is locked after its complaint, as every step locks."""
     _require_escalator(actor, complaint)
     ico = _ico_case(complaint)
-    if deadline.ico_case_id != ico.pk:
+    deadline = IcoDeadline.objects.select_for_update().filter(pk=deadline_id, ico_case=ico).first()
+    if deadline is None:
         raise ValidationError(ERR_NO_ICO_CASE)
     if deadline.answered_on is not None:
         raise ValidationError(ERR_ICO_ANSWERED.format(day=f"{deadline.answered_on:%-d %B %Y}"))
     _not_before(on, ico.contacted_on, "the ICO contacted us", "on")
     _not_future(on, "on")
     deadline.answered_on = on
-    _save(deadline, actor, "Answered" + (" late" if on > deadline.due_on else ""))
+    save_tracked(deadline, actor=actor, reason="Answered" + (" late" if on > deadline.due_on else ""))
     return deadline
 
 
 @transition("complaint")
-def ico_outcome_record(*, actor, complaint: Complaint, outcome: str, on: datetime.date, notes: str = "") -> IcoCase:
+def ico_outcome_record(
+    *, actor: User, complaint: Complaint, outcome: str, on: datetime.date, notes: str = ""
+) -> IcoCase:
     """The ICO's decision: no further action, recommendations, a reprimand or enforcement."""
     _require_escalator(actor, complaint)
     ico = _ico_case(complaint)
@@ -589,13 +584,13 @@ def ico_outcome_record(*, actor, complaint: Complaint, outcome: str, on: datetim
     ico.outcome = outcome
     ico.outcome_on = on
     ico.outcome_notes = notes.strip()
-    _save(ico, actor, f"ICO outcome: {IcoCase.Outcome(outcome).label}")
+    save_tracked(ico, actor=actor, reason=f"ICO outcome: {IcoCase.Outcome(outcome).label}")
     return ico
 
 
 @transition("complaint")
 def ico_outcome_correct(
-    *, actor, complaint: Complaint, outcome: str, on: datetime.date, reason: str, notes: str = ""
+    *, actor: User, complaint: Complaint, outcome: str, on: datetime.date, reason: str, notes: str = ""
 ) -> IcoCase:
     """Correct an ICO outcome recorded wrongly (the wrong outcome chosen, the wrong date): the
     DPO only, with the reason, the old and new values kept in the history. A correction that
@@ -620,5 +615,5 @@ def ico_outcome_correct(
     was = f"{IcoCase.Outcome(ico.outcome).label} on {ico.outcome_on:%-d %B %Y}"
     ico.outcome, ico.outcome_on, ico.outcome_notes = outcome, on, notes
     now = f"{IcoCase.Outcome(outcome).label} on {on:%-d %B %Y}"
-    _save(ico, actor, f"ICO outcome corrected from {was} to {now}: {reason}")
+    save_tracked(ico, actor=actor, reason=f"ICO outcome corrected from {was} to {now}: {reason}")
     return ico

@@ -1,7 +1,7 @@
 """Case-file correspondence: letters, emails and calls in and out on a rights request or a
 complaint, with an optional attachment in private storage, and their retention.
 
-Attachments follow the identity-document rules (requests.services.documents): PDF, JPEG or
+Attachments follow the identity-document rules (privacy_portal.private_storage): PDF, JPEG or
 PNG recognised by content, at most legal.IDENTITY_DOCUMENT_MAX_BYTES, written under
 PRIVATE_STORAGE_ROOT and served only through an access-checked view.
 
@@ -28,11 +28,16 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from customers.services import legal_holds
 from privacy_portal import legal
-from privacy_portal.replay import note_deleted
+from privacy_portal.audit import audit_scrub
+from privacy_portal.models import User
+from privacy_portal.private_storage import FILE_NOT_WRITTEN, files_delete_after_commit, upload_read, write_after_commit
+from privacy_portal.services.replay import note_deleted
+from privacy_portal.tracked import save_tracked
 
+from ..access import may_work_case, may_work_complaint
 from ..models import Case, CaseCorrespondence, Complaint
-from .documents import ERR_EMPTY, ERR_SIZE, ERR_TYPE, FILE_NOT_WRITTEN, private_path, sniff, write_after_commit
 
 ERR_PARENT = "Correspondence belongs to exactly one rights request or complaint."
 ERR_NOT_WORKER = "Only the handler or the DPO can add correspondence here."
@@ -47,36 +52,17 @@ ERR_DATE_BEFORE = "The date cannot be before the {what} was received ({day})."
 PURGE_BATCH_SIZE = 2000
 
 
-def read_upload(upload) -> tuple[bytes, str, str]:
-    """The upload's bytes, content type and extension, or a ValidationError (nothing stored)."""
-    size = getattr(upload, "size", None)
-    if size is not None and size > legal.IDENTITY_DOCUMENT_MAX_BYTES:
-        raise ValidationError({"attachment": ERR_SIZE})
-    data = upload.read(legal.IDENTITY_DOCUMENT_MAX_BYTES + 1)
-    if len(data) > legal.IDENTITY_DOCUMENT_MAX_BYTES:
-        raise ValidationError({"attachment": ERR_SIZE})
-    if not data:
-        raise ValidationError({"attachment": ERR_EMPTY})
-    sniffed = sniff(data[:16])
-    if sniffed is None:
-        raise ValidationError({"attachment": ERR_TYPE})
-    return data, *sniffed
-
-
-def _may_add(actor, case: Case | None, complaint: Complaint | None) -> bool:
+def _may_add(actor: User, case: Case | None, complaint: Complaint | None) -> bool:
     if case is not None:
-        from .cases import may_work
-
-        return may_work(actor, case)
-    from .complaints import may_work
-
-    return may_work(actor, complaint)
+        return may_work_case(actor, case)
+    assert complaint is not None  # one of the two (checked by the caller)
+    return may_work_complaint(actor, complaint)
 
 
 @transaction.atomic
 def correspondence_add(
     *,
-    actor,
+    actor: User,
     occurred_on: datetime.date,
     direction: str,
     medium: str,
@@ -92,6 +78,7 @@ def correspondence_add(
     if not _may_add(actor, case, complaint):
         raise ValidationError(ERR_NOT_WORKER)
     parent = case or complaint
+    assert parent is not None  # one of the two (checked above)
     errors: dict[str, str] = {}
     if direction not in CaseCorrespondence.Direction.values:
         errors["direction"] = ERR_DIRECTION
@@ -119,14 +106,12 @@ def correspondence_add(
     )
     data = None
     if upload is not None:
-        data, content_type, ext = read_upload(upload)
-        folder = f"cases/{case.pk}" if case is not None else f"complaints/{complaint.pk}"
+        data, content_type, ext = upload_read(upload, field="attachment")
+        folder = f"cases/{case.pk}" if case is not None else f"complaints/{parent.pk}"
         item.attachment_path = f"{folder}/correspondence/{uuid.uuid4().hex}.{ext}"
         item.attachment_type = content_type
         item.attachment_size = len(data)
-    item._history_user = actor
-    item._change_reason = "Correspondence recorded"
-    item.save()
+    save_tracked(item, actor=actor, reason="Correspondence recorded")
     if data is not None:
         # The file follows the commit: a refused step or a rollback leaves neither row nor file.
         write_after_commit(item.attachment_path, data, on_failure=lambda: _attachment_not_written(item))
@@ -139,9 +124,12 @@ def _attachment_not_written(item: CaseCorrespondence) -> None:
     item.attachment_path = ""
     item.attachment_type = ""
     item.attachment_size = None
-    item._history_user = None
-    item._change_reason = f"Attachment not kept: {FILE_NOT_WRITTEN}"
-    item.save(update_fields=["attachment_path", "attachment_type", "attachment_size"])
+    save_tracked(
+        item,
+        actor=None,
+        reason=f"Attachment not kept: {FILE_NOT_WRITTEN}",
+        update_fields=["attachment_path", "attachment_type", "attachment_size"],
+    )
 
 
 # --- retention -------------------------------------------------------------------------
@@ -174,43 +162,74 @@ def case_files_purge_expired(
     *,
     today: datetime.date | None = None,
     batch_size: int = PURGE_BATCH_SIZE,
-    held: frozenset[int] = frozenset(),
+    held: frozenset[int] | None = None,
     audit: bool = True,
 ) -> dict[str, int]:
     """Delete the correspondence (rows, attachments and history rows) of rights requests and
     complaints closed more than legal.CASE_FILE_RETENTION_YEARS ago. Open case files, and
     those closed more recently, are untouched whatever the age of their letters.
 
-    Safe to run twice: a second run finds nothing. Each batch commits on its own; a file is
-    unlinked inside its batch's transaction, so if the commit fails the row survives (its
-    file already gone, `missing_ok`) and the next run finishes the job.
+    Safe to run twice: a second run finds nothing. Each batch commits on its own, and its
+    attachments are deleted once it commits: rolled back, its letters and their files stay; a
+    process killed between the commit and the unlink leaves files no row names, which
+    private_files_sweep deletes.
     Returns counts only: correspondence, attachments, correspondence_history. `held`: ids of
-    customers under a legal hold, whose case files are left alone. `audit=False` when the
+    customers under a legal hold, whose case files are left alone (read here when not given).
+    `audit=False` when the
     retention schedule's run writes one scrub entry for all it did.
     """
+    if held is None:
+        # Run as its own task or by hand: the legal holds bind it as they bind the nightly run.
+
+        held = frozenset(legal_holds.held_customer_ids(today or timezone.localdate()))
     cutoff = case_file_cutoff(today)
     expired = _expired_parents(cutoff, held)
     history = CaseCorrespondence.history.model
     report = {"correspondence": 0, "attachments": 0, "correspondence_history": 0}
     rows = CaseCorrespondence.objects.filter(expired).order_by("pk")
+    late_held: set[int] = set()
+    held_late = 0
     while True:
         with transaction.atomic():
-            batch = list(rows.values_list("pk", "attachment_path")[:batch_size])
-            if not batch:
+            pending = rows.exclude(case__customer_id__in=late_held).exclude(complaint__customer_id__in=late_held)
+            found = list(
+                (pending if late_held else rows).values_list(
+                    "pk", "attachment_path", "case__customer_id", "complaint__customer_id"
+                )[:batch_size]
+            )
+            if not found:
                 break
+            # Checked again just before deleting, as the other purges do (held_among): a matter
+            # about the person opened since the run read its holds must still stop it (s173).
+            held_now = legal_holds.held_among(c for _, _, case_c, complaint_c in found for c in (case_c, complaint_c))
+            if held_now:
+                late_held |= held_now
+            batch = [
+                (pk, relative)
+                for pk, relative, case_c, complaint_c in found
+                if case_c not in held_now and complaint_c not in held_now
+            ]
+            held_late += len(found) - len(batch)
+            if not batch:
+                continue
             ids = [pk for pk, _ in batch]
-            for _, relative in batch:
-                if relative:
-                    private_path(relative).unlink(missing_ok=True)
-                    report["attachments"] += 1
+            attachments = [relative for _, relative in batch if relative]
+            files_delete_after_commit(attachments)
+            report["attachments"] += len(attachments)
             report["correspondence_history"] += history.objects.filter(id__in=ids).delete()[0]
             report["correspondence"] += _raw_delete(ids)
             note_deleted(CaseCorrespondence._meta.label, ids)
-    # History rows of the same expired case files whose live row had gone already.
+    if held_late:
+        report["held"] = held_late
+    # History rows of the same expired case files whose live row had gone already (not of a
+    # person a hold came to cover during the run).
     with transaction.atomic():
-        report["correspondence_history"] += history.objects.filter(expired).delete()[0]
+        report["correspondence_history"] += (
+            history.objects.filter(expired)
+            .exclude(case__customer_id__in=late_held)
+            .exclude(complaint__customer_id__in=late_held)
+            .delete()[0]
+        )
     if audit and any(report.values()):
-        from privacy_portal.audit import audit_scrub
-
         audit_scrub(actor=None, what="retention: case-file correspondence", details=report)
     return report

@@ -29,34 +29,39 @@ reason for what is kept), never from fixed text.
 from __future__ import annotations
 
 import datetime
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dateutil.relativedelta import relativedelta
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
+from django.db import connection, models
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from customers.models import (
+    ERASURE_REASON,
     Customer,
     PreferenceChange,
     Purchase,
     SuppressionEntry,
 )
+from customers.selectors.disclosures import subject_recipients
 from customers.services.ad_feed import ad_removal_add, may_be_in_an_audience
+from customers.services.campaign import in_flight_redacted, results_redacted, results_write_after_commit
 from customers.services.external_deletion import deletion_tasks_create
 from customers.services.retention import purged_calls_of
 from customers.services.suppression import suppression_add_identifiers
 from customers.subject import Candidate, SubjectRecords, subject_records
 from privacy_portal import legal
 from privacy_portal.audit import audit_scrub, redact_free_text
-from privacy_portal.models import AccessEvent
-from privacy_portal.replay import record_erasure
+from privacy_portal.history import history_model
+from privacy_portal.models import AccessEvent, User
+from privacy_portal.private_storage import files_delete_after_commit, private_file
+from privacy_portal.services.replay import record_erasure
+from privacy_portal.tracked import save_tracked
 
 from ..models import (
     Case,
@@ -64,17 +69,14 @@ from ..models import (
     CaseTask,
     Complaint,
 )
-from .cases import ERR_ERASURE_ONLY, ERR_SELF_SIGNOFF, ERR_SIGNOFF_PERMISSION
-from .documents import document_write_after_commit, private_path
+from .documents import HTML, document_create
 from .fulfilment import Art19Action, art19_tasks_create
 from .locking import transition
 from .redaction import redact_rows, redactor, set_text
+from .workflow import ERR_ERASURE_ONLY, require_signoff
 
 ERASED_NAME = "Erased"
-REASON = "Erased (Art 17)"
-# Files on the customer's cases that are copies of their data, not the case file itself.
-FILE_KINDS_DELETED = (CaseDocument.Kind.IDENTITY, CaseDocument.Kind.EXPORT)
-FILES_KEPT = (CaseDocument.Kind.AUTHORITY, CaseDocument.Kind.CORRESPONDENCE)
+REASON = ERASURE_REASON
 
 ERR_NO_CUSTOMER = "This erasure case has no customer record to erase."
 ERR_NOT_APPROVED = "An erasure is carried out only once the DPO has signed it off."
@@ -161,9 +163,10 @@ PLAN: dict[str, Treatment] = {
         "(Art 5(2)).",
     ),
     "customers.InboundSms": Treatment(
-        KEPT,
-        "Text messages received: the gateway's message id and what was done (no number, no text)",
-        "So that a replayed message changes nothing; it holds no personal value.",
+        REDACTED_KEPT,
+        "Text messages received: the gateway's message id and what was done; the text and number of a message "
+        "that was not a stop blanked, with their history",
+        "So that a replayed message changes nothing; what remains holds no personal value.",
     ),
     "customers.MpsMatch": Treatment(
         KEPT,
@@ -190,7 +193,7 @@ PLAN: dict[str, Treatment] = {
     ),
     "requests.CaseTask": Treatment(REDACTED_KEPT, "Tasks on those requests (titles redacted)", CASE_FILE_WHY),
     "requests.CaseNote": Treatment(REDACTED_KEPT, "Notes on those requests (redacted)", CASE_FILE_WHY),
-    "requests.ReminderSent": Treatment(KEPT, "Reminders sent to staff (threshold and date only)", CASE_FILE_WHY),
+    "requests.ReminderKey": Treatment(KEPT, "Reminders sent to staff (threshold and date only)", CASE_FILE_WHY),
     "requests.Complaint": Treatment(
         REDACTED_KEPT, "Complaints: the person's details as complainant removed, free text redacted", CASE_FILE_WHY
     ),
@@ -221,6 +224,13 @@ ACCESS_REASONS = Treatment(
     "destroyed; the chain still verifies (privacy_portal.audit.redact_free_text).",
 )
 
+# Call-list screenings' result files (customers.subject.MENTIONS): rows holding the person's numbers.
+SCREENING_RESULTS = Treatment(
+    REDACTED_KEPT,
+    "Call-list screening results: the person's phone numbers in the result files replaced by “[erased]”",
+    "Each row's answer (allowed or blocked, and why) stays: the evidence the campaign was screened (PECR reg 21).",
+)
+
 # The breach register (customers.subject.MENTIONS): every row and history row is searched, and
 # the person's values redacted wherever they were typed.
 MENTION_PLAN: dict[str, Treatment] = {
@@ -240,6 +250,11 @@ MENTION_PLAN: dict[str, Treatment] = {
         "Breach register: remedial tasks whose titles named the person (redacted)",
         "The register of breaches must be kept with the facts, effects and remedial action (Art 33(5)).",
     ),
+    "customers.CampaignScreening": Treatment(
+        REDACTED_KEPT,
+        "Call-list screenings: the record's file name if it named the person (redacted)",
+        "The evidence that each marketing campaign was screened against the TPS (PECR reg 21).",
+    ),
 }
 
 # Files in the case files: which kinds go, which stay and why.
@@ -257,7 +272,7 @@ FILE_PLAN: dict[str, Treatment] = {
     "attachment": Treatment(KEPT, "Attachments of case-file correspondence (letters, emails), with the person's "
                             "details in them", f"Part of the case file: {CASE_FILE_WHY}"),
 }  # fmt: skip
-FILE_KINDS_DELETED = tuple(k for k, t in FILE_PLAN.items() if t.action == REMOVED)
+FILE_KINDS_DELETED: tuple[str, ...] = tuple(k for k, t in FILE_PLAN.items() if t.action == REMOVED)
 
 # The person who asked (a case) or complained (a complaint).
 CASE_PARTY = ("requester_name", "requester_email", "requester_phone", "requester_address")
@@ -316,8 +331,6 @@ def _history_count(graph: SubjectRecords, model) -> int | None:
 
 def erasure_preview(*, customer: Customer, include: Iterable[str] = ()) -> ErasurePreview:
     """List what erasure will do to `customer`'s data, for the DPO to read before signing off."""
-    from customers.disclosure_selectors import subject_recipients
-
     graph = subject_records(customer, include=include, keep=[ERASED_NAME])
     preview = ErasurePreview(customer_reference=customer.reference, already_erased=customer.is_erased)
     preview.recipients = [entry.recipient.name for entry in subject_recipients(graph)]
@@ -336,6 +349,9 @@ def erasure_preview(*, customer: Customer, include: Iterable[str] = ()) -> Erasu
         rows, history = _mentioning(model, redact)
         if rows or history:
             preview.keep.append(Line(treatment.what, rows, treatment.why, history, model=label))
+    results = results_redacted(phones=graph.identifiers.phones, references=frozenset({customer.reference}))
+    if results:
+        preview.keep.append(Line(f"Files: {SCREENING_RESULTS.what}", len(results), SCREENING_RESULTS.why))
     files = graph.files()
     for kind, treatment in FILE_PLAN.items():
         count = sum(1 for f in files if _file_kind(f) == kind)
@@ -403,7 +419,7 @@ def _scrub_history(
 ) -> int:
     """Redact personal values (and the change reason) in place in `model`'s history rows, and
     blank the `blank` fields; return how many history rows this changed."""
-    history = model.history.model
+    history = history_model(model)
     blank = tuple(blank)
     names = list(dict.fromkeys([*fields, *blank, "history_change_reason"]))
     rows = history.objects.filter(filters).only("history_id", *names).iterator(chunk_size=2000)
@@ -423,7 +439,7 @@ def _scrub_history(
 def _scrubbed_history_ids(model: type[models.Model], filters: Q, redact, fields: Iterable[str] = ()) -> set[int]:
     """Like _scrub_history, but the ids of the history rows it changed (to count a row once
     when two steps touch it)."""
-    history = model.history.model
+    history = history_model(model)
     names = [*fields, "history_change_reason"]
     rows = history.objects.filter(filters).only("history_id", *names).iterator(chunk_size=2000)
     changed = redact_rows(rows, names, redact)
@@ -500,20 +516,16 @@ class ErasureResult:
     ledger: Ledger
 
 
-def _check(actor, case: Case) -> None:
+def _check(actor: User, case: Case) -> None:
     if case.right != Case.Right.ERASURE:
         raise ValidationError(ERR_ERASURE_ONLY)
     if case.customer_id is None:
         raise ValidationError(ERR_NO_CUSTOMER)
-    if not actor.has_perm("requests.signoff_case"):
-        raise ValidationError(ERR_SIGNOFF_PERMISSION)
-    if actor.pk in (case.handler_id, case.signoff_requested_by_id):
-        raise ValidationError(ERR_SELF_SIGNOFF)
     being_signed_off = case.status == Case.Status.AWAITING_SIGNOFF and case.pending_signoff == Case.Signoff.ERASURE
     # A completed erasure case was signed off (case_complete refuses erasures): a re-run,
     # e.g. after restoring a backup taken before the erasure, carries it out again.
-    if not (being_signed_off or case.status == Case.Status.COMPLETED):
-        raise ValidationError(ERR_NOT_APPROVED)
+    pending = being_signed_off or case.status == Case.Status.COMPLETED
+    require_signoff(actor, case, pending=pending, err_not_pending=ERR_NOT_APPROVED)
 
 
 def _raw_delete(model: type[models.Model], ids: list[int]) -> int:
@@ -528,12 +540,12 @@ def _raw_delete(model: type[models.Model], ids: list[int]) -> int:
 def _delete_with_history(model: type[models.Model], graph: SubjectRecords) -> tuple[int, int, int]:
     """(rows deleted, history rows deleted, rows kept unchanged: none)."""
     ids = sorted(graph.ids(model))
-    history = model.history.model
+    history = history_model(model)
     history_rows, _ = history.objects.filter(Q(id__in=ids) | graph.scope(model)).delete()
     return (_raw_delete(model, ids) if ids else 0), history_rows, 0
 
 
-def _include(actor, customer: Customer, graph: SubjectRecords, case: Case) -> None:
+def _include(actor: User, customer: Customer, graph: SubjectRecords, case: Case) -> None:
     """Link the requests and complaints the DPO included to the customer, so they are erased
     with it (and a re-run finds them as the customer's)."""
     reason = f"Included by the DPO in the erasure of {customer.reference} under {case.reference}"
@@ -541,12 +553,11 @@ def _include(actor, customer: Customer, graph: SubjectRecords, case: Case) -> No
         model = Case if candidate.kind == "case" else Complaint
         row = model.objects.select_for_update().get(pk=candidate.pk)
         row.customer = customer
-        row._history_user, row._change_reason = actor, reason
-        row.save()
+        save_tracked(row, actor=actor, reason=reason)
 
 
 @transition("case")
-def customer_erase(*, actor, case: Case, include: Iterable[str] = ()) -> ErasureResult | None:
+def customer_erase(*, actor: User, case: Case, include: Iterable[str] = ()) -> ErasureResult | None:
     """Erase the customer of an erasure case the DPO (`actor`) has signed off.
 
     `include`: keys of requests and complaints logged without choosing the customer that the
@@ -561,9 +572,8 @@ def customer_erase(*, actor, case: Case, include: Iterable[str] = ()) -> Erasure
     their history rows too; open an Art 19 task per recipient; write the certificate of
     erasure from the ledger of what was done.
     """
-    from customers.disclosure_selectors import subject_recipients
-
     _check(actor, case)
+    assert case.customer_id is not None  # _check refused a case without one
     customer = Customer.objects.select_for_update().get(pk=case.customer_id)
     if customer.is_erased:
         return None
@@ -592,9 +602,10 @@ def customer_erase(*, actor, case: Case, include: Iterable[str] = ()) -> Erasure
     erased_calls = purged_calls_of(graph.rows(apps.get_model("customers.Call")))
     for label in ("customers.Call", "customers.Correspondence"):
         done[label] = _delete_with_history(apps.get_model(label), graph)
-    deletion_tasks_create(calls=erased_calls, cause="erasure", source_reference=case.reference, now=now)
+    deletion_tasks_create(actor=actor, calls=erased_calls, cause="erasure", source_reference=case.reference, now=now)
     done["customers.Purchase"] = _detach_purchases(actor, graph, redact, now)
     done["customers.PreferenceChange"] = _blank_preference_evidence(actor, graph, redact)
+    done["customers.InboundSms"] = _blank_inbound_sms(actor, graph, redact)
     paths, case_files_done, files_removed = _scrub_case_files(actor, case, graph, customer, redact, now)
     done.update(case_files_done)
     for label, treatment in PLAN.items():
@@ -612,9 +623,7 @@ def customer_erase(*, actor, case: Case, include: Iterable[str] = ()) -> Erasure
         setattr(customer, name, value)
     customer.erased_at = now
     customer.version += 1
-    customer._history_user = actor
-    customer._change_reason = f"{REASON} under {case.reference}"
-    customer.save()
+    save_tracked(customer, actor=actor, reason=f"{REASON} under {case.reference}")
     # The audited exception: personal values out of every earlier version of the record.
     still_personal = Q()
     for name, value in CUSTOMER_PERSONAL.items():
@@ -633,12 +642,22 @@ def customer_erase(*, actor, case: Case, include: Iterable[str] = ()) -> Erasure
     for label, treatment in MENTION_PLAN.items():
         rows, history_rows = _redact_mentions(actor, apps.get_model(label), redact)
         ledger.tables.append(LedgerLine(label, treatment.what, treatment.action, rows, history_rows, treatment.why))
+    # The screenings' result files hold the numbers screened: the person's go from every one kept.
+    results = results_redacted(phones=graph.identifiers.phones, references=frozenset({customer.reference}))
+    results_write_after_commit(results)
+    # A list still being screened holds the numbers too: redacted, and screened again from the start.
+    lists = len(results) + in_flight_redacted(
+        phones=graph.identifiers.phones, references=frozenset({customer.reference})
+    )
+    if lists:
+        t = SCREENING_RESULTS
+        ledger.files.append(LedgerLine("call_list_results", t.what, t.action, lists, None, t.why))
     typed = redact_free_text(customer_id=customer.pk, actor=actor, redact=redact)
     if typed:
         t = ACCESS_REASONS
         ledger.tables.append(LedgerLine("privacy_portal.AccessEventText", t.what, t.action, typed, None, t.why))
     for kind, treatment in FILE_PLAN.items():
-        held = [f for f in files if _file_kind(f) == kind and private_path(f.path).is_file()]
+        held = [f for f in files if _file_kind(f) == kind and private_file(f.path) is not None]
         if held:
             # Files removed: those held now, deleted once the erasure commits (`paths`).
             count = sum(1 for f in held if f.path in paths) if treatment.action == REMOVED else len(held)
@@ -647,21 +666,25 @@ def customer_erase(*, actor, case: Case, include: Iterable[str] = ()) -> Erasure
     tasks = art19_tasks_create(actor=actor, case=case, action=Art19Action.ERASURE, recipients=recipients)
     certificate = _certificate(actor, case, customer, ledger, now, [entry.recipient.name for entry in recipients])
     counts = ledger.counts()
+    # The replay ledger (outside the database): ids and keyed hashes, so a restored backup is
+    # erased again by `replay_erasures`. Written once this commits; its copy in the scrub entry
+    # below lets the reconciliation write it if the process dies first (replay.ledger_reconcile).
+    replay_line = record_erasure(
+        case_id=case.pk, customer_id=customer.pk, actor_id=actor.pk, include=include, suppression=suppressed
+    )
     # A chained entry in the access log: what was scrubbed (tables and counts), never the values.
+    details = {"case": case.reference, "counts": counts, "customer_fields": sorted(CUSTOMER_PERSONAL)}
     audit_scrub(
         actor=actor,
         what="erasure",
         customer_id=customer.pk,
-        details={"case": case.reference, "counts": counts, "customer_fields": sorted(CUSTOMER_PERSONAL)},
+        details={**details, "replay": replay_line} if replay_line else details,
     )
-    transaction.on_commit(lambda: [private_path(p).unlink(missing_ok=True) for p in paths])
-    # The replay ledger (outside the database): ids and keyed hashes, so a restored backup is
-    # erased again by `replay_erasures`.
-    record_erasure(case_id=case.pk, customer_id=customer.pk, actor_id=actor.pk, include=include, suppression=suppressed)
+    files_delete_after_commit(paths)
     return ErasureResult(counts=counts, tasks=tasks, certificate=certificate, ledger=ledger)
 
 
-def _redact_model(actor, model: type[models.Model], graph: SubjectRecords, redact) -> tuple[set, int | None, int]:
+def _redact_model(actor: User, model: type[models.Model], graph: SubjectRecords, redact) -> tuple[set, int | None, int]:
     """Redact every free-text field of the person's rows of `model`, and of their history.
     Returns (ids of the rows redacted, history rows scrubbed, the person's rows of `model`)."""
     fields = free_text_fields(model)
@@ -684,11 +707,11 @@ def _mentioning(model: type[models.Model], redact) -> tuple[int, int]:
     fields = free_text_fields(model)
     rows = sum(1 for row in model._default_manager.only("pk", *fields) if redact_rows([row], fields, redact))
     names = [*fields, "history_change_reason"]
-    past = model.history.model.objects.only("history_id", *names)
+    past = history_model(model).objects.only("history_id", *names)
     return rows, sum(1 for row in past.iterator(chunk_size=2000) if redact_rows([row], names, redact))
 
 
-def _redact_mentions(actor, model: type[models.Model], redact) -> tuple[int, int]:
+def _redact_mentions(actor: User, model: type[models.Model], redact) -> tuple[int, int]:
     """A register about incidents, not people (customers.subject.MENTIONS): the person's values
     out of every row and every history row, wherever they were typed. Returns (rows redacted,
     history rows scrubbed)."""
@@ -702,7 +725,7 @@ def _redact_mentions(actor, model: type[models.Model], redact) -> tuple[int, int
     return len(changed), _scrub_history(model, Q(), fields, redact)
 
 
-def _detach_purchases(actor, graph: SubjectRecords, redact, now: datetime.datetime) -> tuple[int, int, int]:
+def _detach_purchases(actor: User, graph: SubjectRecords, redact, now: datetime.datetime) -> tuple[int, int, int]:
     """Purchases stay (tax, guarantees), linked to no one; their history forgets the link too.
     A description naming the customer (an engraving: "To Peregrine, 60 today") is redacted."""
     purchases = list(graph.rows(Purchase))
@@ -729,7 +752,7 @@ def _detach_purchases(actor, graph: SubjectRecords, redact, now: datetime.dateti
     return len(purchases), len(scrubbed), 0
 
 
-def _blank_preference_evidence(actor, graph: SubjectRecords, redact) -> tuple[int, int, int]:
+def _blank_preference_evidence(actor: User, graph: SubjectRecords, redact) -> tuple[int, int, int]:
     """Preference changes are kept as the proof of consent and of opt-outs honoured; their
     free-text evidence, the one field that may hold personal details, is blanked, and any
     other text field redacted."""
@@ -754,12 +777,30 @@ def _blank_preference_evidence(actor, graph: SubjectRecords, redact) -> tuple[in
     return len(changed), history, len(rows) - len(changed)
 
 
+def _blank_inbound_sms(actor: User, graph: SubjectRecords, redact) -> tuple[int, int, int]:
+    """Texts are kept by message id (a replay changes nothing) without what they said or the
+    number they came from: anything may be written in a text, so it is blanked, not redacted."""
+    model = apps.get_model("customers.InboundSms")
+    rows = list(graph.rows(model))
+    changed = []
+    for message in rows:
+        dirty = set_text(message, "text", "")
+        dirty = set_text(message, "sender", "") or dirty
+        if dirty:
+            changed.append(message)
+    bulk_update_with_history(
+        changed, model, ["text", "sender"], batch_size=1000, default_user=actor, default_change_reason=REASON
+    )
+    history = _scrub_history(model, graph.scope(model), [], redact, blank=["text", "sender"])
+    return len(changed), history, len(rows) - len(changed)
+
+
 def _values(row, fields: Iterable[str]) -> tuple:
     return tuple(getattr(row, name) for name in fields)
 
 
 def _scrub_case_files(
-    actor, case: Case, graph: SubjectRecords, customer: Customer, redact, now
+    actor: User, case: Case, graph: SubjectRecords, customer: Customer, redact, now
 ) -> tuple[list[str], dict[str, tuple[int, int, int]], set[int]]:
     """The customer's cases and complaints are kept (case-file retention) without the
     customer's details. Returns the paths of files to delete once the transaction commits,
@@ -776,16 +817,14 @@ def _scrub_case_files(
         changed = _values(row, case_fields) != before
         live["requests.Case"][0 if changed else 2] += 1
         if changed or row is case:
-            row._history_user, row._change_reason = actor, reason
-            row.save()
+            save_tracked(row, actor=actor, reason=reason)
     for complaint in Complaint.objects.filter(pk__in=graph.complaint_ids):
         before = _values(complaint, complaint_fields)
         _scrub_complaint(complaint, customer, redact)
         changed = _values(complaint, complaint_fields) != before
         live["requests.Complaint"][0 if changed else 2] += 1
         if changed:
-            complaint._history_user, complaint._change_reason = actor, reason
-            complaint.save()
+            save_tracked(complaint, actor=actor, reason=reason)
     # The audited exception: the same for every history row of those cases and complaints.
     for model, scrub, fields in (
         (Case, _scrub_case, tuple(dict.fromkeys(("acting_for_other", *CASE_PARTY, *free_text_fields(Case))))),
@@ -794,15 +833,16 @@ def _scrub_case_files(
         ids = graph.case_ids if model is Case else graph.complaint_ids
         history = model.history.filter(id__in=ids)
         editable = [f for f in fields if f != "acting_for_other"]
-        rows, changed = list(history.only("history_id", "customer_id", "history_change_reason", *fields)), []
+        rows = list(history.only("history_id", "customer_id", "history_change_reason", *fields))
+        scrubbed = []
         for row in rows:
             before = _values(row, [*editable, "history_change_reason"])
             scrub(row, customer, redact)
             set_text(row, "history_change_reason", redact(row.history_change_reason or ""))
             if _values(row, [*editable, "history_change_reason"]) != before:
-                changed.append(row)
-        model.history.model.objects.bulk_update(changed, [*editable, "history_change_reason"], batch_size=500)
-        live[model._meta.label][1] = len(changed)
+                scrubbed.append(row)
+        history_model(model).objects.bulk_update(scrubbed, [*editable, "history_change_reason"], batch_size=500)
+        live[model._meta.label][1] = len(scrubbed)
 
     docs = list(graph.rows(CaseDocument).filter(kind__in=FILE_KINDS_DELETED, deleted_at__isnull=True))
     paths = [doc.path for doc in docs if doc.path]
@@ -811,10 +851,12 @@ def _scrub_case_files(
     bulk_update_with_history(
         docs, CaseDocument, ["path", "deleted_at", "deletion_reason"], default_user=actor, default_change_reason=REASON
     )
-    return paths, {label: tuple(counts) for label, counts in live.items()}, {doc.pk for doc in docs}
+    return paths, {label: (counts[0], counts[1], counts[2]) for label, counts in live.items()}, {doc.pk for doc in docs}
 
 
-def _certificate(actor, case: Case, customer: Customer, ledger: Ledger, now, recipients: list[str]) -> CaseDocument:
+def _certificate(
+    actor: User, case: Case, customer: Customer, ledger: Ledger, now, recipients: list[str]
+) -> CaseDocument:
     """The certificate of erasure, written from the ledger of what the erasure did: per table
     and kind of file, removed, anonymised, detached, redacted or kept, with the reason for
     what is kept. No personal data. The row is saved now; the file once the transaction commits."""
@@ -844,19 +886,13 @@ def _certificate(actor, case: Case, customer: Customer, ledger: Ledger, now, rec
         },
     )
     data = html.encode()
-    relative = f"cases/{case.pk}/{CaseDocument.Kind.CERTIFICATE}/{uuid.uuid4().hex}.html"
-    doc = CaseDocument(
+    return document_create(
+        actor=actor,
         case=case,
         kind=CaseDocument.Kind.CERTIFICATE,
-        path=relative,
-        content_type="text/html; charset=utf-8",
-        size=len(data),
-        uploaded_by=actor,
+        data=data,
+        content_type=HTML,
+        ext="html",
+        reason="Certificate of erasure",
         uploaded_at=now,
     )
-    doc._history_user = actor
-    doc._change_reason = "Certificate of erasure"
-    doc.save()
-
-    document_write_after_commit(doc, data)
-    return doc

@@ -12,9 +12,13 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from customers.selectors.disclosures import art19_recipients
+from privacy_portal.models import User
+from privacy_portal.tracked import save_tracked
+
 from ..models import Case, CaseTask
-from .cases import ERR_REASON, _require_worker
 from .locking import transition
+from .workflow import ERR_REASON, require_worker
 
 ERR_WRONG_RIGHT = "This is for {expected} requests; this case is a request for {actual}."
 ERR_NOT_IN_PROGRESS = "Fulfilment can be recorded only while the case is in progress (it is “{status}”)."
@@ -40,15 +44,15 @@ class Art19Action:
     LIFTED = "lifting of the restriction"
 
 
-def require_fulfilment(actor, case: Case, right: str, *, needs_customer: bool = True) -> None:
+def require_fulfilment(actor: User, case: Case, right: str, *, needs_customer: bool = True) -> None:
     """The case's handler (or the DPO), on a case for `right`, in progress, with a live customer."""
-    _require_worker(actor, case)
+    require_worker(actor, case)
     if case.right != right:
         raise ValidationError(ERR_WRONG_RIGHT.format(expected=Case.Right(right).label, actual=case.get_right_display()))
     if case.status != Case.Status.IN_PROGRESS:
         raise ValidationError(ERR_NOT_IN_PROGRESS.format(status=case.get_status_display()))
     if needs_customer:
-        if case.customer_id is None:
+        if case.customer is None:
             raise ValidationError(ERR_NO_CUSTOMER)
         if case.customer.is_erased:
             raise ValidationError(ERR_CUSTOMER_ERASED)
@@ -64,14 +68,12 @@ def clean_reason(reason: str) -> str:
 
 
 def art19_tasks_create(
-    *, actor, case: Case, action: str, categories: Iterable[str] | None = None, recipients=None
+    *, actor: User, case: Case, action: str, categories: Iterable[str] | None = None, recipients=None
 ) -> list[CaseTask]:
     """One task per recipient the customer's data went to (only those that received any of
     `categories`, when given). Idempotent: a recipient with an open task for the same
     action is not given a second one. `recipients`: already read (erasure reads them from
     the subject graph before it changes anything)."""
-    from customers.disclosure_selectors import art19_recipients
-
     if case.customer_id is None:
         return []
     if recipients is None:
@@ -88,18 +90,16 @@ def art19_tasks_create(
         if title in open_titles:
             continue
         task = CaseTask(case=case, kind=CaseTask.Kind.ART19_NOTIFY, title=title, recipient_id=entry.recipient.pk)
-        task._history_user = actor
-        task._change_reason = f"Art 19 task for the {action}"
-        task.save()
+        save_tracked(task, actor=actor, reason=f"Art 19 task for the {action}")
         tasks.append(task)
     return tasks
 
 
 @transition("case")
-def art19_task_done(*, actor, case: Case, task_id: int) -> CaseTask:
+def art19_task_done(*, actor: User, case: Case, task_id: int) -> CaseTask:
     """Record that a recipient was told. Allowed on a closed case too: an erasure closes its
     case at sign-off, and the recipients are told afterwards (by the DPO, who keeps the case)."""
-    _require_worker(actor, case)
+    require_worker(actor, case)
     task = case.tasks.filter(pk=task_id).first()
     if task is None:
         raise ValidationError(ERR_TASK)
@@ -107,7 +107,5 @@ def art19_task_done(*, actor, case: Case, task_id: int) -> CaseTask:
         raise ValidationError(ERR_TASK_DONE)
     task.done_at = timezone.now()
     task.done_by = actor
-    task._history_user = actor
-    task._change_reason = "Done"
-    task.save()
+    save_tracked(task, actor=actor, reason="Done")
     return task

@@ -64,7 +64,7 @@ def transition(*params: str) -> Callable[[F], F]:
                     for obj in taken:
                         setattr(obj, _LOCKED, False)
 
-        wrapper.row_locks = params
+        wrapper.row_locks = params  # type: ignore[attr-defined]  # read by the lock walk (tests)
         REGISTRY.append(wrapper)
         return wrapper  # type: ignore[return-value]
 

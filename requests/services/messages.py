@@ -14,9 +14,12 @@ public is inserted as text (emails are text/plain, so HTML in it stays inert).
 
 from __future__ import annotations
 
+import datetime
+import json
 import logging
 import smtplib
 import string
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,8 +28,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from privacy_portal import legal
+from privacy_portal.models import User
+from privacy_portal.tracked import save_tracked
 
+from ..access import may_edit_message_templates
 from ..models import CaseCorrespondence, MessageTemplate
+from ..tasks import send_case_message
+from .complaints import (  # noqa: F401  (ACK_BOUNCED_REASON re-exported: what a bounce records)
+    ACK_BOUNCED_REASON,
+    complaint_acknowledged_by_email,
+    complaint_acknowledgement_bounced,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +50,10 @@ ERR_PLACEHOLDER = "Unknown placeholder ${{{name}}}: use only {allowed}."
 ERR_REASON = "Say why the wording changes (kept in the template's history)."
 
 _COMPLAIN = (
-    "If you are unhappy with how we have handled this, you can complain to us (reply to this email, or use the "
-    "complaint form at ${complaint_url}). You also have the right to complain to the Information Commissioner's "
-    "Office (ico.org.uk, 0303 123 1113), and to go to court to enforce your rights."
+    "If you are unhappy with how we have handled this, you have the right to complain to us first (reply to this "
+    "email, or use the complaint form at ${complaint_url}; Data Protection Act 2018 s164A, inserted by the Data "
+    "(Use and Access) Act 2025). You also have the right to complain to the Information Commissioner's Office "
+    "(ico.org.uk, 0303 123 1113), and the right to go to court to enforce your rights."
 )
 
 # The wording each template starts with; the DPO edits it from there.
@@ -139,9 +152,9 @@ def _placeholders(text: str) -> set[str]:
 
 
 @transaction.atomic
-def message_template_update(*, actor, key: str, subject: str, body: str, reason: str) -> MessageTemplate:
+def message_template_update(*, actor: User, key: str, subject: str, body: str, reason: str) -> MessageTemplate:
     """The DPO changes a template's words: a new version, the old one kept in its history."""
-    if not actor.has_perm("requests.change_messagetemplate"):
+    if not may_edit_message_templates(actor):
         raise ValidationError("Only the DPO can change the messages we send.")
     errors = {}
     if not subject.strip():
@@ -165,9 +178,7 @@ def message_template_update(*, actor, key: str, subject: str, body: str, reason:
     template.version += 1
     template.updated_by = actor
     template.updated_at = timezone.now()
-    template._history_user = actor
-    template._change_reason = reason.strip()
-    template.save()
+    save_tracked(template, actor=actor, reason=reason.strip())
     return template
 
 
@@ -181,10 +192,26 @@ def render(key: str, context: dict[str, object]) -> tuple[MessageTemplate, str, 
     return template, subject, body
 
 
-def deliver(*, to: str, subject: str, body: str) -> str:
+# SendGrid copies an SMTP message's unique args into every event about it (its "X-SMTPAPI"
+# header); the event webhook finds our record by this one.
+CUSTOM_ARG = "pp_message_id"
+# A queued message not sent within this long (broker down at commit, worker killed) is sent by
+# the sweep (requests.tasks.sweep_case_messages, every minute).
+QUEUED_SWEEP_AFTER = datetime.timedelta(minutes=2)
+
+
+def new_message_id() -> str:
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+    return f"<pp-{uuid.uuid4().hex}@{domain}>"
+
+
+def deliver(*, to: str, subject: str, body: str, message_id: str = "") -> str:
     """Hand one message to the mail server; the delivery status to record."""
+    headers = {}
+    if message_id:
+        headers = {"Message-ID": message_id, "X-SMTPAPI": json.dumps({"unique_args": {CUSTOM_ARG: message_id}})}
     try:
-        EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [to]).send(fail_silently=False)
+        EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [to], headers=headers).send(fail_silently=False)
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused):
         log.warning("message bounced by the mail server")  # no address: it is personal data
         return CaseCorrespondence.Delivery.BOUNCED
@@ -194,15 +221,21 @@ def deliver(*, to: str, subject: str, body: str) -> str:
     return CaseCorrespondence.Delivery.SENT
 
 
-def message_send(
-    *, key: str, to: str, context: dict[str, object], case=None, complaint=None, actor=None, record: bool = True
-) -> CaseCorrespondence | None:
-    """Render template `key`, send it to `to`, and record it in the case's (or complaint's)
-    correspondence with its sending time, template version and delivery status."""
+def _recipient(item: CaseCorrespondence) -> str:
+    if item.case is not None:
+        return item.case.requester_email
+    assert item.complaint is not None  # an item is on a case or on a complaint
+    return item.complaint.complainant_email
+
+
+def message_queue(
+    *, key: str, to: str, context: dict[str, object], case=None, complaint=None, actor: User | None = None
+) -> CaseCorrespondence:
+    """Render template `key` and record it in the case's (or complaint's) correspondence as
+    waiting to be sent, in the caller's transaction. Nothing leaves before that transaction
+    commits: `message_deliver` sends it, from the `send_case_message` task enqueued on commit
+    (a step rolled back leaves no record and sends nothing)."""
     template, subject, body = render(key, context)
-    status = deliver(to=to, subject=subject, body=body)
-    if not record or (case is None and complaint is None):
-        return None
     item = CaseCorrespondence(
         case=case,
         complaint=complaint,
@@ -211,15 +244,109 @@ def message_send(
         medium=CaseCorrespondence.Medium.EMAIL,
         summary=f"{subject}\n\n{body}"[: CaseCorrespondence._meta.get_field("summary").max_length],
         recorded_by=actor,
-        sent_at=timezone.now(),
-        delivery=status,
+        delivery=CaseCorrespondence.Delivery.QUEUED,
         template_key=key,
         template_version=template.version,
+        message_id=new_message_id(),
+        queued_at=timezone.now(),
     )
-    item._history_user = actor
-    item._change_reason = f"{template.get_key_display()} emailed ({CaseCorrespondence.Delivery(status).label})"
-    item.save()
+    save_tracked(item, actor=actor, reason=f"{template.get_key_display()} queued to be emailed")
+    send_case_message.delay_on_commit(item.pk)
     return item
+
+
+def message_deliver(*, correspondence_id: int) -> CaseCorrespondence | None:
+    """Send one queued message and record what the mail server said. Once: the row is locked and
+    only a message still queued is sent, so a task delivered twice, or retried after it sent,
+    sends nothing more. A complaint's acknowledgement that was sent is its acknowledgement
+    (s164A(4)): recorded on the complaint the same day."""
+    with transaction.atomic():
+        item = (
+            CaseCorrespondence.objects.select_for_update(of=("self",))
+            .select_related("case", "complaint")
+            .filter(pk=correspondence_id)
+            .first()
+        )
+        if item is None or item.delivery != CaseCorrespondence.Delivery.QUEUED:
+            return item
+        subject, _, body = item.summary.partition("\n\n")
+        to = _recipient(item)
+        status = (
+            deliver(to=to, subject=subject, body=body, message_id=item.message_id)
+            if to
+            else CaseCorrespondence.Delivery.FAILED
+        )
+        item.delivery = status
+        item.sent_at = timezone.now()
+        save_tracked(
+            item,
+            actor=item.recorded_by,
+            reason=f"{Key(item.template_key).label} emailed ({CaseCorrespondence.Delivery(status).label})",
+            update_fields=["delivery", "sent_at"],
+        )
+        if item.template_key == Key.COMPLAINT_ACK and status == CaseCorrespondence.Delivery.SENT and item.complaint:
+            complaint_acknowledged_by_email(complaint=item.complaint)
+    return item
+
+
+def message_bounced(*, message_id: str) -> bool:
+    """The email provider reports that one of our messages bounced or was dropped (SendGrid's
+    event webhook, customers.services.email_events): its correspondence is marked "bounced",
+    with history, and the handler sees it on the case. False when no message has that id."""
+    with transaction.atomic():
+        item = CaseCorrespondence.objects.select_for_update().filter(message_id=message_id).first()
+        if item is None:
+            return False
+        if item.delivery != CaseCorrespondence.Delivery.BOUNCED:
+            item.delivery = CaseCorrespondence.Delivery.BOUNCED
+            save_tracked(item, actor=None, reason="Reported bounced by the email provider", update_fields=["delivery"])
+            log.warning("case message bounced (provider report) correspondence_id=%s", item.pk)
+            withdrawn = (
+                item.template_key == Key.COMPLAINT_ACK
+                and item.complaint is not None
+                and complaint_acknowledgement_bounced(complaint=item.complaint)
+            )
+            if withdrawn:
+                log.warning("complaint acknowledgement bounced complaint_id=%s", item.complaint_id)
+    return True
+
+
+def messages_sweep(*, now: datetime.datetime | None = None) -> int:
+    """Send the messages still queued a while after they were recorded (their task was lost:
+    broker down at commit, worker killed). Each goes through message_deliver, so once."""
+    cutoff = (now or timezone.now()) - QUEUED_SWEEP_AFTER
+    ids = list(
+        CaseCorrespondence.objects.filter(delivery=CaseCorrespondence.Delivery.QUEUED)
+        .filter(queued_at__lt=cutoff)
+        .values_list("pk", flat=True)
+        .order_by("pk")[:500]
+    )
+    for pk in ids:
+        message_deliver(correspondence_id=pk)
+    return len(ids)
+
+
+def message_send(
+    *,
+    key: str,
+    to: str,
+    context: dict[str, object],
+    case=None,
+    complaint=None,
+    actor: User | None = None,
+    record: bool = True,
+) -> CaseCorrespondence | None:
+    """Send template `key` to `to` now, for a step that has already committed (the public forms
+    call it after their own transaction). Recorded (case or complaint given): queued in the
+    correspondence, then delivered at once by message_deliver (the task queued on commit finds
+    it sent and sends nothing). Not recorded (the verification code, which belongs to no case
+    yet): handed to the mail server."""
+    if record and (case is not None or complaint is not None):
+        item = message_queue(key=key, to=to, context=context, case=case, complaint=complaint, actor=actor)
+        return message_deliver(correspondence_id=item.pk)
+    _, subject, body = render(key, context)
+    deliver(to=to, subject=subject, body=body)
+    return None
 
 
 def link_days() -> int:

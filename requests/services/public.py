@@ -21,18 +21,22 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.services.normalise import normalise_phone
+from customers.services.normalise import email_key, email_mixed_script, normalise_phone
 from privacy_portal import legal
+from privacy_portal.audit import access_entry
 from privacy_portal.models import AccessEvent
+from privacy_portal.tracked import save_tracked
 
 from ..models import Case, CaseCorrespondence, CaseDocument, Complaint, PublicSubmission, VerificationCode
 from . import messages
-from .cases import _clarification_received, _identity_received, case_log
-from .complaints import _same_person, complaint_log
+from .cases import case_log, clarification_received_record, identity_received_record
+from .complaints import case_is_about_same_person, complaint_log
 from .documents import document_store
+from .links import LINK_SALT, email_tag, link_url
 from .locking import lock_row, transition
 
 log = logging.getLogger("portal.public")
@@ -42,8 +46,11 @@ Key = messages.Key
 ERR_CODE_WRONG = "That code is not right. You have {left} more {tries}."
 ERR_CODE_SPENT = "That code can no longer be used: ask for a new code below."
 ERR_CODE_EXPIRED = "That code has expired (codes work for {minutes} minutes): ask for a new code below."
-ERR_CODE_FORMAT = f"Enter the {legal.VERIFICATION_CODE_DIGITS}-digit code from the email."
 ERR_ONE_DETAIL = "Give at least one detail that helps us find your data: your name, phone, postcode or account number."
+ERR_MIXED_SCRIPT = (
+    "Check the email address: it mixes letters of more than one script (such as a Cyrillic letter that"
+    " looks Latin), as a look-alike of another address does."
+)
 ERR_RELATIONSHIP = "Say how you are related to the person (for example: solicitor, parent, carer)."
 ERR_SUBJECT_NAME = "Give the name of the person you are acting for."
 ERR_NO_RIGHTS = "Choose at least one right."
@@ -54,29 +61,18 @@ ERR_NO_EXPORT = "There is no copy of your data to download for this request."
 ERR_EXPORT_EXPIRED = "The copy of your data is no longer available: it was kept for {days} days after it was made."
 ERR_EXPORT_USED = "This copy of your data has been downloaded {n} times, the most we allow. Ask us for a new copy."
 
-LINK_SALT = "requests.public.secure-page"
 SUBMISSION_SALT = "requests.public.submission"
 # The actor of the requester's own entries in the access log (AccessEvent.user is null).
 REQUESTER_ACTOR = "verified_requester"
 UNVERIFIED_KEPT_HOURS = 24
+# Codes one request may be sent (the first and the new ones asked for): with 3 tries each, at most
+# 15 guesses at a 6-digit code over the request's life, whatever the rate limits allow.
+MAX_CODES_PER_SUBMISSION = 5
 BY_FORM = "by the requester on the public form"
 BY_PAGE = "by the requester on the secure page"
 
 
-# --- links ------------------------------------------------------------------------------------
-
-
-def _email_tag(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
-
-
-def link_token(case: Case) -> str:
-    """A signed token naming the case and the verified address it was sent to."""
-    return signing.dumps({"c": case.pk, "e": _email_tag(case.requester_email)}, salt=LINK_SALT, compress=True)
-
-
-def link_url(case: Case) -> str:
-    return settings.PORTAL_BASE_URL.rstrip("/") + reverse("public_requests:case", args=[link_token(case)])
+# --- links (made in requests.services.links) ----------------------------------------------
 
 
 class LinkError(Exception):
@@ -101,7 +97,7 @@ def case_from_link(token: str) -> Case:
         log.warning("secure page refused: bad link signature")
         raise LinkError(ERR_LINK_BAD) from None
     case = Case.objects.filter(pk=data.get("c"), email_verified_at__isnull=False).first()
-    if case is None or _email_tag(case.requester_email) != data.get("e"):
+    if case is None or email_tag(case.requester_email) != data.get("e"):
         raise LinkError(ERR_LINK_BAD)
     return case
 
@@ -121,13 +117,11 @@ def submission_from_token(token: str) -> PublicSubmission | None:
 def requester_access(*, request, case: Case, action: str, obj=None) -> AccessEvent:
     """The requester's read of their own case, in the access log: no member of staff, the
     verified requester as the actor (ids only, as every entry)."""
-    target = obj if obj is not None else case
-    return AccessEvent.objects.create(
+    return access_entry(
         user=None,
         action=action,
         customer_id=case.customer_id,
-        object_type=target._meta.label,
-        object_id=target.pk,
+        obj=obj if obj is not None else case,
         ip_address=request.META.get("REMOTE_ADDR") or None,
         details={"actor": REQUESTER_ACTOR, "case_id": case.pk},
     )
@@ -136,7 +130,6 @@ def requester_access(*, request, case: Case, action: str, obj=None) -> AccessEve
 # --- the complaint form -----------------------------------------------------------------------
 
 
-@transaction.atomic
 def complaint_file_public(
     *,
     name: str,
@@ -151,7 +144,50 @@ def complaint_file_public(
     remedy: str = "",
     request_reference: str = "",
 ) -> Complaint:
-    """A complaint from the web form, acknowledged at once by email (s164A(4) met the same day).
+    """A complaint from the web form, acknowledged at once by email (s164A(4) met the same day):
+    the acknowledgement is sent once the complaint has committed, and recorded as the
+    acknowledgement when the mail server took it (requests.services.messages.message_deliver).
+    The same keyword parameters as _complaint_file_public, named (never **details), so a caller
+    passing a field the service does not take fails at the call, and mypy checks each one."""
+    complaint = _complaint_file_public(
+        name=name,
+        email=email,
+        phone=phone,
+        address=address,
+        on_behalf=on_behalf,
+        on_behalf_of=on_behalf_of,
+        relationship=relationship,
+        category=category,
+        description=description,
+        remedy=remedy,
+        request_reference=request_reference,
+    )
+    messages.message_send(
+        key=Key.COMPLAINT_ACK,
+        to=complaint.complainant_email,
+        context={"reference": complaint.reference, "received_on": f"{complaint.received_on:%-d %B %Y}"},
+        complaint=complaint,
+    )
+    complaint.refresh_from_db()
+    return complaint
+
+
+@transaction.atomic
+def _complaint_file_public(
+    *,
+    name: str,
+    email: str,
+    phone: str = "",
+    address: str = "",
+    on_behalf: bool = False,
+    on_behalf_of: str = "",
+    relationship: str = "",
+    category: str,
+    description: str,
+    remedy: str = "",
+    request_reference: str = "",
+) -> Complaint:
+    """The complaint from the web form, in one transaction.
 
     A request reference is linked only when it names a request of the same person (the details
     typed match its requester's); otherwise it is noted for the handler. The complainant is
@@ -181,23 +217,11 @@ def complaint_file_public(
     if reference:
         party = {"name": name, "email": email, "phone": phone, "address": address}
         case = Case.objects.filter(reference=reference).first()
-        if case is not None and _same_person(None, party, case):
+        if case is not None and case_is_about_same_person(None, party, case):
             complaint.cases.add(case)
         else:
             complaint.description += f"\n\n[Request reference given on the form, not matched: {reference}]"
-    complaint._change_reason = "Filed on the public complaint form"
-    complaint.save()
-    item = messages.message_send(
-        key=Key.COMPLAINT_ACK,
-        to=complaint.complainant_email,
-        context={"reference": complaint.reference, "received_on": f"{complaint.received_on:%-d %B %Y}"},
-        complaint=complaint,
-    )
-    if item is not None and item.delivery == CaseCorrespondence.Delivery.SENT:
-        complaint.status = Complaint.Status.ACKNOWLEDGED
-        complaint.acknowledged_on = timezone.localdate()
-        complaint._change_reason = "Acknowledged at once by email (public complaint form)"
-        complaint.save()
+    save_tracked(complaint, actor=None, reason="Filed on the public complaint form")
     return complaint
 
 
@@ -241,7 +265,7 @@ def request_submit_public(
         raise ValidationError(errors)
     submission = PublicSubmission.objects.create(
         rights=list(dict.fromkeys(rights)),
-        email=email.strip().lower(),
+        email=email_key(email),
         requester_name=name.strip(),
         phone=phone,
         postcode=postcode.strip(),
@@ -255,11 +279,15 @@ def request_submit_public(
     return submission
 
 
-def code_send(*, submission: PublicSubmission) -> None:
-    """A new code for the submission (any earlier one is spent), emailed; only its hash kept."""
+def code_send(*, submission: PublicSubmission) -> bool:
+    """A new code for the submission (any earlier one is spent), emailed; only its hash kept.
+    False (nothing sent) once the submission has had MAX_CODES_PER_SUBMISSION codes."""
     now = timezone.now()
     with transaction.atomic():
         lock_row(submission)
+        if submission.codes.count() >= MAX_CODES_PER_SUBMISSION:
+            log.warning("verification code refused: codes used up submission_id=%s", submission.pk)
+            return False
         for old in submission.codes.filter(spent_at__isnull=True):
             old.spent_at = now
             old.save(update_fields=["spent_at"])
@@ -276,6 +304,7 @@ def code_send(*, submission: PublicSubmission) -> None:
         context={"code": code, "minutes": legal.VERIFICATION_CODE_MINUTES},
         record=False,
     )
+    return True
 
 
 def code_verify(*, submission: PublicSubmission, code: str) -> list[Case]:
@@ -333,6 +362,7 @@ def _ack_context(case: Case) -> dict[str, object]:
 def _cases_from(submission: PublicSubmission) -> list[Case]:
     received = timezone.localtime(submission.submitted_at).date()
     details = [
+        ERR_MIXED_SCRIPT if email_mixed_script(submission.email) else "",
         f"Account reference given: {submission.account_reference}" if submission.account_reference else "",
         f"Postcode given: {submission.postcode}" if submission.postcode else "",
         f"Acting for: {submission.subject_name}" if submission.acting_for_other else "",
@@ -362,14 +392,11 @@ def _cases_from(submission: PublicSubmission) -> list[Case]:
             .order_by("-received_on", "-pk")
             .first()
         )
-        case._change_reason = "Email verified by a one-time code " + BY_FORM
-        case.save()
+        save_tracked(case, actor=None, reason="Email verified by a one-time code " + BY_FORM)
     return cases
 
 
 def Q_open_or_since(since: datetime.date):
-    from django.db.models import Q
-
     return Q(closed_on__isnull=True) | Q(received_on__gte=since)
 
 
@@ -390,11 +417,17 @@ def link_resend(*, reference: str, email: str) -> bool:
     return True
 
 
-def unverified_submissions_delete(*, now: datetime.datetime | None = None) -> int:
-    """Delete submissions whose email was never verified (a nightly job): they are not requests."""
+def unverified_submissions_delete(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
+    """Delete submissions whose email was never verified, a day after they were sent: they are
+    not requests. Run nightly by the retention schedule (rule "public_submissions"). No legal
+    hold can cover one: a submission names no customer (`held` is accepted and unused)."""
     cutoff = (now or timezone.now()) - datetime.timedelta(hours=UNVERIFIED_KEPT_HOURS)
     _, per_model = PublicSubmission.objects.filter(submitted_at__lt=cutoff).delete()
-    return per_model.get(PublicSubmission._meta.label, 0)
+    return {
+        "publicsubmission": per_model.get(PublicSubmission._meta.label, 0),
+        "verificationcode": per_model.get(VerificationCode._meta.label, 0),
+        "held": 0,
+    }
 
 
 # --- the secure page ------------------------------------------------------------------------------
@@ -415,7 +448,7 @@ STATUS_WORDS = {
 
 
 def status_words(case: Case) -> str:
-    return STATUS_WORDS[case.status]
+    return STATUS_WORDS[Case.Status(case.status)]
 
 
 def export_available(case: Case) -> CaseDocument | None:
@@ -451,9 +484,11 @@ def requester_export_download(*, case: Case, request) -> CaseDocument:
     if refusal:
         log.warning("export download refused case_id=%s", case.pk)
         raise ValidationError(refusal)
+    assert doc is not None  # export_refusal refuses a missing export
     doc.public_downloads += 1
-    doc._change_reason = f"Downloaded {BY_PAGE} ({doc.public_downloads} of {legal.EXPORT_PUBLIC_DOWNLOADS})"
-    doc.save()
+    save_tracked(
+        doc, actor=None, reason=f"Downloaded {BY_PAGE} ({doc.public_downloads} of {legal.EXPORT_PUBLIC_DOWNLOADS})"
+    )
     requester_access(request=request, case=case, action=AccessEvent.Action.REQUESTER_DOWNLOAD, obj=doc)
     return doc
 
@@ -474,11 +509,15 @@ def requester_reply(*, case: Case, text: str) -> CaseCorrespondence:
         summary=text.strip(),
         from_requester=True,
     )
-    item._change_reason = "Message " + BY_PAGE
-    item.save()
+    save_tracked(item, actor=None, reason="Message " + BY_PAGE)
     if case.status == Case.Status.AWAITING_CLARIFICATION:
-        _clarification_received(actor=None, case=case, on=timezone.localdate(), by="answered " + BY_PAGE)
+        clarification_received_record(actor=None, case=case, on=timezone.localdate(), by="answered " + BY_PAGE)
     return item
+
+
+def may_upload_identity(case: Case) -> bool:
+    """The requester may upload identity evidence: the request is open and waits for it."""
+    return case.is_open and case.status == Case.Status.AWAITING_IDENTITY
 
 
 @transition("case")
@@ -489,7 +528,9 @@ def requester_identity_upload(*, case: Case, upload) -> CaseDocument:
         raise ValidationError(ERR_CLOSED)
     if case.status != Case.Status.AWAITING_IDENTITY:
         raise ValidationError(ERR_NOT_AWAITING_IDENTITY)
-    _identity_received(actor=None, case=case, on=timezone.localdate(), reason="Identity evidence uploaded " + BY_PAGE)
+    identity_received_record(
+        actor=None, case=case, on=timezone.localdate(), reason="Identity evidence uploaded " + BY_PAGE
+    )
     return document_store(actor=None, case=case, upload=upload, kind=CaseDocument.Kind.IDENTITY)
 
 

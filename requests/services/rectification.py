@@ -6,9 +6,10 @@ from django.core.exceptions import ValidationError
 
 from customers.models import Customer, DataCategory
 from customers.services.customers import CONTACT_FIELDS, customer_update_contact
+from privacy_portal.models import User
+from privacy_portal.tracked import save_tracked
 
 from ..models import Case, CaseTask
-from .cases import _save
 from .fulfilment import Art19Action, art19_tasks_create, clean_reason, require_fulfilment
 from .locking import transition
 
@@ -21,7 +22,7 @@ RECTIFIED_CATEGORIES = (DataCategory.IDENTITY, DataCategory.CONTACT)
 
 @transition("case")
 def case_rectify(
-    *, actor, case: Case, changes: dict, reason: str, expected_version: int | None = None
+    *, actor: User, case: Case, changes: dict, reason: str, expected_version: int | None = None
 ) -> list[CaseTask]:
     """Correct the customer's contact details as the requester asked.
 
@@ -36,6 +37,7 @@ def case_rectify(
     if unknown:
         raise ValidationError(ERR_FIELD.format(field=unknown[0]))
     customer = case.customer
+    assert customer is not None  # require_fulfilment checked it
     before = Customer.objects.get(pk=customer.pk)
     updated = customer_update_contact(
         actor=actor,
@@ -54,5 +56,9 @@ def case_rectify(
     # Field names only: the values are in the customer's history, not in the case's.
     told = f"{len(tasks)} recipient(s) to tell (Art 19)"
     summary = f"Record rectified ({', '.join(changed)}); {told}"
-    _save(case, actor, summary if len(summary) <= 100 else f"Record rectified ({len(changed)} details); {told}")
+    save_tracked(
+        case,
+        actor=actor,
+        reason=summary if len(summary) <= 100 else f"Record rectified ({len(changed)} details); {told}",
+    )
     return tasks

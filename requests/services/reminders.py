@@ -1,11 +1,9 @@
 """Deadline reminders: the handler before a case is due, the DPO once it is overdue.
 
 Run daily (privacy_portal.schedule). Each reminder is sent once per case per threshold,
-however often the job runs or however many copies run at once: a ReminderSent row is
-written first (unique per case and threshold) in the same transaction as the email is
-sent, so a second run skips it and a failed send leaves no row (the next run tries again).
+through the one reminder engine (requests.services.remind.remind_once).
 
-The threshold's key carries the due date ("before7:2026-04-03", "overdue:2026-04-03"): when
+The key carries the due date ("case:7:before7:2026-04-03", "case:7:overdue:2026-04-03"): when
 the due date moves (an extension, a clarification answered), the handler is reminded again
 about the new date, once.
 
@@ -21,16 +19,14 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from privacy_portal import legal
 
-from ..models import Case, ReminderSent
+from ..models import Case
+from .remind import days_text, remind_once, reminder_threshold
 
-BEFORE_KEY = "before{days}:{due}"
-OVERDUE_KEY = "overdue:{due}"
+KEY = "case:{pk}:{threshold}:{due}"
 
 SUBJECT_BEFORE = "{reference} is due in {left} (by {due})"
 SUBJECT_OVERDUE = "Overdue: {reference} was due {due}"
@@ -48,18 +44,6 @@ BODY_OVERDUE = (
 )
 
 
-def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
-
-
-def _threshold(left: int) -> str | None:
-    """The most urgent reminder due with `left` days to go: 'before2' when 1 day is left."""
-    if left < 0:
-        return "overdue"
-    reached = [days for days in legal.CASE_REMINDER_DAYS_BEFORE if left <= days]
-    return f"before{min(reached)}" if reached else None
-
-
 def _message(case: Case, kind: str, left: int) -> tuple[str, str, list[str]]:
     due = f"{case.due_on:%A %-d %B %Y}"
     common = {
@@ -69,31 +53,21 @@ def _message(case: Case, kind: str, left: int) -> tuple[str, str, list[str]]:
         "due": due,
     }
     if kind == "overdue":
-        handler = case.handler.get_username() if case.handler_id else "unassigned"
+        handler = case.handler.get_username() if case.handler else "unassigned"
         subject = SUBJECT_OVERDUE.format(**common)
-        body = BODY_OVERDUE.format(**common, late=_days(-left), handler=handler)
+        body = BODY_OVERDUE.format(**common, late=days_text(-left), handler=handler)
         return subject, body, [settings.DPO_EMAIL]
-    handler_email = case.handler.email if case.handler_id else ""
-    subject = SUBJECT_BEFORE.format(**common, left=_days(left))
-    body = BODY_BEFORE.format(**common, left=_days(left))
+    handler_email = case.handler.email if case.handler else ""
+    subject = SUBJECT_BEFORE.format(**common, left=days_text(left))
+    body = BODY_BEFORE.format(**common, left=days_text(left))
     return subject, body, [handler_email or settings.DPO_EMAIL]
 
 
 def _send_once(case: Case, kind: str, left: int) -> bool:
-    key = (
-        OVERDUE_KEY.format(due=case.due_on.isoformat())
-        if kind == "overdue"
-        else BEFORE_KEY.format(days=kind.removeprefix("before"), due=case.due_on.isoformat())
-    )
+    assert case.due_on is not None  # only cases with a due date are reminded
     subject, body, to = _message(case, kind, left)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                ReminderSent(case=case, threshold=key).save()
-        except IntegrityError:
-            return False  # already sent (by an earlier run, or one running now)
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to)
-    return True
+    key = KEY.format(pk=case.pk, threshold=kind, due=case.due_on.isoformat())
+    return remind_once(key, subject=subject, body=body, to=to, case=case)
 
 
 def reminders_send(*, today: datetime.date | None = None) -> dict:
@@ -110,8 +84,9 @@ def reminders_send(*, today: datetime.date | None = None) -> dict:
     report = {"considered": 0, "handler_reminders": 0, "overdue_alerts": 0}
     for case in candidates.iterator(chunk_size=500):
         report["considered"] += 1
+        assert case.due_on is not None  # the candidates are open cases, which have a due date
         left = (case.due_on - today).days
-        kind = _threshold(left)
+        kind = reminder_threshold(left, legal.CASE_REMINDER_DAYS_BEFORE)
         if kind is None or not _send_once(case, kind, left):
             continue
         report["overdue_alerts" if kind == "overdue" else "handler_reminders"] += 1

@@ -17,9 +17,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from privacy_portal import legal
-from privacy_portal.retention import delete_with_history
+from privacy_portal.purge import delete_with_history
 
 from ..models import BreachAffected, Case, CaseCorrespondence, CaseDocument, Complaint
+from . import export
+from .correspondence import case_files_purge_expired
 from .documents import document_delete
 
 IDENTITY_CLOSED_REASON = "Retention: identity evidence left on a closed request"
@@ -49,7 +51,7 @@ def _counts(counts, *labels: str, held: int = 0) -> dict:
         name = label.split(".")[1].lower()
         report[name] = counts.get(label, 0)
         report[f"{name}_history"] = counts.get(f"{label} history", 0)
-    report["held"] = held
+    report["held"] = held + counts.get("held", 0)  # a hold that came during the run
     return report
 
 
@@ -76,8 +78,6 @@ def case_correspondence_purge_expired(
 ) -> dict:
     """Correspondence of case files past six years whose parent is still there (a held file's
     stays; the rest normally goes with its case or complaint)."""
-    from .correspondence import case_files_purge_expired
-
     report = case_files_purge_expired(today=_today(now), held=held, audit=False)
     return report
 
@@ -100,9 +100,7 @@ def identity_documents_delete_closed(
 
 def exports_delete_expired(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:
     """Exports past legal.EXPORT_RETENTION_DAYS (a copy of the person's data: never held)."""
-    from .export import exports_delete_expired as delete
-
-    return delete(now=now)
+    return export.exports_delete_expired(now=now)
 
 
 def breach_affected_detach_expired(*, now: datetime.datetime | None = None, held: frozenset[int] = frozenset()) -> dict:

@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from privacy_portal import legal
 
-from ..complaint_forms import CorrespondenceForm
+from ..forms.complaints import CorrespondenceForm
+from ..selectors.cases import case_correspondence_items
 
 register = template.Library()
 
@@ -17,7 +18,7 @@ register = template.Library()
 def case_correspondence(case) -> dict:
     """A rights request's correspondence, newest first, with the add form and its URL."""
     return {
-        "items": case.correspondence.select_related("recorded_by").order_by("-occurred_on", "-pk"),
+        "items": case_correspondence_items(case),
         "form": CorrespondenceForm(auto_id="case_corr_%s"),
         "add_url": reverse("requests:case_correspondence_add", args=[case.pk]),
         "years": legal.CASE_FILE_RETENTION_YEARS,

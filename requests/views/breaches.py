@@ -4,6 +4,8 @@ customers (list, CSV upload, told, export for a mailing house) and the ICO repor
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, StreamingHttpResponse
@@ -12,11 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from guardian.shortcuts import get_objects_for_user
 
+from customers.access import customers_open_to
 from customers.forms import SearchForm
-from customers.models import Customer
-from customers.selectors import customer_search
+from customers.selectors.customers import customer_search
 from customers.services.imports import ImportRejected, read_upload
 from privacy_portal import csv_safe
 from privacy_portal.access import requires
@@ -25,23 +26,17 @@ from privacy_portal.bounds import parse_id
 from privacy_portal.forms import add_service_errors
 from privacy_portal.models import AccessEvent
 
-from .. import breach_forms as forms
-from ..breach_selectors import LIST_LIMIT, breach_figures, breach_register, visible_breaches
-from ..models import Breach, BreachAffected, BreachTask
+from .. import access
+from ..access import breach_for
+from ..forms import breaches as forms
+from ..models import Breach, BreachAffected
+from ..selectors.breaches import DUE_SOON_HOURS, LIST_LIMIT, breach_figures, breach_register, open_breach_tasks_of
 from ..services import breaches as svc
 from ..services.breach_query import breach_link_query, breach_query_preview
 from ..services.breach_report import ico_report_content, ico_report_pdf
+from ..services.workflow import breach_actions
 
 AFFECTED_PAGE_SIZE = 100
-
-
-def _breach(request, pk: int) -> Breach:
-    """The one fetch of a breach: 404 for anyone who may not know it exists."""
-    breach = visible_breaches(request.user).select_related("reported_by", "processor", "assessed_by").filter(pk=pk)
-    breach = breach.first()
-    if breach is None:
-        raise Http404
-    return breach
 
 
 def _flash(request, form=None, exc: ValidationError | ImportRejected | None = None) -> None:
@@ -71,7 +66,9 @@ def _flash(request, form=None, exc: ValidationError | ImportRejected | None = No
 def breach_new(request):
     """Report a suspected breach: a short form that starts the 72-hour clock and tells the DPO."""
     processor = request.GET.get("processor") == "1" or "processor" in request.POST
-    form_class = forms.ProcessorReportForm if processor and svc.may_assess(request.user) else forms.BreachReportForm
+    form_class = (
+        forms.ProcessorReportForm if processor and access.may_assess_breaches(request.user) else forms.BreachReportForm
+    )
     form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -84,7 +81,7 @@ def breach_new(request):
                 f"Reported suspected breach {breach.reference}. The DPO has been told; "
                 f"if reportable, the ICO must have it by {timezone.localtime(breach.due_at):%-d %B %Y, %H:%M}.",
             )
-            if request.user.has_perm("requests.view_breach"):
+            if access.may_read_all_breaches(request.user):
                 return redirect(breach)
             return redirect("home")
     return render(
@@ -100,7 +97,7 @@ def breach_list(request):
     form = forms.RegisterFilterForm(request.GET or None)
     show = (form.cleaned_data.get("show") if form.is_valid() else "") or "open"
     context = {"form": form, "result": breach_register(request.user, show=show), "show": show}
-    if request.user.has_perm("requests.view_breach"):
+    if access.may_read_all_breaches(request.user):
         context["figures"] = breach_figures()
     return render(request, "requests/breaches/register.html", context)
 
@@ -142,12 +139,12 @@ def _iso(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-@requires(object_perm="requests.view_breach")
+@requires(object_perm=access.VIEW_BREACH)
 @require_GET
 def breach_page(request, pk: int):
-    breach = _breach(request, pk)
+    breach = breach_for(request.user, pk)
     user = request.user
-    may_assess = svc.may_assess(user) and breach.is_open
+    may_assess = breach_actions(user, breach)["manage"]
     now = timezone.now()
     initial = {
         "summary": breach.summary, "what_happened": breach.what_happened, "how_discovered": breach.how_discovered,
@@ -167,19 +164,22 @@ def breach_page(request, pk: int):
         "tell_people_reason": breach.tell_people_reason,
     }  # fmt: skip
     has_initial = breach.notifications.filter(phase="initial").exists()
-    breach.hours_left = svc.breach_hours_left(breach, now)
+    breach.hours_left = svc.breach_hours_left(breach, now)  # type: ignore[attr-defined]  # for the template
     context = {
         "breach": breach,
         "reported": has_initial,
+        "due_soon_hours": DUE_SOON_HOURS,
         "notifications": breach.notifications.select_related("recorded_by").order_by("sent_at", "pk"),
-        "tasks": breach.tasks.select_related("owner", "done_by").order_by("due_on", "pk"),
+        "tasks": access.breach_tasks_to_mark(
+            user, breach.tasks.select_related("owner", "done_by").order_by("due_on", "pk")
+        ),
         "progress": svc.breach_progress(breach),
         "cases": breach.cases.order_by("reference"),
         "complaints": breach.complaints.order_by("reference"),
         "recipients": breach.recipients.order_by("name"),
         "history": breach.history.select_related("history_user").order_by("-history_date", "-history_id")[:30],
         "may_assess": may_assess,
-        "may_read_all": user.has_perm("requests.view_breach"),
+        "may_read_all": access.may_read_all_breaches(user),
         "forms": {
             "details": forms.BreachDetailsForm(initial=initial, auto_id="details_%s"),
             "assess": forms.AssessForm(initial=assess_initial, auto_id="assess_%s"),
@@ -267,13 +267,13 @@ ACTIONS = {
 }
 
 
-@requires("requests.assess_breach")
+@requires("requests.assess_breach", object_perm=access.VIEW_BREACH)
 @require_POST
 def breach_action(request, pk: int, action: str):
     """The DPO's actions on a breach; each rule is checked again in the service."""
     if action not in ACTIONS:
         raise Http404
-    breach = _breach(request, pk)
+    breach = breach_for(request.user, pk)
     form_class, run, back = ACTIONS[action]
     target = reverse("requests:breach_affected", args=[breach.pk]) if back == "affected" else breach.get_absolute_url()
     form = form_class(request.POST, request.FILES)
@@ -289,10 +289,6 @@ def breach_action(request, pk: int, action: str):
     return redirect(target)
 
 
-def _my_tasks(user):
-    return BreachTask.objects.filter(owner=user, done_at__isnull=True).select_related("breach").order_by("due_on", "pk")
-
-
 @requires("requests.change_breachtask")
 @require_GET
 def breach_tasks(request):
@@ -301,7 +297,10 @@ def breach_tasks(request):
     return render(
         request,
         "requests/breaches/tasks.html",
-        {"tasks": _my_tasks(request.user)[:LIST_LIMIT], "today": timezone.localdate()},
+        {
+            "tasks": access.breach_tasks_to_mark(request.user, open_breach_tasks_of(request.user)[:LIST_LIMIT]),
+            "today": timezone.localdate(),
+        },
     )
 
 
@@ -310,9 +309,7 @@ def breach_tasks(request):
 def breach_task_done(request, pk: int):
     """The task's owner, or the DPO, marks it done (recorded in the task's history). Anyone
     else is told nothing: 404, as for a task that does not exist."""
-    task = BreachTask.objects.select_related("breach").filter(pk=pk).first()
-    if task is None or not (task.owner_id == request.user.pk or svc.may_assess(request.user)):
-        raise Http404
+    task = access.breach_task_for(request.user, pk)
     try:
         svc.breach_task_done(actor=request.user, task=task)
     except ValidationError as exc:
@@ -325,14 +322,14 @@ def breach_task_done(request, pk: int):
     return redirect(target)
 
 
-@requires(object_perm="requests.view_breach")
+@requires(object_perm=access.VIEW_BREACH)
 @require_GET
 def breach_affected(request, pk: int):
     """The customers affected, keyset-paged, with progress, for whoever may see the breach (the
     DPO and auditors; a handler, for a breach linked to its cases). A handler sees each one's
     reference and whether they were told; the name only of a customer its own cases grant it.
     The read is recorded (the customers' ids)."""
-    breach = _breach(request, pk)
+    breach = breach_for(request.user, pk)
     after = request.GET.get("after", "")
     rows = breach.affected.select_related("customer").order_by("pk")
     if (after_id := parse_id(after)) is not None:
@@ -344,17 +341,9 @@ def breach_affected(request, pk: int):
     more = len(page) > AFFECTED_PAGE_SIZE
     page = page[:AFFECTED_PAGE_SIZE]
     ids = [row.customer_id for row in page]
-    if request.user.has_perm("customers.view_customer"):
-        named = set(ids)
-    else:
-        named = set(
-            get_objects_for_user(
-                request.user, "customers.view_customer", klass=Customer.objects.filter(pk__in=ids),
-                accept_global_perms=False, with_superuser=False,
-            ).values_list("pk", flat=True)
-        )  # fmt: skip
+    named = customers_open_to(request.user, ids)
     for row in page:
-        row.named = row.customer_id in named
+        row.named = row.customer_id in named  # type: ignore[attr-defined]  # for the template
     access_record(request=request, action=AccessEvent.Action.VIEW_BREACH_AFFECTED, obj=breach, result_ids=ids)
     context = {
         "breach": breach,
@@ -362,7 +351,7 @@ def breach_affected(request, pk: int):
         "next_after": page[-1].pk if more else None,
         "told": told,
         "progress": svc.breach_progress(breach),
-        "may_assess": svc.may_assess(request.user) and breach.is_open,
+        "may_assess": breach_actions(request.user, breach)["manage"],
         "forms": {
             "link_customers": forms.LinkCustomersForm(auto_id="lc_%s"),
             "link_csv": forms.AffectedCsvForm(auto_id="csv_%s"),
@@ -372,7 +361,7 @@ def breach_affected(request, pk: int):
     return render(request, "requests/breaches/affected.html", context)
 
 
-@requires("requests.assess_breach", "customers.view_customer")
+@requires("requests.assess_breach", "customers.view_customer", object_perm=access.VIEW_BREACH)
 @require_GET
 def breach_affected_search(request, pk: int):
     """Find a customer by the desk's search (name, email, phone, postcode, reference) and link
@@ -380,7 +369,7 @@ def breach_affected_search(request, pk: int):
     the desk's (whom it returned, never the words typed). An erased customer is not offered, an
     already linked one says so; the link itself is the `link_customers` action (the service
     refuses again)."""
-    breach = _breach(request, pk)
+    breach = breach_for(request.user, pk)
     form = SearchForm(request.GET or None, auto_id="find_%s")
     result = None
     if form.is_valid() and form.cleaned_data["q"]:
@@ -396,33 +385,38 @@ def breach_affected_search(request, pk: int):
             breach.affected.filter(customer__in=[c.pk for c in result.customers]).values_list("customer_id", flat=True)
         )
         for customer in result.customers:
-            customer.linked = customer.pk in linked
+            customer.linked = customer.pk in linked  # type: ignore[attr-defined]  # for the template
     context = {
         "breach": breach,
         "form": form,
         "result": result,
         "q": form.data.get("q", ""),
-        "may_link": breach.is_open,
+        "may_link": breach_actions(request.user, breach)["manage"],
     }
     return render(request, "requests/breaches/affected_search.html", context)
 
 
-@requires("requests.assess_breach")
+@requires("requests.assess_breach", object_perm=access.VIEW_BREACH)
 @require_GET
 def breach_affected_query(request, pk: int):
     """Choose the affected customers by a query and see how many it matches before linking them
     (counts only: no customer is listed, so nothing is read that the access log would record)."""
-    breach = _breach(request, pk)
+    breach = breach_for(request.user, pk)
     form = forms.AffectedQueryForm(request.GET or None)
-    preview = None
+    preview: dict[str, Any] | None = None
     if request.GET and form.is_valid():
         try:
             preview = breach_query_preview(breach=breach, query=form.query())
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            preview["description"] = form.query().describe()
-    context = {"breach": breach, "form": form, "preview": preview, "may_assess": breach.is_open}
+            preview = {**preview, "description": form.query().describe()}
+    context = {
+        "breach": breach,
+        "form": form,
+        "preview": preview,
+        "may_assess": breach_actions(request.user, breach)["manage"],
+    }
     return render(request, "requests/breaches/affected_query.html", context)
 
 
@@ -432,24 +426,19 @@ MAILING_HEADER = (
 )  # fmt: skip
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-@requires("requests.assess_breach", "customers.view_customer")
+@requires("requests.assess_breach", "customers.view_customer", object_perm=access.VIEW_BREACH)
 @require_GET
 def breach_affected_export(request, pk: int):
     """The people still to be told, for a mailing house: names and postal and email addresses
     (the letter is the breach's template). The DPO only; recorded in the access log."""
-    breach = _breach(request, pk)
+    breach = breach_for(request.user, pk)
     access_record(request=request, action=AccessEvent.Action.EXPORT, obj=breach, reason="Breach mailing list (Art 34)")
     rows = (
         breach.affected.filter(told=BreachAffected.Told.NOT_YET, customer__erased_at__isnull=True)
         .select_related("customer")
         .order_by("pk")
     )
-    writer = csv_safe.writer(_Echo())
+    writer = csv_safe.line_writer()
 
     def stream():
         yield "\ufeff" + writer.writerow(MAILING_HEADER)
@@ -472,7 +461,7 @@ def breach_affected_export(request, pk: int):
 @require_GET
 def breach_ico_report(request, pk: int):
     """The ICO report, laid out as the ICO's form: counts and categories, no personal data."""
-    breach = _breach(request, pk)
+    breach = breach_for(request.user, pk)
     access_record(request=request, action=AccessEvent.Action.VIEW_BREACH_REPORT, obj=breach)
     content = ico_report_content(breach)
     return render(request, "requests/breaches/ico_report.html", {"breach": breach, "content": content})
@@ -481,7 +470,7 @@ def breach_ico_report(request, pk: int):
 @requires("requests.view_breach")
 @require_GET
 def breach_ico_report_pdf(request, pk: int):
-    breach = _breach(request, pk)
+    breach = breach_for(request.user, pk)
     access_record(request=request, action=AccessEvent.Action.VIEW_BREACH_REPORT, obj=breach, reason="PDF")
     response = HttpResponse(ico_report_pdf(ico_report_content(breach)), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{breach.reference}-ico-report.pdf"'

@@ -5,40 +5,42 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from customers.models import Customer
+from customers.access import customer_for
 from privacy_portal import paging
-from privacy_portal.access import get_for_user_or_404, requires
+from privacy_portal.access import requires
 from privacy_portal.audit import access_record
 from privacy_portal.forms import add_service_errors, named_errors
-from privacy_portal.history import history_page
+from privacy_portal.history import changed_fields_page
 from privacy_portal.models import AccessEvent
+from privacy_portal.private_storage import file_open
 
-from .. import forms
-from ..models import Case, CaseDocument
-from ..selectors import case_customer_matches
+from .. import access
+from ..access import case_for
+from ..forms import cases as forms
+from ..models import Case
+from ..selectors.cases import case_customer_matches
 from ..services import cases as svc
-from ..services import documents, export
+from ..services import export, workflow
 from . import fulfilment
 
 MSG_EXPORT_QUEUED = "The export is queued. It will appear under Documents when it is ready: reload this page."
 EXPORT_REQUESTS_SHOWN = 5
-SENSITIVE_KINDS = (CaseDocument.Kind.IDENTITY, CaseDocument.Kind.EXPORT)
 
 
-@requires("requests.add_case")
+@requires("requests.add_case", object_perm="customers.view_customer")
 @require_http_methods(["GET", "POST"])
 def intake(request):
     """Log a request, usually while the requester is on the phone."""
     customer = None
     customer_id = request.POST.get("customer_id") or request.GET.get("customer")
     if customer_id:
-        customer = get_for_user_or_404(request.user, Customer, "customers.view_customer", pk=customer_id)
+        customer = customer_for(request.user, customer_id)
     form = forms.IntakeForm(request.POST or None, initial={"customer_id": customer.pk if customer else None})
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "customer_id"}
@@ -50,7 +52,7 @@ def intake(request):
             refs = ", ".join(c.reference for c in cases)
             due = cases[0].due_on
             messages.success(request, f"Logged {refs}. Due by {due:%-d %B %Y} unless identity is needed.")
-            if request.user.has_perm("requests.view_case", cases[0]):
+            if access.may_open_case(request.user, cases[0]):
                 return redirect(cases[0])
             return redirect("requests:logged")
     if customer is not None:
@@ -58,32 +60,24 @@ def intake(request):
     return render(request, "requests/intake.html", {"form": form, "customer": customer})
 
 
-def _case(request, pk: int) -> Case:
-    return get_for_user_or_404(
-        request.user, Case.objects.select_related("customer", "handler"), "requests.view_case", pk=pk
-    )
-
-
-@requires(object_perm="requests.view_case")
+@requires(object_perm=access.VIEW_CASE)
 @require_GET
 def case_page(request, pk: int):
-    case = _case(request, pk)
+    case = case_for(request.user, pk)
     # Recorded with no customer too: the requester's own details are on the page.
     access_record(request=request, action=AccessEvent.Action.VIEW_CASE, customer_id=case.customer_id, obj=case)
     # The timeline and the notes are keyset-paged, newest first: the page costs the same at 10,000.
-    history = history_page({"requests.Case": Case.history.filter(id=case.pk)}, cursor=request.GET.get("history", ""))
-    timeline = []
-    for newer, older in history.pairs:
-        changes = []
-        if older is not None:
-            delta = newer.diff_against(older, included_fields=["status", "handler", "due_on", "identity", "extended"])
-            changes = [c.field for c in delta.changes]
-        timeline.append({"record": newer, "changes": changes})
+    timeline, timeline_next = changed_fields_page(
+        {"requests.Case": Case.history.filter(id=case.pk)},
+        fields=["status", "handler", "due_on", "identity", "extended"],
+        cursor=request.GET.get("history", ""),
+    )
     notes, notes_next = paging.newest_first(
         case.notes.select_related("author"), date_field="created_at", cursor=request.GET.get("notes", "")
     )
     user = request.user
-    matches = case_customer_matches(case) if svc.may_work(user, case) and case.is_open else []
+    may_work = access.may_work_case(user, case)
+    matches = case_customer_matches(case) if may_work and case.is_open else []
     if matches:
         # The handler sees the matching records' names: recorded as a search that showed them.
         access_record(
@@ -96,7 +90,7 @@ def case_page(request, pk: int):
         "case": case,
         "matches": matches,
         "timeline": timeline,
-        "timeline_next": history.next_cursor,
+        "timeline_next": timeline_next,
         "timeline_paged": "history" in request.GET,
         "stops": case.stops.order_by("started_on"),
         "tasks": case.tasks.order_by("done_at", "created_at"),
@@ -105,15 +99,16 @@ def case_page(request, pk: int):
         "notes_paged": "notes" in request.GET,
         "documents": case.documents.order_by("-uploaded_at"),
         "export_requests": case.export_requests.order_by("-requested_at")[:EXPORT_REQUESTS_SHOWN],
-        "may_download_sensitive": svc.may_work(user, case),
-        "sensitive_kinds": SENSITIVE_KINDS,
-        "may_export": case.right in export.EXPORT_RIGHTS and case.customer_id is not None,
-        "may_work": svc.may_work(user, case) and case.is_open,
-        "may_assign": user.has_perm("requests.assign_case") and case.is_open,
+        "may_download_sensitive": access.may_read_sensitive_documents(user, case),
+        "sensitive_kinds": access.SENSITIVE_KINDS,
+        "may_work": may_work and case.is_open,
+        # The action forms to show: the steps the state table allows now, to this user.
+        "actions": workflow.case_actions(
+            user, case, may_export=case.right in export.EXPORT_RIGHTS and case.customer_id is not None
+        ),
+        "may_assign": access.may_assign_cases(user) and case.is_open,
         "may_stop_clock": svc.may_stop_clock(case),
-        "may_signoff": user.has_perm("requests.signoff_case")
-        and case.status == Case.Status.AWAITING_SIGNOFF
-        and user.pk not in (case.handler_id, case.signoff_requested_by_id),
+        "may_signoff": access.may_signoff_case(user, case),
         # Each form's ids carry its action's name: several forms on the page share field names.
         "forms": {
             name: form_class(auto_id=f"{name}_%s")
@@ -133,7 +128,7 @@ def _assign(request, case, data):
 
 
 def _upload_identity(request, case, data):
-    documents.identity_evidence_receive(actor=request.user, case=case, upload=data["file"], on=data["received_on"])
+    svc.identity_evidence_receive(actor=request.user, case=case, upload=data["file"], on=data["received_on"])
     return "Identity evidence stored privately. It will be deleted as soon as you decide."
 
 
@@ -149,16 +144,9 @@ def _signoff(request, case, data):
     return "Signed off." if data["approve"] else "Declined: the case is back with its handler."
 
 
-ERR_NOT_A_MATCH = "Choose one of the matching customer records shown on the case."
-
-
 def _link_customer(request, case, data):
-    matches = {m.customer.pk: m.customer for m in case_customer_matches(case)}
-    customer = matches.get(data["customer_id"])
-    if customer is None:
-        raise ValidationError({"customer_id": ERR_NOT_A_MATCH})
-    svc.case_link_customer(actor=request.user, case=case, customer=customer)
-    return f"Linked to customer {customer.reference}."
+    case = svc.case_link_customer(actor=request.user, case=case, customer_id=data["customer_id"])
+    return f"Linked to customer {case.customer.reference}."
 
 
 def _build_export(request, case, data):
@@ -166,73 +154,82 @@ def _build_export(request, case, data):
     return MSG_EXPORT_QUEUED
 
 
+def _start(request, case, data):
+    svc.case_start(actor=request.user, case=case)
+    return "Work started."
+
+
+def _request_identity(request, case, data):
+    svc.case_request_identity(actor=request.user, case=case)
+    return "Identity requested."
+
+
+def _decide_identity(request, case, data):
+    svc.case_decide_identity(actor=request.user, case=case, verified=data["verified"], note=data["note"])
+    return "Identity decision recorded; the evidence has been deleted."
+
+
+def _request_clarification(request, case, data):
+    svc.case_request_clarification(actor=request.user, case=case, question=data["question"], on=data["on"])
+    return "Clarification requested: the clock has stopped."
+
+
+def _clarification_received(request, case, data):
+    svc.case_clarification_received(actor=request.user, case=case, on=data["on"])
+    return f"Clock restarted. Now due {case.due_on:%-d %B %Y}."
+
+
+def _request_signoff(request, case, data):
+    svc.case_request_signoff(actor=request.user, case=case, **data)
+    return "Sent to the DPO for sign-off."
+
+
+def _complete(request, case, data):
+    svc.case_complete(actor=request.user, case=case, outcome=data["outcome"])
+    return "Case completed."
+
+
+def _withdraw(request, case, data):
+    svc.case_withdraw(actor=request.user, case=case, reason=data["reason"])
+    return "Case withdrawn."
+
+
+def _note(request, case, data):
+    svc.case_add_note(actor=request.user, case=case, text=data["text"])
+    return "Note added."
+
+
 ACTIONS = {
     "assign": (forms.AssignForm, _assign),
-    "start": (None, lambda r, c, d: svc.case_start(actor=r.user, case=c) and "Work started."),
-    "request_identity": (
-        None,
-        lambda r, c, d: svc.case_request_identity(actor=r.user, case=c) and "Identity requested.",
-    ),
+    "start": (None, _start),
+    "request_identity": (None, _request_identity),
     "upload_identity": (forms.IdentityUploadForm, _upload_identity),
-    "decide_identity": (
-        forms.IdentityDecisionForm,
-        lambda r, c, d: (
-            svc.case_decide_identity(actor=r.user, case=c, verified=d["verified"], note=d["note"])
-            and "Identity decision recorded; the evidence has been deleted."
-        ),
-    ),
-    "request_clarification": (
-        forms.ClarificationForm,
-        lambda r, c, d: (
-            svc.case_request_clarification(actor=r.user, case=c, question=d["question"], on=d["on"])
-            and "Clarification requested: the clock has stopped."
-        ),
-    ),
-    "clarification_received": (
-        forms.DateForm,
-        lambda r, c, d: (
-            svc.case_clarification_received(actor=r.user, case=c, on=d["on"])
-            and f"Clock restarted. Now due {c.due_on:%-d %B %Y}."
-        ),
-    ),
-    "request_signoff": (
-        forms.SignoffRequestForm,
-        lambda r, c, d: svc.case_request_signoff(actor=r.user, case=c, **d) and "Sent to the DPO for sign-off.",
-    ),
+    "decide_identity": (forms.IdentityDecisionForm, _decide_identity),
+    "request_clarification": (forms.ClarificationForm, _request_clarification),
+    "clarification_received": (forms.DateForm, _clarification_received),
+    "request_signoff": (forms.SignoffRequestForm, _request_signoff),
     "signoff": (forms.SignoffForm, _signoff),
-    "complete": (
-        forms.OutcomeForm,
-        lambda r, c, d: svc.case_complete(actor=r.user, case=c, outcome=d["outcome"]) and "Case completed.",
-    ),
-    "withdraw": (
-        forms.ReasonForm,
-        lambda r, c, d: svc.case_withdraw(actor=r.user, case=c, reason=d["reason"]) and "Case withdrawn.",
-    ),
-    "note": (forms.NoteForm, lambda r, c, d: svc.case_add_note(actor=r.user, case=c, text=d["text"]) and "Note added."),
+    "complete": (forms.OutcomeForm, _complete),
+    "withdraw": (forms.ReasonForm, _withdraw),
+    "note": (forms.NoteForm, _note),
     "build_export": (None, _build_export),
     "link_customer": (forms.LinkCustomerForm, _link_customer),
     **fulfilment.ACTIONS,
 }
-SIGNOFF_ACTIONS = {"signoff"}
-ASSIGN_ACTIONS = {"assign"}
 
 
-@requires(object_perm="requests.work_case")
+# What each action needs of the case (requests.access); every other action: WORK.
+ACTION_NEEDS = {"signoff": access.SIGNOFF, "assign": access.ASSIGN}
+
+
+# The case is fetched by view_case (404 for anyone else), then the action's need is checked
+# (403 for a reader, e.g. an auditor, who reads but never changes).
+@requires(object_perm=access.VIEW_CASE)
 @require_POST
 def case_action(request, pk: int, action: str):
     if action not in ACTIONS:
         raise Http404
-    case = _case(request, pk)
-    user = request.user
-    allowed = (
-        user.has_perm("requests.signoff_case")
-        if action in SIGNOFF_ACTIONS
-        else user.has_perm("requests.assign_case")
-        if action in ASSIGN_ACTIONS
-        else svc.may_work(user, case)
-    )
-    if not allowed:
-        raise PermissionDenied  # e.g. an auditor, who reads but never changes
+    case = case_for(request.user, pk, need=ACTION_NEEDS.get(action, access.WORK))
     form_class, run = ACTIONS[action]
     form = form_class(request.POST, request.FILES) if form_class else None
     if form is not None and not form.is_valid():
@@ -249,24 +246,16 @@ def case_action(request, pk: int, action: str):
     return redirect(case)
 
 
-@requires(object_perm="requests.view_case")
+@requires(object_perm=access.VIEW_CASE)
 @require_GET
 def document_download(request, pk: int, doc_pk: int):
-    case = _case(request, pk)
-    doc = case.documents.filter(pk=doc_pk, deleted_at__isnull=True).first()
-    if doc is None or not doc.path:
+    case = case_for(request.user, pk)
+    doc = access.case_document_for(request.user, case, doc_pk)
+    handle = file_open(doc.path)
+    if handle is None:  # not written yet (files follow the commit), or lost: nothing was read
         raise Http404
-    # Identity evidence and exports (a copy of everything about the customer) only for those
-    # who work the case: its handler while it is open, the DPO. Auditors see that they exist.
-    if doc.kind in SENSITIVE_KINDS and not svc.may_work(request.user, case):
-        raise Http404
-    path: Path = documents.private_path(doc.path)
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:  # not written yet (files follow the commit), or lost: nothing was read
-        raise Http404 from None
     access_record(request=request, action=AccessEvent.Action.EXPORT, customer_id=case.customer_id, obj=doc)
     response = FileResponse(handle, content_type=doc.content_type, as_attachment=True,
-                            filename=f"{case.reference}-{doc.kind}-{doc.pk}{path.suffix}")  # fmt: skip
+                            filename=f"{case.reference}-{doc.kind}-{doc.pk}{Path(handle.name).suffix}")  # fmt: skip
     response["Cache-Control"] = "no-store"
     return response

@@ -4,6 +4,8 @@ rights requests) with its access-checked attachments."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
@@ -11,24 +13,25 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from guardian.shortcuts import get_objects_for_user
 
-from customers.models import Customer
+from customers.access import customer_for
 from privacy_portal import legal
-from privacy_portal.access import get_for_user_or_404, requires
+from privacy_portal.access import requires
 from privacy_portal.audit import access_record
 from privacy_portal.forms import add_service_errors, named_errors
-from privacy_portal.history import history_page
+from privacy_portal.history import changed_fields_page
 from privacy_portal.models import AccessEvent
+from privacy_portal.private_storage import file_open
 
-from .. import complaint_forms as forms
-from ..complaint_selectors import complaint_list, logged_complaints
-from ..models import Case, CaseCorrespondence, Complaint, IcoCase, IcoDeadline
-from ..services import cases as case_svc
+from .. import access
+from ..access import case_for, complaint_for
+from ..forms import complaints as forms
+from ..models import CaseCorrespondence, Complaint, IcoCase
+from ..selectors.complaints import complaint_ack_bounced, complaint_list, logged_complaints
 from ..services import complaints as svc
+from ..services import workflow
 from ..services.bundle import bundle_zip, deadline_state
 from ..services.correspondence import correspondence_add
-from ..services.documents import private_path
 
 
 def _flash(request, form, exc: ValidationError | None = None) -> None:
@@ -37,23 +40,14 @@ def _flash(request, form, exc: ValidationError | None = None) -> None:
         messages.error(request, text)
 
 
-def may_download_bundle(user) -> bool:
-    """The DPO (download_bundle), and auditors: the bundle holds nothing an auditor cannot
-    already read (complaints, requests and customers, with their history, by view_*
-    permissions), and the ICO's view of a complaint is exactly what an audit needs to check."""
-    return user.has_perm("requests.download_bundle") or user.has_perms(
-        ["requests.view_complaint", "requests.view_case", "customers.view_customer"]
-    )
-
-
-@requires("requests.add_complaint")
+@requires("requests.add_complaint", object_perm="customers.view_customer")
 @require_http_methods(["GET", "POST"])
 def complaint_new(request):
     """Log a complaint, usually while the caller is on the phone."""
     customer = None
     customer_id = request.POST.get("customer_id") or request.GET.get("customer")
     if customer_id:
-        customer = get_for_user_or_404(request.user, Customer, "customers.view_customer", pk=customer_id)
+        customer = customer_for(request.user, customer_id)
     form = forms.ComplaintForm(request.POST or None, initial={"customer_id": customer.pk if customer else None})
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k not in ("customer_id", "case_references")}
@@ -73,9 +67,9 @@ def complaint_new(request):
                 f"Logged complaint {complaint.reference}. "
                 f"It must be acknowledged by {complaint.acknowledge_by:%-d %B %Y}.",
             )
-            if request.user.has_perm("requests.view_complaint"):
+            if access.may_read_all_complaints(request.user):
                 return redirect(complaint)
-            if request.user.has_perm("requests.view_complaint_status"):
+            if access.may_follow_complaint_status(request.user):
                 return redirect("requests:complaints_logged")
             return redirect("requests:complaints")
     if customer is not None:
@@ -115,32 +109,22 @@ def complaints_logged(request):
     return render(request, "requests/complaints_logged.html", {"complaints": rows})
 
 
-def _complaint(request, pk: int) -> Complaint:
-    return get_for_user_or_404(
-        request.user,
-        Complaint.objects.select_related("customer", "handler", "logged_by"),
-        "requests.view_complaint",
-        pk=pk,
-    )
-
-
 def _timeline(complaint: Complaint, cursor: str) -> tuple[list[dict], str | None]:
     """A keyset page of the complaint's history, newest first, and the next page's cursor."""
-    history = history_page({"requests.Complaint": Complaint.history.filter(id=complaint.pk)}, cursor=cursor)
-    timeline = []
-    for newer, older in history.pairs:
-        changes = []
-        if older is not None:
-            fields = ["status", "handler", "response_due_on", "acknowledged_on", "responded_on", "closed_on"]
-            changes = [c.field for c in newer.diff_against(older, included_fields=fields).changes]
-        timeline.append({"record": newer, "changes": changes, "status_changed": older is None or "status" in changes})
-    return timeline, history.next_cursor
+    timeline, next_cursor = changed_fields_page(
+        {"requests.Complaint": Complaint.history.filter(id=complaint.pk)},
+        fields=["status", "handler", "response_due_on", "acknowledged_on", "responded_on", "closed_on"],
+        cursor=cursor,
+    )
+    for row in timeline:
+        row["status_changed"] = row["first"] or "status" in row["changes"]
+    return timeline, next_cursor
 
 
-@requires(object_perm="requests.view_complaint")
+@requires(object_perm=access.VIEW_COMPLAINT)
 @require_GET
 def complaint_page(request, pk: int):
-    complaint = _complaint(request, pk)
+    complaint = complaint_for(request.user, pk)
     access_record(
         request=request, action=AccessEvent.Action.VIEW_CASE, customer_id=complaint.customer_id, obj=complaint
     )
@@ -167,11 +151,14 @@ def complaint_page(request, pk: int):
         "cases": cases,
         "correspondence": complaint.correspondence.select_related("recorded_by").order_by("-occurred_on", "-pk"),
         "ack_state": deadline_state(complaint.acknowledge_by, complaint.acknowledged_on, today),
+        "ack_bounced": complaint_ack_bounced(complaint),
         "response_state": deadline_state(complaint.response_due_on, complaint.responded_on, today),
-        "may_work": svc.may_work(user, complaint) and is_open,
-        "may_manage": svc.may_manage(user) and is_open,
-        "may_escalate": svc.may_escalate(user) and is_open,
-        "may_bundle": may_download_bundle(user),
+        "may_work": access.may_work_complaint(user, complaint) and is_open,
+        "may_manage": access.may_manage_complaints(user) and is_open,
+        "may_escalate": access.may_escalate_complaints(user) and is_open,
+        "may_bundle": access.may_download_bundle(user),
+        # The action forms to show: the steps the state table allows now, to this user.
+        "actions": workflow.complaint_actions(user, complaint, ico),
         # Each form's ids carry its action's name: several forms on the page share field names.
         "forms": {name: cls(auto_id=f"{name}_%s") for name, (cls, _, _) in ACTIONS.items() if cls is not None},
         "correspondence_add_url": reverse("requests:complaint_action", args=[complaint.pk, "correspondence"]),
@@ -181,7 +168,8 @@ def complaint_page(request, pk: int):
     return render(request, "requests/complaint.html", context)
 
 
-# Each action: (form class or None, who may (work / manage / escalate / close), run(request, complaint, data)).
+# Each action: (form class or None, what it needs (requests.access: WORK, MANAGE, ESCALATE, CLOSE),
+# run(request, complaint, data)).
 def _assign(request, complaint, data):
     svc.complaint_assign(actor=request.user, complaint=complaint, handler=data["handler"])
     return f"Assigned to {data['handler']}."
@@ -211,10 +199,7 @@ def _escalate(request, complaint, data):
 
 
 def _ico_answer(request, complaint, data):
-    deadline = IcoDeadline.objects.filter(pk=data["deadline"], ico_case__complaint=complaint).first()
-    if deadline is None:
-        raise ValidationError(svc.ERR_NO_ICO_CASE)
-    svc.ico_deadline_answer(actor=request.user, complaint=complaint, deadline=deadline, on=data["on"])
+    svc.ico_deadline_answer(actor=request.user, complaint=complaint, deadline_id=data["deadline"], on=data["on"])
     return "Answer to the ICO recorded."
 
 
@@ -223,99 +208,86 @@ def _correspondence(request, complaint, data):
     return "Correspondence recorded."
 
 
+def _target(request, complaint, data):
+    svc.complaint_set_target(actor=request.user, complaint=complaint, due_on=data["due_on"])
+    return f"Response target set: {data['due_on']:%-d %B %Y}."
+
+
+def _acknowledge(request, complaint, data):
+    svc.complaint_acknowledge(actor=request.user, complaint=complaint, **data)
+    return "Acknowledgement recorded."
+
+
+def _investigate(request, complaint, data):
+    svc.complaint_investigate(actor=request.user, complaint=complaint)
+    return "Investigation started."
+
+
+def _respond(request, complaint, data):
+    svc.complaint_respond(actor=request.user, complaint=complaint, **data)
+    return "Response recorded."
+
+
+def _request_review(request, complaint, data):
+    svc.complaint_request_review(actor=request.user, complaint=complaint, **data)
+    return "Review request recorded."
+
+
+def _conclude_review(request, complaint, data):
+    svc.complaint_conclude_review(actor=request.user, complaint=complaint, **data)
+    return "Review concluded."
+
+
+def _close(request, complaint, data):
+    svc.complaint_close(actor=request.user, complaint=complaint, **data)
+    return "Complaint closed."
+
+
+def _ico_deadline_add(request, complaint, data):
+    svc.ico_deadline_add(actor=request.user, complaint=complaint, **data)
+    return "ICO deadline recorded."
+
+
+def _ico_outcome(request, complaint, data):
+    svc.ico_outcome_record(actor=request.user, complaint=complaint, **data)
+    return "ICO outcome recorded."
+
+
+def _ico_outcome_correct(request, complaint, data):
+    svc.ico_outcome_correct(actor=request.user, complaint=complaint, **data)
+    return "ICO outcome corrected."
+
+
 ACTIONS = {
-    "assign": (forms.AssignForm, "manage", _assign),
-    "target": (
-        forms.TargetForm,
-        "manage",
-        lambda r, c, d: (
-            svc.complaint_set_target(actor=r.user, complaint=c, due_on=d["due_on"])
-            and f"Response target set: {d['due_on']:%-d %B %Y}."
-        ),
-    ),
-    "acknowledge": (
-        forms.AcknowledgeForm,
-        "work",
-        lambda r, c, d: svc.complaint_acknowledge(actor=r.user, complaint=c, **d) and "Acknowledgement recorded.",
-    ),
-    "investigate": (
-        None,
-        "work",
-        lambda r, c, d: svc.complaint_investigate(actor=r.user, complaint=c) and "Investigation started.",
-    ),
-    "respond": (
-        forms.RespondForm,
-        "work",
-        lambda r, c, d: svc.complaint_respond(actor=r.user, complaint=c, **d) and "Response recorded.",
-    ),
-    "request_review": (
-        forms.ReviewRequestForm,
-        "work",
-        lambda r, c, d: svc.complaint_request_review(actor=r.user, complaint=c, **d) and "Review request recorded.",
-    ),
-    "conclude_review": (
-        forms.ReviewConcludeForm,
-        "manage",
-        lambda r, c, d: svc.complaint_conclude_review(actor=r.user, complaint=c, **d) and "Review concluded.",
-    ),
-    "close": (
-        forms.CloseForm,
-        "close",
-        lambda r, c, d: svc.complaint_close(actor=r.user, complaint=c, **d) and "Complaint closed.",
-    ),
-    "link_case": (forms.LinkCaseForm, "work", _link_case),
-    "correspondence": (forms.CorrespondenceForm, "work", _correspondence),
-    "escalate": (forms.EscalateForm, "escalate", _escalate),
-    "ico_deadline": (
-        forms.IcoDeadlineForm,
-        "escalate",
-        lambda r, c, d: svc.ico_deadline_add(actor=r.user, complaint=c, **d) and "ICO deadline recorded.",
-    ),
-    "ico_answer": (forms.IcoAnswerForm, "escalate", _ico_answer),
-    "ico_outcome": (
-        forms.IcoOutcomeForm,
-        "escalate",
-        lambda r, c, d: svc.ico_outcome_record(actor=r.user, complaint=c, **d) and "ICO outcome recorded.",
-    ),
-    "ico_outcome_correct": (
-        forms.IcoOutcomeCorrectForm,
-        "escalate",
-        lambda r, c, d: svc.ico_outcome_correct(actor=r.user, complaint=c, **d) and "ICO outcome corrected.",
-    ),
+    "assign": (forms.AssignForm, access.MANAGE, _assign),
+    "target": (forms.TargetForm, access.MANAGE, _target),
+    "acknowledge": (forms.AcknowledgeForm, access.WORK, _acknowledge),
+    "investigate": (None, access.WORK, _investigate),
+    "respond": (forms.RespondForm, access.WORK, _respond),
+    "request_review": (forms.ReviewRequestForm, access.WORK, _request_review),
+    "conclude_review": (forms.ReviewConcludeForm, access.MANAGE, _conclude_review),
+    "close": (forms.CloseForm, access.CLOSE, _close),
+    "link_case": (forms.LinkCaseForm, access.WORK, _link_case),
+    "correspondence": (forms.CorrespondenceForm, access.WORK, _correspondence),
+    "escalate": (forms.EscalateForm, access.ESCALATE, _escalate),
+    "ico_deadline": (forms.IcoDeadlineForm, access.ESCALATE, _ico_deadline_add),
+    "ico_answer": (forms.IcoAnswerForm, access.ESCALATE, _ico_answer),
+    "ico_outcome": (forms.IcoOutcomeForm, access.ESCALATE, _ico_outcome),
+    "ico_outcome_correct": (forms.IcoOutcomeCorrectForm, access.ESCALATE, _ico_outcome_correct),
 }
 
 
-def _may_change_some_complaint(user) -> bool:
-    """Anyone who could change any complaint at all; readers (auditors) are refused up front,
-    with 403, whatever complaint they name."""
-    if svc.may_manage(user) or svc.may_escalate(user) or user.has_perm("requests.work_complaint"):
-        return True
-    return get_objects_for_user(
-        user, "requests.work_complaint", klass=Complaint, accept_global_perms=False, with_superuser=False
-    ).exists()
-
-
-def _allowed(user, who: str, complaint: Complaint) -> bool:
-    if who == "manage":
-        return svc.may_manage(user)
-    if who == "escalate":
-        return svc.may_escalate(user)
-    if who == "close":
-        return svc.may_work(user, complaint) or svc.may_escalate(user)
-    return svc.may_work(user, complaint)
-
-
-@requires(object_perm="requests.work_complaint")
+# Readers (auditors) are refused up front (403) whatever complaint they name; then the complaint
+# is fetched by view_complaint (404 for anyone else) and the action's need is checked (403).
+@requires(object_perm=access.VIEW_COMPLAINT)
 @require_POST
 def complaint_action(request, pk: int, action: str):
-    if not _may_change_some_complaint(request.user):
+    if not access.may_change_some_complaint(request.user):
         raise PermissionDenied  # e.g. an auditor, who reads but never changes
     if action not in ACTIONS:
         raise Http404
-    complaint = _complaint(request, pk)
-    form_class, who, run = ACTIONS[action]
-    if not _allowed(request.user, who, complaint):
-        raise PermissionDenied
+    form_class, need, run = ACTIONS[action]
+    complaint = complaint_for(request.user, pk, need=need)
     form = form_class(request.POST, request.FILES) if form_class else None
     if form is not None and not form.is_valid():
         _flash(request, form)
@@ -333,9 +305,9 @@ def complaint_action(request, pk: int, action: str):
 @require_GET
 def complaint_bundle(request, pk: int):
     """The case bundle for the ICO: a ZIP with the PDF report, the JSON and the attachments."""
-    if not may_download_bundle(request.user):
+    if not access.may_download_bundle(request.user):
         raise PermissionDenied
-    complaint = _complaint(request, pk)
+    complaint = complaint_for(request.user, pk)
     filename, data = bundle_zip(complaint, actor=request.user)
     access_record(
         request=request,
@@ -351,46 +323,43 @@ def complaint_bundle(request, pk: int):
 
 
 def _attachment_response(request, item: CaseCorrespondence, parent, filename: str):
-    if not item.attachment_path:
-        raise Http404
-    path = private_path(item.attachment_path)
-    if not path.exists():
+    handle = file_open(item.attachment_path)
+    if handle is None:
         raise Http404
     access_record(request=request, action=AccessEvent.Action.EXPORT, customer_id=parent.customer_id, obj=item)
     response = FileResponse(
-        path.open("rb"), content_type=item.attachment_type, as_attachment=True, filename=f"{filename}{path.suffix}"
+        handle, content_type=item.attachment_type, as_attachment=True, filename=f"{filename}{Path(handle.name).suffix}"
     )
     response["Cache-Control"] = "no-store"
     return response
 
 
-@requires(object_perm="requests.view_complaint")
+@requires(object_perm=access.VIEW_COMPLAINT)
 @require_GET
 def complaint_attachment(request, pk: int, item_pk: int):
-    complaint = _complaint(request, pk)
+    complaint = complaint_for(request.user, pk)
     item = complaint.correspondence.filter(pk=item_pk).first()
     if item is None:
         raise Http404
     return _attachment_response(request, item, complaint, f"{complaint.reference}-correspondence-{item.pk}")
 
 
-@requires(object_perm="requests.view_case")
+@requires(object_perm=access.VIEW_CASE)
 @require_GET
 def case_attachment(request, pk: int, item_pk: int):
-    case = get_for_user_or_404(request.user, Case, "requests.view_case", pk=pk)
+    case = case_for(request.user, pk)
     item = case.correspondence.filter(pk=item_pk).first()
     if item is None:
         raise Http404
     return _attachment_response(request, item, case, f"{case.reference}-correspondence-{item.pk}")
 
 
-@requires(object_perm="requests.work_case")
+@requires(object_perm=access.VIEW_CASE)
 @require_POST
 def case_correspondence_add(request, pk: int):
-    """Record a letter, email or call on a rights request (the form on the case page)."""
-    case = get_for_user_or_404(request.user, Case, "requests.view_case", pk=pk)
-    if not case_svc.may_work(request.user, case):
-        raise PermissionDenied  # auditors read the case file but never add to it
+    """Record a letter, email or call on a rights request (the form on the case page).
+    Auditors read the case file but never add to it (403)."""
+    case = case_for(request.user, pk, need=access.WORK)
     form = forms.CorrespondenceForm(request.POST, request.FILES)
     if not form.is_valid():
         _flash(request, form)

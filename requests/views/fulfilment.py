@@ -10,17 +10,22 @@ from __future__ import annotations
 from customers.models import Recipient
 from customers.services.customers import CONTACT_FIELDS
 
-from .. import forms
+from ..access import may_work_case
+from ..forms import cases as forms
 from ..models import Case, CaseTask
-from ..services.cases import may_work
 from ..services.erasure import erasure_preview
 from ..services.fulfilment import art19_task_done
 from ..services.informed import case_inform
 from ..services.objection import case_object
 from ..services.rectification import case_rectify
 from ..services.restriction import case_lift_restriction, case_restrict
+from ..services.workflow import steps_offered
 
 MSG_TASKS = " {n} recipient(s) to tell (Art 19): see Tasks."
+MSG_RECTIFIED = "The record is corrected."
+MSG_RESTRICTED = "Processing is restricted: no marketing, no disclosures until lifted."
+MSG_LIFTED = "The restriction is lifted."
+MSG_OBJECTED = "Objection recorded: all marketing withdrawn ({n} change(s)) and every identifier suppressed."
 
 
 def page_context(user, case: Case) -> dict:
@@ -29,16 +34,17 @@ def page_context(user, case: Case) -> dict:
     tasks with each recipient's contact."""
     customer = case.customer if case.customer_id else None
     live = customer is not None and not customer.is_erased
-    context = {
-        "may_fulfil": may_work(user, case) and case.status == Case.Status.IN_PROGRESS,
+    context: dict[str, object] = {
+        # The state table's "fulfil" step (requests.services.workflow.CASE_STEPS), to who works it.
+        "may_fulfil": may_work_case(user, case) and "fulfil" in steps_offered(case),
         # An erasure closes its case at sign-off; its recipients are told afterwards.
-        "may_tick_tasks": may_work(user, case),
+        "may_tick_tasks": may_work_case(user, case),
         "erasure_preview": None,
         "rectify_form": None,
     }
-    if live and case.right == Case.Right.ERASURE:
+    if customer is not None and live and case.right == Case.Right.ERASURE:
         context["erasure_preview"] = erasure_preview(customer=customer)
-    if live and case.right == Case.Right.RECTIFICATION:
+    if customer is not None and live and case.right == Case.Right.RECTIFICATION:
         context["rectify_form"] = forms.RectifyForm.for_customer(customer)
     tasks = list(case.tasks.select_related("done_by").order_by("done_at", "created_at"))
     recipients = Recipient.objects.in_bulk([t.recipient_id for t in tasks if t.recipient_id])
@@ -54,22 +60,22 @@ def _rectify(request, case, data):
         reason=data["reason"],
         expected_version=data["expected_version"],
     )
-    return "The record is corrected." + MSG_TASKS.format(n=len(tasks))
+    return MSG_RECTIFIED + MSG_TASKS.format(n=len(tasks))
 
 
 def _restrict(request, case, data):
     tasks = case_restrict(actor=request.user, case=case, reason=data["reason"])
-    return "Processing is restricted: no marketing, no disclosures until lifted." + MSG_TASKS.format(n=len(tasks))
+    return MSG_RESTRICTED + MSG_TASKS.format(n=len(tasks))
 
 
 def _lift(request, case, data):
     tasks = case_lift_restriction(actor=request.user, case=case, reason=data["reason"])
-    return "The restriction is lifted." + MSG_TASKS.format(n=len(tasks))
+    return MSG_LIFTED + MSG_TASKS.format(n=len(tasks))
 
 
 def _object(request, case, data):
     changes = case_object(actor=request.user, case=case)
-    return f"Objection recorded: all marketing withdrawn ({len(changes)} change(s)) and every identifier suppressed."
+    return MSG_OBJECTED.format(n=len(changes))
 
 
 def _inform(request, case, data):

@@ -3,7 +3,6 @@ version, the earlier ones in its history); auditors read them."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -13,14 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from privacy_portal.access import requires
 from privacy_portal.forms import add_service_errors
 
+from ..forms.messages import TemplateForm
 from ..models import MessageTemplate
 from ..services import messages as svc
-
-
-class TemplateForm(forms.Form):
-    subject = forms.CharField(max_length=200, label="Subject line")
-    body = forms.CharField(max_length=10_000, widget=forms.Textarea(attrs={"rows": 14}), label="Message")
-    reason = forms.CharField(max_length=500, label="Why the wording changes", help_text="Kept in the history.")
 
 
 @requires("requests.view_messagetemplate")

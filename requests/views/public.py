@@ -10,7 +10,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -18,13 +18,11 @@ from privacy_portal import legal
 from privacy_portal.access import public
 from privacy_portal.forms import add_service_errors
 from privacy_portal.models import AccessEvent
+from privacy_portal.private_storage import file_open
 
-from .. import public_forms as forms
 from .. import public_limits as limits
-from ..services import documents
+from ..forms import public as forms
 from ..services import public as svc
-
-app_name = "public_requests"
 
 
 def _too_many(request, template: str, form, status: int = 429):
@@ -97,6 +95,11 @@ def rights_request(request):
     return render(request, template, {"form": form})
 
 
+ERR_NO_MORE_CODES = (
+    "This request has had all the codes it can have: no more codes can be sent. Please make the request again."
+)
+
+
 @public
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -113,7 +116,8 @@ def verify(request, token: str):
             request, form="code", email=submission.email
         ):
             return render(request, "public/verify.html", {**context, "refusal": limits.ERR_TOO_MANY}, status=429)
-        svc.code_send(submission=submission)
+        if not svc.code_send(submission=submission):
+            return render(request, "public/verify.html", {**context, "refusal": ERR_NO_MORE_CODES}, status=429)
         return render(request, "public/verify.html", {**context, "form": forms.CodeForm(), "new_code_sent": True})
     if request.method == "POST" and form.is_valid():
         try:
@@ -163,6 +167,7 @@ def _page(request, token: str, case, *, reply=None, upload=None, status: int = 2
         "messages_list": svc.requester_messages(case),
         "reply_form": reply or forms.ReplyForm(auto_id="reply_%s"),
         "upload_form": upload or forms.IdentityForm(auto_id="upload_%s"),
+        "may_upload_identity": svc.may_upload_identity(case),
         "export": doc,
         "export_refusal": svc.export_refusal(doc) if doc else "",
         "downloads_left": legal.EXPORT_PUBLIC_DOWNLOADS - doc.public_downloads if doc else 0,
@@ -239,26 +244,14 @@ def case_export(request, token: str):
         doc = svc.requester_export_download(case=case, request=request)
     except ValidationError as exc:
         return _page(request, token, case, status=410, error=exc.messages[0])
-    path: Path = documents.private_path(doc.path)
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
+    handle = file_open(doc.path)
+    if handle is None:
         return _page(request, token, case, status=410, error=svc.ERR_NO_EXPORT)
     response = FileResponse(
-        handle, content_type=doc.content_type, as_attachment=True, filename=f"{case.reference}{path.suffix}"
+        handle,
+        content_type=doc.content_type,
+        as_attachment=True,
+        filename=f"{case.reference}{Path(handle.name).suffix}",
     )
     response["Cache-Control"] = "no-store"
     return response
-
-
-urlpatterns = [
-    path("", index, name="index"),
-    path("complaint/", complaint, name="complaint"),
-    path("request/", rights_request, name="request"),
-    path("request/verify/<str:token>/", verify, name="verify"),
-    path("request/new-link/", resend, name="resend"),
-    path("case/<str:token>/", case_page, name="case"),
-    path("case/<str:token>/reply/", case_reply, name="case_reply"),
-    path("case/<str:token>/upload/", case_upload, name="case_upload"),
-    path("case/<str:token>/export/", case_export, name="case_export"),
-]

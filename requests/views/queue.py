@@ -7,8 +7,8 @@ from privacy_portal.access import requires
 from privacy_portal.audit import access_record
 from privacy_portal.models import AccessEvent
 
-from ..forms import QueueFilterForm
-from ..selectors import case_queue, logged_cases
+from ..forms.cases import QueueFilterForm
+from ..selectors.cases import case_queue, logged_cases
 
 
 @requires("requests.view_queue")

@@ -7,7 +7,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from customers.disclosure_selectors import (
+from customers.selectors.disclosures import (
     _nice_ceiling,
     art19_recipients,
     customer_disclosures,

@@ -159,8 +159,8 @@ def test_a_transcript_delivered_later_is_attached_with_its_provider(customer):
 def test_a_call_sent_for_transcription_is_in_the_disclosure_log_so_art19_and_the_erasure_preview_name_it(
     customer,
 ):
-    from customers.disclosure_selectors import art19_recipients
     from customers.models import Disclosure, Recipient
+    from customers.selectors.disclosures import art19_recipients
     from requests.services.erasure import erasure_preview
 
     transcriber = Recipient.objects.get(category=Recipient.Category.CALL_TRANSCRIPTION)

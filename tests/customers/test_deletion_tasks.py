@@ -18,6 +18,7 @@ from customers.services import external_deletion as svc
 from privacy_portal import legal
 from privacy_portal.retention import retention_apply
 from tests.factories import CallFactory, RecipientFactory
+from tests.fixtures.retention import purge_two_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -38,19 +39,9 @@ def transcriber():
     return provider
 
 
-def _purge_two_calls():
-    old = timezone.now() - relativedelta(months=7)
-    calls = [
-        CallFactory(started_at=old, recording_ref="rec://calls/2026/01/a.wav"),
-        CallFactory(started_at=old, recording_ref="rec://calls/2026/01/b.wav", transcript="", transcript_provider=""),
-    ]
-    report = retention_apply()
-    return calls, report
-
-
 def test_a_purge_asks_the_recording_store_and_the_transcription_provider_to_delete(transcriber):
     RecipientFactory(holds_call_data=False)  # a courier: holds no call data, asked nothing
-    calls, report = _purge_two_calls()
+    calls, report = purge_two_calls()
     assert report["calls"]["deletion_tasks"] == 2
     store = DeletionTask.objects.get(store=DeletionTask.Store.RECORDING_STORE)
     assert store.references == ["rec://calls/2026/01/a.wav", "rec://calls/2026/01/b.wav"]
@@ -71,7 +62,7 @@ def test_a_purge_of_nothing_asks_nothing(transcriber):
 
 
 def test_the_dashboard_shows_the_tasks_until_confirmed_and_overdue_ones_by_name(client_for, dpo, transcriber):
-    _purge_two_calls()
+    purge_two_calls()
     client = client_for(dpo)
     page = client.get(reverse("home")).content.decode()
     assert "2 deletions asked of the call-recording store or the transcription provider not yet confirmed" in page
@@ -90,7 +81,7 @@ def test_the_dashboard_shows_the_tasks_until_confirmed_and_overdue_ones_by_name(
     assert response.status_code == 302
     provider_task.refresh_from_db()
     assert provider_task.confirmed_via == DeletionTask.Via.PERSON and provider_task.confirmed_by == dpo
-    assert provider_task.confirmation_path
+    assert provider_task.confirmation_path.endswith(".pdf")  # named by its content, with its extension
     # ... the recording store's system confirms the other.
     store_task = DeletionTask.objects.get(store=DeletionTask.Store.RECORDING_STORE)
     response = client.post(
@@ -105,7 +96,7 @@ def test_the_dashboard_shows_the_tasks_until_confirmed_and_overdue_ones_by_name(
 
 
 def test_the_provider_endpoint_refuses_a_wrong_token_a_partial_list_and_a_second_confirmation(client, transcriber):
-    _purge_two_calls()
+    purge_two_calls()
     task = DeletionTask.objects.get(store=DeletionTask.Store.RECORDING_STORE)
     other = DeletionTask.objects.get(store=DeletionTask.Store.RECIPIENT)
     url = reverse("public:deletion_confirm", args=[task.pk])
@@ -129,7 +120,7 @@ def test_the_provider_endpoint_refuses_a_wrong_token_a_partial_list_and_a_second
 
 
 def test_a_person_must_attach_the_providers_confirmation(client_for, dpo, transcriber):
-    _purge_two_calls()
+    purge_two_calls()
     task = DeletionTask.objects.first()
     response = client_for(dpo).post(reverse("customers:deletion_task_confirm", args=[task.pk]), {"note": "done"})
     assert response.status_code == 302
@@ -143,7 +134,7 @@ def test_a_person_must_attach_the_providers_confirmation(client_for, dpo, transc
 
 @pytest.mark.parametrize(("role", "status"), [("agent", 403), ("handler", 403), ("auditor", 200), ("itadmin", 403)])
 def test_who_reads_and_confirms_deletion_tasks(client_for, cast, role, status, transcriber):
-    _purge_two_calls()
+    purge_two_calls()
     task = DeletionTask.objects.first()
     client = client_for(cast[role])
     assert client.get(reverse("customers:deletion_tasks")).status_code == status
@@ -154,7 +145,7 @@ def test_who_reads_and_confirms_deletion_tasks(client_for, cast, role, status, t
 
 
 def test_the_dpos_list_shows_open_tasks_with_the_token_for_the_providers_system(client_for, dpo, transcriber):
-    _purge_two_calls()
+    purge_two_calls()
     task = DeletionTask.objects.get(store=DeletionTask.Store.RECORDING_STORE)
     page = client_for(dpo).get(reverse("customers:deletion_tasks")).content.decode()
     assert svc.deletion_task_token(task) in page
@@ -166,7 +157,7 @@ def test_an_erasure_asks_the_stores_to_delete_the_persons_calls(
     agent, handler, dpo, transcriber, django_capture_on_commit_callbacks
 ):
     from tests.factories import CustomerFactory
-    from tests.requests.test_erasure import erasure_case, sign_off
+    from tests.fixtures.erasure import erasure_case, sign_off
 
     customer = CustomerFactory()
     call = CallFactory(customer=customer, recording_ref="rec://calls/2026/11/erased.wav")
@@ -175,3 +166,53 @@ def test_an_erasure_asks_the_stores_to_delete_the_persons_calls(
     tasks = DeletionTask.objects.filter(cause=DeletionTask.Cause.ERASURE, source_reference=case.reference)
     assert {(t.store, t.recipient_id) for t in tasks} == {("recording_store", None), ("recipient", transcriber.pk)}
     assert all(t.call_ids == [call.pk] and t.references == ["rec://calls/2026/11/erased.wav"] for t in tasks)
+
+
+def test_deny_by_default_a_user_with_no_role_and_no_one_signed_in_see_nothing(client, client_for, cast, transcriber):
+    purge_two_calls()
+    task = DeletionTask.objects.first()
+    url = reverse("customers:deletion_tasks")
+    assert client_for(cast["nobody"]).get(url).status_code == 403
+    anonymous = client.get(url)
+    # Nothing of the task on the refusal (its links and its token; a bare pk such as "86" may
+    # occur by chance in the page's CSRF token).
+    refused = anonymous.content.decode()
+    assert anonymous.status_code in (302, 403)
+    assert reverse("customers:deletion_task_confirm", args=[task.pk]) not in refused
+    assert svc.deletion_task_token(task) not in refused
+    # The auditor reads the list, but neither a confirm form nor a provider's token.
+    page = client_for(cast["auditor"]).get(url).content.decode()
+    assert svc.deletion_task_token(task) not in page
+    assert reverse("customers:deletion_task_confirm", args=[task.pk]) not in page
+
+
+def test_calls_with_no_reference_at_all_ask_the_provider_nothing(transcriber):
+    """A transcribed call with no recording reference gives the provider nothing to find: no task
+    is created for it, so nothing can later be confirmed as if it had been deleted."""
+    calls = [svc.PurgedCall(call_id=7, recording_ref="", transcribed=True)]
+    tasks = svc.deletion_tasks_create(actor=None, calls=calls, cause=DeletionTask.Cause.RETENTION, source_reference="x")
+    assert tasks == []
+    assert not DeletionTask.objects.exists()
+
+
+def test_a_task_listing_no_reference_is_never_confirmed_as_a_deletion(client, dpo, transcriber):
+    empty = DeletionTask.objects.create(
+        store=DeletionTask.Store.RECIPIENT, recipient=transcriber, cause=DeletionTask.Cause.RETENTION,
+        source_reference="old run", references=[], call_ids=[7], due_on=timezone.localdate(),
+    )  # fmt: skip
+    with pytest.raises(svc.ValidationError) as exc:
+        svc.deletion_confirm_by_provider(task=empty, deleted=[])
+    assert exc.value.messages == [svc.ERR_NOTHING_TO_DELETE]
+    upload = SimpleUploadedFile("confirmation.pdf", PDF, content_type="application/pdf")
+    with pytest.raises(svc.ValidationError) as exc:
+        svc.deletion_confirm_by_person(actor=dpo, task=empty, upload=upload)
+    assert exc.value.messages == [svc.ERR_NOTHING_TO_DELETE]
+    response = client.post(
+        reverse("public:deletion_confirm", args=[empty.pk]),
+        data=json.dumps({"deleted": []}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {svc.deletion_task_token(empty)}"},
+    )
+    assert response.status_code == 400
+    empty.refresh_from_db()
+    assert empty.confirmed_at is None

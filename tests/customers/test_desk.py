@@ -7,9 +7,10 @@ import datetime
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from customers.models import Customer, PreferenceChange
-from customers.selectors import SEARCH_PAGE_SIZE, classify, customer_search
+from customers.selectors.customers import SEARCH_PAGE_SIZE, classify, customer_search
 from privacy_portal import legal
 from privacy_portal.models import AccessEvent
 from tests.factories import CustomerFactory
@@ -74,8 +75,8 @@ def test_results_are_limited_and_paged_by_keyset(db):
     assert second.next_after is None
 
 
-def test_search_page_works_and_logs_whom_it_returned_but_not_the_words(client, agent, ann):
-    client.force_login(agent)
+def test_search_page_works_and_logs_whom_it_returned_but_not_the_words(client_for, agent, ann):
+    client = client_for(agent)
     response = client.get(reverse("customers:search"), {"q": "07911 123456"})
     assert response.status_code == 200
     assert b"Leeming" in response.content
@@ -84,22 +85,22 @@ def test_search_page_works_and_logs_whom_it_returned_but_not_the_words(client, a
     assert "07911" not in str(event.__dict__)
 
 
-def test_search_page_asserts_a_fixed_number_of_queries(client, agent, django_assert_max_num_queries):
+def test_search_page_asserts_a_fixed_number_of_queries(client_for, agent, django_assert_max_num_queries):
     CustomerFactory.create_batch(30, last_name="Harrowby")
-    client.force_login(agent)
+    client = client_for(agent)
     with django_assert_max_num_queries(10):
         response = client.get(reverse("customers:search"), {"q": "harrowby"})
     assert response.content.count(b"Harrowby") >= SEARCH_PAGE_SIZE
 
 
-def test_search_via_htmx_returns_only_the_results_fragment(client, agent, ann):
-    client.force_login(agent)
+def test_search_via_htmx_returns_only_the_results_fragment(client_for, agent, ann):
+    client = client_for(agent)
     response = client.get(reverse("customers:search"), {"q": "leeming"}, headers={"HX-Request": "true"})
     assert b"<html" not in response.content and b"Leeming" in response.content
 
 
-def test_customer_page_shows_details_preferences_and_records_the_read(client, agent, ann):
-    client.force_login(agent)
+def test_customer_page_shows_details_preferences_and_records_the_read(client_for, agent, ann):
+    client = client_for(agent)
     response = client.get(reverse("customers:detail", args=[ann.pk]))
     assert response.status_code == 200
     body = response.content.decode()
@@ -109,19 +110,19 @@ def test_customer_page_shows_details_preferences_and_records_the_read(client, ag
 
 
 @pytest.mark.parametrize("role", ["itadmin", "auditor", "nobody", "handler"])
-def test_customer_page_access_by_role(client, cast, ann, role):
-    client.force_login(cast[role])
+def test_customer_page_access_by_role(client_for, cast, ann, role):
+    client = client_for(cast[role])
     status = client.get(reverse("customers:detail", args=[ann.pk])).status_code
     assert status == {"itadmin": 404, "nobody": 403, "handler": 404, "auditor": 200}[role]
 
 
-def test_an_unknown_customer_is_404(client, agent):
-    client.force_login(agent)
+def test_an_unknown_customer_is_404(client_for, agent):
+    client = client_for(agent)
     assert client.get(reverse("customers:detail", args=[999999])).status_code == 404
 
 
-def test_agent_records_no_more_post_from_a_phone_call_and_sees_the_date(client, agent, ann):
-    client.force_login(agent)
+def test_agent_records_no_more_post_from_a_phone_call_and_sees_the_date(client_for, agent, ann):
+    client = client_for(agent)
     response = client.post(
         reverse("customers:record_preference", args=[ann.pk]),
         {
@@ -138,8 +139,8 @@ def test_agent_records_no_more_post_from_a_phone_call_and_sees_the_date(client, 
     assert (change.channel, change.granted, change.source, change.recorded_by) == ("post", False, "phone_call", agent)
 
 
-def test_a_bad_preference_form_names_the_field_and_stores_nothing(client, agent, ann):
-    client.force_login(agent)
+def test_a_bad_preference_form_names_the_field_and_stores_nothing(client_for, agent, ann):
+    client = client_for(agent)
     response = client.post(
         reverse("customers:record_preference", args=[ann.pk]),
         {"preference": "direct_marketing:fax", "action": "opt_out", "source": "phone_call", "received_at": "x"},
@@ -150,28 +151,28 @@ def test_a_bad_preference_form_names_the_field_and_stores_nothing(client, agent,
     assert not PreferenceChange.objects.exists()
 
 
-def test_preference_form_rejects_wrong_method(client, agent, ann):
-    client.force_login(agent)
+def test_preference_form_rejects_wrong_method(client_for, agent, ann):
+    client = client_for(agent)
     assert client.put(reverse("customers:record_preference", args=[ann.pk])).status_code == 405
 
 
 @pytest.mark.parametrize("role", ["auditor", "itadmin", "handler"])
-def test_only_agents_and_the_dpo_record_preferences(client, cast, ann, role):
-    client.force_login(cast[role])
+def test_only_agents_and_the_dpo_record_preferences(client_for, cast, ann, role):
+    client = client_for(cast[role])
     response = client.post(reverse("customers:record_preference", args=[ann.pk]), {"preference": "x"})
     assert response.status_code == 403
 
 
-def test_objection_page_withdraws_everything(client, agent, ann):
-    client.force_login(agent)
+def test_objection_page_withdraws_everything(client_for, agent, ann):
+    client = client_for(agent)
     response = client.post(reverse("customers:object", args=[ann.pk]), {"source": "letter"})
     assert response.status_code == 302
     ann.refresh_from_db()
     assert ann.marketing_objected
 
 
-def test_edit_contact_details_with_a_reason(client, agent, ann):
-    client.force_login(agent)
+def test_edit_contact_details_with_a_reason(client_for, agent, ann):
+    client = client_for(agent)
     url = reverse("customers:edit", args=[ann.pk])
     assert client.get(url).status_code == 200
     data = {
@@ -185,15 +186,15 @@ def test_edit_contact_details_with_a_reason(client, agent, ann):
     assert ann.history.first().history_change_reason == "New email"
 
 
-def test_second_agent_saving_a_stale_form_sees_what_changed(client, agent, dpo, ann):
+def test_second_agent_saving_a_stale_form_sees_what_changed(client_for, agent, dpo, ann):
     url = reverse("customers:edit", args=[ann.pk])
     base = {
         "first_name": "Ann", "last_name": "Leeming", "email": "ann.leeming@example.co.uk", "phone": "07911 123456",
         "postcode": "SE5 9DF", "version": ann.version,
     }  # fmt: skip
-    client.force_login(dpo)
+    client = client_for(dpo)
     client.post(url, {**base, "email": "first@example.co.uk", "reason": "Letter"})
-    client.force_login(agent)
+    client = client_for(agent)
     response = client.post(url, {**base, "town": "Leeds", "reason": "Call"})
     assert response.status_code == 200
     body = response.content.decode()
@@ -202,8 +203,8 @@ def test_second_agent_saving_a_stale_form_sees_what_changed(client, agent, dpo, 
     assert ann.town != "Leeds" and ann.email == "first@example.co.uk"
 
 
-def test_bad_contact_details_name_each_field_and_save_nothing(client, agent, ann):
-    client.force_login(agent)
+def test_bad_contact_details_name_each_field_and_save_nothing(client_for, agent, ann):
+    client = client_for(agent)
     response = client.post(
         reverse("customers:edit", args=[ann.pk]),
         {"first_name": "Ann", "last_name": "Leeming", "email": "nope", "phone": "123", "postcode": "ZZ",
@@ -215,10 +216,21 @@ def test_bad_contact_details_name_each_field_and_save_nothing(client, agent, ann
     assert ann.email == "ann.leeming@example.co.uk" and ann.version == 1
 
 
-def test_agent_creates_a_customer(client, agent):
-    client.force_login(agent)
+def test_agent_creates_a_customer(client_for, agent):
+    client = client_for(agent)
     response = client.post(
         reverse("customers:create"), {"first_name": "Zed", "last_name": "Quill", "phone": "07911 123457"}
     )
     assert response.status_code == 302
     assert Customer.objects.get(last_name="Quill").phone == "+447911123457"
+
+
+@pytest.mark.parametrize("route", ["customers:record_preference", "customers:object"])
+def test_the_preference_and_objection_forms_name_the_customer_so_showing_them_records_the_read(
+    client_for, agent, route
+):
+    customer = CustomerFactory()
+    body = client_for(agent).get(reverse(route, args=[customer.pk])).content.decode()
+    assert escape(customer.full_name) in body
+    event = AccessEvent.objects.get(user=agent)
+    assert (event.action, event.customer_id) == (AccessEvent.Action.VIEW_CUSTOMER, customer.pk)

@@ -71,7 +71,11 @@ def test_a_disclosure_is_recorded_with_who_recorded_it_and_its_history(dpo):
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"data_categories": ["identity", "shoe_size"]}, "data_categories", "Unknown data category 'shoe_size'"),
+        (
+            {"data_categories": ["identity", "shoe_size"]},
+            "data_categories",
+            svc.ERR_CATEGORY.format(value="shoe_size", choices=", ".join(svc.CATEGORY_ORDER)),
+        ),
         ({"data_categories": []}, "data_categories", svc.ERR_NO_CATEGORY),
         ({"purpose": "curiosity"}, "purpose", svc.ERR_PURPOSE),
         ({"lawful_basis": "because"}, "lawful_basis", svc.ERR_BASIS),

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from customers.disclosure_selectors import forget_monthly_counts
 from customers.models import Disclosure, Recipient
+from customers.selectors.disclosures import forget_monthly_counts
 from customers.services import disclosures as svc
 from customers.services import recipients as recipient_rules
 from privacy_portal.models import AccessEvent
@@ -210,6 +210,18 @@ def test_a_handler_sees_the_disclosures_of_a_customer_in_its_case_and_no_other(
     assert client.get(reverse("customers:recipients")).status_code == 403
     other = client_for(other_handler)
     assert other.get(reverse("customers:disclosures", args=[disclosure.customer_id])).status_code == 404
+
+
+def test_the_disclosures_tab_links_back_to_the_customer_for_whoever_may_open_it(client_for, handler, disclosure):
+    """A handler's grant on its case's customer opens the customer page, so the tab links to it."""
+    link = reverse("customers:detail", args=[disclosure.customer_id])
+    tab = reverse("customers:disclosures", args=[disclosure.customer_id])
+    assign_perm("customers.view_disclosure", handler, disclosure.customer)
+    client = client_for(handler)
+    assert f'href="{link}"'.encode() not in client.get(tab).content  # the tab only: the customer is not granted
+    assign_perm("customers.view_customer", handler, disclosure.customer)
+    assert client.get(link).status_code == 200
+    assert f'href="{link}"'.encode() in client.get(tab).content
 
 
 def test_the_disclosures_tab_lists_recipients_for_art19_and_the_log(client_for, dpo, disclosure):

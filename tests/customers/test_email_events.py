@@ -15,10 +15,7 @@ import logging
 import time
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from django.utils import timezone
-from sendgrid.helpers.eventwebhook import EventWebhook
 
 from customers.models import Channel, EmailEvent, PreferenceChange, Purpose, SuppressionEntry
 from customers.services import email_events
@@ -27,56 +24,14 @@ from customers.services.preferences import may_market, preference_record
 from customers.services.suppression import identifier_hash
 from privacy_portal import legal
 from tests.factories import CustomerFactory
+from tests.fixtures.sendgrid import EMAIL, OTHER_KEY, URL, deliver, event, sign
 
-URL = "/p/email/sendgrid/events/"
-EMAIL = "philippa.jones@example.co.uk"
-PRIVATE_KEY = ec.generate_private_key(ec.SECP256R1())
-OTHER_KEY = ec.generate_private_key(ec.SECP256R1())
-
-
-def public_key_b64(key=PRIVATE_KEY) -> str:
-    """The verification key as SendGrid's Mail Settings show it: base64 DER, no PEM armour."""
-    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return base64.b64encode(der).decode()
-
-
-@pytest.fixture(autouse=True)
-def _key(settings):
-    settings.SENDGRID_WEBHOOK_PUBLIC_KEY = public_key_b64()
+pytestmark = pytest.mark.usefixtures("sendgrid_key")
 
 
 @pytest.fixture
 def customer(db):
     return CustomerFactory(email=EMAIL)
-
-
-def sign(body: bytes, timestamp: str, key=PRIVATE_KEY) -> str:
-    signature = base64.b64encode(key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))).decode()
-    # SendGrid's own verifier must accept what we send as "signed by SendGrid".
-    official = EventWebhook()
-    official_key = official.convert_public_key_to_ecdsa(public_key_b64(key))
-    assert official.verify_signature(body.decode(), signature, timestamp, official_key)
-    return signature
-
-
-def deliver(client, events, *, key=PRIVATE_KEY, signed: bool = True, body: bytes | None = None):
-    body = json.dumps(events).encode() if body is None else body
-    timestamp = str(int(time.time()))
-    headers = {email_events.TIMESTAMP_HEADER: timestamp}
-    if signed:
-        headers[email_events.SIGNATURE_HEADER] = sign(body, timestamp, key)
-    return client.post(URL, data=body, content_type="application/json", headers=headers)
-
-
-def event(kind: str = "unsubscribe", event_id: str = "sg-event-1", email: str = EMAIL, **extra) -> dict:
-    return {
-        "email": email,
-        "timestamp": int(time.time()),
-        "event": kind,
-        "sg_event_id": event_id,
-        "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0",
-        **extra,
-    }
 
 
 def nothing_recorded() -> bool:
@@ -250,13 +205,22 @@ def test_without_a_usable_verification_key_everything_is_refused(client, setting
         (b"{broken", email_events.ERR_JSON),
         (b'{"event": "unsubscribe"}', email_events.ERR_JSON),
         (b'["unsubscribe"]', email_events.ERR_JSON),
-        (json.dumps([event(), event("spamreport", email="not an address")]).encode(), "Event 2: field 'email' is not"),
-        (json.dumps([event(email="")]).encode(), "Event 1: field 'email' must be a non-empty string."),
-        (json.dumps([event(event_id="")]).encode(), "Event 1: field 'sg_event_id' must be a non-empty string."),
-        (json.dumps([event(event_id=7)]).encode(), "Event 1: field 'sg_event_id' must be a non-empty string."),
-        (json.dumps([event(event_id="a\x00b")]).encode(), "Event 1: field 'sg_event_id' holds a NUL character"),
-        (json.dumps([event(email="a\x00@example.org")]).encode(), "Event 1: field 'email' holds a NUL character"),
-        (json.dumps([event(event_id="x" * 101)]).encode(), "Event 1: field 'sg_event_id' must be at most 100"),
+        (
+            json.dumps([event(), event("spamreport", email="not an address")]).encode(),
+            email_events.ERR_EVENT_EMAIL.format(index=2),
+        ),
+        (json.dumps([event(email="")]).encode(), email_events.ERR_EVENT.format(index=1, field="email")),
+        (json.dumps([event(event_id="")]).encode(), email_events.ERR_EVENT.format(index=1, field="sg_event_id")),
+        (json.dumps([event(event_id=7)]).encode(), email_events.ERR_EVENT.format(index=1, field="sg_event_id")),
+        (
+            json.dumps([event(event_id="a\x00b")]).encode(),
+            email_events.ERR_EVENT_NUL.format(index=1, field="sg_event_id"),
+        ),
+        (
+            json.dumps([event(email="a\x00@example.org")]).encode(),
+            email_events.ERR_EVENT_NUL.format(index=1, field="email"),
+        ),
+        (json.dumps([event(event_id="x" * 101)]).encode(), email_events.ERR_EVENT_LENGTH.format(index=1, max=100)),
     ],
     ids=[
         "broken",
@@ -289,3 +253,17 @@ def test_a_huge_body_is_refused_with_413(client, customer):
 @pytest.mark.django_db
 def test_get_is_refused_with_405(client):
     assert client.get(URL).status_code == 405
+
+
+@pytest.mark.parametrize("age", [datetime.timedelta(days=5), -datetime.timedelta(minutes=10)])
+def test_a_batch_signed_long_ago_or_in_the_future_is_refused(client, customer, age):
+    """Hostile review (r16): the event records are deleted after their retention period, so a
+    captured signed batch replayed months later would act again (opting out a customer who has
+    agreed since). SendGrid retries for 72 hours: a timestamp older than that, or ahead of now,
+    is refused."""
+    body = json.dumps([event()]).encode()
+    timestamp = str(int(time.time() - age.total_seconds()))
+    headers = {email_events.TIMESTAMP_HEADER: timestamp, email_events.SIGNATURE_HEADER: sign(body, timestamp)}
+    response = client.post(URL, data=body, content_type="application/json", headers=headers)
+    assert response.status_code == 403
+    assert not EmailEvent.objects.exists()

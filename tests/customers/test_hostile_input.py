@@ -16,8 +16,10 @@ from customers.services.disclosure_import import DISCLOSURE_HEADER, disclosure_i
 from customers.services.imports import PREFERENCE_HEADER, ImportRejected, preference_import
 from customers.services.purchases import PURCHASE_HEADER, purchase_import
 from privacy_portal import bounds
-from tests.customers.test_sms_webhook import deliver, stop
 from tests.factories import CustomerFactory, RecipientFactory
+from tests.fixtures.sms_gateway import deliver, stop
+
+TOO_EARLY = bounds.ERR_TOO_EARLY.format(earliest=bounds.EARLIEST_DATE, why=bounds.WHY_RECORDS)
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +90,7 @@ def test_a_purchase_import_refuses_an_order_date_before_the_companys_records(dpo
         "amount": "100.00",
     }
     errors = errors_of(purchase_import, dpo, csv_upload(PURCHASE_HEADER, row))
-    assert "Line 2, column ordered_on: Enter a date on or after 1 January 1997" in errors[0]
+    assert f"Line 2, column ordered_on: {TOO_EARLY}" in errors[0]
     assert not Purchase.objects.exists()
 
 
@@ -107,7 +109,7 @@ def test_the_import_pages_answer_a_year_0001_date_with_the_problem_not_a_server_
     )
     assert response.status_code == 200
     body = response.content.decode()
-    assert "<code>received_at</code></td><td>Enter a date on or after 1 January 1997" in body
+    assert f"<code>received_at</code></td><td>{TOO_EARLY}" in body
     assert not PreferenceChange.objects.exists()
 
 

@@ -222,6 +222,7 @@ def test_rows_are_applied_in_the_order_received_whatever_their_order_in_the_file
     assert current.granted and current.received_at.date() == datetime.date(2026, 2, 1)
 
 
+@pytest.mark.slow  # bench-like: 2,000 rows
 def test_two_thousand_rows_import_in_bulk_in_a_fixed_number_of_queries(dpo, django_assert_max_num_queries):
     customers = [Customer(first_name="Bulk", last_name=f"Customer{i}", email=f"b{i}@example.co.uk") for i in range(500)]
     customers = bulk_create_with_history(customers, Customer)

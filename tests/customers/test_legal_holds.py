@@ -180,3 +180,63 @@ def test_release_refuses_get(client_for, dpo):
     )
     assert client_for(dpo).get(reverse("customers:legal_hold_release", args=[hold.pk])).status_code == 405
     assert client_for(dpo).put(reverse("customers:legal_hold_place", args=[hold.customer_id])).status_code == 405
+
+
+def test_a_complaint_opened_after_the_run_read_its_holds_still_stops_the_purge(monkeypatch):
+    """The run reads the holds once when it starts; a complaint opened while it runs (here: just
+    after that read) must still keep the person's calls, letters and disclosures (s173)."""
+    from tests.factories import DisclosureFactory
+
+    customer = CustomerFactory()
+    call = _old_call(customer)
+    letter = CorrespondenceFactory(customer=customer, occurred_at=timezone.now() - SEVEN_MONTHS)
+    disclosure = DisclosureFactory(customer=customer, disclosed_at=timezone.now() - relativedelta(years=7))
+    other = _old_call(CustomerFactory())
+    read_holds = svc.held_customer_ids
+
+    def then_a_complaint_arrives(*args, **kwargs):
+        held = read_holds(*args, **kwargs)
+        ComplaintFactory(customer=customer)
+        return held
+
+    monkeypatch.setattr(svc, "held_customer_ids", then_a_complaint_arrives)
+    report = retention_apply()
+    assert Call.objects.filter(pk=call.pk).exists()
+    assert Correspondence.objects.filter(pk=letter.pk).exists()
+    assert type(disclosure).objects.filter(pk=disclosure.pk).exists()
+    assert not Call.objects.filter(pk=other.pk).exists()
+    assert report["calls"]["held"] == 1 and report["calls"]["calls"] == 1
+    assert report["correspondence"]["held"] == 1
+
+
+def test_the_purge_run_by_hand_keeps_what_a_hold_keeps(dpo):
+    """manage.py purge_expired_calls (and its task) is bound by the holds as the nightly run is."""
+    from django.core.management import call_command
+
+    customer = CustomerFactory()
+    call = _old_call(customer)
+    letter = CorrespondenceFactory(customer=customer, occurred_at=timezone.now() - SEVEN_MONTHS)
+    ComplaintFactory(customer=customer)
+    held_by_dpo = CustomerFactory()
+    call2 = _old_call(held_by_dpo)
+    svc.legal_hold_place(
+        actor=dpo, customer=held_by_dpo, reason="Claim", ends_on=timezone.localdate() + relativedelta(days=9)
+    )
+    call_command("purge_expired_calls")
+    assert Call.objects.filter(pk__in=[call.pk, call2.pk]).count() == 2
+    assert Correspondence.objects.filter(pk=letter.pk).exists()
+
+
+def test_a_hold_released_then_placed_again_between_runs_still_holds(dpo):
+    customer = CustomerFactory()
+    call = _old_call(customer)
+    ends = timezone.localdate() + relativedelta(months=1)
+    first = svc.legal_hold_place(actor=dpo, customer=customer, reason="Claim", ends_on=ends)
+    assert retention_apply()["calls"]["held"] == 1
+    svc.legal_hold_release(actor=dpo, hold=first)
+    second = svc.legal_hold_place(actor=dpo, customer=customer, reason="Claim again", ends_on=ends)
+    assert retention_apply()["calls"]["held"] == 1
+    assert Call.objects.filter(pk=call.pk).exists()
+    svc.legal_hold_release(actor=dpo, hold=second)
+    retention_apply()
+    assert not Call.objects.filter(pk=call.pk).exists()

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Channel, PreferenceChange, Purpose
-from customers.selectors import (
+from customers.selectors.customers import (
     MISSED_LATE,
     MISSED_OPEN,
     missed_optout_deadlines,

@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from customers.models import Bereavement, Channel, MpsFile, MpsMatch, Purpose
 from customers.services.imports import ImportRejected
@@ -91,6 +92,14 @@ def test_a_different_forename_or_address_does_not_match(dpo, mary):
     assert loaded.matched == 0 and not MpsMatch.objects.exists()
 
 
+def test_a_deceased_record_with_another_initial_does_not_match_the_widow_at_the_address(dpo, mary):
+    """Hostile review (r16): an X record carries initials only; "J Smith" (her husband) at Mary
+    Smith's address must not mark her dead (any initials matched any forename)."""
+    loaded = load(dpo, fixed(forename="J"), fixed(forename="J A"), fixed(forename="JA"))
+    assert loaded.matched == 0 and not MpsMatch.objects.exists() and not Bereavement.objects.exists()
+    assert load(dpo, fixed(forename="M A")).matched == 1
+
+
 def test_a_line_shorter_than_the_layout_is_refused_by_line_and_nothing_is_stored(dpo, mary):
     with pytest.raises(ImportRejected) as refused:
         load(dpo, fixed(), fixed()[:300])
@@ -147,3 +156,120 @@ def test_the_command_loads_an_mps_file(dpo, tmp_path, mary):
     out = io.StringIO()
     call_command("import_mps", str(path), "--user", dpo.username, stdout=out)
     assert "1 matched a customer" in out.getvalue()
+
+
+def move(actor, customer, line1, postcode, **more):
+    from customers.services.customers import customer_update_contact
+
+    return customer_update_contact(actor=actor, customer_id=customer.pk, expected_version=customer.version,
+                                   reason="Moved house", address_line1=line1, postcode=postcode, email=customer.email,
+                                   phone=customer.phone, first_name=customer.first_name,
+                                   last_name=customer.last_name, **more)  # fmt: skip
+
+
+def test_a_deceased_record_on_an_address_the_customer_once_held_stops_all_marketing(dpo, agent, client_for, mary):
+    # The family moved Mary to her daughter's; the MPS has her death at her own, former, address.
+    mary = move(agent, mary, "3 Elm Road", "N1 1AA")
+    opt_in_everything(agent, mary)
+    loaded = load(dpo, fixed(line1="12 HIGH STREET"))
+    assert loaded.matched == 1
+    match = MpsMatch.objects.get(customer=mary)
+    assert match.flag == "X" and match.on_former_address
+    assert Bereavement.objects.get(customer=mary).mps_match == match
+    assert not any(state.granted for state in preference_states(mary))
+    assert match.review == MpsMatch.Review.APPLIED
+    page = client_for(agent).get(reverse("customers:detail", args=[mary.pk])).content.decode()
+    assert "on a former address: 12 High St., SE5 9DF" in page
+    assert f"To review: {escape(MpsMatch.Review.APPLIED.label)}." in page
+
+
+def test_a_deceased_record_on_the_current_address_says_so(dpo, agent, client_for, mary):
+    load(dpo, fixed())
+    match = MpsMatch.objects.get(customer=mary)
+    assert not match.on_former_address and match.review == MpsMatch.Review.NONE
+    page = client_for(agent).get(reverse("customers:detail", args=[mary.pk])).content.decode()
+    assert "on the current address" in page and "To review" not in page
+
+
+def test_a_namesake_at_a_former_address_is_shown_for_review_and_the_command_counts_it(dpo, agent, client_for, mary,
+                                                                                     tmp_path):  # fmt: skip
+    from django.core.management import call_command
+
+    mary = move(agent, mary, "3 Elm Road", "N1 1AA")
+    path = tmp_path / "mps.txt"
+    path.write_text(fixed(flag="P") + "\r\n")
+    out = io.StringIO()
+    call_command("import_mps", str(path), "--user", dpo.username, stdout=out)
+    assert "0 matched a customer; 1 match(es) at a former address to review" in out.getvalue()
+    page = client_for(agent).get(reverse("customers:detail", args=[mary.pk])).content.decode()
+    assert f"To review: {escape(MpsMatch.Review.NOT_APPLIED.label)}." in page
+    assert "on a former address: 12 High St., SE5 9DF" in page
+
+
+def test_a_deceased_record_matching_someone_living_at_the_address_does_not_also_mark_a_former_resident(dpo, agent,
+                                                                                                     mary):  # fmt: skip
+    """Hostile review (r16): one death, "M Smith" at 12 High Street, marked two people deceased:
+    Margaret, who lives there now, and Mary, who moved away (her former address). The person
+    living at the address is the one the record names; a former resident only when nobody is."""
+    mary = move(agent, mary, "3 Elm Road", "N1 1AA")
+    margaret = CustomerFactory(first_name="Margaret", last_name="Smith", address_line1="12 High Street",
+                               postcode="SE5 9DF")  # fmt: skip
+    loaded = load(dpo, fixed(forename="M"))
+    assert loaded.matched == 1
+    assert list(Bereavement.objects.values_list("customer_id", flat=True)) == [margaret.pk]
+    # Mary's namesake match is not applied, and not dropped silently either: it is there to review.
+    review = MpsMatch.objects.get(customer=mary)
+    assert (review.review, review.on_former_address) == (MpsMatch.Review.NOT_APPLIED, True)
+    assert MpsMatch.objects.get(customer=margaret).review == MpsMatch.Review.NONE
+
+
+def test_a_removal_record_on_a_former_address_does_not_match(dpo, agent, mary):
+    # The MPS registers a name at an address: the person asked for no mail *there*, and has moved.
+    mary = move(agent, mary, "3 Elm Road", "N1 1AA")
+    loaded = load(dpo, fixed(flag="P"))
+    assert loaded.matched == 0
+    # Not applied, but recorded for an agent or the DPO to check with the customer (not silent).
+    match = MpsMatch.objects.get(customer=mary)
+    assert (match.flag, match.review, match.on_former_address) == ("P", MpsMatch.Review.NOT_APPLIED, True)
+    assert not Bereavement.objects.exists()
+
+
+def test_a_former_address_under_a_former_surname_matches_a_deceased_record(dpo, agent, mary):
+    mary = move(agent, mary, "3 Elm Road", "N1 1AA")
+    from customers.services.customers import customer_update_contact
+
+    mary = customer_update_contact(actor=agent, customer_id=mary.pk, expected_version=mary.version, reason="Married",
+                                   last_name="Brown", first_name="Mary", address_line1=mary.address_line1,
+                                   postcode=mary.postcode, email=mary.email, phone=mary.phone)  # fmt: skip
+    assert load(dpo, fixed(surname="Smith")).matched == 1
+    assert Bereavement.objects.filter(customer=mary).exists()
+
+
+def test_a_deceased_and_a_removal_record_for_one_customer_in_one_file_keep_the_deceased(dpo, agent, mary):
+    mary = move(agent, mary, "3 Elm Road", "N1 1AA")
+    loaded = load(dpo, fixed(flag="P", forename="Mary", surname="Smith", line1="3 Elm Rd", postcode="N1 1AA"),
+                  fixed(line1="12 High Street"))  # fmt: skip
+    assert loaded.matched == 1  # one match per customer and file: the deceased record
+    match = MpsMatch.objects.get(customer=mary)
+    assert (match.flag, match.line, match.on_former_address) == ("X", 2, True)
+    assert Bereavement.objects.filter(customer=mary).exists()
+
+
+def test_an_erased_customer_is_not_matched_on_a_former_address(dpo, agent, mary):
+    mary = move(agent, mary, "3 Elm Road", "N1 1AA")
+    mary.erased_at = timezone.now()
+    mary.save()
+    assert load(dpo, fixed()).matched == 0
+
+
+def test_matching_reads_the_former_addresses_in_a_constant_number_of_queries(dpo, agent, django_assert_max_num_queries):
+    from customers.services.mps import matches, parse_fixed
+
+    people = [CustomerFactory(first_name="Ann", last_name=f"Jones{i}", address_line1=f"{i} Old Lane",
+                              postcode="SE5 9DF") for i in range(12)]  # fmt: skip
+    for i, person in enumerate(people):
+        move(agent, person, f"{i} New Road", "N1 1AA")
+    records = parse_fixed("\n".join(fixed(forename="A", surname=f"Jones{i}", line1=f"{i} Old Ln") for i in range(12)))
+    with django_assert_max_num_queries(3):
+        pairs = matches(records)
+    assert sorted(c.pk for _, c, _ in pairs) == sorted(p.pk for p in people)

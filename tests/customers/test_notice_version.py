@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from customers.models import Purpose
 from customers.services.preferences import ERR_NOTICE_VERSION, preference_record
-from privacy_portal.register import notice_version_publish
+from privacy_portal.services.register import notice_version_publish
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db

@@ -95,8 +95,8 @@ def test_an_opt_in_and_an_opt_out_at_once_are_both_recorded_in_order():
 
 def test_the_same_objection_recorded_twice_at_once_withdraws_marketing_once():
     agents = [UserFactory(role="agent"), UserFactory(role="agent")]
-    # Direct marketing on four channels, personalised advertising, and (since an objection withdraws it
-    # too, merged today) the reg 21(4) "calls despite the TPS" notification.
+    # Direct marketing on four channels, personalised advertising, and the reg 21(4) "calls despite
+    # the TPS" notification (an objection withdraws it too).
     marketing_keys = 6
     customers = [CustomerFactory() for _ in range(PAIRS // 4)]
     for customer in customers:

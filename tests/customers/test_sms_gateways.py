@@ -188,7 +188,7 @@ def test_an_unsigned_twilio_request_or_one_without_a_configured_token_is_refused
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("keyword", ["STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "OPTOUT", "REVOKE"])
-def test_every_gateway_stop_keyword_opts_out_whatever_its_case(client, customer, keyword):
+def test_every_gateway_stop_keyword_alone_opts_out_whatever_its_case(client, customer, keyword):
     assert twilio_post(client, twilio_params(text=keyword.lower())).status_code == 200
     assert opted_out(customer)
 
@@ -204,7 +204,9 @@ def test_twilios_advanced_opt_out_type_stop_is_an_opt_out_whatever_the_text(clie
 def test_a_twilio_message_that_is_not_a_stop_changes_nothing(client, customer):
     response = twilio_post(client, twilio_params(text="Thanks, the medal arrived"))
     assert response.status_code == 200
-    assert InboundSms.objects.get().outcome == InboundSms.Outcome.NOT_A_STOP
+    record = InboundSms.objects.get()
+    assert (record.outcome, record.text, record.customer_id) == (InboundSms.Outcome.NOT_A_STOP,
+                                                                 "Thanks, the medal arrived", customer.pk)  # fmt: skip
     assert not PreferenceChange.objects.exists()
 
 
@@ -231,13 +233,13 @@ def test_a_twilio_stop_from_an_unknown_number_is_suppressed_with_the_same_answer
 @pytest.mark.parametrize(
     ("change", "error"),
     [
-        ({"From": "not a number"}, "Field 'From' is not a valid phone number."),
+        ({"From": "not a number"}, sms.ERR_SENDER.format(field="From")),
         ({"From": "+44740\x000123456"}, "Field 'From' holds a NUL character"),
         ({"MessageSid": "SM\x00x"}, "Field 'MessageSid' holds a NUL character"),
         ({"MessageSid": "S" * 200}, "Field 'MessageSid' must be at most 93 characters."),
         ({"MessageSid": None}, "Field 'MessageSid' is missing."),
         ({"From": None}, "Field 'From' is missing."),
-        ({"From": ""}, "Field 'From' must be a non-empty string."),
+        ({"From": ""}, sms.ERR_FIELD_TYPE.format(field="From")),
     ],
     ids=["bad number", "NUL in From", "NUL in MessageSid", "long MessageSid", "no MessageSid", "no From", "empty From"],
 )
@@ -394,7 +396,7 @@ def test_a_replayed_vonage_message_is_acted_on_once(client, customer):
 def test_a_signed_vonage_message_from_no_valid_number_gets_400(client, customer):
     response = vonage_post(client, signed(vonage_params(msisdn="12")))
     assert response.status_code == 400
-    assert response.json()["error"] == "Field 'msisdn' is not a valid phone number."
+    assert response.json()["error"] == sms.ERR_SENDER.format(field="msisdn")
     assert nothing_recorded()
 
 
@@ -517,7 +519,7 @@ def test_without_configured_esendex_credentials_everything_is_refused(client, se
             sms_gateways.ERR_XML,
         ),
         (b"<InboundMessage><From>447400123456</From></InboundMessage>", "Field 'MessageId' is missing."),
-        (inbound_xml(number="not-a-number"), "Field 'From' is not a valid phone number."),
+        (inbound_xml(number="not-a-number"), sms.ERR_SENDER.format(field="From")),
         (inbound_xml(message_id="a&#0;b"), sms_gateways.ERR_XML),  # XML 1.0 forbids NUL
         (b"<OptOut><Id>x</Id></OptOut>", "Field 'From/PhoneNumber' is missing."),
     ],
@@ -541,10 +543,135 @@ def test_the_same_message_through_two_gateways_is_two_records_but_one_opt_out(cl
     assert PreferenceChange.objects.filter(customer=customer).count() == 1
 
 
-def test_every_receiver_uses_the_one_keyword_rule():
-    for word in ("STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "OPTOUT", "REVOKE"):
-        assert sms.is_stop(word.lower())
-        assert sms.is_stop(f"please {word}!")
-    assert sms.is_stop("opt out")
-    for text in ("Thanks", "Ending soon?", "Unstoppable", "Quite good", "Cancelled?", "Revoked"):
+# The lead's rule (customers/services/sms.py): STOP, STOPALL, UNSUBSCRIBE, OPTOUT, REVOKE as any
+# word; END, QUIT, CANCEL only as the whole message (punctuation and spaces aside).
+OPT_OUTS = ["STOP", "stopall", "Unsubscribe", "optout", "revoke", "Please stop", "please REVOKE it!", "opt out",
+            "END", "end.", " Quit! ", "CANCEL", "cancel?!", "S T O P", "Q U I T"]  # fmt: skip
+NOT_OPT_OUTS = ["cancel my order", "Please cancel the next delivery", "the end", "quit sending the wrong size",
+                "End of the month?", "Thanks", "Ending soon?", "Unstoppable", "Quite good", "Cancelled?",
+                "Revoked"]  # fmt: skip
+
+
+def test_the_one_keyword_rule():
+    for text in OPT_OUTS:
+        assert sms.is_stop(text), text
+    for text in NOT_OPT_OUTS:
         assert not sms.is_stop(text), text
+
+
+def test_a_stop_typed_in_full_width_or_compatibility_letters_is_a_stop():
+    """Hostile review (r16): a phone's East Asian keyboard sends STOP in full-width letters,
+    which is what the person typed and means; it went to the agents' list as a text to answer
+    while SMS marketing went on. Letters are compared in their compatibility form (NFKC)."""
+    stop, lower, end = "\uff33\uff34\uff2f\uff30", "\uff53\uff54\uff4f\uff50", "\uff25\uff2e\uff24"  # full width
+    for text in [stop, lower, f"Please {lower}", end, "\ufb06op"]:  # the last: the "st" ligature
+        assert sms.is_stop(text), text
+    assert not sms.is_stop("\uff43\uff41\uff4e\uff43\uff45\uff4c my order")
+
+
+def _through(client, receiver: str, text: str):
+    if receiver == "twilio":
+        return twilio_post(client, twilio_params(text=text))
+    if receiver == "vonage":
+        return vonage_post(client, signed(vonage_params(text=text)))
+    if receiver == "esendex":
+        return esendex_post(client, inbound_xml(text=text))
+    from tests.fixtures.sms_gateway import deliver, stop
+
+    return deliver(client, stop(number="+447400123456", text=text))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("receiver", ["twilio", "vonage", "esendex", "signed_json"])
+@pytest.mark.parametrize(
+    ("text", "outcome"),
+    [("Please stop", "opted_out"), ("Cancel.", "opted_out"), ("cancel my order", "not_a_stop"),
+     ("quit sending", "not_a_stop")],
+)  # fmt: skip
+def test_every_receiver_applies_the_one_keyword_rule(client, settings, customer, receiver, text, outcome):
+    from tests.fixtures.sms_gateway import SECRET
+
+    settings.SMS_WEBHOOK_SECRET = SECRET
+    assert _through(client, receiver, text).status_code == 200
+    assert InboundSms.objects.get().outcome == outcome
+    assert opted_out(customer) is (outcome == "opted_out")
+
+
+# --- Vonage: concatenated (multipart) texts ----------------------------------------------------
+
+
+def vonage_part(part: int, text: str, *, total: int = 2, ref: str = "08B5", message_id: str | None = None):
+    """One part of a concatenated text as Vonage sends it (concat, concat-ref, concat-total,
+    concat-part), signed by Vonage's SDK."""
+    params = vonage_params(message_id=message_id or f"part-{ref}-{part}", text=text, keyword="",
+                           **{"concat": "true", "concat-ref": ref, "concat-total": str(total),
+                              "concat-part": str(part)})  # fmt: skip
+    return signed(params)
+
+
+@pytest.mark.django_db
+def test_a_stop_split_across_two_vonage_parts_opts_out_once_both_have_come(client, customer):
+    assert vonage_post(client, vonage_part(2, "OP")).status_code == 200
+    assert not opted_out(customer)  # half a text decides nothing
+    assert InboundSms.objects.get().outcome == InboundSms.Outcome.PART
+    assert vonage_post(client, vonage_part(1, "ST")).status_code == 200
+    assert opted_out(customer)
+    whole = InboundSms.objects.exclude(outcome=InboundSms.Outcome.PART).get()
+    assert whole.outcome == InboundSms.Outcome.OPTED_OUT and whole.customer_id == customer.pk
+    assert set(InboundSms.objects.filter(outcome=InboundSms.Outcome.PART).values_list("text", flat=True)) == {""}
+
+
+@pytest.mark.django_db
+def test_a_long_vonage_text_is_listed_whole_in_part_order_and_a_stop_word_in_it_counts(client, customer):
+    first, second, third = "Please call me about the Waterloo medal ", "I ordered last week, ", "thanks"
+    for part, text in ((3, third), (1, first), (2, second)):
+        vonage_post(client, vonage_part(part, text, total=3, ref="A1"))
+    whole = InboundSms.objects.exclude(outcome=InboundSms.Outcome.PART).get()
+    assert (whole.outcome, whole.text) == (InboundSms.Outcome.NOT_A_STOP, first + second + third)
+    vonage_post(client, vonage_part(1, "I want you to STOP ", ref="B2"))
+    vonage_post(client, vonage_part(2, "sending me catalogues", ref="B2"))
+    assert opted_out(customer)
+
+
+@pytest.mark.django_db
+def test_redelivered_vonage_parts_change_nothing(client, customer):
+    for _ in range(2):
+        vonage_post(client, vonage_part(1, "ST"))
+    assert not opted_out(customer) and InboundSms.objects.count() == 1
+    for _ in range(3):
+        assert vonage_post(client, vonage_part(2, "OP")).status_code == 200
+        vonage_post(client, vonage_part(1, "ST"))
+    assert InboundSms.objects.count() == 3  # two parts and the whole text, once
+    assert PreferenceChange.objects.filter(customer=customer).count() == 1
+    assert SuppressionEntry.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_parts_of_two_texts_are_not_mixed(client, customer):
+    vonage_post(client, vonage_part(1, "ST", ref="C1"))
+    vonage_post(client, vonage_part(2, "OP", ref="C2"))
+    assert not opted_out(customer)
+    assert not InboundSms.objects.exclude(outcome=InboundSms.Outcome.PART).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"concat-part": "3"},  # part 3 of 2
+        {"concat-part": "0"},
+        {"concat-total": "x"},
+        {"concat-total": "256"},
+        {"concat-ref": ""},
+        {"concat-part": "\uff11"},  # full-width 1
+    ],
+)
+def test_a_vonage_part_that_names_no_part_is_refused_naming_the_fields_and_nothing_stored(client, customer, extra):
+    from customers.services.sms import CONCAT_MAX_PARTS, ERR_CONCAT
+
+    params = vonage_params(text="STOP", **{"concat": "true", "concat-ref": "D1", "concat-total": "2",
+                                           "concat-part": "1", **extra})  # fmt: skip
+    response = vonage_post(client, signed(params))
+    assert response.status_code == 400
+    assert ERR_CONCAT.format(max=CONCAT_MAX_PARTS) in response.content.decode()
+    assert nothing_recorded()

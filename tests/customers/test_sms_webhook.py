@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -17,35 +15,9 @@ from customers.services import sms
 from customers.services.preferences import may_market, preference_record
 from customers.services.suppression import identifier_hash
 from tests.factories import CustomerFactory
+from tests.fixtures.sms_gateway import NUMBER, RECEIVED, URL, deliver, sign, stop
 
-URL = "/p/sms/inbound/"
-SECRET = "test-sms-webhook-secret-of-a-decent-length"
-NUMBER = "+447400123456"
-RECEIVED = {"status": "received"}
-
-
-@pytest.fixture(autouse=True)
-def _secret(settings):
-    settings.SMS_WEBHOOK_SECRET = SECRET
-
-
-def sign(body: bytes, secret: str = SECRET) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def deliver(client, payload, *, signature: str | None = "good", prefix: str = ""):
-    """POST like the gateway: raw JSON body, HMAC over exactly those bytes."""
-    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    headers = {}
-    if signature == "good":
-        headers["X-Signature"] = prefix + sign(body)
-    elif signature is not None:
-        headers["X-Signature"] = signature
-    return client.post(URL, data=body, content_type="application/json", headers=headers)
-
-
-def stop(message_id: str = "msg-1", number: str = NUMBER, text: str = "STOP") -> dict:
-    return {"message_id": message_id, "from": number, "body": text}
+pytestmark = pytest.mark.usefixtures("sms_secret")
 
 
 def nothing_recorded() -> bool:
@@ -115,12 +87,13 @@ def test_every_way_of_writing_stop_opts_out(client, customer, text):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("text", ["", "Thanks!", "STOPPING BY LATER", "Yes please", "ST0P", "Unstoppable"])
-def test_other_texts_are_recorded_as_not_a_stop_and_change_nothing(client, customer, text):
+def test_other_texts_are_kept_for_an_agent_and_change_nothing(client, customer, text):
     response = deliver(client, stop(text=text))
     assert response.status_code == 200
     assert response.json() == RECEIVED
     record = InboundSms.objects.get()
-    assert (record.outcome, record.customer_id) == (InboundSms.Outcome.NOT_A_STOP, None)
+    assert (record.outcome, record.customer_id, record.text, record.sender) == (
+        InboundSms.Outcome.NOT_A_STOP, customer.pk, text, NUMBER)  # fmt: skip
     assert not PreferenceChange.objects.exists()
     assert not SuppressionEntry.objects.exists()
 

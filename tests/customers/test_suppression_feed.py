@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Channel, Customer, PreferenceChange, Purpose, SuppressionEntry
-from customers.selectors import missed_optout_deadlines, missed_optout_open_count
+from customers.selectors.customers import missed_optout_deadlines, missed_optout_open_count
 from customers.services.feed import RESTRICTED_REASON, feed_directory, suppression_feed_build
 from customers.services.preferences import preference_record
 from customers.services.suppression import identifier_hash, suppression_add

@@ -44,7 +44,8 @@ def test_a_later_full_file_keeps_each_numbers_first_seen_date_and_drops_the_deli
     load(dpo, plain("02073787244"), plain("01635506160"), on=D1)
     second = load(dpo, plain("02073787244"), plain("07860338653"), on=D2, name="tps2.txt", allow_shrink=True)
     assert tps.listing(key("02073787244")) == [("tps", None)]
-    assert tps.listing(key("07860338653")) == [("tps", D2)]
+    # Not on 2 Nov's file, on 20 Nov's: listed since 3 Nov at the earliest (nothing loaded between).
+    assert tps.listing(key("07860338653")) == [("tps", D1 + datetime.timedelta(days=1))]
     assert tps.listing(key("01635506160")) == []
     assert (second.listed, second.added, second.removed) == (2, 1, 1)
 
@@ -53,7 +54,7 @@ def test_additions_and_deletions_change_the_register_and_date_the_new_numbers(dp
     load(dpo, plain("02073787244"), plain("01635506160"), on=D1)
     added = load(dpo, plain("07860338653"), plain("02073787244"), kind="additions", on=D2, name="add.txt")
     assert (added.added, added.listed) == (1, 3)
-    assert tps.listing(key("07860338653")) == [("tps", D2)]
+    assert tps.listing(key("07860338653")) == [("tps", D1 + datetime.timedelta(days=1))]  # the gap's first day
     assert tps.listing(key("02073787244")) == [("tps", None)]  # already listed: its date is kept
     removed = load(dpo, spaced("01635", "506160"), kind="deletions", on=D2, name="del.txt")
     assert (removed.removed, removed.listed) == (1, 2)
@@ -145,3 +146,113 @@ def test_the_command_refuses_a_member_of_staff_without_the_permission(agent, tmp
     path.write_bytes(b"0207 3787244\r\n")
     with pytest.raises(CommandError, match="permission"):
         call_command("import_tps", str(path), "--register", "tps", "--date", "2026-11-02", "--user", agent.username)
+
+
+# --- the fast path: whole blocks checked at once, a bad block read line by line --------------------
+
+# Every shape of record; the three ways of writing 0163550616 are one number.
+MIXED = [plain("02073787244"), spaced("01635", "506160"), spaced("0207", "3787245"), spaced("016", "3550616"),
+         spaced("01635", "50616"), spaced("0163", "550616"), plain("0191565715"),
+         spaced("0163", "5506161")]  # fmt: skip
+
+
+def _registered() -> set[int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT number FROM {tps.TABLES[TpsRegister.TPS]}")  # noqa: S608 (a constant)
+        return {n for (n,) in cursor.fetchall()}
+
+
+@pytest.mark.parametrize("block", [64, 100, 1 << 20])
+def test_every_block_size_loads_the_same_numbers_blank_lines_lf_and_a_last_line_without_crlf(dpo, monkeypatch, block):
+    monkeypatch.setattr(tps, "BLOCK_BYTES", block)
+    body = b"".join(r + b"\r\n" for r in MIXED[:4]) + b"\r\n" + b"".join(r + b"\n" for r in MIXED[4:7]) + MIXED[7]
+    loaded = tps.tps_load(actor=dpo, register=TpsRegister.TPS, kind="full", file=io.BytesIO(body), name="t.txt",
+                          file_date=D1)  # fmt: skip
+    expected = {tps.parse_record(r, 1) for r in MIXED}
+    assert _registered() == expected and loaded.listed == len(expected) == 6
+    assert loaded.lines == 9  # the blank line counts as a line, as the TPS numbers them
+
+
+@pytest.mark.parametrize("block", [64, 1 << 20])
+def test_a_bad_line_in_a_later_block_is_named_by_its_line_in_the_file(dpo, monkeypatch, block):
+    monkeypatch.setattr(tps, "BLOCK_BYTES", block)
+    records = [plain(f"0207378{i:04d}") for i in range(40)]
+    records[33] = b"0207 37 8724"
+    with pytest.raises(ImportRejected) as refused:
+        load(dpo, *records, on=D1)
+    assert [e.line for e in refused.value.errors] == [34]
+    assert tps.listed_count("tps") == 0 and not TpsFile.objects.exists()
+
+
+def test_the_block_check_accepts_exactly_what_the_line_parser_does():
+    import itertools
+
+    samples = [*MIXED, b"0207378724  ", b"02073787244 ", b"0207  378724", b"02073 787244", b"020  3787244",
+               b"0207 3787244", b"01635 50616 ", b" 0207378724 ", b"00207378724 ", b"020 73787244", b"0207378724 x",
+               b"02 073787244", b"0163 55 0616", b"012345678901", b"1207378724  "]  # fmt: skip
+    for record in samples:
+        try:
+            tps.parse_record(record, 1)
+            parsed = True
+        except ImportRejected:
+            parsed = False
+        assert bool(tps._BLOCK.fullmatch(record + b"\r\n")) is parsed, record
+    for a, b in itertools.product(samples[:3], repeat=2):
+        assert tps._BLOCK.fullmatch(a + b"\r\n" + b + b"\r\n")
+
+
+# --- Hostile review (r16): change files in real-life order, files loaded late or after a gap ---
+
+D3 = datetime.date(2026, 11, 25)
+
+
+def test_a_number_removed_then_re_added_is_listed_again_from_its_re_addition(dpo):
+    """The TPS's daily change files of one number are byte-identical (the same record): the
+    re-addition must not be refused as 'already loaded', or the number stays off the register."""
+    load(dpo, plain("02073787244"), on=D1)
+    load(dpo, plain("07860338653"), kind="additions", on=D1 + datetime.timedelta(days=1), name="a1.txt")
+    load(dpo, plain("07860338653"), kind="deletions", on=D1 + datetime.timedelta(days=2), name="d2.txt")
+    assert tps.listing(key("07860338653")) == []
+    again = D1 + datetime.timedelta(days=3)
+    load(dpo, plain("07860338653"), kind="additions", on=again, name="a3.txt")
+    assert tps.listing(key("07860338653")) == [("tps", again)]
+
+
+def test_a_deletions_file_older_than_an_additions_file_in_force_is_refused(dpo):
+    """Deletions of 20 Nov loaded after the additions of 25 Nov would take a number listed again
+    on 25 Nov off the register: a change file older than any file in force is refused."""
+    load(dpo, plain("02073787244"), on=D1)
+    load(dpo, plain("07860338653"), kind="deletions", on=D1 + datetime.timedelta(days=1), name="d0.txt")
+    load(dpo, plain("07860338653"), kind="additions", on=D3, name="a.txt")
+    with pytest.raises(ImportRejected) as refused:
+        load(dpo, plain("07860338653"), plain("02073787244"), kind="deletions", on=D2, name="late-del.txt")
+    assert "dated 2026-11-20" in str(refused.value.errors[0])
+    assert tps.listing(key("07860338653")) == [("tps", D1 + datetime.timedelta(days=2))]  # the gap's first day
+
+
+def test_a_full_file_older_than_a_change_file_in_force_is_refused(dpo):
+    """A full file of 20 Nov over the additions of 25 Nov would drop the numbers listed on 25 Nov
+    while the register's date (25 Nov) still looked current."""
+    load(dpo, plain("02073787244"), on=D1)
+    load(dpo, plain("07860338653"), kind="additions", on=D3, name="a.txt")
+    with pytest.raises(ImportRejected) as refused:
+        load(dpo, plain("02073787244"), plain("01635506160"), on=D2, name="late-full.txt")
+    assert "dated 2026-11-20" in str(refused.value.errors[0])
+    assert tps.listing(key("07860338653")) == [("tps", D1 + datetime.timedelta(days=1))]
+    assert tps.listing(key("01635506160")) == []
+
+
+def test_a_number_new_in_a_file_after_a_gap_is_dated_the_day_after_the_file_before(dpo):
+    """Nothing was loaded for 18 days: a number first seen on 20 Nov's file may have been listed
+    since 3 Nov. The 28 days are counted from the earliest day it can have been listed, never
+    from the day we happened to load it (that would let it be called for up to 18 days too long)."""
+    load(dpo, plain("02073787244"), on=D1)
+    load(dpo, plain("02073787244"), plain("07860338653"), on=D2, name="tps2.txt")
+    assert tps.listing(key("07860338653")) == [("tps", D1 + datetime.timedelta(days=1))]
+    load(dpo, plain("01635506160"), kind="additions", on=D3, name="a.txt")
+    assert tps.listing(key("01635506160")) == [("tps", D2 + datetime.timedelta(days=1))]
+    next_day = D3 + datetime.timedelta(days=1)
+    load(dpo, plain("0191565715"), kind="additions", on=next_day, name="a2.txt")
+    assert tps.listing(key("0191565715")) == [("tps", next_day)]  # daily files: its own date

@@ -8,13 +8,16 @@ import datetime
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import CampaignScreening, Channel, Purpose, SuppressionEntry, TpsRegister
-from customers.services.dialler import dialler_token_create, dialler_token_revoke
+from customers.models import CampaignScreening, Channel, DiallerToken, Purpose, SuppressionEntry, TpsRegister
+from customers.services.dialler import ERR_EXPIRED, ERR_REVOKED, dialler_token_create, dialler_token_revoke
 from customers.services.preferences import customer_object_to_marketing, preference_record
 from customers.services.screening import screen_customer, screen_number
 from customers.services.suppression import suppression_add
@@ -36,6 +39,9 @@ CTPS_DATE = TODAY - datetime.timedelta(days=5)
 def registers(dpo):
     base = TODAY - datetime.timedelta(days=40)
     load(dpo, plain("01635506160"), plain("02073787244"), on=base)
+    # The day before's change file: NEW's 10 days are counted from its own file (after a gap in
+    # the loads they would be counted from the day after the file before).
+    load(dpo, plain("01134960001"), kind="additions", on=TODAY - datetime.timedelta(days=11), name="add0.txt")
     load(dpo, plain("07860338653"), kind="additions", on=TODAY - datetime.timedelta(days=10), name="add.txt")
     load(dpo, plain("01134960000"), register=TpsRegister.CTPS, on=CTPS_DATE, name="ctps.txt")
     return base
@@ -68,9 +74,11 @@ def test_a_number_listed_less_than_28_days_ago_may_be_called_until_the_28th_day(
     assert f"callable until {until:%-d %B %Y}" in result.because
 
 
-def test_the_28_day_rule_blocks_on_the_28th_day(registers, agent, dpo):
-    load(dpo, plain("07911000456"), kind="additions", on=TODAY - datetime.timedelta(days=legal.TPS_LISTED_GRACE_DAYS),
-         name="add-old.txt")  # fmt: skip
+def test_the_28_day_rule_blocks_on_the_28th_day(agent, dpo):
+    grace = legal.TPS_LISTED_GRACE_DAYS
+    load(dpo, plain("01635506160"), on=TODAY - datetime.timedelta(days=grace + 1))
+    load(dpo, plain("07911000456"), kind="additions", on=TODAY - datetime.timedelta(days=grace), name="add-old.txt")
+    load(dpo, plain("01134960000"), register=TpsRegister.CTPS, on=CTPS_DATE, name="ctps.txt")
     customer = CustomerFactory(phone="+447911000456")
     opt_in_to_calls(agent, customer)
     assert codes(screen_number("+447911000456"))[0] == "tps_listed"
@@ -188,6 +196,80 @@ def test_the_dialler_is_refused_without_a_valid_token(client, registers, token, 
     assert dial(client, LISTED, token).status_code == 401
 
 
+def test_a_dialler_token_is_issued_for_the_default_days_or_the_dpos_choice_up_to_the_maximum(dpo):
+    from customers.services.dialler import ERR_DAYS
+
+    record, _ = dialler_token_create(actor=dpo, name="default")
+    assert record.expires_at - record.created_at == datetime.timedelta(days=legal.DIALLER_TOKEN_DEFAULT_DAYS)
+    longest, _ = dialler_token_create(actor=dpo, name="a-year", days=legal.DIALLER_TOKEN_MAX_DAYS)
+    assert longest.expires_at - longest.created_at == datetime.timedelta(days=legal.DIALLER_TOKEN_MAX_DAYS)
+    for days in (0, -1, legal.DIALLER_TOKEN_MAX_DAYS + 1):
+        with pytest.raises(ValidationError) as refused:
+            dialler_token_create(actor=dpo, name=f"bad-{days}", days=days)
+        assert refused.value.message_dict == {"days": [ERR_DAYS]}
+    assert not DiallerToken.objects.filter(name__startswith="bad-").exists()
+
+
+def expire(name, at):
+    """As if the token had been issued for the default days, to end at `at`."""
+    record = DiallerToken.objects.get(name=name)
+    record.created_at = at - datetime.timedelta(days=legal.DIALLER_TOKEN_DEFAULT_DAYS)
+    record.expires_at = at
+    record.save()
+
+
+def test_an_expired_dialler_token_is_refused_naming_why_and_logged(client, registers, token, caplog):
+    expire("dialler-1", timezone.now() - datetime.timedelta(seconds=1))
+    before = AccessEvent.objects.count()
+    with caplog.at_level("WARNING", logger="portal.security"):
+        response = dial(client, FREE, token)
+    assert response.status_code == 401
+    assert response.json()["reason"] == "token_expired"
+    expires_at = DiallerToken.objects.get(name="dialler-1").expires_at
+    assert response.json()["error"] == ERR_EXPIRED.format(when=timezone.localtime(expires_at))
+    assert response["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    token_id = DiallerToken.objects.get(name="dialler-1").pk
+    assert f"reason=token_expired token_id={token_id}" in caplog.text
+    assert token not in caplog.text and "7911" not in caplog.text
+    assert AccessEvent.objects.count() == before  # refused: nothing was read
+    # The same without a number to screen: still 401 for the expired token, not 400.
+    assert client.get(reverse("public:dialler_screen"), HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
+
+
+def test_a_dialler_token_works_until_its_expiry(client, registers, token):
+    expire("dialler-1", timezone.now() + datetime.timedelta(seconds=30))
+    assert dial(client, FREE, token).status_code == 200
+
+
+def test_a_revoked_dialler_token_is_refused_as_revoked_and_an_unknown_one_generically(client, registers, token, dpo):
+    dialler_token_revoke(actor=dpo, name="dialler-1")
+    revoked = dial(client, FREE, token)
+    assert revoked.status_code == 401 and revoked.json()["reason"] == "token_revoked"
+    revoked_at = DiallerToken.objects.get(name="dialler-1").revoked_at
+    assert revoked.json()["error"] == ERR_REVOKED.format(when=timezone.localtime(revoked_at))
+    unknown = dial(client, FREE, "not-the-token")
+    assert unknown.status_code == 401 and unknown.json()["reason"] == "token_missing_or_unknown"
+    assert dial(client, FREE).json()["reason"] == "token_missing_or_unknown"
+    assert dial(client, FREE).headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_the_token_command_lists_tokens_with_their_expiry_and_status(dpo):
+    out = io.StringIO()
+    call_command("dialler_token", "create", "dialler-9", "--user", dpo.username, "--days", "30", stdout=out)
+    assert "valid until" in out.getvalue() and "(30 days;" in out.getvalue()
+    dialler_token_create(actor=dpo, name="old")
+    expire("old", timezone.now() - datetime.timedelta(days=1))
+    dialler_token_create(actor=dpo, name="stopped")
+    dialler_token_revoke(actor=dpo, name="stopped")
+    out = io.StringIO()
+    call_command("dialler_token", "list", "--user", dpo.username, stdout=out)
+    lines = {line.split()[0]: line for line in out.getvalue().splitlines()[1:]}
+    assert "active (29 days left)" in lines["dialler-9"]
+    assert lines["old"].endswith("expired") and "revoked" in lines["stopped"]
+    with pytest.raises(CommandError, match="1 to 365 days"):
+        call_command("dialler_token", "create", "long", "--user", dpo.username, "--days", "400")
+
+
 def test_the_dialler_token_is_stored_hashed(dpo, token):
     from customers.models import DiallerToken
 
@@ -204,6 +286,115 @@ def test_the_token_command_prints_a_token_that_works(client, dpo, registers):
     out = io.StringIO()
     call_command("dialler_token", "create", "dialler-2", "--user", dpo.username, stdout=out)
     assert dial(client, FREE, out.getvalue().split()[-1]).status_code == 200
+
+
+def test_the_dialler_answers_as_screen_number_does_for_every_kind_of_number(client, registers, token, agent, dpo):
+    """The pre-dial check reads its facts in one statement (services/dialler.py) but applies the
+    same rules (screening.answer): its answer is screen_number's, number by number."""
+    opted_in = CustomerFactory(phone="+447911123458")
+    opt_in_to_calls(agent, opted_in)
+    despite = CustomerFactory(phone=LISTED)
+    opt_in_to_calls(agent, despite)
+    opt_in_to_calls(agent, despite, purpose=Purpose.CALLS_DESPITE_TPS)
+    objected = CustomerFactory(phone="+447911123459")
+    opt_in_to_calls(agent, objected)
+    customer_object_to_marketing(actor=agent, customer=objected, source="phone_call")
+    suppression_add(channel=Channel.PHONE, identifier="+447911123460", reason=SuppressionEntry.Reason.OPTED_OUT)
+    numbers = [LISTED, NEW, "01134 960000", FREE, "+447911123458", "+447911123459", "+447911123460",
+               "02073787244", "+33 1 42 68 53 00", "not a number"]  # fmt: skip
+    for number in numbers:
+        body = dial(client, number, token).json()
+        assert body == screen_number(number).as_dict(), number
+    assert dial(client, LISTED, token).json()["reasons"][0]["code"] == "tps_no_objection"
+    assert dial(client, "+447911123459", token).json()["allowed"] is False
+
+
+def test_the_dialler_reads_every_holder_as_screen_number_does(client, registers, token, agent, dpo):
+    """The holders' facts come from the probe's own subquery (flags, bereavement, the latest of each
+    screened preference): the same answer as screen_number for each kind of holder, alone or sharing."""
+    from customers.models import Bereavement
+
+    deceased = CustomerFactory(phone="+447911123461")
+    opt_in_to_calls(agent, deceased)
+    Bereavement.objects.create(customer=deceased, source=Bereavement.Source.AGENT,
+                               reported_on=TODAY - datetime.timedelta(days=3), recorded_by=dpo)  # fmt: skip
+    erased = CustomerFactory(phone="+447911123462", erased_at=timezone.now())
+    restricted = CustomerFactory(phone="+447911123463")
+    opt_in_to_calls(agent, restricted)  # before the restriction: a consent it keeps, but may not use
+    restricted.processing_restricted, restricted.restricted_at = True, timezone.now()
+    restricted.save()
+    changed_mind = CustomerFactory(phone="+447911123464")
+    opt_in_to_calls(agent, changed_mind)
+    opt_in_to_calls(agent, changed_mind, granted=False)  # the latest change counts
+    for shares in (CustomerFactory(phone=LISTED), CustomerFactory(phone=LISTED)):
+        opt_in_to_calls(agent, shares)
+    opt_in_to_calls(agent, shares, purpose=Purpose.CALLS_DESPITE_TPS)
+    assert erased.erased_at is not None
+    for number in ("+447911123461", "+447911123462", "+447911123463", "+447911123464", LISTED):
+        body = dial(client, number, token).json()
+        assert body == screen_number(number).as_dict(), number
+    assert "deceased" in [r["code"] for r in dial(client, "+447911123461", token).json()["reasons"]]
+    assert dial(client, "+447911123464", token).json()["reasons"][-1]["code"] == "opted_out"
+
+
+def test_the_dialler_check_stays_right_when_a_new_file_is_swapped_in(client, registers, token, dpo):
+    """The probe is a prepared statement (planned once per connection); a full file renames a new
+    register table into place, and the next check in the same connection reads the new one."""
+    assert dial(client, LISTED, token).json()["tps_listed"] is True
+    load(dpo, plain("07911123456"), on=TODAY - datetime.timedelta(days=2), name="full-2.txt", allow_shrink=True)
+    assert dial(client, LISTED, token).json()["tps_listed"] is False
+    assert dial(client, FREE, token).json()["tps_listed"] is True
+
+
+def test_the_dialler_check_is_one_statement_and_one_log_entry(client, registers, token, agent):
+    """Per request: the probe (token, files, suppression, registers, and the customers holding the
+    number with their preferences) and the access-log insert, held or not."""
+    held = CustomerFactory(phone="+447911123458")
+    opt_in_to_calls(agent, held)
+    dial(client, FREE, token)  # warm-up (the session's first statements)
+    with CaptureQueriesContext(connection) as unheld:
+        assert dial(client, FREE, token).status_code == 200
+    with CaptureQueriesContext(connection) as listed:
+        assert dial(client, LISTED, token).json()["allowed"] is False
+    with CaptureQueriesContext(connection) as holder:
+        assert dial(client, "+447911123458", token).json()["allowed"] is True
+    assert len(unheld) == len(listed) == len(holder) == 2, [q["sql"][:80] for q in holder]
+
+
+def test_the_dialler_check_is_in_the_access_log_by_ids_only(client, registers, token, agent):
+    held = CustomerFactory(phone="+447911123458")
+    other = CustomerFactory(phone="+447911123458")
+    before = AccessEvent.objects.count()
+    dial(client, "07911 123458", token)
+    dial(client, FREE, token)
+    dial(client, FREE, "not-the-token")
+    events = list(AccessEvent.objects.order_by("id")[before:])
+    assert len(events) == 2  # the refused request read nothing
+    first, second = events
+    assert first.action == AccessEvent.Action.DIALLER_SCREEN and first.user is None
+    assert first.details == {"actor": "dialler", "allowed": False}
+    assert first.result_ids == [held.pk, other.pk] and first.customer_id is None
+    assert (first.object_type, first.object_id) == ("customers.DiallerToken", DiallerToken.objects.get().pk)
+    assert second.result_ids == [] and second.details["allowed"] is True
+    for event in events:
+        values = " ".join(str(v) for v in (event.details, event.result_ids, event.object_type, event.search_kind))
+        assert "7911" not in values and "123458" not in values
+
+
+def test_the_dialler_checks_entries_chain_and_verify_like_any_other(client, registers, token, agent):
+    """The entry is written by a prepared INSERT, not by AccessEvent.save: the chainer links it and
+    verification recomputes its hash from the row as stored, as for every other entry."""
+    from privacy_portal.audit import chain_pending, verify_chain
+
+    CustomerFactory(phone="+447911123458")
+    for number in ("07911 123458", FREE, LISTED):
+        dial(client, number, token)
+    assert chain_pending() >= 3
+    report = verify_chain()
+    assert report.ok, report.summary()
+    entries = AccessEvent.objects.filter(action=AccessEvent.Action.DIALLER_SCREEN)
+    assert entries.count() == 3 and not entries.filter(hash__isnull=True).exists()
+    assert {e.ip_address for e in entries} == {"127.0.0.1"}
 
 
 # --- campaign screening ------------------------------------------------------------------------
@@ -258,3 +449,75 @@ def test_only_the_dpo_screens_call_lists(client_for, cast, role, status):
 
 def test_the_screening_page_rejects_other_methods(client_for, dpo):
     assert client_for(dpo).put(reverse("customers:screenings")).status_code == 405
+
+
+@pytest.mark.parametrize(
+    "written", ["+44 (0)1635 506160", "0044 1635 506160", "01635-506-160", "+44(0)1635506160", " 01635 506 160 "]
+)
+def test_a_listed_number_in_any_writing_is_the_same_listed_number(registers, written):
+    """Hostile review (r16): the ways a call list or a dialler writes one UK number."""
+    result = screen_number(written)
+    assert (result.number, codes(result)[0], result.allowed) == (LISTED, "tps_listed", False)
+
+
+@pytest.mark.parametrize("written", ["44 1635 506160", "+44 0 1635 506160 ext 2", "01635 5061600", "+33 1635 506160"])
+def test_a_number_not_surely_the_listed_one_is_never_cleared(registers, written):
+    assert not screen_number(written).allowed
+
+
+@pytest.mark.parametrize("written", ["01635 5O6l6O", "01635 5OOO6O", "0800 FLOWERS"])
+def test_a_number_written_with_letters_is_not_a_number_and_never_cleared(client, registers, token, written):
+    """Hostile review (r16): the listed 01635 506160 typed with letter O and l for 0 and 1 was read
+    as a keypad word (01635 566566, on no register) and cleared; the dialler dials what it was
+    given, not our reading of it."""
+    result = screen_number(written)
+    assert (result.allowed, codes(result), result.number) == (False, ["not_a_number"], written)
+    assert dial(client, written, token).json()["allowed"] is False
+
+
+# --- screening a batch at once (campaign lists) -----------------------------------------------
+
+
+def test_a_batch_is_answered_as_screen_number_answers_each_number(registers, agent, dpo):
+    from customers.services.mps import customer_record_bereavement
+    from customers.services.screening import screen_numbers
+
+    opted_in = CustomerFactory(phone=NEW)
+    opt_in_to_calls(agent, opted_in)
+    told_us = CustomerFactory(phone=LISTED)  # reg 21(4): listed, but does not object
+    opt_in_to_calls(agent, told_us)
+    opt_in_to_calls(agent, told_us, purpose=Purpose.CALLS_DESPITE_TPS)
+    objected = CustomerFactory(phone="+447911123460")
+    customer_object_to_marketing(actor=agent, customer=objected, source="phone_call")
+    shared = [CustomerFactory(phone="+447911123461"), CustomerFactory(phone="+447911123461")]
+    opt_in_to_calls(agent, shared[0])
+    dead = CustomerFactory(phone="+447911123462")
+    opt_in_to_calls(agent, dead)
+    customer_record_bereavement(actor=agent, customer=dead, source="agent", reported_on=TODAY)
+    suppression_add(channel=Channel.PHONE, identifier="+447911123463", reason=SuppressionEntry.Reason.OPTED_OUT)
+    free = CustomerFactory(phone=FREE)
+    opt_in_to_calls(agent, free)
+    items = [(NEW, []), ("01635 506160", [told_us]), ("+447911123460", []), ("07911 123461", [shared[0]]),
+             ("+447911123462", [dead]), ("+447911123463", []), (FREE, [free]), ("+33123456789", []),
+             ("not a number", []), ("+441134960000", []), ("07911 123464", [])]  # fmt: skip
+    batch = screen_numbers(items)
+    one_by_one = [screen_number(raw, customers=given) for raw, given in items]
+    assert [(b.number, b.allowed, b.because) for b in batch] == [(o.number, o.allowed, o.because) for o in one_by_one]
+    assert [b.allowed for b in batch] == [True, True, False, False, False, False, True, False, False, False, True]
+
+
+@pytest.mark.slow  # bench-like: 200 numbers
+def test_a_batch_costs_the_same_statements_at_10_and_at_200_numbers(registers, agent):
+    from customers.services.screening import ScreeningContext, screen_numbers
+
+    def count(n):
+        for i in range(n):
+            CustomerFactory(phone=f"+4479111{i:05d}")
+        context = ScreeningContext.now()
+        items = [(f"+4479111{i:05d}", []) for i in range(n)]
+        with CaptureQueriesContext(connection) as queries:
+            screen_numbers(items, context=context)
+        return len(queries)
+
+    small = count(10)
+    assert count(200) == small <= 5

@@ -41,8 +41,8 @@ def test_a_phoned_in_access_request_from_intake_to_completion(page, sign_in, scr
     page.get_by_label("Access (Art 15)").check()
     page.get_by_label("How the request arrived").select_option(label="Phone")
     page.get_by_role("button", name="Log request").click()
+    expect(page.get_by_role("heading", name="Requests I logged")).to_be_visible()  # the POST has answered
     case = Case.objects.get(customer=customer)
-    expect(page.get_by_role("heading", name="Requests I logged")).to_be_visible()
     expect(page.get_by_role("row", name=re.compile(case.reference))).to_contain_text("Received")
     screenshot(page, "access-agent-logged")
     page.get_by_role("button", name="Sign out").click()
@@ -77,6 +77,9 @@ def test_a_phoned_in_access_request_from_intake_to_completion(page, sign_in, scr
     expect(page.get_by_role("status")).to_contain_text("evidence has been deleted")
     page.get_by_text("Build the export").first.click()
     page.get_by_role("button", name="Build the export").click()
+    # Wait for the POST's own answer before reloading: a reload while the form's navigation
+    # is still in flight detaches the page ("Not attached to an active page").
+    expect(page.get_by_role("status")).to_contain_text("The export is queued")
     page.reload()
     download_link = page.get_by_role("link", name=re.compile("download", re.I)).first
     with page.expect_download() as info:

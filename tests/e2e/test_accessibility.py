@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from privacy_portal.models import User
 from requests.models import Case, Complaint
-from requests.services import public as svc
+from requests.services import links
 from tests.factories import CaseFactory, ComplaintFactory, CustomerFactory, UserFactory
 
 BLOCKING = {"serious", "critical"}
@@ -52,7 +52,7 @@ def test_every_public_page_has_no_serious_or_critical_violation(page, web_case):
         "complaint": "/p/complaint/",
         "request": "/p/request/",
         "new link": "/p/request/new-link/",
-        "secure page": f"/p/case/{svc.link_token(web_case)}/",
+        "secure page": f"/p/case/{links.link_token(web_case)}/",
         "bad link": "/p/case/x/",
         "expired verification": "/p/request/verify/x/",
     }

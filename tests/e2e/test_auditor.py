@@ -16,7 +16,7 @@ from tests.factories import CustomerFactory, UserFactory
 
 
 def test_an_auditor_checks_a_consent_change_and_the_access_log_then_loses_access(
-    page, sign_in, screenshot, browser_problems, client
+    page, sign_in, screenshot, browser_problems, client_for
 ):
     agent = UserFactory(username="amira", first_name="Amira", last_name="Agent", role=User.Role.AGENT)
     auditor = UserFactory(
@@ -31,8 +31,7 @@ def test_an_auditor_checks_a_consent_change_and_the_access_log_then_loses_access
     )  # fmt: skip
     # The change was recorded last week: date its history row so (test set-up, not the app).
     PreferenceChange.history.filter(id=change.pk).update(history_date=last_week)
-    client.force_login(agent)
-    client.get(f"/customers/{customer.pk}/")  # the agent looked at the customer
+    client_for(agent).get(f"/customers/{customer.pk}/")  # the agent looked at the customer
 
     sign_in(page, auditor)
     expect(page.get_by_role("heading", name="Audit", exact=True)).to_be_visible()

@@ -34,6 +34,7 @@ def test_agent_reports_a_misdirected_parcel_and_the_dpo_reports_it_and_tells_40_
     page.get_by_label("How it was found").fill("The neighbour phoned customer care.")
     screenshot(page, "breach-agent-reports")
     page.get_by_role("button", name="Report breach").click()
+    expect(page.get_by_role("status")).to_contain_text("Reported suspected breach")  # the POST has answered
     breach = Breach.objects.get()
     expect(page.get_by_role("status")).to_contain_text(f"Reported suspected breach {breach.reference}")
     # The agent never reads the register.

@@ -40,10 +40,10 @@ def test_agent_logs_a_complaint_and_the_dpo_escalates_it_and_downloads_the_bundl
     page.get_by_label("The complaint, in the caller's words").fill("Still phoned with offers after opting out.")
     screenshot(page, "complaint-agent-logs")
     page.get_by_role("button", name="Log complaint").click()
+    expect(page.get_by_role("heading", name="Complaints I logged")).to_be_visible()
 
     complaint = Complaint.objects.get()
     acknowledge_by = today + datetime.timedelta(days=29)
-    expect(page.get_by_role("heading", name="Complaints I logged")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text(f"must be acknowledged by {acknowledge_by:%-d %B %Y}")
     expect(page.get_by_role("row", name=re.compile(complaint.reference))).to_contain_text("Received")
     screenshot(page, "complaint-agent-logged")

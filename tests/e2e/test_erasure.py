@@ -13,9 +13,9 @@ from playwright.sync_api import expect
 from customers.models import Customer
 from customers.services.customers import customer_create, customer_update_contact
 from privacy_portal.models import User
+from privacy_portal.private_storage import private_path
 from requests.models import CaseDocument
 from requests.services import cases as svc
-from requests.services.documents import private_path
 from tests.factories import DisclosureFactory, RecipientFactory, UserFactory
 
 FORMER = ["Peregrine", "Quillfeather", "Thistlewood", "ZE2 9QP", "07912 555123", "peregrine.q@example.co.uk"]

@@ -32,12 +32,17 @@ def test_an_auditor_opens_last_quarters_promise_report_and_follows_an_exception(
     expect(page.get_by_role("heading", name=re.compile(r"^Promise report: Q\d \d{4}$"))).to_be_visible()
     page.get_by_role("link", name=f"Last quarter ({last_quarter.label})").click()
     expect(page.get_by_role("heading", name=f"Promise report: {last_quarter.label}")).to_be_visible()
+    # Showing last quarter, the way back is to this quarter (not a link to the page already shown).
+    this_quarter = Period.quarter_of(timezone.localdate())
+    expect(page.get_by_role("link", name=f"This quarter ({this_quarter.label})")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile(r"^Last quarter"))).to_have_count(0)
     row = page.get_by_role("row", name=re.compile("Rights requests answered within the time limit"))
     expect(row).to_contain_text("Broken 1 time")
     expect(page.locator("svg[aria-labelledby^=chart-promises]")).to_be_visible()
     screenshot(page, "promise-report-last-quarter")
     expect(page.get_by_text("Ollerenshaw")).to_have_count(0)
 
+    expect(page.get_by_role("row", name=re.compile(case.reference))).to_contain_text(f"case #{case.pk}")
     page.get_by_role("link", name=case.reference).click()
     expect(page.get_by_role("heading", name=re.compile(case.reference))).to_be_visible()
     screenshot(page, "promise-report-exception-case")

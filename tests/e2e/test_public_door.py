@@ -27,7 +27,6 @@ from privacy_portal.models import AccessEvent, User
 from requests.models import Case, CaseDocument, Complaint
 from requests.services.cases import recompute_due
 from tests.factories import CustomerFactory, UserFactory
-from tests.smtp import smtp_server  # noqa: F401 (fixture)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 128
 
@@ -46,7 +45,7 @@ def test_a_complaint_on_the_web_form_is_acknowledged_by_email_within_the_minute(
     page,
     live_server,
     settings,
-    smtp_server,  # noqa: F811
+    smtp_server,
     screenshot,
     browser_problems,
 ):
@@ -78,7 +77,7 @@ def test_an_access_request_from_the_form_to_the_download_through_the_link(
     page,
     live_server,
     settings,
-    smtp_server,  # noqa: F811
+    smtp_server,
     sign_in,
     screenshot,
     browser_problems,
@@ -145,6 +144,7 @@ def test_an_access_request_from_the_form_to_the_download_through_the_link(
     page.get_by_role("button", name="Stop the clock").click()
     expect(page.get_by_role("status")).to_contain_text("clock has stopped")
     page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
     case.refresh_from_db()
     before = case.due_on
     asked = case.stops.get().started_on
@@ -170,6 +170,9 @@ def test_an_access_request_from_the_form_to_the_download_through_the_link(
     page.goto(f"/cases/{case.pk}/")
     page.get_by_text("Build the export").first.click()
     page.get_by_role("button", name="Build the export").click()
+    # Wait for the POST's own answer before reloading: a reload while the form's navigation
+    # is still in flight detaches the page ("Not attached to an active page").
+    expect(page.get_by_role("status")).to_contain_text("The export is queued")
     page.reload()
     expect(page.get_by_role("link", name=re.compile("download", re.I)).first).to_be_visible()
     page.get_by_role("button", name="Sign out").click()

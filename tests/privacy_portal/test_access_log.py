@@ -11,14 +11,14 @@ from tests.factories import CustomerFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_who_has_seen_my_data_lists_openings_and_searches_that_returned_the_customer(client, agent, dpo):
+def test_who_has_seen_my_data_lists_openings_and_searches_that_returned_the_customer(client_for, agent, dpo):
     ann = CustomerFactory(last_name="Quigglesworth", email="ann.q@example.co.uk")
     other = CustomerFactory()
-    client.force_login(agent)
+    client = client_for(agent)
     client.get(reverse("customers:detail", args=[ann.pk]))
     client.get(reverse("customers:search"), {"q": "quigglesworth"})
     client.get(reverse("customers:detail", args=[other.pk]))
-    client.force_login(dpo)
+    client = client_for(dpo)
     response = client.get(reverse("customer_access", args=[ann.pk]))
     assert response.status_code == 200
     events = response.context["events"]
@@ -27,15 +27,9 @@ def test_who_has_seen_my_data_lists_openings_and_searches_that_returned_the_cust
     assert "quigglesworth" not in body.lower() and "ann.q@" not in body
 
 
-def test_the_log_holds_no_personal_values():
+def test_the_log_holds_no_personal_values(client_for, agent):
     ann = CustomerFactory(last_name="Zanzibarova", email="zz@example.co.uk", phone="+447911123456")
-    from django.test import Client
-
-    from tests.factories import UserFactory
-
-    agent = UserFactory(role="agent")
-    client = Client()
-    client.force_login(agent)
+    client = client_for(agent)
     for term in ("zanzibarova", "zz@example.co.uk", "07911 123456"):
         client.get(reverse("customers:search"), {"q": term})
     client.get(reverse("customers:detail", args=[ann.pk]))
@@ -43,11 +37,11 @@ def test_the_log_holds_no_personal_values():
     assert "zanzibarova" not in dumped and "zz@example" not in dumped and "7911123456" not in dumped
 
 
-def test_everything_a_member_of_staff_opened(client, agent, dpo):
+def test_everything_a_member_of_staff_opened(client_for, agent, dpo):
     ann = CustomerFactory()
-    client.force_login(agent)
+    client = client_for(agent)
     client.get(reverse("customers:detail", args=[ann.pk]))
-    client.force_login(dpo)
+    client = client_for(dpo)
     response = client.get(reverse("staff_access", args=[agent.pk]))
     assert response.status_code == 200
     assert [e.customer_id for e in response.context["events"]] == [ann.pk]
@@ -56,8 +50,8 @@ def test_everything_a_member_of_staff_opened(client, agent, dpo):
 @pytest.mark.parametrize(
     ("role", "status"), [("dpo", 200), ("auditor", 200), ("agent", 403), ("handler", 403), ("itadmin", 403)]
 )
-def test_access_log_pages_by_role(client, cast, role, status):
-    client.force_login(cast[role])
+def test_access_log_pages_by_role(client_for, cast, role, status):
+    client = client_for(cast[role])
     assert client.get(reverse("staff_access", args=[cast["agent"].pk])).status_code == status
     assert client.get(reverse("customer_access", args=[CustomerFactory().pk])).status_code == status
 
@@ -71,18 +65,20 @@ def test_access_events_cannot_be_changed_or_deleted_through_the_application(agen
         event.delete()
 
 
-def test_forbidden_attempts_are_logged_without_content(client, auditor, caplog):
+def test_forbidden_attempts_are_logged_without_content(client_for, auditor, caplog):
     import logging
 
     customer = CustomerFactory()
-    client.force_login(auditor)
+    client = client_for(auditor)
     with caplog.at_level(logging.WARNING, logger="portal.security"):
         response = client.post(reverse("customers:edit", args=[customer.pk]), {"first_name": "Hacked"})
     assert response.status_code == 403
     assert f"forbidden user_id={auditor.pk}" in caplog.text and "Hacked" not in caplog.text
 
 
-def test_a_day_of_activity_leaves_no_personal_value_in_the_access_log(client, agent, handler, dpo, settings, tmp_path):
+def test_a_day_of_activity_leaves_no_personal_value_in_the_access_log(
+    client_for, agent, handler, dpo, settings, tmp_path
+):
     """Searches, openings, transcripts, history, case pages, exports, break-glass: ids only."""
     from django.utils import timezone
 
@@ -95,7 +91,7 @@ def test_a_day_of_activity_leaves_no_personal_value_in_the_access_log(client, ag
     ann = CustomerFactory(first_name="Philippa", last_name="Zanzibarova", email="pz@example.co.uk",
                           phone="+447911123456", postcode="SE5 9DF", address_line1="7 Quince Lane")  # fmt: skip
     call = CallFactory(customer=ann, transcript="Philippa Zanzibarova asked about her order")
-    client.force_login(agent)
+    client = client_for(agent)
     for term in ("Zanzibarova", "Philippa Zanzibarova", "pz@example.co.uk", "07911 123456", "se5 9df", ann.reference):
         client.get(reverse("customers:search"), {"q": term})
     client.get(reverse("customers:detail", args=[ann.pk]))
@@ -108,7 +104,7 @@ def test_a_day_of_activity_leaves_no_personal_value_in_the_access_log(client, ag
     )
     case_services.case_assign(actor=dpo, case=case, handler=handler)
     case_services.case_start(actor=handler, case=case)
-    client.force_login(handler)
+    client = client_for(handler)
     client.get(reverse("requests:case", args=[case.pk]))
     client.get(reverse("customers:calls", args=[ann.pk]))
     client.get(reverse("customers:call_transcript", args=[call.pk]))
@@ -117,7 +113,7 @@ def test_a_day_of_activity_leaves_no_personal_value_in_the_access_log(client, ag
     other = CustomerFactory()
     reason = "Caller says her case is with a colleague on leave"
     client.post(reverse("customers:break_glass"), {"reference": other.reference, "reason": reason})
-    client.force_login(dpo)
+    client = client_for(dpo)
     client.get(reverse("customer_access", args=[ann.pk]))
     assert AccessEvent.objects.count() >= 12
     dumped = " ".join(str(v) for e in AccessEvent.objects.values() for v in e.values()).lower()

@@ -22,10 +22,8 @@ from privacy_portal.audit import (
 )
 from privacy_portal.models import AccessEvent, AccessEventText
 from privacy_portal.tasks import verify_audit_log
-from tests.access_log import chained
 from tests.factories import CustomerFactory
-from tests.privacy_portal.test_access_log_free_text import break_glass
-from tests.privacy_portal.test_tamper_evidence import behind_the_apps_back, make_events
+from tests.fixtures.access_log import behind_the_apps_back, break_glass, chained, make_events
 
 pytestmark = pytest.mark.django_db
 
@@ -55,8 +53,8 @@ def _forge(event: AccessEvent, text: str, details: dict) -> AccessEvent:
 
 
 @pytest.mark.parametrize("style", ["ids only", "commitments, guessed signature"])
-def test_a_reason_rewritten_with_a_forged_chained_scrub_entry_is_detected(client, handler, style):
-    (event,) = chained(break_glass(client, handler, CustomerFactory()))
+def test_a_reason_rewritten_with_a_forged_chained_scrub_entry_is_detected(client_for, handler, style):
+    (event,) = chained(break_glass(client_for, handler, CustomerFactory()))
     rewritten = "Routine check requested by the DPO."
     details = {"field": "text", "rows": 1, "redacted_entries": [event.pk]}
     if style != "ids only":
@@ -67,10 +65,10 @@ def test_a_reason_rewritten_with_a_forged_chained_scrub_entry_is_detected(client
     assert _problems() == {(event.pk, TEXT_REDACTED_UNRECORDED if style == "ids only" else TEXT_SCRUB_FORGED)}
 
 
-def test_a_genuine_scrub_entry_reused_for_another_rows_rewrite_is_detected(client, handler, dpo):
+def test_a_genuine_scrub_entry_reused_for_another_rows_rewrite_is_detected(client_for, handler, dpo):
     customer = CustomerFactory(last_name="Quibbleworthy")
-    erased = break_glass(client, handler, customer)
-    other = break_glass(client, handler, CustomerFactory(), "The customer rang about a late parcel today.")
+    erased = break_glass(client_for, handler, customer)
+    other = break_glass(client_for, handler, CustomerFactory(), "The customer rang about a late parcel today.")
     chained(erased, other)
     redact_free_text(customer_id=customer.pk, actor=dpo)
     genuine = AccessEventText.objects.get(event=erased).redaction_entry
@@ -84,9 +82,9 @@ def test_a_genuine_scrub_entry_reused_for_another_rows_rewrite_is_detected(clien
     assert _problems() == {(other.pk, TEXT_REDACTED_UNRECORDED)}
 
 
-def test_a_redacted_reason_rewritten_afterwards_is_detected(client, handler, dpo):
+def test_a_redacted_reason_rewritten_afterwards_is_detected(client_for, handler, dpo):
     customer = CustomerFactory(last_name="Quibbleworthy")
-    other = break_glass(client, handler, CustomerFactory(), "Her neighbour Mrs Quibbleworthy called instead.")
+    other = break_glass(client_for, handler, CustomerFactory(), "Her neighbour Mrs Quibbleworthy called instead.")
     chained(other)
     from requests.services.redaction import redactor_for
 

@@ -23,15 +23,11 @@ from privacy_portal.audit import (
     verify_chain,
 )
 from privacy_portal.models import AccessEvent, AccessEventText
-from tests.access_log import chained
 from tests.factories import CustomerFactory
-from tests.privacy_portal.test_tamper_evidence import behind_the_apps_back
-from tests.requests.test_erasure import erasure_case, find_everywhere, sign_off
+from tests.fixtures.access_log import REASON, SURNAME, behind_the_apps_back, break_glass, chained
+from tests.fixtures.erasure import erasure_case, find_everywhere, sign_off
 
 pytestmark = pytest.mark.django_db
-
-SURNAME = "Quibbleworthy"
-REASON = f"Mrs {SURNAME} phoned about her complaint; her handler is on leave today."
 
 
 @pytest.fixture(autouse=True)
@@ -39,16 +35,9 @@ def private_storage(settings, tmp_path):
     settings.PRIVATE_STORAGE_ROOT = tmp_path
 
 
-def break_glass(client, handler, customer, reason=REASON) -> AccessEvent:
-    client.force_login(handler)
-    response = client.post(reverse("customers:break_glass"), {"reference": customer.reference, "reason": reason})
-    assert response.status_code == 200 and b"Break-glass access" in response.content
-    return AccessEvent.objects.filter(action="break_glass").latest("pk")
-
-
-def test_the_reason_is_kept_beside_the_entry_and_the_chain_covers_its_salted_commitment(client, handler):
+def test_the_reason_is_kept_beside_the_entry_and_the_chain_covers_its_salted_commitment(client_for, handler):
     customer = CustomerFactory(last_name=SURNAME)
-    (event,) = chained(break_glass(client, handler, customer))
+    (event,) = chained(break_glass(client_for, handler, customer))
     row_values = " ".join(str(v) for v in AccessEvent.objects.filter(pk=event.pk).values().get().values())
     assert SURNAME not in row_values and "phoned" not in row_values
     text = AccessEventText.objects.get(event=event)
@@ -67,25 +56,25 @@ def test_free_text_can_never_reach_the_chained_row_even_in_bulk(agent):
         AccessEvent.objects.bulk_create([AccessEvent(user=agent, action="break_glass", reason=REASON)])
 
 
-def test_two_entries_with_the_same_reason_have_different_commitments(client, handler):
-    first = break_glass(client, handler, CustomerFactory())
-    second = break_glass(client, handler, CustomerFactory())
+def test_two_entries_with_the_same_reason_have_different_commitments(client_for, handler):
+    first = break_glass(client_for, handler, CustomerFactory())
+    second = break_glass(client_for, handler, CustomerFactory())
     assert first.reason_digest != second.reason_digest
 
 
-def test_the_dpo_pages_show_the_reason_from_the_side_table(client, handler, dpo, django_assert_max_num_queries):
+def test_the_dpo_pages_show_the_reason_from_the_side_table(client_for, handler, dpo, django_assert_max_num_queries):
     customer = CustomerFactory()
     for _ in range(3):
-        break_glass(client, handler, customer)
-    client.force_login(dpo)
+        break_glass(client_for, handler, customer)
+    client = client_for(dpo)
     assert REASON.encode() in client.get(reverse("home")).content
     with django_assert_max_num_queries(12):  # the reasons come with the entries, not one query each
         response = client.get(reverse("customer_access", args=[customer.pk]))
     assert response.content.count(b"handler is on leave") == 3
 
 
-def test_altering_the_reason_behind_the_applications_back_is_reported(client, handler):
-    (event,) = chained(break_glass(client, handler, CustomerFactory()))
+def test_altering_the_reason_behind_the_applications_back_is_reported(client_for, handler):
+    (event,) = chained(break_glass(client_for, handler, CustomerFactory()))
     behind_the_apps_back(
         "UPDATE privacy_portal_accesseventtext SET text = 'Routine check' WHERE event_id = %s", [event.pk]
     )
@@ -95,9 +84,9 @@ def test_altering_the_reason_behind_the_applications_back_is_reported(client, ha
         call_command("verify_audit_log", stdout=io.StringIO())
 
 
-def test_removing_the_reason_or_redacting_it_without_a_scrub_entry_is_reported(client, handler):
-    removed = break_glass(client, handler, CustomerFactory())
-    quietly_redacted = break_glass(client, handler, CustomerFactory())
+def test_removing_the_reason_or_redacting_it_without_a_scrub_entry_is_reported(client_for, handler):
+    removed = break_glass(client_for, handler, CustomerFactory())
+    quietly_redacted = break_glass(client_for, handler, CustomerFactory())
     chained(removed, quietly_redacted)
     behind_the_apps_back("DELETE FROM privacy_portal_accesseventtext WHERE event_id = %s", [removed.pk])
     behind_the_apps_back(
@@ -117,15 +106,15 @@ def test_removing_the_reason_or_redacting_it_without_a_scrub_entry_is_reported(c
         "DELETE FROM privacy_portal_accesseventtext",
     ],
 )
-def test_a_postgresql_trigger_keeps_the_text_until_erasure_redacts_it(client, handler, sql):
-    break_glass(client, handler, CustomerFactory())
+def test_a_postgresql_trigger_keeps_the_text_until_erasure_redacts_it(client_for, handler, sql):
+    break_glass(client_for, handler, CustomerFactory())
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql)
 
 
-def test_redaction_happens_once_and_a_second_run_changes_nothing(client, handler, dpo):
+def test_redaction_happens_once_and_a_second_run_changes_nothing(client_for, handler, dpo):
     customer = CustomerFactory()
-    event = break_glass(client, handler, customer)
+    event = break_glass(client_for, handler, customer)
     assert redact_free_text(customer_id=customer.pk, actor=dpo) == 1
     scrubs = AccessEvent.objects.filter(action="scrub").count()
     assert redact_free_text(customer_id=customer.pk, actor=dpo) == 0
@@ -149,13 +138,13 @@ def test_redaction_happens_once_and_a_second_run_changes_nothing(client, handler
 
 
 def test_after_erasure_a_surname_given_in_a_break_glass_reason_is_nowhere_and_the_chain_verifies(
-    client, agent, handler, dpo, django_capture_on_commit_callbacks
+    client_for, agent, handler, dpo, django_capture_on_commit_callbacks
 ):
     customer = CustomerFactory(first_name="Perpetua", last_name=SURNAME)
-    own = break_glass(client, handler, customer)
+    own = break_glass(client_for, handler, customer)
     # Another customer's opening whose reason names this one: redacted in place, the rest kept.
-    other = break_glass(client, handler, CustomerFactory(), f"Her neighbour Mrs {SURNAME} called for her instead.")
-    unrelated = break_glass(client, handler, CustomerFactory(), "The customer rang about a late parcel today.")
+    other = break_glass(client_for, handler, CustomerFactory(), f"Her neighbour Mrs {SURNAME} called for her instead.")
+    unrelated = break_glass(client_for, handler, CustomerFactory(), "The customer rang about a late parcel today.")
     chained(own, other, unrelated)
     assert ("privacy_portal_accesseventtext", "text", SURNAME) in find_everywhere([SURNAME])
     case = erasure_case(agent=agent, dpo=dpo, handler=handler, customer=customer)
@@ -177,6 +166,5 @@ def test_after_erasure_a_surname_given_in_a_break_glass_reason_is_nowhere_and_th
     out = io.StringIO()
     call_command("verify_audit_log", stdout=out)
     assert "intact" in out.getvalue()
-    client.force_login(dpo)
-    page = client.get(reverse("customer_access", args=[customer.pk])).content.decode()
+    page = client_for(dpo).get(reverse("customer_access", args=[customer.pk])).content.decode()
     assert "Redacted at erasure" in page and SURNAME not in page

@@ -16,7 +16,8 @@ from django import forms
 from django.urls import reverse
 
 from customers.services import customers as customer_services
-from privacy_portal import bounds, history_search
+from privacy_portal import bounds
+from privacy_portal.services import history_search
 from tests.factories import CustomerFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,7 +141,7 @@ def test_the_history_csv_refuses_a_hostile_filter_before_streaming_anything(clie
 def test_a_history_csv_whose_stream_fails_part_way_says_so_and_does_not_end_cleanly(
     client_for, auditor, a_change, monkeypatch
 ):
-    from privacy_portal import history_views
+    from privacy_portal.views import history as history_views
 
     monkeypatch.setattr(history_views, "EXPORT_PAGE_SIZE", 1)
     real_search = history_search.search
@@ -167,7 +168,7 @@ def test_a_history_csv_whose_stream_fails_part_way_says_so_and_does_not_end_clea
 
 @pytest.mark.django_db
 def test_a_history_csv_that_completes_has_no_warning_row(client_for, auditor, a_change, monkeypatch):
-    from privacy_portal import history_views
+    from privacy_portal.views import history as history_views
 
     monkeypatch.setattr(history_views, "EXPORT_PAGE_SIZE", 1)
     response = client_for(auditor).get(reverse("history_export"), {"kind": "customers.Customer"})

@@ -2,51 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import transaction
-from kombu import pools
 
 from privacy_portal.celery import app
 from privacy_portal.models import JobRun
 from privacy_portal.schedule import BEAT_SCHEDULE
 from privacy_portal.tasks import heartbeat
-
-
-def _reset_broker_connections() -> None:
-    # Connections and producers are pooled (kombu's global pools); drop them when the URL changes.
-    pools.reset()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def redis_worker():
-    """A worker thread consuming a private queue on the local Redis (the real broker)."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "task_default_queue")}
-    app.conf.update(broker_url=os.environ["TEST_REDIS_URL"], task_always_eager=False, task_default_queue=queue)
-    _reset_broker_connections()
-    try:
-        with start_worker(app, pool="solo", queues=[queue], perform_ping_check=False, loglevel="WARNING") as worker:
-            yield worker
-    finally:
-        app.conf.update(saved)
-        _reset_broker_connections()
-
-
-def wait_for(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
+from tests.fixtures.celery import wait_for
 
 
 @pytest.mark.django_db(transaction=True)

@@ -13,7 +13,7 @@ from django.db import connections, transaction
 from privacy_portal.audit import chain_pending, verify_chain
 from privacy_portal.models import GENESIS_HASH, AccessEvent
 from tests.factories import UserFactory
-from tests.privacy_portal.test_celery import redis_worker, wait_for  # noqa: F401 (fixture)
+from tests.fixtures.celery import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -126,7 +126,7 @@ def test_an_entry_committed_after_a_later_id_is_chained_in_the_next_run_not_skip
     assert_one_unforked_chain(2)
 
 
-def test_the_beat_task_chains_entries_on_a_real_worker(redis_worker):  # noqa: F811
+def test_the_beat_task_chains_entries_on_a_real_worker(redis_worker):
     from privacy_portal.tasks import chain_access_log
 
     user = UserFactory(role="agent")

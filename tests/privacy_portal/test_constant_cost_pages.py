@@ -18,7 +18,7 @@ from requests.models import Case, CaseNote, Complaint
 from requests.services import cases as svc
 from tests.factories import CaseFactory, ComplaintFactory, CustomerFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 MANY = 10_000
 MAX_PAGE_BYTES = 120_000  # a page of 50 entries; the unpaged case page was 1.8 MB at 10,000 rows
@@ -71,9 +71,9 @@ def busy_case(dpo, handler):
 
 
 def test_case_page_reads_the_same_few_statements_at_10000_history_rows_and_notes(
-    client, handler, busy_case, django_assert_max_num_queries
+    client_for, handler, busy_case, django_assert_max_num_queries
 ):
-    client.force_login(handler)
+    client = client_for(handler)
     url = reverse("requests:case", args=[busy_case.pk])
     client.get(url)  # warm: the first request of a session pays for its permissions
     with django_assert_max_num_queries(30):
@@ -87,9 +87,9 @@ def test_case_page_reads_the_same_few_statements_at_10000_history_rows_and_notes
 
 
 def test_case_page_pages_back_through_notes_and_timeline_without_repeating_or_skipping(
-    client, handler, busy_case, django_assert_max_num_queries
+    client_for, handler, busy_case, django_assert_max_num_queries
 ):
-    client.force_login(handler)
+    client = client_for(handler)
     url = reverse("requests:case", args=[busy_case.pk])
     first = client.get(url).content.decode()
     shown = set(re.findall(r"Note (\d+)<", first))
@@ -111,8 +111,8 @@ def test_case_page_pages_back_through_notes_and_timeline_without_repeating_or_sk
     assert min(int(n) for n in changes) == max(int(n) for n in next_changes) + 1
 
 
-def test_a_bad_cursor_shows_the_newest_page(client, handler, busy_case):
-    client.force_login(handler)
+def test_a_bad_cursor_shows_the_newest_page(client_for, handler, busy_case):
+    client = client_for(handler)
     response = client.get(
         reverse("requests:case", args=[busy_case.pk]), {"notes": "yesterday|x", "history": "nonsense"}
     )
@@ -146,9 +146,9 @@ def busy_customer(dpo):
 
 
 def test_customer_history_page_is_one_small_page_at_10000_changes_newest_first(
-    client, dpo, busy_customer, django_assert_max_num_queries
+    client_for, dpo, busy_customer, django_assert_max_num_queries
 ):
-    client.force_login(dpo)
+    client = client_for(dpo)
     url = reverse("customers:history", args=[busy_customer.pk])
     client.get(url)
     with django_assert_max_num_queries(20):
@@ -167,10 +167,10 @@ def test_customer_history_page_is_one_small_page_at_10000_changes_newest_first(
     assert entries_on(deep.content) == 50
 
 
-def test_customer_history_shows_what_each_contact_change_changed_across_a_page_boundary(client, dpo):
+def test_customer_history_shows_what_each_contact_change_changed_across_a_page_boundary(client_for, dpo):
     customer = CustomerFactory(town="Leeds")
     add_history(customer, 120, user=dpo, change=lambda r, i: setattr(r, "town", f"Town {i}"))
-    client.force_login(dpo)
+    client = client_for(dpo)
     url = reverse("customers:history", args=[customer.pk])
     first = client.get(url).content.decode()
     second = client.get(url, {"cursor": older_link(first.encode(), "cursor")}).content.decode()
@@ -180,9 +180,9 @@ def test_customer_history_shows_what_each_contact_change_changed_across_a_page_b
 
 
 def test_customer_page_reads_current_preferences_in_one_statement_at_10000_changes(
-    client, agent, busy_customer, django_assert_num_queries, django_assert_max_num_queries
+    client_for, agent, busy_customer, django_assert_num_queries, django_assert_max_num_queries
 ):
-    client.force_login(agent)
+    client = client_for(agent)
     url = reverse("customers:detail", args=[busy_customer.pk])
     client.get(url)
     with django_assert_max_num_queries(19):
@@ -207,9 +207,9 @@ def test_customer_page_reads_current_preferences_in_one_statement_at_10000_chang
 
 
 def test_auditor_reads_a_record_changed_10000_times_a_page_at_a_time(
-    client, auditor, dpo, busy_case, django_assert_max_num_queries
+    client_for, auditor, dpo, busy_case, django_assert_max_num_queries
 ):
-    client.force_login(auditor)
+    client = client_for(auditor)
     url = reverse("record_history", args=["requests.Case", busy_case.pk])
     client.get(url)
     with django_assert_max_num_queries(20):
@@ -222,11 +222,13 @@ def test_auditor_reads_a_record_changed_10000_times_a_page_at_a_time(
     assert f"Change {MANY - 51}" in older
 
 
-def test_complaint_page_timeline_is_paged_at_10000_history_rows(client, dpo, handler, django_assert_max_num_queries):
+def test_complaint_page_timeline_is_paged_at_10000_history_rows(
+    client_for, dpo, handler, django_assert_max_num_queries
+):
     complaint = ComplaintFactory()
     statuses = [Complaint.Status.INVESTIGATING, Complaint.Status.ACKNOWLEDGED]
     add_history(complaint, MANY, user=dpo, change=lambda r, i: setattr(r, "status", statuses[i % 2]))
-    client.force_login(dpo)
+    client = client_for(dpo)
     url = reverse("requests:complaint", args=[complaint.pk])
     client.get(url)
     with django_assert_max_num_queries(40):
@@ -237,10 +239,10 @@ def test_complaint_page_timeline_is_paged_at_10000_history_rows(client, dpo, han
     assert older_link(response.content, "history")
 
 
-def test_requests_i_logged_costs_the_same_with_1_and_100_open_cases(client, agent, django_assert_num_queries):
+def test_requests_i_logged_costs_the_same_with_1_and_100_open_cases(client_for, agent, django_assert_num_queries):
     from django.test.utils import CaptureQueriesContext
 
-    client.force_login(agent)
+    client = client_for(agent)
     url = reverse("requests:logged")
     CaseFactory(logged_by=agent, extended=True, stopped_days=3)
     client.get(url)

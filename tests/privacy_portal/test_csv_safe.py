@@ -21,7 +21,7 @@ def built_export(**kwargs):
 
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("customers", "requests", "privacy_portal")
+APPS = ("customers", "requests", "privacy_portal", "demo")
 
 
 @pytest.mark.parametrize(
@@ -36,6 +36,7 @@ APPS = ("customers", "requests", "privacy_portal")
         ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
         ("-2+3", "'-2+3"),
         ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
         ("+44 7911 123456", "+44 7911 123456"),
         ("-12.50", "-12.50"),
     ],
@@ -44,13 +45,14 @@ def test_the_csv_guard_quotes_formulas_and_leaves_blanks_and_numbers_alone(value
     assert csv_safe.safe_cell(value) == written
 
 
-# CSV files that are not for spreadsheets: machine feeds of hashes and the demo's own import file.
-NOT_FOR_SPREADSHEETS = {
-    "customers/services/feed.py",  # suppression hashes, loaded by marketing systems
-    "customers/services/ad_feed.py",  # SHA-256 hex of identifiers, uploaded to the ad platforms
-    "customers/demo.py",  # the demo's own purchase file, read back by the importer
-    "privacy_portal/csv_safe.py",
-}
+def test_the_line_writer_returns_each_guarded_line_for_streaming():
+    writer = csv_safe.line_writer()
+    assert writer.writerow(["=1+1", "", "+44 7911 123456"]) == "'=1+1,,+44 7911 123456\r\n"
+
+
+# Every CSV goes through the guard, machine feeds too (a hash or a code never starts like a
+# formula, so they are unchanged): only the guard itself calls csv.writer.
+NOT_FOR_SPREADSHEETS = {"privacy_portal/csv_safe.py"}
 
 
 def test_every_csv_the_portal_writes_goes_through_the_one_guard():
@@ -71,8 +73,8 @@ def test_blank_cells_of_the_access_exports_csvs_stay_blank(dpo, handler, setting
     import io
     import zipfile
 
+    from privacy_portal.private_storage import private_path
     from requests.services import cases
-    from requests.services.documents import private_path
     from tests.factories import CaseFactory, CustomerFactory
 
     settings.PRIVATE_STORAGE_ROOT = tmp_path

@@ -12,7 +12,6 @@ import datetime
 import psycopg
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 from django.core.signals import request_started
 from django.db import connection
@@ -21,7 +20,6 @@ from django.utils import timezone
 
 from customers.models import PreferenceChange
 from privacy_portal import legal
-from privacy_portal.roles import sync_role_groups
 from tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,8 +67,7 @@ def fault_after_view(settings):
 
 
 @pytest.fixture
-def agent():
-    sync_role_groups(Group, Permission)  # a transactional test starts from a flushed database
+def agent(role_groups):
     return UserFactory(role="agent")
 
 
@@ -87,10 +84,10 @@ def record_no_more_post(client, customer):
 
 
 def test_a_change_committed_before_the_connection_dropped_is_shown_as_done_not_as_a_deleted_session(
-    client, agent, fault_after_view
+    client_for, agent, fault_after_view
 ):
     customer = CustomerFactory()
-    client.force_login(agent)
+    client = client_for(agent)
     fault_after_view.fault = lambda request: terminate(backend_pid())
 
     response = record_no_more_post(client, customer)
@@ -105,10 +102,10 @@ def test_a_change_committed_before_the_connection_dropped_is_shown_as_done_not_a
 
 
 def test_a_session_deleted_during_the_request_is_not_brought_back_and_the_change_stands(
-    client, agent, fault_after_view
+    client_for, agent, fault_after_view
 ):
     customer = CustomerFactory()
-    client.force_login(agent)
+    client = client_for(agent)
     key = client.session.session_key
     # The user signs out in another tab while this request runs.
     fault_after_view.fault = lambda request: Session.objects.filter(session_key=key).delete()
@@ -122,10 +119,10 @@ def test_a_session_deleted_during_the_request_is_not_brought_back_and_the_change
     assert client.get(customer.get_absolute_url()).status_code == 302  # asked to sign in again
 
 
-def test_persistent_connections_are_health_checked_before_a_request_reuses_them(client, agent):
+def test_persistent_connections_are_health_checked_before_a_request_reuses_them(client_for, agent):
     assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
     customer = CustomerFactory()
-    client.force_login(agent)
+    client = client_for(agent)
     saved_max_age = connection.settings_dict["CONN_MAX_AGE"]
     connection.settings_dict["CONN_MAX_AGE"] = None  # persistent, as in production
     connection.close()

@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from customers.services import customers as customer_services
 from customers.services.preferences import preference_record
-from tests.factories import CustomerFactory
+from privacy_portal.models import AccessEvent
+from tests.factories import CaseFactory, CustomerFactory
 
 # Append-only logs are immutable instead of tracked; guardian's permission rows and the
 # historical models themselves are bookkeeping, not records.
@@ -52,14 +53,14 @@ def test_the_untracked_list_names_only_models_that_exist():
 
 
 @pytest.mark.django_db
-def test_the_customer_history_page_shows_who_changed_what_from_what_and_why(client, agent, dpo):
+def test_the_customer_history_page_shows_who_changed_what_from_what_and_why(client_for, agent, dpo):
     customer = CustomerFactory(town="York")
     customer_services.customer_update_contact(
         actor=dpo, customer_id=customer.pk, expected_version=1, reason="Moved house (letter)", town="Leeds"
     )
     preference_record(actor=agent, customer=customer, purpose="direct_marketing", channel="post", granted=False,
                       source="phone_call")  # fmt: skip
-    client.force_login(agent)
+    client = client_for(agent)
     response = client.get(reverse("customers:history", args=[customer.pk]))
     assert response.status_code == 200
     body = response.content.decode()
@@ -70,9 +71,9 @@ def test_the_customer_history_page_shows_who_changed_what_from_what_and_why(clie
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("role", "status"), [("auditor", 200), ("dpo", 200), ("itadmin", 404), ("handler", 404)])
-def test_customer_history_access_by_role(client, cast, role, status):
+def test_customer_history_access_by_role(client_for, cast, role, status):
     customer = CustomerFactory()
-    client.force_login(cast[role])
+    client = client_for(cast[role])
     assert client.get(reverse("customers:history", args=[customer.pk])).status_code == status
 
 
@@ -84,3 +85,34 @@ def test_a_long_change_reason_is_kept_whole(agent):
         actor=agent, customer_id=customer.pk, expected_version=1, reason=reason, town="Leeds"
     )
     assert customer.history.first().history_change_reason == reason.strip()
+
+
+@pytest.mark.django_db
+def test_reading_a_customers_change_history_on_the_audit_page_is_recorded_in_the_access_log(client_for, auditor, agent):
+    customer = CustomerFactory(town="York")
+    customer_services.customer_update_contact(
+        actor=agent, customer_id=customer.pk, expected_version=1, reason="Moved", town="Leeds"
+    )
+    response = client_for(auditor).get(reverse("record_history", args=["customers.Customer", customer.pk]))
+    assert response.status_code == 200 and "York" in response.content.decode()
+    event = AccessEvent.objects.get(user=auditor)
+    assert (event.action, event.customer_id, event.object_type, event.object_id) == (
+        AccessEvent.Action.VIEW_HISTORY,
+        customer.pk,
+        "customers.Customer",
+        customer.pk,
+    )
+
+
+@pytest.mark.django_db
+def test_reading_a_cases_history_on_the_audit_page_is_recorded_against_its_customer(client_for, auditor):
+    case = CaseFactory()
+    response = client_for(auditor).get(reverse("record_history", args=["requests.Case", case.pk]))
+    assert response.status_code == 200
+    event = AccessEvent.objects.get(user=auditor)
+    assert (event.action, event.customer_id, event.object_type, event.object_id) == (
+        AccessEvent.Action.VIEW_HISTORY,
+        case.customer_id,
+        "requests.Case",
+        case.pk,
+    )

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from customers.services import customers as customer_services
 from customers.services.preferences import preference_record
-from privacy_portal import history_search
+from privacy_portal.services import history_search
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,9 +71,9 @@ def test_keyset_paging_visits_every_row_once_across_tables(changes):
     assert len(seen) == len(set((r.kind, r.history_id) for r in seen)) >= 5
 
 
-def test_the_page_lists_changes_and_links_each_to_its_readable_history(client, auditor, agent, changes):
+def test_the_page_lists_changes_and_links_each_to_its_readable_history(client_for, auditor, agent, changes):
     a, _ = changes
-    client.force_login(auditor)
+    client = client_for(auditor)
     response = client.get(reverse("history_search"), {"staff": agent.pk})
     body = response.content.decode()
     assert (
@@ -83,16 +83,16 @@ def test_the_page_lists_changes_and_links_each_to_its_readable_history(client, a
     assert "York" in detail and "Leeds" in detail and "Moved" in detail
 
 
-def test_the_period_downloads_as_csv(client, auditor, changes):
-    client.force_login(auditor)
+def test_the_period_downloads_as_csv(client_for, auditor, changes):
+    client = client_for(auditor)
     response = client.get(reverse("history_export"), {"kind": "customers.Customer"})
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == ["when", "staff_id", "kind", "record_id", "change", "reason"]
     assert {r[5] for r in rows[1:]} >= {"Moved", "Letter"}
 
 
-def test_a_record_id_without_a_kind_is_refused_with_a_message(client, auditor):
-    client.force_login(auditor)
+def test_a_record_id_without_a_kind_is_refused_with_a_message(client_for, auditor):
+    client = client_for(auditor)
     body = client.get(reverse("history_search"), {"record": 5}).content.decode()
     assert "Choose the kind of record" in body
 
@@ -100,8 +100,8 @@ def test_a_record_id_without_a_kind_is_refused_with_a_message(client, auditor):
 @pytest.mark.parametrize(
     ("role", "status"), [("auditor", 200), ("dpo", 200), ("agent", 403), ("handler", 403), ("itadmin", 403)]
 )
-def test_history_search_by_role(client, cast, role, status):
-    client.force_login(cast[role])
+def test_history_search_by_role(client_for, cast, role, status):
+    client = client_for(cast[role])
     assert client.get(reverse("history_search")).status_code == status
     assert client.get(reverse("history_export")).status_code == status
 
@@ -134,3 +134,15 @@ def test_rows_of_different_kinds_at_the_same_instant_page_without_loss_or_repeat
             break
     assert [(r.kind, r.history_id) for r in seen] == [(r.kind, r.history_id) for r in everything]
     assert {r.kind for r in seen} >= {"customers.Customer", "customers.PreferenceChange"}
+
+
+def test_the_history_csv_quotes_a_reason_a_spreadsheet_would_run_as_a_formula(client_for, auditor, agent):
+    customer = CustomerFactory(town="York")
+    customer_services.customer_update_contact(
+        actor=agent, customer_id=customer.pk, expected_version=1, reason='=HYPERLINK("http://x")', town="Leeds"
+    )
+    response = client_for(auditor).get(reverse("history_export"), {"kind": "customers.Customer"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    reasons = {r[5] for r in rows[1:]}
+    assert '\'=HYPERLINK("http://x")' in reasons
+    assert not any(reason.startswith(("=", "+", "-", "@")) for reason in reasons)

@@ -9,15 +9,11 @@ import pytest
 from axes.models import AccessAttempt
 from django.urls import reverse
 
-from privacy_portal import services
+from privacy_portal.services import staff as services
 from privacy_portal.templatetags.durations import in_words
-from tests.factories import PASSWORD
+from tests.fixtures.sign_in import sign_in
 
 pytestmark = pytest.mark.django_db
-
-
-def sign_in(client, username, password=PASSWORD):
-    return client.post(reverse("login"), {"username": username, "password": password})
 
 
 def lock_out(client, settings, user):

@@ -13,6 +13,7 @@ from tests.factories import CaseFactory, CustomerFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.slow  # a walk over every page
 def test_every_page_a_signed_in_member_of_staff_gets_is_private_and_never_stored(client_for, dpo):
     client = client_for(dpo)
     client.raise_request_exception = False

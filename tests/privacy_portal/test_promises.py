@@ -260,7 +260,7 @@ def _screening(*, late: bool) -> Made:
         )  # fmt: skip
     screening = CampaignScreening.objects.create(
         screened_by=dpo, screened_at=at(), source_name="list.csv", source_sha256="0" * 64,
-        tps_file=files["tps"], ctps_file=files["ctps"], rows=10, allowed=9, blocked=1,
+        tps_file=files["tps"], ctps_file=files["ctps"], rows=10, allowed=9, blocked=1, status="done",
     )  # fmt: skip
     return Made("customers.CampaignScreening", screening.pk)
 
@@ -408,6 +408,7 @@ def test_a_daily_job_is_not_measurable_before_any_job_has_run_and_counted_from_t
     assert outcome.status == BROKEN and outcome.broken == 10
 
 
+@pytest.mark.slow
 def test_the_demo_report_shows_a_late_opt_out_a_late_request_and_an_unreviewed_break_glass(settings, tmp_path):
     import io
 
@@ -424,3 +425,31 @@ def test_the_demo_report_shows_a_late_opt_out_a_late_request_and_an_unreviewed_b
     report = promise_report(Period(TODAY - datetime.timedelta(days=60), TODAY), today=TODAY)
     for key in ("optout_email_phone", "requests_on_time", "break_glass_reviewed"):
         assert report.outcome(key).status == BROKEN, key
+
+
+def _read(user: User, when: datetime.datetime) -> AccessEvent:
+    return AccessEvent.objects.create(
+        user=user, action=AccessEvent.Action.VIEW_CUSTOMER, customer_id=CustomerFactory().pk, at=when
+    )
+
+
+def test_an_auditors_reads_count_from_the_first_uk_midnight_after_the_engagements_end():
+    """Read per account through its own index: the boundary is the day after the end date, in UK time."""
+    ends = DAY - datetime.timedelta(days=5)
+    auditor = UserFactory(role=User.Role.AUDITOR, access_ends_on=ends)
+    _read(auditor, at(ends, 23))  # the engagement's last day: within it
+    after = _read(auditor, at(ends + datetime.timedelta(days=1), 0))
+    # Another auditor still within the engagement, reading the same day: not an exception.
+    _read(UserFactory(role=User.Role.AUDITOR, access_ends_on=PERIOD.end + datetime.timedelta(days=1)), at())
+    outcome = check_outcome(next(c for c in REGISTER if c.key == "auditor_within_engagement"), PERIOD, TODAY)
+    assert [e.id for e in outcome.measurement.exceptions] == [after.pk]
+
+
+def test_an_accounts_reads_before_its_approval_are_exceptions_and_those_after_are_not():
+    agent = UserFactory(role=User.Role.AGENT, approved_at=at(DAY, 12))
+    before = _read(agent, at(DAY, 11))
+    _read(agent, at(DAY, 13))
+    # Approved before the period: none of its entries can break the promise.
+    _read(UserFactory(role=User.Role.AGENT, approved_at=at(PERIOD.start, 0) - datetime.timedelta(days=1)), at())
+    outcome = check_outcome(next(c for c in REGISTER if c.key == "accounts_approved"), PERIOD, TODAY)
+    assert [e.id for e in outcome.measurement.exceptions] == [before.pk]

@@ -15,7 +15,7 @@ from django.urls import reverse
 from customers.models import Recipient
 from privacy_portal import legal
 from privacy_portal.models import PrivacyNoticeVersion, ProcessingActivity
-from privacy_portal.register import (
+from privacy_portal.services.register import (
     ERR_DATE_TAKEN,
     ERR_LABEL_TAKEN,
     ERR_REASON,

@@ -16,7 +16,7 @@ from privacy_portal.auth import SESSION_PERMISSIONS_KEY
 from privacy_portal.middleware import SESSION_STAMP_INTERVAL_SECONDS
 from privacy_portal.models import User
 from privacy_portal.roles import group_name
-from privacy_portal.services import staff_update
+from privacy_portal.services.staff import staff_update
 from requests.services import cases as svc
 from tests.factories import CaseFactory, CustomerFactory
 
@@ -29,15 +29,15 @@ def session_writes(queries) -> list[str]:
     ]
 
 
-def test_a_page_that_does_nothing_costs_two_statements_on_a_warm_session(client, agent, django_assert_num_queries):
-    client.force_login(agent)
+def test_a_page_that_does_nothing_costs_two_statements_on_a_warm_session(client_for, agent, django_assert_num_queries):
+    client = client_for(agent)
     client.get(reverse("customers:search"))
     with django_assert_num_queries(2):  # the session and the user; no permission query, no session save
         assert client.get(reverse("customers:search")).status_code == 200
 
 
-def test_the_idle_stamp_is_written_at_most_once_a_minute(client, agent):
-    client.force_login(agent)
+def test_the_idle_stamp_is_written_at_most_once_a_minute(client_for, agent):
+    client = client_for(agent)
     url = reverse("customers:search")
     client.get(url)
     with CaptureQueriesContext(connection) as queries:
@@ -53,8 +53,8 @@ def test_the_idle_stamp_is_written_at_most_once_a_minute(client, agent):
     assert timezone.now().timestamp() - client.session["last_seen"] < 5
 
 
-def test_a_role_taken_away_is_refused_at_the_very_next_request(client, agent, itadmin):
-    client.force_login(agent)
+def test_a_role_taken_away_is_refused_at_the_very_next_request(client_for, agent, itadmin):
+    client = client_for(agent)
     url = reverse("customers:search")
     assert client.get(url).status_code == 200
     assert SESSION_PERMISSIONS_KEY in client.session  # the permissions are being kept
@@ -62,11 +62,11 @@ def test_a_role_taken_away_is_refused_at_the_very_next_request(client, agent, it
     assert client.get(url).status_code == 403
 
 
-def test_a_new_role_is_seen_at_the_next_request(client, itadmin, dpo):
-    from privacy_portal.services import staff_approve
+def test_a_new_role_is_seen_at_the_next_request(client_for, itadmin, dpo):
+    from privacy_portal.services.staff import staff_approve
 
     clerk = User.objects.create_user("clerk", role="")
-    client.force_login(clerk)
+    client = client_for(clerk)
     url = reverse("customers:search")
     assert client.get(url).status_code == 403
     staff_update(actor=itadmin, user=clerk, role="agent", is_active=True, access_ends_on=None, reason="Joined")
@@ -74,8 +74,8 @@ def test_a_new_role_is_seen_at_the_next_request(client, itadmin, dpo):
     assert client.get(url).status_code == 200
 
 
-def test_kept_permissions_are_read_again_after_a_minute(client, agent):
-    client.force_login(agent)
+def test_kept_permissions_are_read_again_after_a_minute(client_for, agent):
+    client = client_for(agent)
     url = reverse("customers:search")
     assert client.get(url).status_code == 200
     # A group edited directly (not through the staff pages): seen once the minute is over.
@@ -86,18 +86,18 @@ def test_kept_permissions_are_read_again_after_a_minute(client, agent):
     assert client.get(url).status_code == 403
 
 
-def test_a_handler_taken_off_a_case_loses_its_customer_at_the_next_request(client, dpo, handler, other_handler):
+def test_a_handler_taken_off_a_case_loses_its_customer_at_the_next_request(client_for, dpo, handler, other_handler):
     case = svc.case_assign(actor=dpo, case=CaseFactory(), handler=handler)
-    client.force_login(handler)
+    client = client_for(handler)
     url = reverse("customers:detail", args=[case.customer_id])
     assert client.get(url).status_code == 200
     svc.case_assign(actor=dpo, case=case, handler=other_handler)
     assert client.get(url).status_code == 404
 
 
-def test_customer_page_reads_a_handlers_grants_on_the_customer_in_one_statement(client, dpo, handler):
+def test_customer_page_reads_a_handlers_grants_on_the_customer_in_one_statement(client_for, dpo, handler):
     case = svc.case_assign(actor=dpo, case=CaseFactory(), handler=handler)
-    client.force_login(handler)
+    client = client_for(handler)
     url = reverse("customers:detail", args=[case.customer_id])
     client.get(url)
     with CaptureQueriesContext(connection) as queries:
@@ -114,9 +114,9 @@ def test_customer_page_reads_a_handlers_grants_on_the_customer_in_one_statement(
     assert len(queries) <= 19
 
 
-def test_an_agent_without_grants_still_sees_no_case_file_links(client, agent):
+def test_an_agent_without_grants_still_sees_no_case_file_links(client_for, agent):
     customer = CustomerFactory()
-    client.force_login(agent)
+    client = client_for(agent)
     response = client.get(reverse("customers:detail", args=[customer.pk]))
     assert response.status_code == 200
     assert reverse("customers:calls", args=[customer.pk]).encode() not in response.content

@@ -17,12 +17,11 @@ from customers.models import Call, Customer, Purchase
 from privacy_portal import legal
 from privacy_portal.audit import chain_pending, verify_chain
 from privacy_portal.models import AccessEvent, JobRun
+from privacy_portal.private_storage import private_path
 from privacy_portal.retention import NOT_SCHEDULED, SCHEDULE, retention_apply, unaccounted
 from privacy_portal.schedule import BEAT_SCHEDULE
 from requests.models import Case, CaseCorrespondence, CaseDocument, CaseNote, Complaint, IcoCase, IcoDeadline
-from requests.services.documents import private_path
 from tests.factories import CallFactory, CaseFactory, ComplaintFactory, CustomerFactory, PurchaseFactory
-from tests.privacy_portal.test_celery import redis_worker  # noqa: F401  (the real-worker fixture)
 
 NOW = timezone.make_aware(datetime.datetime(2032, 6, 15, 12, 0))
 SIX_YEARS_AGO = timezone.localdate(NOW) - relativedelta(years=legal.CASE_FILE_RETENTION_YEARS)
@@ -181,7 +180,7 @@ def test_the_customer_record_itself_is_not_touched_by_the_schedule():
 @pytest.mark.usefixtures("redis_worker")
 def test_the_nightly_task_runs_on_a_real_worker_and_records_its_counts():
     from privacy_portal.tasks import apply_retention_schedule
-    from tests.privacy_portal.test_celery import wait_for
+    from tests.fixtures.celery import wait_for
 
     CallFactory(started_at=timezone.now() - relativedelta(months=7))
     apply_retention_schedule.delay()

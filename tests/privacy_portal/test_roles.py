@@ -41,30 +41,30 @@ def test_every_role_has_permissions_declared():
 
 
 @pytest.mark.parametrize("role", list(HOME_HEADINGS))
-def test_each_role_lands_on_its_own_home_page(client, cast, role):
-    client.force_login(cast[role])
+def test_each_role_lands_on_its_own_home_page(client_for, cast, role):
+    client = client_for(cast[role])
     response = client.get(reverse("home"))
     assert response.status_code == 200
     assert HOME_HEADINGS[role] in response.content
 
 
-def test_staff_member_without_a_role_is_refused(client, nobody):
-    client.force_login(nobody)
+def test_staff_member_without_a_role_is_refused(client_for, nobody):
+    client = client_for(nobody)
     assert client.get(reverse("home")).status_code == 403
 
 
 @pytest.mark.parametrize("role", ["agent", "handler", "dpo", "auditor", "nobody"])
-def test_only_the_it_admin_reaches_the_staff_pages(client, cast, role):
-    client.force_login(cast[role])
+def test_only_the_it_admin_reaches_the_staff_pages(client_for, cast, role):
+    client = client_for(cast[role])
     for url in (reverse("staff_list"), reverse("staff_create"), reverse("staff_edit", args=[cast["agent"].pk])):
         assert client.get(url).status_code == 403, (role, url)
     assert client.post(reverse("staff_reset_mfa", args=[cast["agent"].pk])).status_code == 403
 
 
-def test_navigation_shows_staff_link_only_to_the_it_admin(client, agent, itadmin):
-    client.force_login(itadmin)
+def test_navigation_shows_staff_link_only_to_the_it_admin(client_for, agent, itadmin):
+    client = client_for(itadmin)
     assert b'href="/staff/"' in client.get(reverse("home")).content
-    client.force_login(agent)
+    client = client_for(agent)
     assert b'href="/staff/"' not in client.get(reverse("home")).content
 
 

@@ -13,13 +13,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from privacy_portal.middleware import MSG_ACCOUNT_ENDED, MSG_IDLE
 from privacy_portal.models import User
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import UserFactory
+from tests.fixtures.sign_in import sign_in
 
 pytestmark = pytest.mark.django_db
-
-
-def sign_in(client, username, password=PASSWORD, **extra):
-    return client.post(reverse("login"), {"username": username, "password": password, **extra})
 
 
 def test_sign_in_page_renders(client):
@@ -70,8 +67,8 @@ def test_next_parameter_is_followed_only_on_this_site(client, agent):
     assert response["Location"] == "/staff/"
 
 
-def test_sign_out_needs_post(client, agent):
-    client.force_login(agent)
+def test_sign_out_needs_post(client_for, agent):
+    client = client_for(agent)
     response = client.get(reverse("logout"))
     assert response.status_code == 405
     assert b"not available this way" in response.content
@@ -88,8 +85,8 @@ def test_auditor_cannot_sign_in_after_the_engagement_ends(client, db):
     assert response.status_code == 401
 
 
-def test_auditor_session_ends_when_the_engagement_ends(client, auditor):
-    client.force_login(auditor)
+def test_auditor_session_ends_when_the_engagement_ends(client_for, auditor):
+    client = client_for(auditor)
     assert client.get(reverse("home")).status_code == 200
     auditor.access_ends_on = timezone.localdate() - datetime.timedelta(days=1)
     auditor.save()
@@ -131,20 +128,20 @@ def test_forged_csrf_token_gets_a_clear_403(agent):
     from django.test import Client
 
     csrf_client = Client(enforce_csrf_checks=True)
-    response = csrf_client.post(reverse("login"), {"username": agent.username, "password": PASSWORD})
+    response = sign_in(csrf_client, agent.username)
     assert response.status_code == 403
     assert b"This form could not be accepted" in response.content
 
 
-def test_unknown_url_gets_the_portal_404(client, agent):
-    client.force_login(agent)
+def test_unknown_url_gets_the_portal_404(client_for, agent):
+    client = client_for(agent)
     response = client.get("/no/such/page/")
     assert response.status_code == 404
     assert b"Page not found" in response.content
 
 
-def test_missing_permission_gets_the_portal_403(client, agent):
-    client.force_login(agent)
+def test_missing_permission_gets_the_portal_403(client_for, agent):
+    client = client_for(agent)
     response = client.get(reverse("staff_list"))
     assert response.status_code == 403
     assert b"You do not have access to this page" in response.content

@@ -12,18 +12,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from privacy_portal import services
 from privacy_portal.models import User
+from privacy_portal.services import staff as services
 from tests.factories import UserFactory
+from tests.fixtures.sign_in import sign_in
 
 pytestmark = pytest.mark.django_db
 
 
-def test_staff_list_shows_accounts_in_a_fixed_number_of_queries(client, itadmin, agent, django_assert_max_num_queries):
+def test_staff_list_shows_accounts_in_a_fixed_number_of_queries(
+    client_for, itadmin, agent, django_assert_max_num_queries
+):
     from tests.factories import UserFactory
 
     UserFactory.create_batch(20, role="agent")
-    client.force_login(itadmin)
+    client = client_for(itadmin)
     with django_assert_max_num_queries(10):
         response = client.get(reverse("staff_list"))
     assert response.status_code == 200
@@ -39,9 +42,9 @@ def _link_from(mail_message) -> str:
 
 
 def test_it_admin_creates_an_agent_who_gets_the_role_group_but_no_password(
-    client, itadmin, django_capture_on_commit_callbacks
+    client_for, itadmin, django_capture_on_commit_callbacks
 ):
-    client.force_login(itadmin)
+    client = client_for(itadmin)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("staff_create"), NEW_AGENT)
     assert response.status_code == 302
@@ -54,9 +57,9 @@ def test_it_admin_creates_an_agent_who_gets_the_role_group_but_no_password(
 
 
 def test_the_new_member_sets_a_password_through_the_one_time_link_and_waits_for_the_dpo(
-    client, itadmin, dpo, django_capture_on_commit_callbacks
+    client_for, itadmin, dpo, django_capture_on_commit_callbacks
 ):
-    client.force_login(itadmin)
+    client = client_for(itadmin)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("staff_create"), NEW_AGENT)
     link = _link_from(mail.outbox[0])
@@ -67,20 +70,20 @@ def test_the_new_member_sets_a_password_through_the_one_time_link_and_waits_for_
                                   "new_password2": "a-long-unusual-passphrase-42"})  # fmt: skip
     assert response.status_code == 302
     assert client.get(path).status_code == 400  # used once, then dead
-    signed = client.post(reverse("login"), {"username": "newbie", "password": "a-long-unusual-passphrase-42"})
+    signed = sign_in(client, "newbie", "a-long-unusual-passphrase-42")
     assert signed.status_code == 401 and b"waiting for the DPO" in signed.content
-    client.force_login(dpo)
+    client = client_for(dpo)
     newbie = User.objects.get(username="newbie")
     assert client.post(reverse("staff_approvals"), {"user": newbie.pk}).status_code == 302
     newbie.refresh_from_db()
     assert newbie.approved_by == dpo and not newbie.awaiting_approval
     client.logout()
-    signed = client.post(reverse("login"), {"username": "newbie", "password": "a-long-unusual-passphrase-42"})
+    signed = sign_in(client, "newbie", "a-long-unusual-passphrase-42")
     assert signed.status_code == 302
 
 
-def test_a_weak_password_is_refused_on_the_set_password_page(client, itadmin, django_capture_on_commit_callbacks):
-    client.force_login(itadmin)
+def test_a_weak_password_is_refused_on_the_set_password_page(client_for, itadmin, django_capture_on_commit_callbacks):
+    client = client_for(itadmin)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("staff_create"), NEW_AGENT)
     path = _link_from(mail.outbox[0]).split("8000", 1)[-1]
@@ -128,21 +131,21 @@ def test_moving_someone_into_a_customer_data_role_needs_approval_again(itadmin, 
 
 
 @pytest.mark.parametrize("role", ["agent", "handler", "auditor", "itadmin"])
-def test_only_the_dpo_sees_the_approvals_page(client, cast, role):
-    client.force_login(cast[role])
+def test_only_the_dpo_sees_the_approvals_page(client_for, cast, role):
+    client = client_for(cast[role])
     assert client.get(reverse("staff_approvals")).status_code == 403
 
 
-def test_creating_an_auditor_needs_an_end_date(client, itadmin):
-    client.force_login(itadmin)
+def test_creating_an_auditor_needs_an_end_date(client_for, itadmin):
+    client = client_for(itadmin)
     response = client.post(reverse("staff_create"), {**NEW_AGENT, "username": "extaudit", "role": "auditor"})
     assert response.status_code == 200
     assert services.ERR_AUDITOR_NEEDS_END.encode() in response.content
     assert not User.objects.filter(username="extaudit").exists()
 
 
-def test_changing_a_role_records_who_and_why(client, itadmin, agent):
-    client.force_login(itadmin)
+def test_changing_a_role_records_who_and_why(client_for, itadmin, agent):
+    client = client_for(itadmin)
     response = client.post(
         reverse("staff_edit", args=[agent.pk]),
         {"role": "handler", "is_active": "on", "access_ends_on": "", "reason": "Moved to the privacy team"},
@@ -156,8 +159,8 @@ def test_changing_a_role_records_who_and_why(client, itadmin, agent):
     assert latest.history_change_reason == "Moved to the privacy team"
 
 
-def test_a_role_change_needs_a_reason(client, itadmin, agent):
-    client.force_login(itadmin)
+def test_a_role_change_needs_a_reason(client_for, itadmin, agent):
+    client = client_for(itadmin)
     response = client.post(reverse("staff_edit", args=[agent.pk]), {"role": "dpo", "is_active": "on", "reason": ""})
     assert response.status_code == 200
     agent.refresh_from_db()
@@ -183,26 +186,26 @@ def test_an_end_date_in_the_past_is_refused(itadmin, auditor):
         )
 
 
-def test_reset_second_factor_removes_devices_and_needs_post(client, itadmin, agent):
+def test_reset_second_factor_removes_devices_and_needs_post(client_for, itadmin, agent):
     TOTPDevice.objects.create(user=agent, name="phone", confirmed=True)
-    client.force_login(itadmin)
+    client = client_for(itadmin)
     assert client.get(reverse("staff_reset_mfa", args=[agent.pk])).status_code == 405
     response = client.post(reverse("staff_reset_mfa", args=[agent.pk]))
     assert response.status_code == 302
     assert not TOTPDevice.objects.filter(user=agent).exists()
 
 
-def test_a_second_factor_reset_is_in_the_account_history_with_who_did_it(client, itadmin, agent):
+def test_a_second_factor_reset_is_in_the_account_history_with_who_did_it(client_for, itadmin, agent):
     TOTPDevice.objects.create(user=agent, name="phone", confirmed=True)
-    client.force_login(itadmin)
+    client = client_for(itadmin)
     client.post(reverse("staff_reset_mfa", args=[agent.pk]))
     record = agent.history.order_by("-history_date", "-history_id").first()
     assert record.history_user == itadmin
     assert record.history_change_reason == services.MFA_RESET_REASON.format(devices=1)
 
 
-def test_editing_an_unknown_account_is_404(client, itadmin):
-    client.force_login(itadmin)
+def test_editing_an_unknown_account_is_404(client_for, itadmin):
+    client = client_for(itadmin)
     assert client.get(reverse("staff_edit", args=[999999])).status_code == 404
 
 
@@ -217,15 +220,10 @@ def mail_server_down(settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_with_the_mail_server_down_the_account_is_created_and_the_it_admin_is_told_the_link_was_not_sent(
-    client, mail_server_down
+    client_for, mail_server_down, role_groups
 ):
-    from django.contrib.auth.models import Group, Permission
-
-    from privacy_portal.roles import sync_role_groups
-
-    sync_role_groups(Group, Permission)  # a transactional test starts from a flushed database
     itadmin = UserFactory(role="itadmin")
-    client.force_login(itadmin)
+    client = client_for(itadmin)
     response = client.post(reverse("staff_create"), NEW_AGENT, follow=True)
     assert response.status_code == 200  # not a server error after the account was committed
     page = response.content.decode()

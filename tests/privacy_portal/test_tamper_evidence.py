@@ -14,7 +14,7 @@ from django.db.utils import DatabaseError
 from privacy_portal.audit import ALTERED, BROKEN_LINK, audit_scrub, chain_pending, verify_chain
 from privacy_portal.models import GENESIS_HASH, AccessEvent, JobRun
 from privacy_portal.tasks import verify_audit_log
-from tests.access_log import chained
+from tests.fixtures.access_log import behind_the_apps_back, chained, make_events
 
 pytestmark = pytest.mark.django_db
 
@@ -24,13 +24,6 @@ def private_storage(settings, tmp_path):
     """The nightly job writes the chain's checkpoint under private storage: a test's own."""
     settings.PRIVATE_STORAGE_ROOT = tmp_path
     return tmp_path
-
-
-def make_events(user, n=5):
-    """`n` entries, chained."""
-    return chained(
-        *(AccessEvent.objects.create(user=user, action="view_customer", customer_id=i) for i in range(1, n + 1))
-    )
 
 
 def test_each_entry_is_chained_to_the_one_before(agent):
@@ -59,14 +52,6 @@ def test_an_entry_is_written_unchained_and_reported_pending_not_broken(agent):
     call_command("verify_audit_log", stdout=out)
     assert "Chained 1 pending entries" in out.getvalue() and "pending (" not in out.getvalue()
     assert verify_chain().pending == 0
-
-
-def behind_the_apps_back(sql, params):
-    """Alter the table directly, as a DBA with superuser rights could (the trigger bypassed)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(sql, params)
-        cursor.execute("SET LOCAL session_replication_role = DEFAULT")
 
 
 def test_verification_catches_a_row_altered_behind_the_applications_back(agent):

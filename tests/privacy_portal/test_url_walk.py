@@ -41,6 +41,7 @@ def test_the_walk_finds_the_portal_routes():
     assert {"home", "login", "staff_list", "staff_edit"} <= names
 
 
+@pytest.mark.slow  # a walk over every protected route
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "route",
@@ -91,6 +92,7 @@ PUBLIC_ROUTE_NAMES = [
 ]
 
 
+@pytest.mark.slow  # a walk over every admin route
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "route", [r for r in ROUTES if r.namespace == ADMIN_NAMESPACE and r.name != "login"], ids=lambda r: r.pattern
@@ -104,6 +106,7 @@ def test_anonymous_visitor_is_sent_to_admin_sign_in(client, route):
             assert "/django-admin/login/" in response["Location"]
 
 
+@pytest.mark.slow  # a walk over every route that changes something
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "route",
@@ -118,7 +121,7 @@ def test_anonymous_visitor_is_sent_to_admin_sign_in(client, route):
     ],
     ids=lambda r: r.pattern,
 )
-def test_an_auditor_can_change_nothing_anywhere(client, auditor, route):
+def test_an_auditor_can_change_nothing_anywhere(client_for, auditor, route):
     """Auditors read everything and change nothing: every POST is refused (403, or 405 where
     the page only reads)."""
     from tests.factories import CaseFactory, CustomerFactory
@@ -129,6 +132,6 @@ def test_an_auditor_can_change_nothing_anywhere(client, auditor, route):
     path = route.sample_path().replace("/1/", f"/{customer.pk}/")
     if route.pattern.startswith("cases/"):
         path = route.sample_path().replace("/1/", f"/{case.pk}/").replace("/x/", "/start/")
-    client.force_login(auditor)
+    client = client_for(auditor)
     response = client.post(path, {})
     assert response.status_code in (403, 405), (route.pattern, response.status_code)

@@ -7,8 +7,7 @@ import pytest
 from django.urls import reverse
 
 from requests.models import CaseCorrespondence, MessageTemplate
-from tests.public.test_complaint_form import complaint_data
-from tests.smtp import smtp_server  # noqa: F401 (fixture)
+from tests.fixtures.complaint_form import complaint_data
 
 EDIT = reverse("requests:message_template", args=["complaint_ack"])
 
@@ -18,7 +17,7 @@ def test_the_dpo_edits_a_template_and_the_next_message_uses_the_new_version(
     client,
     client_for,
     dpo,
-    smtp_server,  # noqa: F811
+    smtp_server,
 ):
     staff = client_for(dpo)
     assert staff.get(reverse("requests:message_templates")).status_code == 200

@@ -16,7 +16,6 @@ from privacy_portal import legal
 from requests.models import Case, CaseCorrespondence, PublicSubmission, VerificationCode
 from requests.services import public as svc
 from tests.factories import CustomerFactory
-from tests.smtp import smtp_server  # noqa: F401 (fixture)
 
 URL = reverse("public_requests:request")
 
@@ -38,7 +37,7 @@ def submit(client, **overrides):
 
 
 @pytest.mark.django_db
-def test_a_request_becomes_a_case_once_the_emailed_code_is_entered(client, smtp_server):  # noqa: F811
+def test_a_request_becomes_a_case_once_the_emailed_code_is_entered(client, smtp_server):
     verify_url = submit(client)
     assert not Case.objects.exists()
     code = _code(smtp_server)
@@ -58,7 +57,7 @@ def test_a_request_becomes_a_case_once_the_emailed_code_is_entered(client, smtp_
 
 
 @pytest.mark.django_db
-def test_the_request_is_received_the_day_it_was_submitted_not_the_day_it_was_verified(client, smtp_server):  # noqa: F811
+def test_the_request_is_received_the_day_it_was_submitted_not_the_day_it_was_verified(client, smtp_server):
     verify_url = submit(client)
     submission = PublicSubmission.objects.get()
     submission.submitted_at = timezone.now() - datetime.timedelta(hours=20)
@@ -68,7 +67,7 @@ def test_the_request_is_received_the_day_it_was_submitted_not_the_day_it_was_ver
 
 
 @pytest.mark.django_db
-def test_a_wrong_code_counts_and_three_wrong_spend_it(client, smtp_server):  # noqa: F811
+def test_a_wrong_code_counts_and_three_wrong_spend_it(client, smtp_server):
     verify_url = submit(client)
     code = _code(smtp_server)
     wrong = "000000" if code != "000000" else "111111"
@@ -85,7 +84,7 @@ def test_a_wrong_code_counts_and_three_wrong_spend_it(client, smtp_server):  # n
 
 
 @pytest.mark.django_db
-def test_an_expired_code_is_refused(client, smtp_server):  # noqa: F811
+def test_an_expired_code_is_refused(client, smtp_server):
     verify_url = submit(client)
     code = _code(smtp_server)
     VerificationCode.objects.filter(spent_at__isnull=True).update(
@@ -97,7 +96,7 @@ def test_an_expired_code_is_refused(client, smtp_server):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_a_used_code_cannot_be_used_again(client, smtp_server):  # noqa: F811
+def test_a_used_code_cannot_be_used_again(client, smtp_server):
     verify_url = submit(client)
     code = _code(smtp_server)
     client.post(verify_url, {"code": code})
@@ -107,7 +106,7 @@ def test_a_used_code_cannot_be_used_again(client, smtp_server):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_a_new_code_spends_the_old_one(client, smtp_server):  # noqa: F811
+def test_a_new_code_spends_the_old_one(client, smtp_server):
     verify_url = submit(client)
     old = _code(smtp_server)
     client.post(verify_url, {"new_code": "1"})
@@ -135,7 +134,7 @@ def test_one_detail_besides_the_email_is_needed_and_a_representative_says_who_fo
 
 
 @pytest.mark.django_db
-def test_several_rights_make_linked_cases(client, smtp_server):  # noqa: F811
+def test_several_rights_make_linked_cases(client, smtp_server):
     verify_url = submit(client, rights=["access", "erasure"])
     client.post(verify_url, {"code": _code(smtp_server)})
     cases = list(Case.objects.order_by("pk"))
@@ -144,7 +143,7 @@ def test_several_rights_make_linked_cases(client, smtp_server):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_customers_matching_by_a_former_email_are_offered_never_linked(client, smtp_server):  # noqa: F811
+def test_customers_matching_by_a_former_email_are_offered_never_linked(client, smtp_server):
     customer = CustomerFactory(email="rita.req@example.org", first_name="Rita", last_name="Request")
     customer.email = "rita.new@example.org"
     customer.save()
@@ -153,7 +152,7 @@ def test_customers_matching_by_a_former_email_are_offered_never_linked(client, s
     client.post(verify_url, {"code": _code(smtp_server)})
     case = Case.objects.get()
     assert case.customer is None
-    from customers.selectors import customers_matching
+    from customers.selectors.customers import customers_matching
 
     matches = customers_matching(name=case.requester_name, email=case.requester_email)
     assert [m.customer for m in matches] == [customer]
@@ -161,7 +160,7 @@ def test_customers_matching_by_a_former_email_are_offered_never_linked(client, s
 
 
 @pytest.mark.django_db
-def test_a_repeat_of_the_same_right_from_the_same_verified_email_is_flagged(client, smtp_server):  # noqa: F811
+def test_a_repeat_of_the_same_right_from_the_same_verified_email_is_flagged(client, smtp_server):
     client.post(submit(client), {"code": _code(smtp_server)})
     first = Case.objects.get()
     client.post(submit(client), {"code": _code(smtp_server, count=3)})
@@ -175,7 +174,7 @@ def test_a_repeat_of_the_same_right_from_the_same_verified_email_is_flagged(clie
 def test_unverified_submissions_are_deleted_after_a_day(client):
     submit(client)
     PublicSubmission.objects.update(submitted_at=timezone.now() - datetime.timedelta(hours=25))  # not tracked
-    assert svc.unverified_submissions_delete() == 1
+    assert svc.unverified_submissions_delete()["publicsubmission"] == 1
     assert not VerificationCode.objects.exists()
 
 
@@ -184,7 +183,7 @@ def test_the_handler_sees_email_verified_and_the_matches_and_links_one_by_choice
     client,
     client_for,
     dpo,
-    smtp_server,  # noqa: F811
+    smtp_server,
 ):
     customer = CustomerFactory(email="rita.req@example.org", first_name="Rita", last_name="Request")
     client.post(submit(client), {"code": _code(smtp_server)})
@@ -215,3 +214,45 @@ def test_a_phone_number_typed_on_the_request_form_is_stored_in_e164_and_an_exten
     with pytest.raises(ValidationError) as refused:  # the service applies the same rule
         svc.request_submit_public(rights=["access"], email="svc.req@example.org", phone="12345")
     assert list(refused.value.message_dict) == ["phone"]
+
+
+@pytest.mark.django_db
+def test_new_codes_for_one_request_are_capped_so_guesses_cannot_run_on(client, smtp_server):
+    """Hostile review: each new code brought 3 more guesses, limited only by the hourly rates
+    (30 guesses an hour for 24 hours). A request gets at most MAX_CODES_PER_SUBMISSION codes."""
+    from requests.services.public import MAX_CODES_PER_SUBMISSION
+
+    verify_url = submit(client)
+    for _ in range(MAX_CODES_PER_SUBMISSION - 1):
+        assert client.post(verify_url, {"new_code": "1"}).status_code == 200
+    refused = client.post(verify_url, {"new_code": "1"})
+    assert refused.status_code == 429
+    assert "no more codes" in refused.content.decode()
+    assert VerificationCode.objects.count() == MAX_CODES_PER_SUBMISSION
+
+
+@pytest.mark.django_db
+def test_a_full_width_email_is_the_same_address_and_flagged_as_a_repeat(client, smtp_server):
+    """Issue 15 (a): compatibility forms (NFKC) and case do not dodge the duplicate-request flag."""
+    client.post(submit(client), {"code": _code(smtp_server)})
+    first = Case.objects.get()
+    wide = "RITA.REQ@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.org"  # full-width "example"
+    client.post(submit(client, email=wide), {"code": _code(smtp_server, count=3)})
+    second = Case.objects.exclude(pk=first.pk).get()
+    assert second.requester_email == "rita.req@example.org"
+    assert second.possible_repeat_of == first
+
+
+@pytest.mark.django_db
+def test_a_mixed_script_email_is_flagged_to_the_handler_and_matches_no_one_else(client, smtp_server):
+    from requests.services.public import ERR_MIXED_SCRIPT
+
+    client.post(submit(client), {"code": _code(smtp_server)})
+    first = Case.objects.get()
+    lookalike = "rita.req@ex\u0430mple.org"  # a Cyrillic "a" (U+0430) in "example"
+    # A real, other domain (its mail goes to the punycode form): accepted, but never taken for the
+    # first requester's address, and flagged for the handler.
+    client.post(submit(client, email=lookalike), {"code": _code(smtp_server, address="rita.req@xn--exmple-4nf.org")})
+    second = Case.objects.exclude(pk=first.pk).get()
+    assert ERR_MIXED_SCRIPT in second.description
+    assert second.possible_repeat_of is None and ERR_MIXED_SCRIPT not in first.description

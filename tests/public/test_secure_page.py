@@ -18,13 +18,13 @@ from django.utils import timezone
 
 from privacy_portal import legal
 from privacy_portal.models import AccessEvent
+from privacy_portal.private_storage import ERR_TYPE, private_path
 from requests.models import Case, CaseCorrespondence, CaseDocument
 from requests.services import cases as case_svc
+from requests.services import links
 from requests.services import public as svc
-from requests.services.documents import ERR_TYPE, private_path
-from requests.services.export import _accessed_by
+from requests.services.export.datasets import _accessed_by
 from tests.factories import CaseFactory, CustomerFactory
-from tests.smtp import smtp_server  # noqa: F401 (fixture)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -44,7 +44,7 @@ def web_case(db, handler, dpo):
 
 
 def page_url(case: Case, name: str = "case") -> str:
-    return reverse(f"public_requests:{name}", args=[svc.link_token(case)])
+    return reverse(f"public_requests:{name}", args=[links.link_token(case)])
 
 
 @pytest.mark.django_db
@@ -65,8 +65,8 @@ def test_the_page_shows_status_in_words_and_dates_and_records_the_read_with_the_
 @pytest.mark.django_db
 def test_an_edited_link_opens_nothing(client, web_case):
     other = CaseFactory(requester_email="other@example.org", email_verified_at=timezone.now())
-    token = svc.link_token(web_case)
-    forged = token.replace(token.split(":")[0], svc.link_token(other).split(":")[0])
+    token = links.link_token(web_case)
+    forged = token.replace(token.split(":")[0], links.link_token(other).split(":")[0])
     for bad in (forged, token[:-2] + ("aa" if not token.endswith("aa") else "bb"), "x"):
         response = client.get(reverse("public_requests:case", args=[bad]))
         assert response.status_code == 404
@@ -78,7 +78,7 @@ def test_an_edited_link_opens_nothing(client, web_case):
 def test_an_expired_link_is_refused_and_offers_a_new_one(client, web_case, monkeypatch):
     past = timezone.now().timestamp() - (legal.PUBLIC_LINK_DAYS + 1) * 86400
     monkeypatch.setattr(signing, "time", types.SimpleNamespace(time=lambda: past))
-    token = svc.link_token(web_case)
+    token = links.link_token(web_case)
     monkeypatch.undo()
     response = client.get(reverse("public_requests:case", args=[token]))
     assert response.status_code == 410
@@ -86,7 +86,7 @@ def test_an_expired_link_is_refused_and_offers_a_new_one(client, web_case, monke
 
 
 @pytest.mark.django_db
-def test_a_new_link_goes_only_to_the_verified_address_and_the_answer_is_the_same(client, web_case, smtp_server):  # noqa: F811
+def test_a_new_link_goes_only_to_the_verified_address_and_the_answer_is_the_same(client, web_case, smtp_server):
     url = reverse("public_requests:resend")
     right = client.post(url, {"reference": web_case.reference, "email": "pat@example.org", "website": ""})
     wrong = client.post(url, {"reference": web_case.reference, "email": "thief@example.org", "website": ""})
@@ -219,7 +219,7 @@ def test_hostile_input_in_the_page_forms_is_refused_naming_the_field_and_changes
 def test_the_handler_asking_for_identity_or_clarification_emails_the_online_requester_with_the_link(
     web_case,
     handler,
-    smtp_server,  # noqa: F811
+    smtp_server,
     django_capture_on_commit_callbacks,
 ):
     with django_capture_on_commit_callbacks(execute=True):
@@ -236,3 +236,32 @@ def test_the_handler_asking_for_identity_or_clarification_emails_the_online_requ
         ("identity_request", "sent"),
         ("clarification_request", "sent"),
     ]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("private_storage")
+def test_after_the_customer_is_erased_the_secure_link_shows_none_of_what_erasure_removed(
+    client, web_case, agent, dpo, handler, django_capture_on_commit_callbacks
+):
+    """Issue 15 (b): the requester's link, kept in their inbox, opened after the erasure."""
+    from tests.fixtures.erasure import erasure_case, sign_off
+
+    for medium in ("email", "letter"):
+        CaseCorrespondence.objects.create(case=web_case, direction="outbound", medium=medium,
+                                          occurred_on=timezone.localdate(),
+                                          summary="Pat Online confirmed 14 Larkspur Crescent")  # fmt: skip
+    url = page_url(web_case)  # the link the requester holds, made before the erasure
+    before = client.get(url).content.decode()
+    assert web_case.reference in before and "Larkspur Crescent" in before  # the page shows what was sent
+    customer = web_case.customer
+    sign_off(dpo, erasure_case(agent=agent, dpo=dpo, handler=handler, customer=customer),
+             django_capture_on_commit_callbacks)  # fmt: skip
+    response = client.get(url)
+    html = response.content.decode()
+    # The link is bound to the requester's address, which erasure removed: it opens nothing (the
+    # "link not working" page), and the case's reference, dates and correspondence stay unshown.
+    assert response.status_code == 404
+    for value in ("Pat Online", "pat@example.org", "Larkspur", "Pat", web_case.reference):
+        assert value not in html, value
+    # Only the read before the erasure was a read of the case.
+    assert AccessEvent.objects.filter(action=AccessEvent.Action.REQUESTER_VIEW).count() == 1

@@ -22,18 +22,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privacy_portal.settings")
 django.setup()
 
 from privacy_portal.celery import app  # noqa: E402
-from requests.services import export  # noqa: E402
+from requests.services.export import render  # noqa: E402
 
 SLOW = float(os.environ.get("SLOW_EXPORT_SECONDS", "0"))
 
 if SLOW:
-    original = export.export_files
+    original = render.export_files
 
     def slow_export_files(case, **kwargs):
         time.sleep(SLOW)
         return original(case, **kwargs)
 
-    export.export_files = slow_export_files
+    render.export_files = slow_export_files  # what build.export_build calls
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ def uk(*args, fold: int = 0) -> datetime.datetime:
         # one hour later than three days on.
         (uk(2026, 3, 27, 10, 0), (2026, 3, 30, 11, 0), 1),
         (uk(2026, 3, 29, 0, 30), (2026, 4, 1, 1, 30), 1),
-        # Aware just after the change: no hour lost any more.
+        # Aware just after the change: no hour lost.
         (uk(2026, 3, 29, 3, 0), (2026, 4, 1, 3, 0), 1),
         # October: clocks go back at 02:00 BST on Sunday 25 October 2026; one hour earlier.
         (uk(2026, 10, 23, 10, 0), (2026, 10, 26, 9, 0), 0),

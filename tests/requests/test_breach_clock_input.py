@@ -12,7 +12,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from requests.breach_forms import BreachReportForm
+from requests.forms.breaches import BreachReportForm
 from requests.models import Breach
 from requests.services import breaches as svc
 

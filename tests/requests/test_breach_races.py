@@ -8,14 +8,12 @@ import datetime
 import threading
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import connections
 from django.utils import timezone
 
 from customers.services.imports import ImportRejected
 from privacy_portal.models import User
-from privacy_portal.roles import sync_role_groups
 from requests.models import Breach, BreachAffected, BreachNotification
 from requests.services import breaches as svc
 from tests.factories import CustomerFactory, UserFactory
@@ -48,8 +46,7 @@ def race(work) -> list[str]:
 
 
 @pytest.fixture
-def dpo():
-    sync_role_groups(Group, Permission)
+def dpo(role_groups):
     return UserFactory(username="race_dpo", role=User.Role.DPO)
 
 

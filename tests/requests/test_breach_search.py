@@ -120,7 +120,7 @@ def test_the_search_refuses_post_and_an_unknown_breach(client_for, dpo):
 
 
 def test_a_closed_breach_offers_no_link_and_refuses_one(client_for, dpo, agent):
-    from tests.requests.test_breach_services import assess
+    from tests.fixtures.breaches import assess
 
     breach = assess(dpo, report(agent), report_to_ico=False, likelihood="remote", severity="remote",
                     ico_decision_reason="Returned unopened", tell_people="not_high",

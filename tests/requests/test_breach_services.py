@@ -11,13 +11,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from customers.services.imports import ImportRejected
+from customers.services.imports import ERR_REFERENCE, ImportRejected
 from privacy_portal import legal
 from privacy_portal.models import AccessEvent
 from requests.models import Breach, BreachAffected, BreachNotification, BreachTask, ReminderKey
 from requests.services import breaches as svc
 from requests.services.breach_reminders import breach_reminders_send
 from tests.factories import CustomerFactory, RecipientFactory
+from tests.fixtures.breaches import assess
 
 pytestmark = pytest.mark.django_db
 HOUR = datetime.timedelta(hours=1)
@@ -31,20 +32,6 @@ def report(actor, *, aware_at=None, **kwargs) -> Breach:
         aware_at=aware_at or timezone.now() - HOUR,
         **kwargs,
     )
-
-
-def assess(dpo, breach, **overrides) -> Breach:
-    data = {
-        "consequences": "The neighbour saw the name, address and what was ordered.",
-        "likelihood": "possible",
-        "severity": "possible",
-        "report_to_ico": True,
-        "ico_decision_reason": "",
-        "tell_people": "yes",
-        "tell_people_reason": "",
-    }
-    data.update(overrides)
-    return svc.breach_assess(actor=dpo, breach=breach, **data)
 
 
 def errors_of(exc: pytest.ExceptionInfo) -> dict:
@@ -326,7 +313,7 @@ def test_a_csv_with_unknown_duplicate_erased_or_linked_references_names_each_lin
         f"Line 4, column customer_reference: {svc.ERR_CSV_DUPLICATE.format(line=2)}",
         f"Line 5, column customer_reference: {svc.ERR_CSV_ERASED}",
         f"Line 6, column customer_reference: {svc.ERR_CSV_LINKED}",
-        "Line 7, column customer_reference: Enter a customer reference like C-000123.",
+        f"Line 7, column customer_reference: {ERR_REFERENCE}",
     ]
     assert list(breach.affected.values_list("customer_id", flat=True)) == [linked.pk]
 

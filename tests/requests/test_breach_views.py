@@ -8,6 +8,7 @@ import csv
 import datetime
 import io
 import logging
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,8 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
+from privacy_portal import legal
 from privacy_portal.models import AccessEvent
 from requests.models import Breach, BreachAffected
+from requests.selectors.breaches import DUE_SOON_HOURS
 from requests.services import breaches as svc
 from requests.services.cases import case_assign
 from tests.factories import CaseFactory, CustomerFactory
@@ -83,6 +86,7 @@ def test_the_register_refuses_post(client_for, dpo):
 # --- the register --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # bench-like: the rows grown to compare query counts
 def test_the_dpo_sees_open_due_soon_and_overdue_with_the_charts_in_queries_that_do_not_grow_with_the_rows(
     client_for, dpo, agent
 ):
@@ -136,6 +140,19 @@ def test_the_auditor_reads_the_register_and_its_csv_but_changes_nothing(client_f
     assert response.status_code == 403
 
 
+def test_the_clock_warns_within_the_due_soon_window_on_the_register_and_the_breach_page(client_for, dpo, agent):
+    soon = report(agent, aware_at=timezone.now() - (legal.BREACH_REPORT_HOURS - DUE_SOON_HOURS + 2) * HOUR)
+    later = report(agent, summary="Letter to the wrong address", aware_at=timezone.now() - 2 * HOUR)
+    client = client_for(dpo)
+    left = rf"{DUE_SOON_HOURS - 3}|{DUE_SOON_HOURS - 2}"
+    warn = re.compile(rf'<span class="badge badge-warn">({left}) h left</span>')
+    register = client.get(url("breaches")).content.decode()
+    assert len(warn.findall(register)) == 1
+    assert warn.search(client.get(url("breach", soon.pk)).content.decode())
+    page = client.get(url("breach", later.pk)).content.decode()
+    assert "h left</span>" in page and not re.search(r'badge-warn">\d+ h left', page)
+
+
 # --- the DPO's actions on the page -----------------------------------------------------------------
 
 
@@ -181,7 +198,7 @@ def test_a_csv_upload_with_bad_rows_names_each_line_and_links_nothing(client_for
     response = client_for(dpo).post(url("breach_action", breach.pk, "link_csv"), {"file": upload}, follow=True)
     text = response.content.decode()
     assert f"Line 3, column customer_reference: {svc.ERR_CSV_UNKNOWN}" in text
-    assert "Line 4, column customer_reference: This reference is also on line 2." in text
+    assert f"Line 4, column customer_reference: {svc.ERR_CSV_DUPLICATE.format(line=2)}" in text
     assert not BreachAffected.objects.exists()
 
 
@@ -353,7 +370,7 @@ def test_marking_a_task_done_twice_says_so_and_refuses_get_and_a_foreign_next(cl
 
 
 def test_tasks_go_to_agents_handlers_and_the_dpo_never_to_an_auditor_or_the_it_administrator(cast):
-    from requests.breach_forms import TaskForm
+    from requests.forms.breaches import TaskForm
 
     owners = set(TaskForm().fields["owner"].queryset)
     assert {cast["agent"], cast["handler"], cast["dpo"]} <= owners
@@ -390,6 +407,7 @@ def test_a_handler_reads_the_affected_list_of_a_breach_linked_to_its_case_named_
     assert client_for(agent).get(url("breach_affected", breach.pk)).status_code in (403, 404)
 
 
+@pytest.mark.slow  # bench-like: 250 customers
 @pytest.mark.parametrize("role", ["dpo", "auditor", "handler"])
 def test_the_affected_list_costs_the_same_queries_at_3_and_at_250_customers_and_pages_by_keyset(
     client_for, cast, dpo, agent, role, django_assert_max_num_queries
@@ -439,7 +457,7 @@ def test_the_page_and_the_ico_report_say_not_yet_known_for_an_unknown_cause_and_
 def test_the_dashboard_shows_a_staff_member_opening_a_customer_with_its_own_surname_to_turn_into_a_breach(
     client_for, dpo, agent
 ):
-    from requests.breach_selectors import access_patterns
+    from requests.selectors.breaches import access_patterns
 
     agent.last_name = "Trevelyan"
     agent.save()
@@ -460,7 +478,7 @@ def test_the_dashboard_shows_a_staff_member_opening_a_customer_with_its_own_surn
 def test_the_dashboard_lists_staff_who_opened_an_unusual_number_of_customers_in_24_hours(
     client_for, dpo, agent, handler
 ):
-    from requests.breach_selectors import UNUSUAL_OPENINGS_PER_DAY, access_patterns
+    from requests.selectors.breaches import UNUSUAL_OPENINGS_PER_DAY, access_patterns
 
     n = UNUSUAL_OPENINGS_PER_DAY
     AccessEvent.objects.bulk_create(

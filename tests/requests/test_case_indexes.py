@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from requests.selectors import case_queue, dashboard_figures
+from requests.selectors.cases import case_queue, dashboard_figures
 from tests.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,10 +11,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from privacy_portal import private_storage
 from requests.deadlines import due_date
 from requests.models import Case, CaseDocument
 from requests.services import cases as svc
-from requests.services import documents
+from requests.services import documents, workflow
 from tests.factories import CaseFactory, CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -124,10 +125,11 @@ def test_identity_documents_are_checked_by_content_stored_privately_and_deleted_
         doc = documents.document_store(
             actor=handler, case=case, upload=SimpleUploadedFile("passport.png", PNG), kind="identity"
         )
-    stored = documents.private_path(doc.path)
+    stored = private_storage.private_path(doc.path)
     assert stored.exists() and str(tmp_path) in str(stored) and doc.content_type == "image/png"
     svc.case_identity_received(actor=handler, case=case)
-    svc.case_decide_identity(actor=handler, case=case, verified=True)
+    with django_capture_on_commit_callbacks(execute=True):  # the file is deleted once the decision commits
+        svc.case_decide_identity(actor=handler, case=case, verified=True)
     doc.refresh_from_db()
     assert not stored.exists() and doc.path == "" and doc.deleted_at is not None
     assert doc.history.first().history_change_reason == "File deleted: Identity decided"
@@ -137,9 +139,9 @@ def test_identity_documents_are_checked_by_content_stored_privately_and_deleted_
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
-        ("passport.pdf", b"MZ\x90\x00 not a pdf at all", documents.ERR_TYPE),
-        ("photo.jpg", b"GIF89a....", documents.ERR_TYPE),
-        ("empty.pdf", b"", documents.ERR_EMPTY),
+        ("passport.pdf", b"MZ\x90\x00 not a pdf at all", private_storage.ERR_TYPE),
+        ("photo.jpg", b"GIF89a....", private_storage.ERR_TYPE),
+        ("empty.pdf", b"", private_storage.ERR_EMPTY),
     ],
 )
 def test_uploads_that_are_not_what_their_name_says_are_refused(dpo, handler, settings, tmp_path, name, data, message):
@@ -192,7 +194,7 @@ def test_an_illegal_move_is_refused_by_the_service(dpo, handler):
 
 def test_a_handler_cannot_work_a_case_that_is_not_theirs(dpo, handler, other_handler):
     case = assigned_case(dpo, handler)
-    with pytest.raises(ValidationError, match=re.escape(svc.ERR_NOT_HANDLER)):
+    with pytest.raises(ValidationError, match=re.escape(workflow.ERR_NOT_HANDLER)):
         svc.case_start(actor=other_handler, case=case)
 
 

@@ -64,7 +64,7 @@ def escalated(dpo, handler, agent, django_capture_on_commit_callbacks):
         requested="Our response and the timeline of the access request.",
         deadlines=[("Our response", TODAY() + 14 * DAY)],
     )
-    # The attachment's file is written once its row commits (documents.write_after_commit); the
+    # The attachment's file is written once its row commits (private_storage.write_after_commit); the
     # test's transaction never commits, so the commit callbacks are run here.
     with django_capture_on_commit_callbacks(execute=True):
         correspondence_add(

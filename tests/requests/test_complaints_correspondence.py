@@ -10,15 +10,16 @@ from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
+from django.test import TestCase
 from django.utils import timezone
 
 from privacy_portal import legal
+from privacy_portal import private_storage as storage
 from privacy_portal.models import JobRun
 from privacy_portal.schedule import BEAT_SCHEDULE
 from requests.models import CaseCorrespondence
 from requests.services import cases as case_svc
 from requests.services import complaints as svc
-from requests.services import documents
 from requests.services.correspondence import (
     ERR_DATE_BEFORE,
     ERR_DATE_FUTURE,
@@ -65,7 +66,7 @@ def letter(actor, **parent):
 def test_handler_records_a_letter_with_its_pdf_in_private_storage(handler, complaint, private_storage):
     item = letter(handler, complaint=complaint)
     assert item.attachment_type == "application/pdf" and item.attachment_size == len(PDF)
-    path = documents.private_path(item.attachment_path)
+    path = storage.private_path(item.attachment_path)
     assert path.read_bytes() == PDF
     assert private_storage in path.parents
     assert item.history.get().history_user == handler
@@ -80,10 +81,10 @@ def test_the_same_works_on_a_rights_request(dpo, handler):
 @pytest.mark.parametrize(
     ("name", "content", "error"),
     [
-        ("letter.pdf", b"MZ\x90\x00 not a pdf at all", documents.ERR_TYPE),
-        ("photo.png", b"GIF89a" + b"0" * 50, documents.ERR_TYPE),
-        ("empty.pdf", b"", documents.ERR_EMPTY),
-        ("huge.pdf", b"%PDF-" + b"0" * legal.IDENTITY_DOCUMENT_MAX_BYTES, documents.ERR_SIZE),
+        ("letter.pdf", b"MZ\x90\x00 not a pdf at all", storage.ERR_TYPE),
+        ("photo.png", b"GIF89a" + b"0" * 50, storage.ERR_TYPE),
+        ("empty.pdf", b"", storage.ERR_EMPTY),
+        ("huge.pdf", b"%PDF-" + b"0" * legal.IDENTITY_DOCUMENT_MAX_BYTES, storage.ERR_SIZE),
     ],
 )
 def test_an_attachment_that_is_not_what_it_says_is_refused_and_nothing_is_stored(
@@ -182,8 +183,9 @@ def old_files(dpo):
 
 def test_the_purge_deletes_expired_case_files_correspondence_attachments_and_history(old_files, private_storage):
     expired = [old_files["expired_complaint"], old_files["expired_case"]]
-    paths = [documents.private_path(item.attachment_path) for item in expired]
-    report = case_files_purge_expired()
+    paths = [storage.private_path(item.attachment_path) for item in expired]
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the files go once each batch commits
+        report = case_files_purge_expired()
     assert report == {"correspondence": 2, "attachments": 2, "correspondence_history": 4}
     assert not any(path.exists() for path in paths)
     history = CaseCorrespondence.history.model.objects
@@ -192,7 +194,22 @@ def test_the_purge_deletes_expired_case_files_correspondence_attachments_and_his
     assert not history.filter(summary="Amended summary", history_type="-").exists()
     remaining = set(CaseCorrespondence.objects.values_list("pk", flat=True))
     assert remaining == {old_files["kept_complaint"].pk, old_files["open_complaint"].pk}
-    assert documents.private_path(old_files["kept_complaint"].attachment_path).exists()
+    assert storage.private_path(old_files["kept_complaint"].attachment_path).exists()
+
+
+class Refused(Exception):
+    """What rolls the purge's transaction back after it deleted its rows (a crash before the commit)."""
+
+
+def test_a_purge_rolled_back_keeps_the_attachments_of_the_letters_it_kept(old_files):
+    """Files follow the commit: a purge whose transaction rolls back leaves every letter and its
+    attachment, never a row naming a file already unlinked."""
+    expired = [old_files["expired_complaint"], old_files["expired_case"]]
+    with TestCase.captureOnCommitCallbacks(execute=True), pytest.raises(Refused), transaction.atomic():
+        case_files_purge_expired()
+        raise Refused
+    assert CaseCorrespondence.objects.filter(pk__in=[item.pk for item in expired]).count() == 2
+    assert all(storage.private_path(item.attachment_path).exists() for item in expired)
 
 
 def test_the_purge_is_safe_to_run_twice(old_files):
@@ -228,3 +245,30 @@ def test_the_six_month_customer_service_purge_leaves_case_files_alone(old_files)
 
     purge_expired_calls(now=timezone.now() + relativedelta(years=1))
     assert CaseCorrespondence.objects.count() == 4
+
+
+def test_the_purge_run_as_its_own_task_keeps_a_held_persons_case_file(old_files, dpo):
+    """requests.tasks.purge_expired_case_files (case_files_purge_expired with no holds given) is
+    bound by the legal holds as the nightly retention run is: a DPO's hold on the person keeps
+    their old case file's correspondence."""
+    from customers.services.legal_holds import legal_hold_place
+
+    expired = old_files["expired_complaint"]
+    legal_hold_place(actor=dpo, customer=expired.complaint.customer, reason="Claim", ends_on=TODAY() + 30 * DAY)
+    report = case_files_purge_expired()
+    assert CaseCorrespondence.objects.filter(pk=expired.pk).exists()
+    assert report["correspondence"] == 1
+
+
+def test_a_hold_that_comes_during_the_run_keeps_the_case_file(old_files, dpo):
+    """The nightly run reads its holds when it starts and passes them in; a hold (or a matter about
+    the person) committed after that read must still stop the deletion: each batch checks the
+    holds again just before it deletes (held_among), as the call and row purges do (s173)."""
+    from customers.services.legal_holds import legal_hold_place
+
+    expired = old_files["expired_complaint"]
+    legal_hold_place(actor=dpo, customer=expired.complaint.customer, reason="Claim", ends_on=TODAY() + 30 * DAY)
+    report = case_files_purge_expired(held=frozenset())  # the holds as read before this hold
+    assert CaseCorrespondence.objects.filter(pk=expired.pk).exists()
+    assert CaseCorrespondence.history.filter(id=expired.pk).exists()
+    assert report["held"] == 1

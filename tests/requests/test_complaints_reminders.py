@@ -170,7 +170,7 @@ def test_every_ico_threshold_goes_once_over_a_run_every_day(ico_deadline, today,
 
 
 def test_an_answered_ico_deadline_is_not_reminded(ico_deadline, dpo, today, mailoutbox):
-    svc.ico_deadline_answer(actor=dpo, complaint=ico_deadline.ico_case.complaint, deadline=ico_deadline, on=today)
+    svc.ico_deadline_answer(actor=dpo, complaint=ico_deadline.ico_case.complaint, deadline_id=ico_deadline.pk, on=today)
     assert complaint_reminders_send(today=today + 11 * DAY)["ico_deadline_overdue"] == 0
     assert IcoDeadline.objects.filter(answered_on=today).count() == 1 and IcoCase.objects.count() == 1
 

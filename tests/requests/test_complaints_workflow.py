@@ -4,6 +4,7 @@ DPO's target and assignment with its grants, and the ICO's case and deadlines.""
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from privacy_portal import legal
 from requests.models import Complaint, IcoCase, IcoDeadline
 from requests.services import cases as case_svc
 from requests.services import complaints as svc
+from requests.services import workflow
 from tests.factories import CaseFactory, ComplaintFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -218,16 +220,16 @@ def test_every_forbidden_jump_is_refused_and_changes_nothing(dpo, status, target
 
 
 def test_the_transitions_table_names_every_status_and_closed_is_final():
-    assert set(svc.TRANSITIONS) == set(S.values)
-    assert svc.TRANSITIONS[S.CLOSED] == set()
-    assert all(S.RECEIVED not in targets for targets in svc.TRANSITIONS.values())
+    assert set(workflow.COMPLAINT_TRANSITIONS) == set(S.values)
+    assert workflow.COMPLAINT_TRANSITIONS[S.CLOSED] == set()
+    assert all(S.RECEIVED not in targets for targets in workflow.COMPLAINT_TRANSITIONS.values())
 
 
 def test_a_forbidden_move_says_where_from_and_where_to(dpo):
     complaint = ComplaintFactory()
     with pytest.raises(ValidationError) as excinfo:
         svc.complaint_investigate(actor=dpo, complaint=complaint)
-    assert messages_of(excinfo) == [svc.ERR_MOVE.format(current="Received", target="Investigating")]
+    assert messages_of(excinfo) == [workflow.ERR_COMPLAINT_MOVE.format(current="Received", target="Investigating")]
 
 
 def test_acknowledgement_before_receipt_or_in_the_future_is_refused(handler, complaint):
@@ -268,7 +270,7 @@ def test_only_the_assigned_handler_or_the_dpo_works_a_complaint(other_handler, a
     for user in (other_handler, auditor, agent):
         with pytest.raises(ValidationError) as excinfo:
             svc.complaint_acknowledge(actor=user, complaint=complaint, on=TODAY())
-        assert messages_of(excinfo) == [svc.ERR_NOT_WORKER]
+        assert messages_of(excinfo) == [workflow.ERR_NOT_WORKER]
 
 
 def test_only_the_dpo_assigns_sets_the_target_and_concludes_a_review(handler, other_handler, complaint):
@@ -380,10 +382,10 @@ def test_answering_an_ico_deadline_records_the_date_once(dpo, handler, complaint
     ico = _escalate(dpo, complaint)
     deadline = ico.deadlines.get()
     with pytest.raises(ValidationError):
-        svc.ico_deadline_answer(actor=dpo, complaint=complaint, deadline=deadline, on=TODAY() + DAY)
-    svc.ico_deadline_answer(actor=dpo, complaint=complaint, deadline=deadline, on=TODAY())
+        svc.ico_deadline_answer(actor=dpo, complaint=complaint, deadline_id=deadline.pk, on=TODAY() + DAY)
+    svc.ico_deadline_answer(actor=dpo, complaint=complaint, deadline_id=deadline.pk, on=TODAY())
     with pytest.raises(ValidationError) as excinfo:
-        svc.ico_deadline_answer(actor=dpo, complaint=complaint, deadline=deadline, on=TODAY())
+        svc.ico_deadline_answer(actor=dpo, complaint=complaint, deadline_id=deadline.pk, on=TODAY())
     assert messages_of(excinfo) == [svc.ERR_ICO_ANSWERED.format(day=f"{TODAY():%-d %B %Y}")]
 
 
@@ -428,3 +430,23 @@ def test_a_response_owed_when_the_ico_stepped_in_is_recorded_without_leaving_esc
     assert (complaint.status, complaint.responded_on) == (S.ESCALATED, TODAY())
     with pytest.raises(ValidationError):  # only once
         svc.complaint_respond(actor=handler, complaint=complaint, on=TODAY(), summary="Again")
+
+
+def test_a_complaint_without_a_customer_cannot_be_linked_to_a_request_its_handler_may_not_open(
+    dpo, handler, other_handler
+):
+    theirs = case_svc.case_assign(actor=dpo, case=CaseFactory(), handler=other_handler)
+    # Linking two records without a customer needs a shared contact identifier, not only the name
+    # (requests.services.complaints._same_person): both carry Jo's email.
+    complaint = ComplaintFactory(customer=None, complainant_name="Jo Bloggs", complainant_email="jo.bloggs@example.com")
+    svc.complaint_assign(actor=dpo, complaint=complaint, handler=handler)
+    with pytest.raises(ValidationError, match=re.escape(svc.ERR_CASE_UNKNOWN.format(reference=theirs.reference))):
+        svc.complaint_link_case(actor=handler, complaint=complaint, case=theirs)
+    assert not complaint.cases.exists()
+    mine = case_svc.case_assign(
+        actor=dpo,
+        case=CaseFactory(customer=None, requester_name="Jo Bloggs", requester_email="jo.bloggs@example.com"),
+        handler=handler,
+    )
+    svc.complaint_link_case(actor=handler, complaint=complaint, case=mine)
+    assert list(complaint.cases.all()) == [mine]

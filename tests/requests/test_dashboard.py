@@ -9,10 +9,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from requests.models import Case
-from requests.selectors import dashboard_figures
+from requests.selectors.cases import dashboard_figures
 from tests.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -91,9 +90,9 @@ def test_bars_are_proportional_to_their_values():
     assert bars["In progress"].width == 2 * bars["Received"].width > 0
 
 
-def test_dpo_sees_numbers_and_svg_charts_without_script_or_inline_style(client, dpo):
+def test_dpo_sees_numbers_and_svg_charts_without_script_or_inline_style(client_for, dpo):
     case(status=S.IN_PROGRESS, due_on=datetime.date(2020, 1, 1))
-    client.force_login(dpo)
+    client = client_for(dpo)
     body = client.get(reverse("home")).content.decode()
     assert "Rights requests" in body and "1 overdue" in body
     assert body.count("<svg") >= 3 and "Open cases by right" in body
@@ -103,15 +102,15 @@ def test_dpo_sees_numbers_and_svg_charts_without_script_or_inline_style(client, 
 
 
 @pytest.mark.parametrize("role", ["agent", "handler", "auditor", "itadmin"])
-def test_other_roles_do_not_get_the_dpo_figures(client, cast, role):
-    client.force_login(cast[role])
+def test_other_roles_do_not_get_the_dpo_figures(client_for, cast, role):
+    client = client_for(cast[role])
     response = client.get(reverse("home"))
     assert response.status_code == 200
     assert "Open cases by status" not in response.content.decode()
 
 
-def test_the_dashboard_runs_a_fixed_number_of_queries_however_many_cases(client, dpo, django_assert_num_queries):
-    client.force_login(dpo)
+def test_the_dashboard_runs_a_fixed_number_of_queries_however_many_cases(client_for, dpo, django_assert_num_queries):
+    client = client_for(dpo)
     client.get(reverse("home"))  # warm the session and permission caches
     with CaptureQueriesContext(connection) as few:
         client.get(reverse("home"))
@@ -122,11 +121,30 @@ def test_the_dashboard_runs_a_fixed_number_of_queries_however_many_cases(client,
     with django_assert_num_queries(len(few.captured_queries)):
         client.get(reverse("home"))
     case_queries = [q for q in few.captured_queries if '"requests_case"' in q["sql"]]
-    # The dashboard's own figures take three; the quarter's promise report (shown first) its own.
-    from privacy_portal.promises.base import Period
-    from privacy_portal.promises.report import promise_report
+    # The dashboard's own figures take three: the quarter's promises are the hourly job's summary,
+    # read in one statement, never a report built on the page view.
+    assert len(case_queries) == 3
+    summary_queries = [q for q in few.captured_queries if "promise_summary" in q["sql"]]
+    assert len(summary_queries) == 1
 
-    with CaptureQueriesContext(connection) as promises:
-        promise_report(Period.quarter_of(timezone.localdate()))
-    promise_case_queries = [q for q in promises.captured_queries if '"requests_case"' in q["sql"]]
-    assert len(case_queries) == 3 + len(promise_case_queries)
+
+def test_the_dashboard_builds_no_promise_report(client_for, dpo, monkeypatch, django_assert_num_queries):
+    from privacy_portal.promises import report
+    from privacy_portal.tasks import summarise_promises
+
+    client = client_for(dpo)
+    client.get(reverse("home"))
+    with CaptureQueriesContext(connection) as before:
+        client.get(reverse("home"))
+    summarise_promises()
+    case(status=S.IN_PROGRESS, due_on=datetime.date(2020, 1, 1))
+
+    def no_report(*args, **kwargs):
+        raise AssertionError("the dashboard built a promise report")
+
+    monkeypatch.setattr(report, "promise_report", no_report)
+    monkeypatch.setattr(report, "check_outcome", no_report)
+    # With a summary stored, the same statements as without one (the summary is one row).
+    with django_assert_num_queries(len(before.captured_queries)):
+        body = client.get(reverse("home")).content.decode()
+    assert 'id="promises-as-of"' in body

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-from pathlib import Path
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -19,197 +16,53 @@ from customers.models import (
     Purchase,
     SuppressionEntry,
 )
-from customers.services.customers import customer_create, customer_update_contact
 from customers.services.normalise import address_key
-from customers.services.preferences import may_market, preference_record
+from customers.services.preferences import may_market
 from customers.services.suppression import is_suppressed
-from privacy_portal.models import AccessEvent, User
-from requests import tasks
+from privacy_portal.models import User
+from privacy_portal.private_storage import private_path
 from requests.models import (
     Case,
-    CaseCorrespondence,
     CaseDocument,
     CaseNote,
     CaseTask,
     Complaint,
     IcoCase,
-    IcoDeadline,
 )
 from requests.services import cases as svc
 from requests.services import erasure
-from requests.services.documents import private_path
 from requests.services.erasure import ERASED_NAME, ERR_NO_CUSTOMER, ERR_NOT_APPROVED, customer_erase, erasure_preview
 from requests.services.redaction import REDACTED, redactor_for
 from tests.factories import (
     CallFactory,
     CaseFactory,
-    CorrespondenceFactory,
     CustomerFactory,
-    DisclosureFactory,
     PurchaseFactory,
-    RecipientFactory,
     UserFactory,
 )
-
-pytestmark = pytest.mark.django_db
-
-FIRST, LAST, FORMER_LAST = "Peregrine", "Quillfeather", "Thistlewood"
-EMAIL, FORMER_EMAIL = "peregrine.quillfeather@example.co.uk", "p.thistlewood@oldmail.example.co.uk"
-PHONE, PHONE_NATIONAL, FORMER_PHONE = "+447912555123", "07912 555123", "+447723444987"
-POSTCODE, FORMER_POSTCODE = "ZE2 9QP", "KW17 2PL"
-ADDRESS = "14 Larkspur Crescent"
-# Every value the search must not find anywhere after erasure, in every way it is written.
-PERSONAL_VALUES = [
-    FIRST,
-    LAST,
-    FORMER_LAST,
+from tests.fixtures.erasure import (
+    ADDRESS,
     EMAIL,
+    FIRST,
     FORMER_EMAIL,
-    PHONE,
-    PHONE_NATIONAL,
-    PHONE_NATIONAL.replace(" ", ""),
     FORMER_PHONE,
-    "07723 444987",
-    POSTCODE,
-    POSTCODE.replace(" ", ""),
     FORMER_POSTCODE,
-    "Larkspur",
-]
+    LAST,
+    PERSONAL_VALUES,
+    PHONE,
+    POSTCODE,
+    erasure_case,
+    find_everywhere,
+    sign_off,
+)
 
-
-@pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path) -> Path:
-    settings.PRIVATE_STORAGE_ROOT = tmp_path
-    return tmp_path
-
-
-def find_everywhere(values: list[str]) -> list[tuple[str, str, str]]:
-    """(table, column, value) for every text, varchar or JSON column of every table in the
-    database, historical tables included, that holds any of `values` (case-insensitive)."""
-    hits = []
-    with connection.cursor() as cursor:
-        tables = set(connection.introspection.table_names(cursor))
-        cursor.execute(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND data_type IN ('text', 'character varying', 'character', 'json', 'jsonb')"
-        )
-        columns = [(t, c) for t, c in cursor.fetchall() if t in tables]
-        assert len({t for t, _ in columns}) > 40  # every app's tables, history tables included
-        patterns = [f"%{v}%" for v in values]
-        for table, column in columns:
-            name, col = connection.ops.quote_name(table), connection.ops.quote_name(column)
-            sql = f"SELECT {col}::text FROM {name} WHERE {col}::text ILIKE ANY(%s)"  # noqa: S608 (names from the catalogue)
-            cursor.execute(sql, [patterns])
-            for (text,) in cursor.fetchall():
-                hits += [(table, column, v) for v in values if v.lower() in text.lower()]
-    return hits
-
-
-def erasure_case(*, agent, dpo, handler, customer, description="") -> Case:
-    """An erasure case sent for the DPO's sign-off by its handler."""
-    (case,) = svc.case_log(
-        actor=agent,
-        rights=["erasure"],
-        channel="phone",
-        received_on=timezone.localdate(),
-        customer=customer,
-        description=description,
-    )
-    svc.case_assign(actor=dpo, case=case, handler=handler)
-    svc.case_start(actor=handler, case=case)
-    return svc.case_request_signoff(actor=handler, case=case, kind="erasure", reason="Identity confirmed; no exemption")
-
-
-def sign_off(dpo, case, capture) -> Case:
-    with capture(execute=True):
-        return svc.case_signoff(actor=dpo, case=case, approve=True)
-
-
-@pytest.fixture
-def rich(agent, handler, dpo):
-    """A customer with a distinctive name, edited several times, and personal data in every place
-    the portal keeps it: preferences, calls, correspondence, purchases, disclosures, cases,
-    a complaint with the ICO, case-file letters, access-log entries."""
-    today = timezone.localdate()
-    customer = customer_create(
-        actor=agent, title="Mr", first_name=FIRST, last_name=FORMER_LAST, email=FORMER_EMAIL, phone=FORMER_PHONE,
-        address_line1="3 Old Mill Lane", town="Kirkwall", postcode=FORMER_POSTCODE,
-        date_of_birth=datetime.date(1961, 3, 14),
-    )  # fmt: skip
-    customer_update_contact(
-        actor=agent, customer_id=customer.pk, expected_version=1, reason="Married: new surname Quillfeather",
-        last_name=LAST,
-    )  # fmt: skip
-    customer = customer_update_contact(
-        actor=agent, customer_id=customer.pk, expected_version=2, reason=f"Moved to {POSTCODE}, new number",
-        email=EMAIL, phone=PHONE_NATIONAL, address_line1=ADDRESS, town="Lerwick", postcode=POSTCODE,
-    )  # fmt: skip
-    preference_record(
-        actor=agent, customer=customer, purpose="direct_marketing", channel="email", granted=True,
-        source="phone_call", evidence=f"{FIRST} said yes on {PHONE_NATIONAL}",
-    )  # fmt: skip
-    preference_record(
-        actor=agent, customer=customer, purpose="direct_marketing", channel="post", granted=False,
-        source="letter", evidence=f"Letter from Mr {LAST}, {POSTCODE}",
-    )  # fmt: skip
-    call = CallFactory(customer=customer, transcript=f"Caller: This is {FIRST} {LAST}, postcode {POSTCODE}.")
-    call.duration_seconds = 300
-    call.save()  # a second history row
-    stray_call = CallFactory(customer=None, customer_number=PHONE, transcript="Caller: it's me again.")
-    CallFactory(customer=None, customer_number=FORMER_PHONE, transcript="Caller: from my old mobile.")
-    CorrespondenceFactory(customer=customer, summary=f"Letter from {FIRST} at {ADDRESS}")
-    purchases = [PurchaseFactory(customer=customer, description=f"Medal engraved “{FIRST} {LAST}, 60 today”")]
-    purchases.append(PurchaseFactory(customer=customer))
-    courier, finance = RecipientFactory(name="Swift Couriers Ltd"), RecipientFactory(name="Coin Credit plc")
-    DisclosureFactory(customer=customer, recipient=courier)
-    DisclosureFactory(customer=customer, recipient=courier)
-    DisclosureFactory(
-        customer=customer, recipient=finance, override_reason=f"Court order about {LAST}", overridden_by=dpo
-    )
-    (access,) = svc.case_log(
-        actor=agent, rights=["access"], channel="email", received_on=today, customer=customer,
-        requester_name=f"{FIRST} {LAST}", requester_email=EMAIL, requester_phone=PHONE,
-        requester_address=f"{ADDRESS}, Lerwick {POSTCODE}",
-    )  # fmt: skip
-    svc.case_assign(actor=dpo, case=access, handler=handler)
-    svc.case_start(actor=handler, case=access)
-    svc.case_add_note(actor=handler, case=access, text=f"Spoke to {FIRST} on {PHONE}")
-    svc.case_complete(actor=handler, case=access, outcome=f"Copy sent to {EMAIL}")
-    case = erasure_case(
-        agent=agent, dpo=dpo, handler=handler, customer=customer,
-        description=f"Mr {FIRST} {LAST} ({PHONE_NATIONAL}) wants everything deleted.",
-    )  # fmt: skip
-    svc.case_add_note(actor=dpo, case=case, text=f"{LAST} confirmed by letter from {POSTCODE}")
-    complaint = Complaint(
-        reference="K-2026-00001", customer=customer, complainant_name=f"{FIRST} {LAST}", complainant_email=EMAIL,
-        received_on=today, channel="email", category="marketing", acknowledge_by=today + datetime.timedelta(days=29),
-        description=f"{LAST} got a catalogue at {ADDRESS} after opting out.",
-    )  # fmt: skip
-    complaint.save()
-    complaint.cases.add(case)
-    ico = IcoCase.objects.create(
-        complaint=complaint, ico_reference="IC-12345-A1B2", contacted_on=today, contact_method="email",
-        requested=f"Explain the handling of Mr {LAST}'s opt-out",
-    )  # fmt: skip
-    IcoDeadline.objects.create(ico_case=ico, what=f"Send the letter to {FIRST}", due_on=today)
-    CaseCorrespondence.objects.create(
-        case=case, occurred_on=today, direction="inbound", medium="letter", summary=f"Signed {FIRST} {LAST}"
-    )
-    AccessEvent.objects.create(user=handler, action=AccessEvent.Action.VIEW_CUSTOMER, customer_id=customer.pk)
-    return {
-        "customer": customer,
-        "case": Case.objects.get(pk=case.pk),
-        "access": access,
-        "complaint": complaint,
-        "purchases": purchases,
-        "recipients": [courier, finance],
-        "stray_call": stray_call,
-    }
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_storage")]
 
 
 # --- The key test ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a walk over every table
 def test_after_erasure_no_table_anywhere_holds_the_former_name_email_phone_or_postcode(
     rich, dpo, agent, django_capture_on_commit_callbacks
 ):
@@ -231,6 +84,8 @@ def test_after_erasure_no_table_anywhere_holds_the_former_name_email_phone_or_po
         "requests_complaint",
         "requests_icodeadline",
         "requests_casecorrespondence",
+        "customers_inboundsms",
+        "customers_historicalinboundsms",
     } <= tables
     history_before = list(customer.history.order_by("history_id").values_list("history_id", "history_user_id"))
 
@@ -414,7 +269,6 @@ def test_running_the_erasure_twice_changes_nothing(rich, dpo, django_capture_on_
     counts = table_counts()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert customer_erase(actor=dpo, case=case) is None
-        assert tasks.erase_customer(case.pk, dpo.pk) is False
     assert callbacks == []
     assert table_counts() == counts
 

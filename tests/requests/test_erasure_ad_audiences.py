@@ -11,18 +11,9 @@ from customers.models import AdRemovalEntry
 from customers.services.ad_feed import GOOGLE_FILE, META_FILE, google_hashes, meta_hashes, write_ad_feed
 from customers.services.preferences import preference_record
 from tests.factories import CustomerFactory
-from tests.requests.test_erasure import (  # noqa: F401
-    EMAIL,
-    FORMER_EMAIL,
-    FORMER_PHONE,
-    PHONE,
-    erasure_case,
-    private_storage,
-    rich,
-    sign_off,
-)
+from tests.fixtures.erasure import EMAIL, FORMER_EMAIL, FORMER_PHONE, PHONE, erasure_case, sign_off
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_storage")]
 
 
 def _files(directory) -> tuple[list[list[str]], list[list[str]]]:
@@ -31,7 +22,7 @@ def _files(directory) -> tuple[list[list[str]], list[list[str]]]:
 
 
 def test_an_erased_person_who_was_in_an_audience_is_in_the_next_removal_files_by_hash_only(
-    rich,  # noqa: F811 (the fixture imported above)
+    rich,
     agent,
     dpo,
     tmp_path,

@@ -14,18 +14,9 @@ from requests.models import Breach, BreachNotification, BreachTask
 from requests.services import breaches
 from requests.services.erasure import MENTION_PLAN, erasure_preview
 from requests.services.redaction import REDACTED
-from tests.requests.test_erasure import (  # noqa: F401
-    FIRST,
-    FORMER_LAST,
-    LAST,
-    POSTCODE,
-    find_everywhere,
-    private_storage,
-    rich,
-    sign_off,
-)
+from tests.fixtures.erasure import FIRST, FORMER_LAST, LAST, POSTCODE, find_everywhere, sign_off
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_storage")]
 
 
 def test_the_breach_register_is_covered_by_the_subject_graph_not_excluded():
@@ -35,7 +26,7 @@ def test_the_breach_register_is_covered_by_the_subject_graph_not_excluded():
 
 
 def test_erasure_redacts_the_person_from_breach_records_and_their_history(
-    rich,  # noqa: F811 (the fixture imported above)
+    rich,
     agent,
     dpo,
     handler,
@@ -77,6 +68,6 @@ def test_erasure_redacts_the_person_from_breach_records_and_their_history(
     hits = [hit for hit in find_everywhere([FIRST, LAST, FORMER_LAST]) if "breach" in hit[0]]
     assert hits == []
     certificate = case.documents.get(kind="certificate")
-    from requests.services.documents import private_path
+    from privacy_portal.private_storage import private_path
 
     assert MENTION_PLAN["requests.Breach"].what.split(":")[0] in private_path(certificate.path).read_text()

@@ -11,9 +11,8 @@ from customers.subject import subject_records
 from requests.models import CaseDocument
 from requests.services import erasure
 from requests.services.erasure import ERASED_NAME, PLAN, customer_erase
-from tests.requests.test_erasure import private_storage, rich  # noqa: F401 (fixtures)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_storage")]
 
 
 def _values(row) -> tuple:
@@ -37,12 +36,12 @@ def _changed(before: dict, model, key: str) -> int:
 
 
 def test_the_certificates_figures_are_the_rows_the_erasure_changed_or_deleted(
-    rich,  # noqa: F811 (the fixture imported above)
+    rich,
     dpo,
     django_capture_on_commit_callbacks,
 ):
+    from privacy_portal.private_storage import private_path
     from requests.services import cases as svc
-    from requests.services.documents import private_path
 
     customer = rich["customer"]
     for n, kind in enumerate([CaseDocument.Kind.IDENTITY, CaseDocument.Kind.EXPORT, CaseDocument.Kind.IDENTITY]):
@@ -105,7 +104,7 @@ def test_the_certificates_figures_are_the_rows_the_erasure_changed_or_deleted(
 
 
 def test_a_row_with_nothing_of_the_person_is_counted_as_kept_unchanged_not_redacted(
-    rich,  # noqa: F811 (the fixture imported above)
+    rich,
     dpo,
     django_capture_on_commit_callbacks,
 ):

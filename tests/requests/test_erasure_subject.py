@@ -14,10 +14,10 @@ from django.utils.html import escape
 from customers.services.customers import customer_create
 from customers.subject import COVERAGE
 from privacy_portal.models import AccessEvent
+from privacy_portal.private_storage import private_path
 from requests.models import Case, CaseCorrespondence, CaseDocument, Complaint
 from requests.services import cases as svc
 from requests.services import complaints
-from requests.services.documents import private_path
 from requests.services.erasure import ERR_INCLUDE, FILE_PLAN, PLAN, customer_erase, erasure_preview
 
 pytestmark = pytest.mark.django_db
@@ -72,10 +72,10 @@ def unchosen(agent):
 
 
 def test_the_preview_offers_requester_only_records_that_match_and_the_dpo_erases_those_ticked(
-    client, dpo, erasure, unchosen, django_capture_on_commit_callbacks
+    client_for, dpo, erasure, unchosen, django_capture_on_commit_callbacks
 ):
     theirs, complaint, stranger = unchosen
-    client.force_login(dpo)
+    client = client_for(dpo)
     body = client.get(reverse("requests:case", args=[erasure.pk])).content.decode()
     assert f'value="case:{theirs.pk}" form="signoff-form"' in body
     assert f'value="complaint:{complaint.pk}" form="signoff-form"' in body

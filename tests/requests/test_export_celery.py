@@ -6,19 +6,17 @@ import json
 import zipfile
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from privacy_portal.models import JobRun
-from privacy_portal.roles import sync_role_groups
+from privacy_portal.private_storage import private_path
 from privacy_portal.tasks import heartbeat
 from requests.models import CaseDocument
 from requests.services import cases as svc
 from requests.services import export
-from requests.services.documents import private_path
 from requests.tasks import build_export
 from tests.factories import CallFactory, CaseFactory, CustomerFactory, UserFactory
-from tests.privacy_portal.test_celery import redis_worker, wait_for  # noqa: F401 (the fixture)
+from tests.fixtures.celery import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,9 +28,8 @@ def _private_storage(settings, tmp_path):
 
 
 @pytest.fixture
-def case():
+def case(role_groups):
     # A transactional test starts from a flushed database: the role groups come back first.
-    sync_role_groups(Group, Permission)
     dpo = UserFactory(role="dpo")
     handler = UserFactory(role="handler")
     customer = CustomerFactory(first_name="Winifred", email="winifred@example.co.uk")
@@ -45,7 +42,7 @@ def exports(case):
     return CaseDocument.objects.filter(case=case, kind=CaseDocument.Kind.EXPORT)
 
 
-def test_the_worker_builds_the_export_queued_by_the_case_action(redis_worker, case):  # noqa: F811
+def test_the_worker_builds_the_export_queued_by_the_case_action(redis_worker, case):
     export.export_request(actor=case.handler, case=case)
     assert wait_for(lambda: exports(case).exists())
     doc = exports(case).get()
@@ -57,7 +54,7 @@ def test_the_worker_builds_the_export_queued_by_the_case_action(redis_worker, ca
     assert doc.uploaded_by == case.handler
 
 
-def test_a_task_delivered_twice_builds_one_export(redis_worker, case):  # noqa: F811
+def test_a_task_delivered_twice_builds_one_export(redis_worker, case):
     asked = timezone.now().isoformat()
     build_export.delay(case.pk, case.handler.pk, asked)
     build_export.delay(case.pk, case.handler.pk, asked)  # the broker redelivers, or a retry
@@ -67,7 +64,7 @@ def test_a_task_delivered_twice_builds_one_export(redis_worker, case):  # noqa: 
     assert len(list(private_path(exports(case).get().path).parent.iterdir())) == 1
 
 
-def test_a_task_for_a_case_that_no_longer_qualifies_does_nothing(redis_worker, case):  # noqa: F811
+def test_a_task_for_a_case_that_no_longer_qualifies_does_nothing(redis_worker, case):
     customer = case.customer
     customer.erased_at = timezone.now()
     customer.save()

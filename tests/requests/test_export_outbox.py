@@ -8,19 +8,17 @@ import threading
 import time
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.db import connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from privacy_portal.celery import app
-from privacy_portal.roles import sync_role_groups
+from privacy_portal.private_storage import TEMPORARY_DIR, private_path, temporary_files_delete_stale
 from requests.models import CaseDocument, ExportRequest
 from requests.services import cases as svc
 from requests.services import export
-from requests.services.documents import TEMPORARY_DIR, private_path, temporary_files_delete_stale
 from tests.factories import CaseFactory, CustomerFactory, UserFactory
-from tests.privacy_portal.test_celery import _reset_broker_connections, redis_worker, wait_for  # noqa: F401
+from tests.fixtures.celery import reset_broker_connections, wait_for
 
 
 def built_export(**kwargs):
@@ -41,8 +39,7 @@ def _private_storage(settings, tmp_path):
 
 
 @pytest.fixture
-def case(db):
-    sync_role_groups(Group, Permission)  # a transactional test starts from a flushed database
+def case(db, role_groups):
     dpo = UserFactory(role="dpo")
     handler = UserFactory(role="handler")
     case = svc.case_assign(actor=dpo, case=CaseFactory(customer=CustomerFactory()), handler=handler)
@@ -63,11 +60,11 @@ def broker_down():
 
     def down():
         app.conf.broker_url = UNREACHABLE_BROKER
-        _reset_broker_connections()
+        reset_broker_connections()
 
     def up():
         app.conf.broker_url = os.environ["TEST_REDIS_URL"]
-        _reset_broker_connections()
+        reset_broker_connections()
 
     return down, up
 
@@ -96,15 +93,15 @@ def test_a_second_click_while_the_first_is_queued_is_the_same_request(case):
 
 @pytest.mark.django_db(transaction=True)
 def test_with_the_broker_unreachable_the_page_says_queued_and_the_export_is_built_once_it_is_back(
-    redis_worker,  # noqa: F811
+    redis_worker,
     case,
-    client,
+    client_for,
     broker_down,
     settings,
 ):
     down, up = broker_down
     down()
-    client.force_login(case.handler)
+    client = client_for(case.handler)
     started = time.monotonic()
     response = build_export(client, case)
     assert time.monotonic() - started < 10  # the page does not hang on the broker
@@ -167,7 +164,7 @@ def test_the_sweep_leaves_alone_a_request_whose_build_is_in_progress(case, setti
 
 
 @pytest.mark.django_db
-def test_a_build_started_too_many_times_is_given_up_and_the_case_page_says_so(case, client, settings):
+def test_a_build_started_too_many_times_is_given_up_and_the_case_page_says_so(case, client_for, settings):
     settings.OUTBOX_REQUEUE_AFTER_SECONDS = 0
     request = export.export_request(actor=case.handler, case=case)
     request.status = ExportRequest.Status.RUNNING
@@ -176,7 +173,7 @@ def test_a_build_started_too_many_times_is_given_up_and_the_case_page_says_so(ca
     assert export.export_requests_sweep()["given_up"] == 1
     request.refresh_from_db()
     assert request.status == ExportRequest.Status.FAILED
-    client.force_login(case.handler)
+    client = client_for(case.handler)
     page = client.get(case.get_absolute_url()).content.decode()
     assert "Not built" in page and "could not be built" in page
     # Asking again is possible, and builds.

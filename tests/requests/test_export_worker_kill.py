@@ -23,16 +23,14 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings as django_settings
-from django.contrib.auth.models import Group, Permission
 from django.db import connection
 
 from privacy_portal.celery import app
-from privacy_portal.roles import sync_role_groups
 from requests.models import CaseDocument, ExportRequest
 from requests.services import cases as svc
 from requests.services import export
 from tests.factories import CaseFactory, CustomerFactory, UserFactory
-from tests.privacy_portal.test_celery import _reset_broker_connections, wait_for
+from tests.fixtures.celery import reset_broker_connections, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,12 +46,12 @@ def queue():
     name = f"kill-{uuid.uuid4().hex[:8]}"
     saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "task_default_queue")}
     app.conf.update(broker_url=os.environ["TEST_REDIS_URL"], task_always_eager=False, task_default_queue=name)
-    _reset_broker_connections()
+    reset_broker_connections()
     try:
         yield name
     finally:
         app.conf.update(saved)
-        _reset_broker_connections()
+        reset_broker_connections()
 
 
 @pytest.fixture
@@ -91,9 +89,8 @@ def workers(queue, tmp_path):
 
 
 @pytest.fixture
-def case(settings, tmp_path):
+def case(settings, tmp_path, role_groups):
     settings.PRIVATE_STORAGE_ROOT = tmp_path
-    sync_role_groups(Group, Permission)
     dpo = UserFactory(role="dpo")
     handler = UserFactory(role="handler")
     case = svc.case_assign(actor=dpo, case=CaseFactory(customer=CustomerFactory()), handler=handler)

@@ -10,11 +10,13 @@ from django.utils import timezone
 from customers.models import Channel, Customer, PreferenceChange, Purpose
 from customers.services.customers import ERR_STALE
 from customers.services.disclosures import GUARD_RESTRICTED, DisclosureRefused, disclosure_record
+from customers.services.normalise import ERR_POSTCODE
 from customers.services.preferences import may_market, preference_record
 from customers.services.suppression import is_suppressed
+from privacy_portal.private_storage import private_path
 from requests.models import Case, CaseDocument, CaseTask
 from requests.services import cases as svc
-from requests.services.documents import private_path
+from requests.services import workflow
 from requests.services.fulfilment import (
     ERR_CUSTOMER_ERASED,
     ERR_NOT_IN_PROGRESS,
@@ -95,10 +97,10 @@ def test_a_second_rectification_does_not_duplicate_an_open_art19_task(dpo, handl
 @pytest.mark.parametrize(
     ("changes", "reason", "expected"),
     [
-        ({"first_name": "Ada"}, "", "Give a reason."),
+        ({"first_name": "Ada"}, "", svc.ERR_REASON),
         ({"first_name": "Ada"}, "x" * (REASON_MAX_LENGTH + 1), ERR_REASON_LONG.format(limit=REASON_MAX_LENGTH)),
         ({"marketing_objected": True}, "Asked", ERR_FIELD.format(field="marketing_objected")),
-        ({"postcode": "NOT A POSTCODE"}, "Asked", "Enter a valid UK postcode, like SW1A 1AA."),
+        ({"postcode": "NOT A POSTCODE"}, "Asked", ERR_POSTCODE),
     ],
 )
 def test_rectification_refuses_bad_input_and_changes_nothing(dpo, handler, changes, reason, expected):
@@ -146,7 +148,7 @@ def test_fulfilment_is_refused_for_another_right_another_status_another_handler_
     objection = working_case(dpo, handler, "objection")
     with pytest.raises(ValidationError) as exc:
         case_object(actor=other_handler, case=objection)
-    assert messages(exc) == [svc.ERR_NOT_HANDLER]
+    assert messages(exc) == [workflow.ERR_NOT_HANDLER]
 
     erased = Customer.objects.get(pk=objection.customer_id)
     erased.erased_at = timezone.now()
@@ -212,7 +214,7 @@ def test_restriction_needs_a_reason(dpo, handler):
     case = working_case(dpo, handler, "restriction")
     with pytest.raises(ValidationError) as exc:
         case_restrict(actor=handler, case=case, reason="  ")
-    assert messages(exc) == ["Give a reason."]
+    assert messages(exc) == [svc.ERR_REASON]
     assert not Customer.objects.get(pk=case.customer_id).processing_restricted
 
 
@@ -231,7 +233,7 @@ def test_an_objection_withdraws_all_marketing_on_every_channel_and_suppresses_at
 
     customer.refresh_from_db()
     assert customer.marketing_objected and customer.objected_at is not None
-    # An objection also withdraws the reg 21(4) "calls despite the TPS" notification (merged today).
+    # An objection also withdraws the reg 21(4) "calls despite the TPS" notification.
     assert {(c.purpose, c.channel) for c in changes} == {(Purpose.DIRECT_MARKETING, ch) for ch in Channel.values} | {
         (Purpose.PERSONALISED_ADS, ""),
         (Purpose.CALLS_DESPITE_TPS, ""),
@@ -325,5 +327,5 @@ def test_after_an_erasure_closes_its_case_the_dpo_ticks_off_the_recipients_and_t
     handler = type(handler).objects.get(pk=handler.pk)  # fresh permission cache
     with pytest.raises(ValidationError) as exc:
         art19_task_done(actor=handler, case=case, task_id=task.pk)
-    assert messages(exc) == [svc.ERR_NOT_HANDLER]
+    assert messages(exc) == [workflow.ERR_NOT_HANDLER]
     assert art19_task_done(actor=dpo, case=case, task_id=task.pk).done_by == dpo

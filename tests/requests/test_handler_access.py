@@ -19,42 +19,42 @@ def case(dpo, handler):
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_the_handler_reads_its_case_customer(client, handler, case, page):
-    client.force_login(handler)
+def test_the_handler_reads_its_case_customer(client_for, handler, case, page):
+    client = client_for(handler)
     assert client.get(reverse(page, args=[case.customer_id])).status_code == 200
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_another_handler_gets_404(client, other_handler, case, page):
-    client.force_login(other_handler)
+def test_another_handler_gets_404(client_for, other_handler, case, page):
+    client = client_for(other_handler)
     assert client.get(reverse(page, args=[case.customer_id])).status_code == 404
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_the_handler_cannot_see_customers_outside_its_cases(client, handler, case, page):
+def test_the_handler_cannot_see_customers_outside_its_cases(client_for, handler, case, page):
     stranger = CustomerFactory()
-    client.force_login(handler)
+    client = client_for(handler)
     assert client.get(reverse(page, args=[stranger.pk])).status_code == 404
 
 
-def test_the_handler_reads_transcripts_of_its_case_customer_only(client, handler, case):
+def test_the_handler_reads_transcripts_of_its_case_customer_only(client_for, handler, case):
     mine = CallFactory(customer=case.customer, transcript="Caller asked about a medal.")
     other = CallFactory(customer=CustomerFactory(), transcript="Other caller.")
-    client.force_login(handler)
+    client = client_for(handler)
     assert client.get(reverse("customers:call_transcript", args=[mine.pk])).status_code == 200
     assert client.get(reverse("customers:call_transcript", args=[other.pk])).status_code == 404
 
 
 @pytest.mark.parametrize("page", ["customers:calls", "customers:purchases"])
-def test_agents_know_the_customer_but_not_the_case_file(client, agent, page):
+def test_agents_know_the_customer_but_not_the_case_file(client_for, agent, page):
     customer = CustomerFactory()
-    client.force_login(agent)
+    client = client_for(agent)
     assert client.get(reverse(page, args=[customer.pk])).status_code == 403
 
 
-def test_reassignment_takes_the_customer_away(client, dpo, handler, other_handler, case):
+def test_reassignment_takes_the_customer_away(client_for, dpo, handler, other_handler, case):
     svc.case_assign(actor=dpo, case=case, handler=other_handler)
-    client.force_login(handler)
+    client = client_for(handler)
     assert client.get(reverse("customers:detail", args=[case.customer_id])).status_code == 404
-    client.force_login(other_handler)
+    client = client_for(other_handler)
     assert client.get(reverse("customers:detail", args=[case.customer_id])).status_code == 200

@@ -12,10 +12,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from privacy_portal import bounds, private_storage
 from privacy_portal.models import JobRun
 from requests.models import Case, CaseDocument
 from requests.services import cases as svc
-from requests.services import documents
 from requests.tasks import delete_orphaned_files
 from tests.factories import CaseFactory, CustomerFactory
 
@@ -92,7 +92,7 @@ def test_a_refused_file_undoes_the_identity_step(
     case = awaiting_identity(dpo, handler)
     with django_capture_on_commit_callbacks(execute=True):
         response = upload(client_for(handler), case, timezone.localdate(), data=b"MZ not an image")
-    assert documents.ERR_TYPE in " ".join(page_errors(response))
+    assert private_storage.ERR_TYPE in " ".join(page_errors(response))
     case.refresh_from_db()
     assert (case.identity, case.identity_received_on) == (Case.Identity.REQUESTED, None)
     assert not CaseDocument.objects.exists() and stored_files(tmp_path) == []
@@ -103,13 +103,16 @@ def test_the_file_is_written_only_once_the_transaction_commits(
 ):
     case = awaiting_identity(dpo, handler)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        doc = documents.identity_evidence_receive(
+        doc = svc.identity_evidence_receive(
             actor=handler, case=case, upload=SimpleUploadedFile("id.png", PNG), on=timezone.localdate()
         )
-        assert stored_files(tmp_path) == []  # not before the commit
+        # Nothing under the row's name before the commit: the bytes wait in a temporary file
+        # (so a write that fails refuses the step), renamed into place once it commits.
+        assert not private_storage.private_path(doc.path).exists()
+        assert [p.parent.name for p in stored_files(tmp_path)] == [private_storage.TEMPORARY_DIR]
     for callback in callbacks:
         callback()
-    assert documents.private_path(doc.path).read_bytes() == PNG
+    assert private_storage.private_path(doc.path).read_bytes() == PNG
     assert [p.name for p in stored_files(tmp_path)] == [os.path.basename(doc.path)]  # no .part left
 
 
@@ -123,7 +126,8 @@ def test_accepted_evidence_is_downloadable_and_deleted_once_decided(
     assert b"stored privately" in response.content
     doc = CaseDocument.objects.get()
     assert client.get(reverse("requests:document", args=[case.pk, doc.pk])).status_code == 200
-    svc.case_decide_identity(actor=handler, case=Case.objects.get(pk=case.pk), verified=True)
+    with django_capture_on_commit_callbacks(execute=True):  # the file goes once the decision commits
+        svc.case_decide_identity(actor=handler, case=Case.objects.get(pk=case.pk), verified=True)
     assert stored_files(tmp_path) == []
 
 
@@ -144,11 +148,11 @@ def test_the_nightly_job_deletes_files_no_row_names_and_keeps_the_rest(
 ):
     case = awaiting_identity(dpo, handler)
     with django_capture_on_commit_callbacks(execute=True):
-        doc = documents.identity_evidence_receive(
+        doc = svc.identity_evidence_receive(
             actor=handler, case=case, upload=SimpleUploadedFile("id.png", PNG), on=timezone.localdate()
         )
-    kept = documents.private_path(doc.path)
-    day = documents.ORPHAN_GRACE_SECONDS
+    kept = private_storage.private_path(doc.path)
+    day = private_storage.ORPHAN_GRACE_SECONDS
     os.utime(kept, (time.time() - 2 * day, time.time() - 2 * day))
     orphan = plant(tmp_path, f"cases/{case.pk}/identity/0123456789abcdef.png", age_seconds=2 * day)
     complaint_orphan = plant(tmp_path, "complaints/7/correspondence/feedbeef.pdf", age_seconds=2 * day)
@@ -202,12 +206,14 @@ def test_an_action_with_a_date_out_of_bounds_names_the_date(client_for, dpo, han
     case = awaiting_identity(dpo, handler)
     response = upload(client_for(handler), case, "01/01/0001")
     errors = page_errors(response)
-    assert len(errors) == 1 and errors[0].startswith("Date received: Enter a date on or after 1 January 1997")
+    assert len(errors) == 1 and errors[0].startswith(
+        "Date received: " + bounds.ERR_TOO_EARLY.format(earliest=bounds.EARLIEST_DATE, why=bounds.WHY_RECORDS)
+    )
 
 
 def test_a_document_whose_file_is_missing_answers_404_not_a_server_error(client_for, dpo, handler):
     case = awaiting_identity(dpo, handler)
-    doc = documents.identity_evidence_receive(  # on_commit never runs here: the row without its file
+    doc = svc.identity_evidence_receive(  # on_commit never runs here: the row without its file
         actor=handler, case=case, upload=SimpleUploadedFile("id.png", PNG), on=timezone.localdate()
     )
     response = client_for(handler).get(reverse("requests:document", args=[case.pk, doc.pk]))

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from requests.models import Case
-from requests.selectors import case_queue, dashboard_figures
+from requests.selectors.cases import case_queue, dashboard_figures
 from requests.services import cases as svc
 from tests.factories import CaseFactory
 

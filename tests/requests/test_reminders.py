@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from privacy_portal import legal
 from privacy_portal.models import JobRun
-from requests.models import Case, ReminderSent
+from requests.models import Case, ReminderKey
 from requests.services import cases as svc
 from requests.services.reminders import reminders_send
 from requests.tasks import send_case_reminders
@@ -45,7 +45,7 @@ def test_the_handler_is_reminded_seven_and_two_days_before_the_due_date(handler)
     reminders_send(today=TODAY + datetime.timedelta(days=FIRST - SECOND))
     assert len(sent_to(handler.email)) == 2
     assert f"due in {SECOND} days" in mail.outbox[-1].subject
-    assert set(ReminderSent.objects.values_list("threshold", flat=True)) == {
+    assert {r.threshold for r in ReminderKey.objects.filter(case=case)} == {
         f"before{FIRST}:2026-03-09",
         f"before{SECOND}:2026-03-09",
     }
@@ -59,7 +59,7 @@ def test_running_twice_sends_each_reminder_once(handler):
     assert first == {"considered": 2, "handler_reminders": 1, "overdue_alerts": 1}
     assert second == {"considered": 2, "handler_reminders": 0, "overdue_alerts": 0}
     assert len(mail.outbox) == 2
-    assert ReminderSent.objects.count() == 2
+    assert ReminderKey.objects.count() == 2
 
 
 def test_the_dpo_is_told_once_when_a_case_is_overdue(handler, settings):
@@ -88,7 +88,7 @@ def test_a_missed_day_sends_the_most_urgent_reminder_only(handler):
     reminders_send(today=TODAY)
     [reminder] = mail.outbox
     assert "due in 1 day " in reminder.subject
-    assert list(ReminderSent.objects.values_list("threshold", flat=True)) == [f"before{SECOND}:2026-03-03"]
+    assert [r.threshold for r in ReminderKey.objects.all()] == [f"before{SECOND}:2026-03-03"]
 
 
 def test_a_case_due_today_is_reminded_and_the_next_day_it_is_overdue(handler, settings):
@@ -136,10 +136,10 @@ def test_a_failed_send_records_nothing_so_the_next_run_tries_again(handler, sett
     case_due_in(SECOND, handler=handler)
     with pytest.raises(ConnectionError):
         reminders_send(today=TODAY)
-    assert not ReminderSent.objects.exists()
+    assert not ReminderKey.objects.exists()
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     reminders_send(today=TODAY)
-    assert ReminderSent.objects.count() == 1 and len(mail.outbox) == 1
+    assert ReminderKey.objects.count() == 1 and len(mail.outbox) == 1
 
 
 class FailingBackend:

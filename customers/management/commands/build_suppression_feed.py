@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from privacy_portal.jobs import run_job
+from privacy_portal.services.jobs import run_job
 
 from ...services.feed import feed_directory, suppression_feed_build
 

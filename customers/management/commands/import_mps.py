@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from customers.services.mps import mps_load
+from customers.services.mps import mps_load, mps_to_review
 
 from ._importing import ImportCommand
 
@@ -16,6 +16,7 @@ class Command(ImportCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Loaded {loaded.lines:,} MPS record(s) ({loaded.removals:,} P, {loaded.deceased:,} X):"
-                f" {loaded.matched:,} matched a customer."
+                f" {loaded.matched:,} matched a customer; {mps_to_review(loaded):,} match(es) at a former address"
+                " to review on the customer's page."
             )
         )

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from privacy_portal.jobs import run_job
+from privacy_portal import legal
+from privacy_portal.services.jobs import run_job
 
 from ...services.retention import PURGE_BATCH_SIZE, purge_expired_calls
 
 
 class Command(BaseCommand):
-    help = "Delete calls, transcripts and correspondence older than 6 months, with their history rows."
+    help = (
+        f"Delete calls and transcripts older than {legal.CALL_RETENTION_MONTHS} months and correspondence older than "
+        f"{legal.CORRESPONDENCE_RETENTION_MONTHS} months, with their history rows."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--batch-size", type=int, default=PURGE_BATCH_SIZE, help="Ids deleted per transaction.")

@@ -7,7 +7,7 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from privacy_portal.replay import ledger_replay
+from privacy_portal.services.restore import ledger_replay
 
 
 class Command(BaseCommand):
@@ -30,7 +30,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Erasures re-applied: {report.erasures}; already done: {report.erasures_already_done}; "
             f"purges re-applied: {report.purges} ({report.rows_deleted} rows); "
-            f"suppression entries restored: {report.suppression_restored}."
+            f"suppression entries restored: {report.suppression_restored}; "
+            f"access-log trims re-applied: {report.access_log_trims} ({report.access_log_entries_deleted} entries)."
         )
         if report.problems:
             raise CommandError("\n".join(report.problems))

@@ -1,0 +1,51 @@
+"""Inbound text messages that are not a STOP: the agents' list to read, answer and mark handled."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from privacy_portal.access import requires
+from privacy_portal.audit import access_record
+from privacy_portal.bounds import parse_id
+from privacy_portal.models import AccessEvent
+
+from ..access import inbound_sms_for
+from ..models import Customer
+from ..selectors.customers import INBOUND_PAGE, inbound_messages
+from ..services.normalise import format_phone
+from ..services.sms import sms_inbound_mark_handled
+
+
+@requires("customers.view_inboundsms")
+@require_GET
+def inbound_sms(request):
+    """Messages to answer (or, with ?show=handled, those handled), newest first, 50 a page."""
+    handled = request.GET.get("show") == "handled"
+    before = parse_id(request.GET.get("before", ""))
+    rows = inbound_messages(handled=handled, before=before)
+    customers = Customer.objects.in_bulk({m.customer_id for m in rows if m.customer_id})
+    shown = [(m, customers.get(m.customer_id) if m.customer_id else None, format_phone(m.sender)) for m in rows]
+    access_record(request=request, action=AccessEvent.Action.VIEW_INBOUND_SMS, result_ids=sorted(customers),
+                  details={"messages": len(rows), "handled": handled})  # fmt: skip
+    context = {
+        "shown": shown,
+        "handled": handled,
+        "next_before": rows[-1].pk if len(rows) == INBOUND_PAGE else None,
+    }
+    return render(request, "customers/inbound_sms.html", context)
+
+
+@requires("customers.change_inboundsms")
+@require_POST
+def inbound_sms_handled(request, pk: int):
+    record = inbound_sms_for(request.user, pk)
+    try:
+        sms_inbound_mark_handled(actor=request.user, message_pk=record.pk)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Marked handled.")
+    return redirect("customers:inbound_sms")

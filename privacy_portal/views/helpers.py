@@ -1,0 +1,32 @@
+"""What the pages of every app share: the POST half of a create or edit page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect
+
+from privacy_portal.forms import add_service_errors
+
+
+def form_saved(
+    request, form: forms.Form, save: Callable[..., Any], *, message: Callable[[Any], str]
+) -> HttpResponse | None:
+    """A create or edit page's POST: a valid form goes to its service, `save(actor=request.user,
+    **form.cleaned_data)`; what the service saved is announced (`message(saved)`) and opened (a
+    redirect to it). None on a GET, on an invalid form, or when the service refuses (its errors
+    then stand on the form, under the fields they name): the page is shown again."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        saved = save(actor=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return None
+    messages.success(request, message(saved))
+    return redirect(saved)

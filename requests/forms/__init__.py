@@ -1,0 +1,1 @@
+"""Forms of the requests app: cases, breaches, complaints, the public door."""

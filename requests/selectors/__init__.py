@@ -1,0 +1,1 @@
+"""Reads of the requests app: the case queue and dashboard, breaches, complaints."""

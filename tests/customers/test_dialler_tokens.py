@@ -1,0 +1,177 @@
+"""The DPO's dialler tokens page (list, issue, revoke; the secret shown once, never listed) and
+the rule that a token works only while its issuer may still act as the DPO."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.models import DiallerToken
+from customers.services import dialler
+from customers.services.dialler import dialler_token_create, dialler_token_revoke
+from customers.views.dialler import MSG_REVOKED
+from privacy_portal import legal
+from privacy_portal.models import User
+from privacy_portal.services.staff import staff_update
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+NUMBER = "+447911123456"
+PAGE = "customers:dialler_tokens"
+
+
+def dial(client, token):
+    return client.get(reverse("public:dialler_screen"), {"number": NUMBER}, HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+@pytest.fixture
+def issuer(db):
+    return UserFactory(username="dan_dpo", role=User.Role.DPO)
+
+
+@pytest.fixture
+def token(issuer):
+    return dialler_token_create(actor=issuer, name="dialler-1")[1]
+
+
+# --- a token works only while its issuer may act as the DPO ---------------------------------------
+
+
+def test_a_token_stops_working_when_its_issuer_is_switched_off(client, itadmin, issuer, token):
+    assert dial(client, token).status_code == 200
+    staff_update(actor=itadmin, user=issuer, role=User.Role.DPO, is_active=False, access_ends_on=None, reason="Left")
+    response = dial(client, token)
+    assert response.status_code == 401
+    assert response.json() == {"error": dialler.ERR_ISSUER, "reason": dialler.REFUSED_ISSUER}
+    assert dialler.authenticate(f"Bearer {token}") is None
+
+
+def test_a_token_stops_working_when_its_issuer_loses_the_dpo_role(client, itadmin, issuer, token):
+    staff_update(actor=itadmin, user=issuer, role=User.Role.HANDLER, is_active=True, access_ends_on=None,
+                 reason="Moved to casework")  # fmt: skip
+    assert dial(client, token).json()["reason"] == dialler.REFUSED_ISSUER
+
+
+def test_a_token_stops_working_when_its_issuers_access_has_ended_or_awaits_approval(client, issuer, token):
+    issuer.access_ends_on = timezone.localdate() - datetime.timedelta(days=1)
+    issuer.save()
+    assert dial(client, token).status_code == 401
+    issuer.access_ends_on, issuer.approved_at = None, None
+    issuer.save()
+    assert dial(client, token).json()["reason"] == dialler.REFUSED_ISSUER
+    issuer.approved_at = timezone.now()
+    issuer.save()
+    assert dial(client, token).status_code == 200
+
+
+def test_a_token_works_again_only_if_its_issuer_is_an_active_dpo_again(client, itadmin, issuer, token):
+    """The decision: the rule is read on every check (no way of changing an account can leave a
+    token working), so a DPO switched back on has their unexpired, unrevoked tokens back; a
+    revoked one stays revoked."""
+    staff_update(actor=itadmin, user=issuer, role=User.Role.DPO, is_active=False, access_ends_on=None, reason="Leave")
+    assert dial(client, token).status_code == 401
+    staff_update(actor=itadmin, user=issuer, role=User.Role.DPO, is_active=True, access_ends_on=None, reason="Back")
+    assert dial(client, token).status_code == 200
+    dialler_token_revoke(actor=itadmin, name="dialler-1")
+    assert dial(client, token).json()["reason"] == dialler.REFUSED_REVOKED
+
+
+def test_another_dpos_tokens_keep_working_when_one_dpo_is_switched_off(client, itadmin, issuer, token, dpo):
+    other = dialler_token_create(actor=dpo, name="dialler-2")[1]
+    staff_update(actor=itadmin, user=issuer, role=User.Role.DPO, is_active=False, access_ends_on=None, reason="Left")
+    assert dial(client, token).status_code == 401
+    assert dial(client, other).status_code == 200
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+
+def test_the_dpo_lists_tokens_with_issuer_dates_last_use_and_status_never_the_secret(
+    client_for, dpo, issuer, token, itadmin
+):
+    dial(client_for(dpo), token)
+    used = DiallerToken.objects.get(name="dialler-1")
+    dialler_token_create(actor=dpo, name="never-used")
+    stopped = dialler_token_create(actor=dpo, name="stopped")[1]
+    dialler_token_revoke(actor=dpo, name="stopped")
+    staff_update(actor=itadmin, user=issuer, role=User.Role.DPO, is_active=False, access_ends_on=None, reason="Left")
+    response = client_for(dpo).get(reverse(PAGE))
+    assert response.status_code == 200
+    page = response.content.decode()
+    rows = {t.name: t for t in response.context["tokens"]}
+    assert set(rows) == {"dialler-1", "never-used", "stopped"}
+    last = timezone.localtime(rows["dialler-1"].last_used_at)
+    assert abs((last - timezone.now()).total_seconds()) < 60
+    assert rows["never-used"].last_used_at is None
+    assert f"{timezone.localtime(used.created_at):%-d %b %Y %H:%M}" in page
+    assert "Not working: its issuer is no longer an active DPO" in page
+    assert "Revoked " in page and "never" in page and str(issuer) in page
+    assert token not in page and stopped not in page
+    assert used.token_hash not in page
+
+
+def test_issuing_a_token_shows_its_secret_once_and_it_works(client_for, dpo):
+    client = client_for(dpo)
+    response = client.post(reverse(PAGE), {"name": " dialler-7 ", "days": "30"})
+    assert response.status_code == 200
+    record, secret = response.context["issued"]
+    assert record.name == "dialler-7" and record.created_by == dpo
+    assert (record.expires_at - record.created_at) == datetime.timedelta(days=30)
+    assert secret in response.content.decode()
+    assert dial(client, secret).status_code == 200
+    again = client.get(reverse(PAGE)).content.decode()
+    assert secret not in again and "dialler-7" in again
+
+
+@pytest.mark.parametrize("days", ["0", str(legal.DIALLER_TOKEN_MAX_DAYS + 1), "x", ""])
+def test_a_token_for_too_few_or_too_many_days_is_refused_naming_the_field(client_for, dpo, days):
+    response = client_for(dpo).post(reverse(PAGE), {"name": "dialler-8", "days": days})
+    assert response.status_code == 200 and response.context["issued"] is None
+    assert "days" in response.context["form"].errors
+    assert "Valid for (days)" in response.content.decode()
+    assert not DiallerToken.objects.exists()
+
+
+def test_a_second_token_with_a_taken_name_is_refused_naming_the_field(client_for, dpo, token):
+    response = client_for(dpo).post(reverse(PAGE), {"name": "dialler-1", "days": "30"})
+    assert response.context["form"].errors["name"] == [dialler.ERR_NAME_TAKEN]
+    assert DiallerToken.objects.count() == 1
+
+
+def test_the_dpo_revokes_a_token_and_the_dialler_is_refused(client_for, dpo, token):
+    record = DiallerToken.objects.get(name="dialler-1")
+    client = client_for(dpo)
+    response = client.post(reverse("customers:dialler_token_revoke", args=[record.pk]), follow=True)
+    assert MSG_REVOKED.format(name="dialler-1") in response.content.decode()
+    record.refresh_from_db()
+    assert record.revoked_at is not None
+    assert record.history.first().history_change_reason == "Dialler token revoked"
+    assert dial(client, token).json()["reason"] == dialler.REFUSED_REVOKED
+    twice = client.post(reverse("customers:dialler_token_revoke", args=[record.pk]), follow=True)
+    assert dialler.ERR_NO_TOKEN in twice.content.decode()
+
+
+def test_revoking_answers_post_only(client_for, dpo, token):
+    record = DiallerToken.objects.get(name="dialler-1")
+    assert client_for(dpo).get(reverse("customers:dialler_token_revoke", args=[record.pk])).status_code == 405
+    assert client_for(dpo).put(reverse(PAGE)).status_code == 405
+
+
+@pytest.mark.parametrize("role", ["agent", "handler", "auditor", "itadmin", "nobody"])
+def test_only_the_dpo_may_use_the_tokens_page(client_for, request, role, token):
+    user = request.getfixturevalue(role)
+    record = DiallerToken.objects.get(name="dialler-1")
+    client = client_for(user)
+    assert client.get(reverse(PAGE)).status_code == 403
+    assert client.post(reverse(PAGE), {"name": "mine", "days": "30"}).status_code == 403
+    assert client.post(reverse("customers:dialler_token_revoke", args=[record.pk])).status_code == 403
+    record.refresh_from_db()
+    assert record.revoked_at is None and DiallerToken.objects.count() == 1
+
+
+def test_the_screening_page_links_the_dpo_to_the_tokens_page(client_for, dpo):
+    assert reverse(PAGE) in client_for(dpo).get(reverse("customers:screenings")).content.decode()

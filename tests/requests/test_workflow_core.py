@@ -1,0 +1,41 @@
+"""The workflow core's tables agree with each other: every step a page offers is a move the
+state table allows, from the statuses it names, and a closed case or complaint offers none."""
+
+from __future__ import annotations
+
+import pytest
+
+from requests.models import Case, Complaint
+from requests.services import workflow
+
+TABLES = [
+    (Case, workflow.CASE_STEPS, workflow.CASE_TRANSITIONS),
+    (Complaint, workflow.COMPLAINT_STEPS, workflow.COMPLAINT_TRANSITIONS),
+]
+
+
+@pytest.mark.parametrize(("model", "steps", "table"), TABLES, ids=["case", "complaint"])
+def test_every_step_that_moves_is_an_edge_of_the_state_table(model, steps, table):
+    for name, (sources, target) in steps.items():
+        if sources is not None and target is not None:
+            assert all(target in table[source] for source in sources), name
+
+
+@pytest.mark.parametrize(("model", "steps", "table"), TABLES, ids=["case", "complaint"])
+def test_a_closed_object_offers_no_step_and_an_open_one_some(model, steps, table):
+    for status, targets in table.items():
+        offered = workflow.steps_offered(model(status=status))
+        assert bool(offered) == bool(targets), status
+        assert offered <= set(steps)
+
+
+def test_withdrawal_is_offered_wherever_the_table_allows_it_and_not_awaiting_sign_off():
+    S = Case.Status
+    offered = {s for s in S.values if "withdraw" in workflow.steps_offered(Case(status=s))}
+    assert offered == {S.RECEIVED, S.AWAITING_IDENTITY, S.IN_PROGRESS, S.AWAITING_CLARIFICATION}
+
+
+def test_a_complaint_is_escalated_from_any_acknowledged_open_status():
+    S = Complaint.Status
+    offered = {s for s in S.values if "escalate" in workflow.steps_offered(Complaint(status=s))}
+    assert offered == {S.ACKNOWLEDGED, S.INVESTIGATING, S.RESPONDED, S.REVIEW_REQUESTED, S.REVIEW_CONCLUDED}

@@ -1,0 +1,220 @@
+"""Kinds of thing with one home, kept so by reading the source: access-log entries are written
+only by privacy_portal/audit.py, and a task's body only runs a service (no rule of its own)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ("privacy_portal", "customers", "requests")
+MODULES = [path for app in APPS for path in (ROOT / app).rglob("*.py") if "migrations" not in path.parts]
+TASK_MODULES = [ROOT / app / "tasks.py" for app in APPS]
+# The one writer of the access log; the model module defines the rows (and saves the side table).
+ACCESS_LOG_HOMES = {"privacy_portal/audit.py", "privacy_portal/models.py"}
+ACCESS_LOG_MODELS = {"AccessEvent", "AccessEventText"}
+WRITES = {"create", "bulk_create", "get_or_create", "update_or_create"}
+
+
+def access_log_written_at(source: str) -> list[int]:
+    """The lines of `source` that write an access-log row themselves: `AccessEvent(...)`
+    built, or `AccessEvent.objects.create(...)` (or another write of its manager)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        built = isinstance(func, ast.Name) and func.id in ACCESS_LOG_MODELS
+        managed = (
+            isinstance(func, ast.Attribute)
+            and func.attr in WRITES
+            and isinstance(func.value, ast.Attribute)
+            and func.value.attr == "objects"
+            and isinstance(func.value.value, ast.Name)
+            and func.value.value.id in ACCESS_LOG_MODELS
+        )
+        if built or managed:
+            lines.append(node.lineno)
+    return sorted(set(lines))
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "AccessEvent.objects.create(user=None, action='x')",
+        "AccessEventText.objects.bulk_create(rows)",
+        "event = AccessEvent(action='x')\nevent.save()",
+    ],
+)
+def test_a_module_writing_the_access_log_itself_is_found(source):
+    assert access_log_written_at(source) == [1]
+
+
+def test_reading_the_access_log_or_asking_audit_to_write_is_not_writing_it():
+    source = "AccessEvent.objects.filter(pk=1).exists()\naudit.access_entry(user=None, action='x')\n"
+    assert access_log_written_at(source) == []
+
+
+def test_the_modules_are_found():
+    found = {p.relative_to(ROOT).as_posix() for p in MODULES}
+    assert ACCESS_LOG_HOMES | {"customers/services/dialler.py", "requests/services/public.py"} <= found
+
+
+def test_only_audit_writes_the_access_log():
+    writers = {
+        p.relative_to(ROOT).as_posix(): lines
+        for p in MODULES
+        if p.relative_to(ROOT).as_posix() not in ACCESS_LOG_HOMES and (lines := access_log_written_at(p.read_text()))
+    }
+    assert writers == {}, "write access-log entries through privacy_portal/audit.py (access_record, access_entry)"
+
+
+# A task's body: its docstring, imports, and statements that call (run_job, a service) and return.
+THIN = (ast.Expr, ast.Import, ast.ImportFrom, ast.Return, ast.Assign)
+RULE = (ast.If, ast.For, ast.While, ast.Try, ast.With, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _is_task(node: ast.AST) -> bool:
+    return isinstance(node, ast.FunctionDef) and any(
+        getattr(d.func if isinstance(d, ast.Call) else d, "id", "") == "shared_task" for d in node.decorator_list
+    )
+
+
+def tasks_with_rules(source: str) -> list[str]:
+    """The tasks of `source` whose body does more than run a service: a branch, a loop, a
+    `try`, a `with`, a function of its own or any statement but a call, an assignment, an
+    import or a return."""
+    found = []
+    for node in ast.parse(source).body:
+        if not _is_task(node):
+            continue
+        statements = [s for s in node.body if not isinstance(s, THIN)]
+        nested = [n for s in node.body for n in ast.walk(s) if isinstance(n, RULE)]
+        if statements or nested:
+            found.append(node.name)
+    return found
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "    if not report.ok:\n        send_mail('x', 'y', 'a', ['b'])\n",
+        "    def work():\n        return 1\n    return run_job('x', work).pk\n",
+        "    try:\n        return build()\n    except ValueError:\n        return None\n",
+        "    for pk in ids:\n        run(pk)\n",
+    ],
+)
+def test_a_task_with_a_rule_of_its_own_is_found(body):
+    source = f"@shared_task(name='x.tasks.t')\ndef t():\n    '''Doc.'''\n{body}"
+    assert tasks_with_rules(source) == ["t"]
+
+
+def test_a_task_that_runs_one_service_is_thin():
+    source = (
+        "@shared_task(name='x.tasks.t')\ndef t(pk):\n    '''Doc.'''\n    from .services import s\n\n"
+        "    item = s(pk=pk)\n    return run_job('t', lambda: {'ok': True}).pk\n"
+        "def helper():\n    if True:\n        pass\n"
+    )
+    assert tasks_with_rules(source) == []
+
+
+def test_every_task_only_runs_a_service():
+    assert all(p.exists() for p in TASK_MODULES)
+    heavy = {p.relative_to(ROOT).as_posix(): names for p in TASK_MODULES if (names := tasks_with_rules(p.read_text()))}
+    assert heavy == {}, "a task loads by id and calls one service; move the rule into the service"
+
+
+# Views reach files of private storage through privacy_portal/private_storage.py (file_open).
+VIEW_MODULES = [
+    path
+    for app in APPS
+    for path in (ROOT / app).rglob("*.py")
+    if "views" in path.relative_to(ROOT / app).parts[0] or path.stem.endswith("views")
+]
+FILE_READS = {"open", "read_bytes", "read_text"}
+
+
+def files_opened_at(source: str) -> list[int]:
+    """The lines of `source` that open or read a file themselves: `open(...)`, `path.open(...)`,
+    `path.read_bytes()` or `path.read_text()`."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name in FILE_READS:
+                lines.append(node.lineno)
+    return sorted(set(lines))
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "handle = private_path(doc.path).open('rb')",
+        "handle = open(path, 'rb')",
+        "data = path.read_bytes()",
+        "text = path.read_text()",
+    ],
+)
+def test_a_view_opening_a_file_itself_is_found(source):
+    assert files_opened_at(source) == [1]
+
+
+def test_a_view_asking_private_storage_for_the_file_is_not_opening_it():
+    assert files_opened_at("handle = file_open(doc.path)\nresponse = FileResponse(handle)\n") == []
+
+
+def test_no_view_opens_a_file_itself():
+    assert any(p.name == "case.py" for p in VIEW_MODULES)
+    opening = {p.relative_to(ROOT).as_posix(): lines for p in VIEW_MODULES if (lines := files_opened_at(p.read_text()))}
+    assert opening == {}, "open files of private storage through privacy_portal.private_storage.file_open"
+
+
+# A tracked save is save_tracked (savepoint=True when the caller catches an IntegrityError);
+# track() alone is for history rows written by something else than save() (an m2m add()).
+def tracked_then_saved_at(source: str) -> list[int]:
+    """The lines of `source` where a function calls track(obj, ...) and then obj.save() itself."""
+    lines = []
+    for func in ast.walk(ast.parse(source)):
+        if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        calls = [n for n in ast.walk(func) if isinstance(n, ast.Call)]
+        tracked = {
+            c.args[0].id
+            for c in calls
+            if isinstance(c.func, ast.Name) and c.func.id == "track" and c.args and isinstance(c.args[0], ast.Name)
+        }
+        for c in calls:
+            f = c.func
+            saves = isinstance(f, ast.Attribute) and f.attr == "save" and isinstance(f.value, ast.Name)
+            if saves and f.value.id in tracked:
+                lines.append(c.lineno)
+    return sorted(set(lines))
+
+
+def test_a_track_then_save_is_found():
+    source = (
+        "def f(record):\n    track(record, actor=None, reason='x')\n    try:\n"
+        "        with transaction.atomic():\n            record.save()\n    except IntegrityError:\n        pass\n"
+    )
+    assert tracked_then_saved_at(source) == [5]
+
+
+def test_save_tracked_and_a_track_for_an_m2m_add_are_not_found():
+    source = (
+        "def f(breach, other):\n    save_tracked(other, actor=None, reason='x', savepoint=True)\n"
+        "    track(breach, actor=None, reason='Linked')\n    breach.cases.add(1)\n    other.save()\n"
+    )
+    assert tracked_then_saved_at(source) == []
+
+
+def test_no_module_tracks_then_saves_by_hand():
+    found = {
+        p.relative_to(ROOT).as_posix(): lines
+        for p in MODULES
+        if p.relative_to(ROOT).as_posix() != "privacy_portal/tracked.py"  # the home: save_tracked itself
+        and (lines := tracked_then_saved_at(p.read_text()))
+    }
+    assert found == {}, "save through privacy_portal.tracked.save_tracked (savepoint=True inside a try)"

@@ -144,24 +144,47 @@ def complaint_file_public(
     remedy: str = "",
     request_reference: str = "",
 ) -> Complaint:
-    """A complaint from the web form, acknowledged at once by email (s164A(4) met the same day):
-    the acknowledgement is sent once the complaint has committed, and recorded as the
-    acknowledgement when the mail server took it (requests.services.messages.message_deliver).
-    The same keyword parameters as _complaint_file_public, named (never **details), so a caller
-    passing a field the service does not take fails at the call, and mypy checks each one."""
-    complaint = _complaint_file_public(
-        name=name,
-        email=email,
-        phone=phone,
-        address=address,
-        on_behalf=on_behalf,
-        on_behalf_of=on_behalf_of,
-        relationship=relationship,
-        category=category,
-        description=description,
-        remedy=remedy,
-        request_reference=request_reference,
-    )
+    """A complaint from the web form, acknowledged at once by email (s164A(4) met the same day).
+    The form's fields are named keyword parameters (never **details), so a caller passing a field
+    the service does not take fails at the call, and mypy checks each one.
+
+    The complaint is filed in one transaction; the acknowledgement is sent once it has committed,
+    and recorded as the acknowledgement when the mail server took it
+    (requests.services.messages.message_deliver). A request reference is linked only when it names
+    a request of the same person (the details typed match its requester's); otherwise it is noted
+    for the handler. The complainant is told the same either way, so the form never reveals
+    whether a reference exists."""
+    with transaction.atomic():
+        errors = {}
+        if on_behalf and not relationship.strip():
+            errors["relationship"] = ERR_RELATIONSHIP
+        if on_behalf and not on_behalf_of.strip():
+            errors["on_behalf_of"] = ERR_SUBJECT_NAME
+        if errors:
+            raise ValidationError(errors)
+        complaint = complaint_log(
+            actor=None,
+            received_on=timezone.localdate(),
+            channel=Case.Channel.WEB_FORM,
+            category=category,
+            description=description,
+            complainant_name=name,
+            complainant_email=email,
+            complainant_phone=phone,
+            complainant_address=address,
+        )
+        complaint.on_behalf_of = on_behalf_of.strip() if on_behalf else ""
+        complaint.complainant_relationship = relationship.strip() if on_behalf else ""
+        complaint.remedy_sought = remedy.strip()
+        reference = request_reference.strip().upper()
+        if reference:
+            party = {"name": name, "email": email, "phone": phone, "address": address}
+            case = Case.objects.filter(reference=reference).first()
+            if case is not None and case_is_about_same_person(None, party, case):
+                complaint.cases.add(case)
+            else:
+                complaint.description += f"\n\n[Request reference given on the form, not matched: {reference}]"
+        save_tracked(complaint, actor=None, reason="Filed on the public complaint form")
     messages.message_send(
         key=Key.COMPLAINT_ACK,
         to=complaint.complainant_email,
@@ -169,59 +192,6 @@ def complaint_file_public(
         complaint=complaint,
     )
     complaint.refresh_from_db()
-    return complaint
-
-
-@transaction.atomic
-def _complaint_file_public(
-    *,
-    name: str,
-    email: str,
-    phone: str = "",
-    address: str = "",
-    on_behalf: bool = False,
-    on_behalf_of: str = "",
-    relationship: str = "",
-    category: str,
-    description: str,
-    remedy: str = "",
-    request_reference: str = "",
-) -> Complaint:
-    """The complaint from the web form, in one transaction.
-
-    A request reference is linked only when it names a request of the same person (the details
-    typed match its requester's); otherwise it is noted for the handler. The complainant is
-    told the same either way, so the form never reveals whether a reference exists."""
-    errors = {}
-    if on_behalf and not relationship.strip():
-        errors["relationship"] = ERR_RELATIONSHIP
-    if on_behalf and not on_behalf_of.strip():
-        errors["on_behalf_of"] = ERR_SUBJECT_NAME
-    if errors:
-        raise ValidationError(errors)
-    complaint = complaint_log(
-        actor=None,
-        received_on=timezone.localdate(),
-        channel=Case.Channel.WEB_FORM,
-        category=category,
-        description=description,
-        complainant_name=name,
-        complainant_email=email,
-        complainant_phone=phone,
-        complainant_address=address,
-    )
-    complaint.on_behalf_of = on_behalf_of.strip() if on_behalf else ""
-    complaint.complainant_relationship = relationship.strip() if on_behalf else ""
-    complaint.remedy_sought = remedy.strip()
-    reference = request_reference.strip().upper()
-    if reference:
-        party = {"name": name, "email": email, "phone": phone, "address": address}
-        case = Case.objects.filter(reference=reference).first()
-        if case is not None and case_is_about_same_person(None, party, case):
-            complaint.cases.add(case)
-        else:
-            complaint.description += f"\n\n[Request reference given on the form, not matched: {reference}]"
-    save_tracked(complaint, actor=None, reason="Filed on the public complaint form")
     return complaint
 
 

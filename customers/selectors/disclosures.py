@@ -16,6 +16,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from ..models import Customer, DataCategory, Disclosure, Recipient
+from ..services.customers import CONTACT_FIELDS
 from ..subject import subject_records
 
 PAGE_SIZE = 50
@@ -118,21 +119,9 @@ def recipient_disclosures(recipient: Recipient, *, after: int | None = None, lim
     return _keyset_page(qs, after, limit)
 
 
-# The recipient's page shows customers by reference only: load no more of them than that.
-_CUSTOMER_FIELDS_NOT_SHOWN = (
-    "title",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "address_line1",
-    "address_line2",
-    "town",
-    "county",
-    "postcode",
-    "date_of_birth",
-    "search_name",
-)
+# The recipient's page shows customers by reference only: load none of their contact details
+# (the fields the contact form edits) nor the name index built from them.
+_CUSTOMER_FIELDS_NOT_SHOWN = (*CONTACT_FIELDS, "search_name")
 
 
 def customer_disclosure_history(customer: Customer) -> QuerySet:

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from privacy_portal.audit import access_entry, entry_hash
+from privacy_portal.charts import Column, MonthlyColumns, monthly_columns
 from privacy_portal.models import AccessEvent
 
 from .base import BROKEN, KEPT, NOT_MEASURABLE, Check, Measurement, Outcome, Period, record_label
@@ -24,31 +25,13 @@ FORMATS = ("pdf", "json")
 
 
 @dataclass
-class TrendMonth:
+class TrendMonth(Column):
     month: datetime.date
     broken: int
-    # Geometry of its bar in the chart's own units (the template only places it).
-    x: float = 0
-    y: float = 0
-    height: float = 0
-    label_x: float = 0
-    text_y: float = 0
 
     @property
     def label(self) -> str:
         return f"{self.month:%b %y}"
-
-
-@dataclass
-class TrendChart:
-    months: list[TrendMonth]
-    width: int = 720
-    height: int = 170
-    top: int = 20
-    bottom: int = 140
-    bar_width: float = 0
-    label_y: int = 156
-    top_value: int = 0
 
 
 @dataclass
@@ -72,25 +55,16 @@ class Report:
     def outcome(self, key: str) -> Outcome:
         return next(o for o in self.outcomes if o.check.key == key)
 
-    def trend(self) -> TrendChart:
-        """Broken promises of every check, month by month, as vertical bars."""
+    def trend(self) -> MonthlyColumns[TrendMonth]:
+        """Broken promises of every check, month by month, as vertical bars (the month with the
+        most reaches the top)."""
         totals: dict[datetime.date, int] = {}
         for o in self.outcomes:
             for month, n in o.trend:
                 totals[month] = totals.get(month, 0) + n
         months = [TrendMonth(m, totals.get(m, 0)) for m in self.period.months()]
-        chart = TrendChart(months)
         top = max((m.broken for m in months), default=0) or 1
-        slot = chart.width / max(len(months), 1)
-        chart.bar_width = round(slot * 0.6, 1)
-        chart.top_value = top
-        for i, m in enumerate(months):
-            m.x = round(i * slot + (slot - chart.bar_width) / 2, 1)
-            m.label_x = round(i * slot + slot / 2, 1)
-            m.height = round((chart.bottom - chart.top) * m.broken / top, 1)
-            m.y = round(chart.bottom - m.height, 1)
-            m.text_y = round(m.y - 4, 1)
-        return chart
+        return monthly_columns(months, [m.broken for m in months], top_value=top)
 
 
 def check_outcome(check: Check, period: Period, today: datetime.date) -> Outcome:

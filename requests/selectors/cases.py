@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from customers.selectors.customers import customers_matching
+from privacy_portal.charts import Column, MonthlyColumns, monthly_columns
 
 from ..access import visible_cases
 from ..models import SORT_WITHOUT_DUE_DATE, Case
@@ -155,49 +156,15 @@ def bar_chart(items: list[tuple[str, int]], *, row: int = 22, width: int = 480, 
 
 
 @dataclass
-class MonthShare:
+class MonthShare(Column):
     label: str
     responded: int
     on_time: int
     share: float | None  # None when nothing was answered that month
-    x: float = 0
-    y: float = 0
-    height: float = 0
-    label_x: float = 0
-    text_y: float = 0
 
     @property
     def percent(self) -> int | None:
         return None if self.share is None else round(self.share * 100)
-
-
-@dataclass
-class MonthlyChart:
-    months: list[MonthShare]
-    width: int = 720
-    height: int = 170
-    bottom: int = 140
-    top: int = 20
-    slot: float = 0
-    bar_width: float = 0
-    label_y: int = 166
-
-
-def monthly_chart(months: list[MonthShare], *, width: int = 720, height: int = 170) -> MonthlyChart:
-    """Vertical bars: the share answered on time, month by month (100% reaches the top)."""
-    top, bottom = 20, height - 30
-    slot = width / max(len(months), 1)
-    bar_width = round(slot * 0.6, 1)
-    for i, month in enumerate(months):
-        month.x = round(i * slot + (slot - bar_width) / 2, 1)
-        month.label_x = round(i * slot + slot / 2, 1)
-        month.height = round((bottom - top) * (month.share or 0), 1)
-        month.y = round(bottom - month.height, 1)
-        month.text_y = round(month.y - 4, 1)
-    return MonthlyChart(
-        months, width=width, height=height, bottom=bottom, top=top, slot=round(slot, 1), bar_width=bar_width,
-        label_y=bottom + 16,
-    )  # fmt: skip
 
 
 @dataclass
@@ -215,7 +182,7 @@ class DashboardFigures:
     extensions_used: int
     refused_late: int  # refusals approved, or told, after the time limit (Art 12(4)) in those months
     median_days: float | None
-    monthly: MonthlyChart
+    monthly: MonthlyColumns[MonthShare]
     since: datetime.date
     months: int = DASHBOARD_MONTHS
 
@@ -309,7 +276,7 @@ def dashboard_figures(*, today: datetime.date | None = None, months: int = DASHB
         extensions_used=totals["extensions"],
         refused_late=totals["refused_late"],
         median_days=totals["median"],
-        monthly=monthly_chart(monthly),
+        monthly=monthly_columns(monthly, [m.share or 0 for m in monthly]),  # 100% reaches the top
         since=since,
         months=months,
     )

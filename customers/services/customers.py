@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from privacy_portal.history_labels import field_label
 from privacy_portal.legal import MINIMUM_CUSTOMER_AGE_YEARS
 from privacy_portal.models import User
 from privacy_portal.tracked import save_tracked
@@ -139,7 +140,7 @@ def changes_since(customer: Customer, version: int) -> list[FieldChange]:
             changes.append(
                 FieldChange(
                     field=change.field,
-                    label=str(Customer._meta.get_field(change.field).verbose_name).capitalize(),  # type: ignore[union-attr]  # a contact field, never a reverse relation
+                    label=field_label(Customer, change.field),
                     old=change.old,
                     new=change.new,
                     by=str(newer.history_user or "the system"),

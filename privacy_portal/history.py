@@ -1,8 +1,22 @@
-"""Readable change history: who changed which field from what to what, when and why."""
+"""Readable change history: who changed which field from what to what, when and why.
+
+The one timeline builder. Every timeline in the portal is history rows in order, each with the
+same object's row before it (what it changed from), as `TimelineRow`s:
+
+- `timeline(sources)`: rows already loaded ({"app.Model": its history rows}), merged into one
+  timeline, oldest first (the complaint bundle, a stale edit's "changed since");
+- `history_page(scope)`: one keyset page, newest first, read from the database (a record's
+  page, the customer's history, any record's history), and on it `changed_fields_page` and
+  `timeline_page` (readable `HistoryEntry`s).
+
+No other module sorts history rows by time or diffs one against another
+(`tests/test_one_home_rules.py`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import heapq
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,28 +62,52 @@ def _display(value: object) -> object:
     return value
 
 
-def timeline(records, *, exclude: set[str] | None = None, record_label: str = "") -> list[HistoryEntry]:
-    """Turn historical records (any order) into entries, oldest first, each with its field changes."""
-    exclude = (exclude or set()) | HIDDEN_FIELDS
-    rows = sorted(records, key=lambda r: (r.history_date, r.history_id))
-    entries: list[HistoryEntry] = []
-    previous_by_object: dict[object, object] = {}
-    for record in rows:
-        entries.append(_entry(record, previous_by_object.get(record.id), exclude, record_label))
-        previous_by_object[record.id] = record
-    return entries
+@dataclass(frozen=True)
+class TimelineRow:
+    """One history row of a timeline and the same object's row before it: None for the object's
+    first row (or when the row before is not among those given)."""
+
+    record: Any  # a historical record (see history_model)
+    previous: Any
+    kind: str  # its model's label ("requests.Complaint"), the source it came from
+
+    @property
+    def first(self) -> bool:
+        return self.previous is None
+
+    def changes(self, fields: Iterable[str] | None = None) -> list[Any]:
+        """What this row changed since the row before (simple-history's ModelChange: field, old,
+        new), of `fields` or of every tracked field; nothing for a first row."""
+        if self.previous is None:
+            return []
+        included = None if fields is None else list(fields)
+        return self.record.diff_against(self.previous, included_fields=included).changes
 
 
-def _entry(record, previous, exclude: set[str], record_label: str) -> HistoryEntry:
-    model = record.instance_type
-    changes: list[FieldChange] = []
-    if previous is not None:
-        delta = record.diff_against(previous)
-        changes = [
-            FieldChange(c.field, field_label(model, c.field), _display(c.old), _display(c.new))
-            for c in delta.changes
-            if c.field not in exclude
-        ]
+def timeline(sources: Mapping[str, Iterable[Any]]) -> list[TimelineRow]:
+    """History rows of several sources ({"app.Model": that model's history rows, in any order})
+    as one timeline, oldest first, each with the same object's row before it.
+
+    Ordered by the time of the change; one source's rows by (history_date, history_id); rows of
+    different sources changed at the same instant keep the order of `sources`."""
+    per_source = []
+    for kind, records in sources.items():
+        rows: list[TimelineRow] = []
+        previous: dict[object, Any] = {}
+        for record in sorted(records, key=lambda r: (r.history_date, r.history_id)):
+            rows.append(TimelineRow(record, previous.get(record.id), kind))
+            previous[record.id] = record
+        per_source.append(rows)
+    return list(heapq.merge(*per_source, key=lambda row: row.record.history_date))
+
+
+def _entry(row: TimelineRow, exclude: set[str], record_label: str) -> HistoryEntry:
+    record, model = row.record, row.record.instance_type
+    changes = [
+        FieldChange(c.field, field_label(model, c.field), _display(c.old), _display(c.new))
+        for c in row.changes()
+        if c.field not in exclude
+    ]
     user = record.history_user
     return HistoryEntry(
         when=record.history_date,
@@ -84,9 +122,9 @@ def _entry(record, previous, exclude: set[str], record_label: str) -> HistoryEnt
 
 @dataclass
 class HistoryPage:
-    """One page of a timeline, newest first: (record, the same object's record before it or None)."""
+    """One page of a timeline, newest first, and the cursor of the next (older) page."""
 
-    pairs: list[tuple[Any, Any]]  # historical records (see history_model)
+    rows: list[TimelineRow]
     next_cursor: str | None
 
 
@@ -127,8 +165,11 @@ def history_page(scope: dict[str, QuerySet], *, cursor: str = "", limit: int | N
             if r.previous_history_id and r.history_type != "+":
                 key = (kind, r.previous_history_id)
                 previous[(kind, r.history_id)] = loaded.get(key) or found.get(key)
-    pairs = [(loaded[(row.kind, row.history_id)], previous.get((row.kind, row.history_id))) for row in rows]
-    return HistoryPage(pairs=pairs, next_cursor=next_cursor)
+    found_rows = [
+        TimelineRow(loaded[(row.kind, row.history_id)], previous.get((row.kind, row.history_id)), row.kind)
+        for row in rows
+    ]
+    return HistoryPage(rows=found_rows, next_cursor=next_cursor)
 
 
 def changed_fields_page(
@@ -139,10 +180,10 @@ def changed_fields_page(
     it changed (none for the first version), "first": whether it is the first version}, and the
     next (older) page's cursor."""
     result = history_page(scope, cursor=cursor)
-    rows = []
-    for newer, older in result.pairs:
-        changes = [] if older is None else [c.field for c in newer.diff_against(older, included_fields=fields).changes]
-        rows.append({"record": newer, "changes": changes, "first": older is None})
+    rows = [
+        {"record": row.record, "changes": [c.field for c in row.changes(fields)], "first": row.first}
+        for row in result.rows
+    ]
     return rows, result.next_cursor
 
 
@@ -157,7 +198,5 @@ def timeline_page(
     """A keyset page of readable entries, newest first, and the cursor of the next (older) page."""
     exclude = (exclude or set()) | HIDDEN_FIELDS
     result = history_page(scope, cursor=cursor, limit=limit)
-    entries = [
-        _entry(record, before, exclude, record_label(record) if record_label else "") for record, before in result.pairs
-    ]
+    entries = [_entry(row, exclude, record_label(row.record) if record_label else "") for row in result.rows]
     return entries, result.next_cursor

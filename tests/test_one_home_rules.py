@@ -218,3 +218,79 @@ def test_no_module_tracks_then_saves_by_hand():
         and (lines := tracked_then_saved_at(p.read_text()))
     }
     assert found == {}, "save through privacy_portal.tracked.save_tracked (savepoint=True inside a try)"
+
+
+# One timeline builder: privacy_portal/history.py orders history rows and pairs each with the
+# row before it (`timeline`, `history_page`); no other module sorts them by time or diffs them.
+TIMELINE_HOME = "privacy_portal/history.py"
+# Sorted by an "at" that is not a history row's: why each is not a timeline of history.
+NOT_HISTORY_SORTS = {
+    "privacy_portal/services/replay.py": "the erasure replay ledger's lines (a file), not history rows",
+}
+HISTORY_ORDER = {"history_date", "history_id"}
+
+
+def _sort_key(call: ast.Call) -> ast.AST | None:
+    func = call.func
+    sorts = (isinstance(func, ast.Name) and func.id == "sorted") or (
+        isinstance(func, ast.Attribute) and func.attr == "sort"
+    )
+    return next((k.value for k in call.keywords if k.arg == "key"), None) if sorts else None
+
+
+def timelines_built_at(source: str) -> list[tuple[int, str]]:
+    """The lines of `source` that build a timeline themselves: a history row diffed against
+    another (`diff_against`), or a sort keyed on history_date / history_id, or on an entry's
+    "at" (entries made from history rows, merged by time)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "diff_against":
+            found.append((node.lineno, "diff"))
+        key = _sort_key(node)
+        if key is None:
+            continue
+        names = {n.attr for n in ast.walk(key) if isinstance(n, ast.Attribute)}
+        names |= {n.value for n in ast.walk(key) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+        if names & HISTORY_ORDER:
+            found.append((node.lineno, "history order"))
+        elif "at" in names:
+            found.append((node.lineno, "by at"))
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize(
+    ("source", "what"),
+    [
+        ("rows = sorted(records, key=lambda r: (r.history_date, r.history_id))", "history order"),
+        ("history.sort(key=lambda entry: entry['at'])", "by at"),
+        ("rows.sort(key=attrgetter('history_date'))", "history order"),
+        ("delta = newer.diff_against(older, included_fields=['email'])", "diff"),
+    ],
+)
+def test_a_timeline_built_by_hand_is_found(source, what):
+    assert timelines_built_at(source) == [(1, what)]
+
+
+def test_a_timeline_asked_of_the_builder_is_not_found():
+    source = (
+        "rows = timeline({'customers.Customer': records})\n"
+        "changes = [c.field for row in rows for c in row.changes(['email'])]\n"
+        "names = sorted(set(labels))\n"
+        "qs = Customer.history.order_by('-history_date', '-history_id')\n"
+    )
+    assert timelines_built_at(source) == []
+
+
+def test_only_the_timeline_builder_orders_and_diffs_history_rows():
+    assert (ROOT / TIMELINE_HOME).exists() and all((ROOT / p).exists() for p in NOT_HISTORY_SORTS)
+    found = {}
+    for p in MODULES:
+        path = p.relative_to(ROOT).as_posix()
+        lines = [
+            line for line in timelines_built_at(p.read_text()) if not (path in NOT_HISTORY_SORTS and line[1] == "by at")
+        ]
+        if path != TIMELINE_HOME and lines:
+            found[path] = lines
+    assert found == {}, "build timelines with privacy_portal.history (timeline, history_page, TimelineRow.changes)"

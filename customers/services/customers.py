@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from itertools import pairwise
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from privacy_portal.history import timeline
 from privacy_portal.history_labels import field_label
 from privacy_portal.legal import MINIMUM_CUSTOMER_AGE_YEARS
 from privacy_portal.models import User
@@ -132,19 +132,16 @@ def customer_update_contact(*, actor: User, customer_id: int, expected_version: 
 
 def changes_since(customer: Customer, version: int) -> list[FieldChange]:
     """Every contact-field change made after `version`, oldest first, with who and when."""
-    records = list(customer.history.filter(version__gte=version).order_by("history_date", "history_id"))
-    changes: list[FieldChange] = []
-    for older, newer in pairwise(records):
-        delta = newer.diff_against(older, included_fields=list(CONTACT_FIELDS))
-        for change in delta.changes:
-            changes.append(
-                FieldChange(
-                    field=change.field,
-                    label=field_label(Customer, change.field),
-                    old=change.old,
-                    new=change.new,
-                    by=str(newer.history_user or "the system"),
-                    at=newer.history_date,
-                )
-            )
-    return changes
+    rows = timeline({Customer._meta.label: customer.history.filter(version__gte=version)})
+    return [
+        FieldChange(
+            field=change.field,
+            label=field_label(Customer, change.field),
+            old=change.old,
+            new=change.new,
+            by=str(row.record.history_user or "the system"),
+            at=row.record.history_date,
+        )
+        for row in rows
+        for change in row.changes(CONTACT_FIELDS)
+    ]

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from customers.models import REFERENCE_PREFIX
 from customers.subject import case_file_records, subject_records
-from privacy_portal.history import history_model
+from privacy_portal.history import TimelineRow, history_model, timeline
 from privacy_portal.history_labels import history_type_label
 from privacy_portal.models import User
 from privacy_portal.private_storage import private_file
@@ -93,43 +93,35 @@ def _value(field: models.Field | None, value, names: _Names, refs: dict) -> str:
     return str(value)
 
 
-def _history(history_qs, label, names: _Names, refs: dict[int, str], *, fields: dict[str, models.Field]) -> list[dict]:
-    """Each history record of one model's objects as who / when / what changed."""
-    entries = []
-    previous: dict[int, object] = {}
-    records = history_qs.order_by("history_date", "history_id") if hasattr(history_qs, "order_by") else history_qs
-    for record in records:
-        before = previous.get(record.id)
-        if record.history_type == "+" or before is None:
-            changes = []
-            for name, field in fields.items():
-                value = getattr(record, field.attname, None)
-                if value not in (None, "") and not field.primary_key:
-                    changes.append({"field": name, "from": NONE, "to": _value(field, value, names, refs)})
-        elif record.history_type == "-":
-            changes = []
-        else:
-            delta = record.diff_against(before)
-            changes = [
-                {
-                    "field": change.field,
-                    "from": _value(fields.get(change.field), change.old, names, refs),
-                    "to": _value(fields.get(change.field), change.new, names, refs),
-                }
-                for change in delta.changes
-            ]
-        previous[record.id] = record
-        entries.append(
+def _history_entry(row: TimelineRow, label, names: _Names, refs: dict, *, fields: dict[str, models.Field]) -> dict:
+    """One row of the change history as who / when / what changed: a first version lists what
+    it held, a later one what it changed."""
+    record = row.record
+    if record.history_type == "+" or row.first:
+        changes = []
+        for name, field in fields.items():
+            value = getattr(record, field.attname, None)
+            if value not in (None, "") and not field.primary_key:
+                changes.append({"field": name, "from": NONE, "to": _value(field, value, names, refs)})
+    elif record.history_type == "-":
+        changes = []
+    else:
+        changes = [
             {
-                "at": timezone.localtime(record.history_date).isoformat(timespec="microseconds"),
-                "who": names(record.history_user_id),
-                "record": label(record),
-                "action": history_type_label(record.history_type),
-                "reason": record.history_change_reason or "",
-                "changes": changes,
+                "field": change.field,
+                "from": _value(fields.get(change.field), change.old, names, refs),
+                "to": _value(fields.get(change.field), change.new, names, refs),
             }
-        )
-    return entries
+            for change in row.changes()
+        ]
+    return {
+        "at": timezone.localtime(record.history_date).isoformat(timespec="microseconds"),
+        "who": names(record.history_user_id),
+        "record": label(record),
+        "action": history_type_label(record.history_type),
+        "reason": record.history_change_reason or "",
+        "changes": changes,
+    }
 
 
 def bundle_history_rows(complaint: Complaint, cases: list[Case]) -> dict[type[models.Model], list]:
@@ -150,18 +142,11 @@ def bundle_history_rows(complaint: Complaint, cases: list[Case]) -> dict[type[mo
             rows = found.setdefault(model, {})
             for row in history:
                 rows.setdefault(row.history_id, row)
-    return {
-        model: sorted(rows.values(), key=lambda r: (r.history_date, r.history_id))
-        for model, rows in found.items()
-        if rows
-    }
+    return {model: list(rows.values()) for model, rows in found.items() if rows}
 
 
-def _reference_map(model: type[models.Model], rows) -> dict:
-    label = model._meta.label_lower
-    if model is Case or model is Complaint:
-        return {(label, r.id): r.reference for r in rows}
-    return {}
+# The records the change history names by their reference ("requests.case", id): its requests and complaints.
+REFERENCED = {Case._meta.label, Complaint._meta.label}
 
 
 def _labeller(model: type[models.Model], refs: dict):
@@ -235,19 +220,16 @@ def bundle_content(complaint: Complaint, *, actor: User | None = None, today: da
         "outcome": complaint.outcome,
     }
 
-    timeline = []
-    last_status = None
-    for record in complaint.history.order_by("history_date", "history_id"):
-        if record.status != last_status:
-            timeline.append(
-                {
-                    "at": timezone.localtime(record.history_date).isoformat(timespec="seconds"),
-                    "who": names(record.history_user_id),
-                    "status": Complaint.Status(record.status).label,
-                    "note": record.history_change_reason or "",
-                }
-            )
-            last_status = record.status
+    status_changes = [
+        {
+            "at": timezone.localtime(row.record.history_date).isoformat(timespec="seconds"),
+            "who": names(row.record.history_user_id),
+            "status": Complaint.Status(row.record.status).label,
+            "note": row.record.history_change_reason or "",
+        }
+        for row in timeline({Complaint._meta.label: complaint.history.all()})
+        if row.first or row.record.status != row.previous.status
+    ]
 
     linked = [
         {
@@ -279,11 +261,12 @@ def bundle_content(complaint: Complaint, *, actor: User | None = None, today: da
         for item in letters.order_by("occurred_on", "pk")
     ]
 
-    history = []
-    for model, rows in bundle_history_rows(complaint, cases).items():
-        refs.update(_reference_map(model, rows))
-        history += _history(rows, _labeller(model, refs), names, refs, fields=_tracked(model))
-    history.sort(key=lambda entry: entry["at"])
+    rows_by_model = bundle_history_rows(complaint, cases)
+    changes = timeline({model._meta.label: rows for model, rows in rows_by_model.items()})
+    refs.update({(row.kind.lower(), row.record.id): row.record.reference for row in changes if row.kind in REFERENCED})
+    labels = {model._meta.label: _labeller(model, refs) for model in rows_by_model}
+    fields = {model._meta.label: _tracked(model) for model in rows_by_model}
+    history = [_history_entry(row, labels[row.kind], names, refs, fields=fields[row.kind]) for row in changes]
 
     return {
         "bundle": {
@@ -315,7 +298,7 @@ def bundle_content(complaint: Complaint, *, actor: User | None = None, today: da
             if ico
             else None
         ),
-        "timeline": timeline,
+        "timeline": status_changes,
         "linked_requests": linked,
         "correspondence": correspondence,
         "history": history,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
+from types import SimpleNamespace
+
 import pytest
 from django.apps import apps
 from django.urls import reverse
 
+from customers.models import Customer, PreferenceChange
 from customers.services import customers as customer_services
 from customers.services.preferences import preference_record
+from privacy_portal.history import timeline
 from privacy_portal.models import AccessEvent
 from tests.factories import CaseFactory, CustomerFactory
 
@@ -50,6 +55,48 @@ def test_every_domain_model_keeps_history(model):
 def test_the_untracked_list_names_only_models_that_exist():
     labels = {m._meta.label for m in domain_models()}
     assert labels >= UNTRACKED
+
+
+@pytest.mark.django_db
+def test_the_timeline_merges_its_sources_oldest_first_each_row_with_the_one_before(agent, dpo):
+    customer = CustomerFactory(town="York")
+    customer_services.customer_update_contact(
+        actor=dpo, customer_id=customer.pk, expected_version=1, reason="Moved house", town="Leeds"
+    )
+    preference_record(actor=agent, customer=customer, purpose="direct_marketing", channel="post", granted=False,
+                      source="phone_call")  # fmt: skip
+    customer_services.customer_update_contact(
+        actor=dpo, customer_id=customer.pk, expected_version=2, reason="Moved again", town="Hull"
+    )
+    rows = timeline(
+        {
+            "customers.Customer": Customer.history.filter(id=customer.pk).order_by("-history_date"),  # any order
+            "customers.PreferenceChange": PreferenceChange.history.filter(customer_id=customer.pk),
+        }
+    )
+    kinds = ["customers.Customer", "customers.Customer", "customers.PreferenceChange", "customers.Customer"]
+    assert [row.kind for row in rows] == kinds
+    assert [rows[1].record.history_change_reason, rows[3].record.history_change_reason] == [
+        "Moved house",
+        "Moved again",
+    ]
+    assert rows[0].kind == "customers.Customer" and rows[0].first and rows[0].changes() == []
+    assert not rows[3].first and rows[3].previous.history_id == rows[1].record.history_id
+    assert [(c.field, c.old, c.new) for c in rows[3].changes(["town"])] == [("town", "Leeds", "Hull")]
+    assert rows[2].first  # the preference change's own first row: objects are paired with themselves only
+
+
+def test_rows_of_different_sources_changed_at_the_same_instant_keep_the_sources_order():
+    at = datetime.datetime(2026, 11, 25, 10, 2, tzinfo=datetime.UTC)
+
+    def row(history_id, when):
+        return SimpleNamespace(id=1, history_id=history_id, history_date=when)
+
+    later = at + datetime.timedelta(seconds=1)
+    rows = timeline({"b.Second": [row(9, at)], "a.First": [row(7, later), row(3, at)]})
+    assert [(r.kind, r.record.history_id) for r in rows] == [("b.Second", 9), ("a.First", 3), ("a.First", 7)]
+    rows = timeline({"a.First": [row(3, at)], "b.Second": [row(9, at)]})
+    assert [r.kind for r in rows] == ["a.First", "b.Second"]
 
 
 @pytest.mark.django_db

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404
 from guardian.shortcuts import get_objects_for_user
 
 from privacy_portal.access import CHECKS_NEED, fetches, get_for_user_or_404
+from privacy_portal.models import User
 
 from .models import Call, CampaignScreening, Customer, DiallerToken, InboundSms
 
@@ -120,6 +121,19 @@ def may_override_restriction(user) -> bool:
 def may_change_deletion_tasks(user) -> bool:
     """Confirm deletions asked of outside stores (and so see each task's confirmation token)."""
     return user.has_perm("customers.change_deletiontask")
+
+
+def may_issue_dialler_tokens(user) -> bool:
+    """An active, approved DPO whose access has not ended, holding the permission: a token works
+    only while its issuer is one (customers.services.dialler.issuer_may_act), so anyone else
+    (a superuser in another role) would issue a token that never works."""
+    return (
+        user.has_perm("customers.add_diallertoken")
+        and user.is_active
+        and user.role == User.Role.DPO
+        and user.approved_at is not None
+        and not user.access_has_ended
+    )
 
 
 def may_place_legal_holds(user) -> bool:

@@ -15,9 +15,11 @@ import secrets
 from dataclasses import dataclass
 
 import psycopg
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from privacy_portal import legal
@@ -25,6 +27,7 @@ from privacy_portal.audit import access_entry
 from privacy_portal.models import AccessEvent, User
 from privacy_portal.tracked import save_tracked
 
+from ..access import may_issue_dialler_tokens
 from ..models import (
     Bereavement,
     Channel,
@@ -41,6 +44,7 @@ from .suppression import identifier_hash
 
 ERR_NAME_TAKEN = "A dialler token with this name exists already."
 ERR_NO_TOKEN = "No active dialler token has this name."  # noqa: S105 (a message, not a secret)
+ERR_NOT_DPO = "Only an active DPO issues a dialler token (a token issued by anyone else would never work)."
 ERR_DAYS = f"A dialler token is issued for 1 to {legal.DIALLER_TOKEN_MAX_DAYS} days."
 # Why the pre-dial check refused a request (the JSON error's `reason` and its message).
 REFUSED_NO_TOKEN = "token_missing_or_unknown"  # noqa: S105 (a code, not a secret)
@@ -51,8 +55,8 @@ ERR_TOKEN = "A valid dialler token is required (Authorization: Bearer <token>)."
 ERR_EXPIRED = "This dialler token expired on {when:%-d %B %Y at %H:%M} (UK time): ask the DPO for a new one."
 ERR_REVOKED = "This dialler token was revoked on {when:%-d %B %Y at %H:%M} (UK time)."
 ERR_ISSUER = (
-    "The DPO who issued this dialler token is no longer an active DPO (account switched off or role"
-    " changed): ask the DPO for a new one."
+    "The DPO who issued this dialler token has not stayed an active DPO since issuing it (account switched"
+    " off, access ended or role changed, even if since restored): ask the DPO for a new one."
 )
 BEARER = "Bearer "
 # The access log's actor for the pre-dial check (no member of staff: `user` is null).
@@ -70,6 +74,8 @@ def dialler_token_create(
     """A new token for a dialler, valid for `days` from now (the DPO's choice, at most
     legal.DIALLER_TOKEN_MAX_DAYS); returns the record and the token itself (shown once, never
     stored)."""
+    if not may_issue_dialler_tokens(actor):
+        raise ValidationError(ERR_NOT_DPO)
     name = name.strip()
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= legal.DIALLER_TOKEN_MAX_DAYS:
         raise ValidationError({"days": ERR_DAYS})
@@ -104,17 +110,37 @@ def bearer(header: str | None) -> str:
     return token if 0 < len(token) <= 200 else ""
 
 
+def _issuer_lapsed_since_issue() -> Exists:
+    """Whether the token's issuer has, since the token was issued, been unable to act as the DPO
+    at any time: a row of the issuer's history dated after the issue shows them switched off, in
+    another role, awaiting approval or past their access's end, or follows a state whose access
+    had ended by then (an end date passed, then extended). The same rule is in the probe's SQL
+    (_PROBE)."""
+    rows = User.history.model.objects.filter(id=OuterRef("created_by_id"), history_date__gt=OuterRef("created_at"))
+    day = TruncDate("history_date")
+    before = User.history.model.objects.filter(id=OuterRef("id"), history_id__lt=OuterRef("history_id"))
+    unable = ~Q(is_active=True, role=User.Role.DPO, approved_at__isnull=False) | Q(access_ends_on__lt=day)
+    return Exists(
+        rows.annotate(ended_before=Subquery(before.order_by("-history_id").values("access_ends_on")[:1])).filter(
+            unable | Q(ended_before__lt=day)
+        )
+    )
+
+
 def issuer_may_act() -> Q:
-    """A token works only while the member of staff who issued it may still act as the DPO: the
-    account switched on, approved, its access not ended, and its role still the DPO's (issue 16,
-    hostile review: a DPO switched off or moved to another role left tokens that kept working).
-    Checked on every request, not by revoking at the change, so no way of changing an account
-    (the staff page, the admin, a script) can leave a token behind; an issuer made an active DPO
-    again makes their unrevoked, unexpired tokens work again (revoke them on the tokens page if
-    that is not wanted). The same rule is in the probe's SQL (_PROBE)."""
+    """A token works only while the member of staff who issued it has stayed able to act as the
+    DPO since issuing it: the account switched on, approved, its access not ended, and its role
+    still the DPO's, now and at every change since (issue 16, hostile review: a DPO switched off
+    or moved to another role left tokens that kept working; then, switched back on, had them all
+    back). Checked on every request, against the issuer's history, not by revoking at the change,
+    so no way of changing an account (the staff page, the admin, a script) can leave a token
+    behind or bring one back: the issuer, an active DPO again, issues new ones. The same rule is
+    in the probe's SQL (_PROBE)."""
     today = timezone.localdate()
-    return Q(created_by__is_active=True, created_by__role=User.Role.DPO, created_by__approved_at__isnull=False) & (
-        Q(created_by__access_ends_on__isnull=True) | Q(created_by__access_ends_on__gte=today)
+    return (
+        Q(created_by__is_active=True, created_by__role=User.Role.DPO, created_by__approved_at__isnull=False)
+        & (Q(created_by__access_ends_on__isnull=True) | Q(created_by__access_ends_on__gte=today))
+        & ~Q(_issuer_lapsed_since_issue())
     )
 
 
@@ -176,8 +202,10 @@ class PreDial:
 # tps.baselines), our suppression list, each register's listing (tps.listing), and the customers
 # holding the number with what screening.answer reads of them: their flags, a bereavement, and
 # their latest change of each screened preference (screening._latest_preferences: the same
-# DISTINCT ON, in a subquery). The register tables are swapped whole by a load, so the statement
-# sees one file or the other, never half.
+# DISTINCT ON, in a subquery). The issuer's unbroken tenure as an active DPO since the token's
+# issue is read from the issuer's history rows (a handful, by their id index: issuer_may_act).
+# The register tables are swapped whole by a load, so the statement sees one file or the other,
+# never half.
 _PROBE = """
 SELECT t.id,
   (SELECT coalesce(json_agg(json_build_object('id', f.id, 'register', f.register, 'kind', f.kind,
@@ -205,6 +233,13 @@ FROM {tokens} t JOIN {users} u ON u.id = t.created_by_id
 WHERE t.token_hash = %(token)s AND t.revoked_at IS NULL AND t.expires_at > %(now)s
   AND u.is_active AND u.role = %(dpo)s AND u.approved_at IS NOT NULL
   AND (u.access_ends_on IS NULL OR u.access_ends_on >= %(today)s)
+  AND NOT EXISTS (
+    SELECT 1 FROM {user_history} h
+     WHERE h.id = u.id AND h.history_date > t.created_at
+       AND (NOT (h.is_active AND h.role = %(dpo)s AND h.approved_at IS NOT NULL)
+            OR h.access_ends_on < (h.history_date AT TIME ZONE %(tz)s)::date
+            OR (SELECT p.access_ends_on FROM {user_history} p WHERE p.id = h.id AND p.history_id < h.history_id
+                 ORDER BY p.history_id DESC LIMIT 1) < (h.history_date AT TIME ZONE %(tz)s)::date))
 """
 
 
@@ -218,6 +253,7 @@ def _probe_sql() -> str:
         preferences=PreferenceChange._meta.db_table,
         tokens=DiallerToken._meta.db_table,
         users=User._meta.db_table,
+        user_history=User.history.model._meta.db_table,
         tps=tps.TABLES[TpsRegister.TPS],
         ctps=tps.TABLES[TpsRegister.CTPS],
     )
@@ -303,7 +339,8 @@ def pre_dial(header: str | None, raw: str) -> PreDial | None:
     params = {"token": token_hash(token), "now": timezone.now(), "full": TpsFile.Kind.FULL, "channel": Channel.PHONE,
               "hash": identifier_hash(e164), "e164": e164, "key": tps.e164_to_key(e164),
               "calls": Purpose.DIRECT_MARKETING, "despite": Purpose.CALLS_DESPITE_TPS,
-              "phone": Channel.PHONE, "dpo": User.Role.DPO, "today": timezone.localdate()}  # fmt: skip
+              "phone": Channel.PHONE, "dpo": User.Role.DPO, "today": timezone.localdate(),
+              "tz": settings.TIME_ZONE}  # fmt: skip
     with _prepared_cursor() as cursor:
         cursor.execute(_probe_sql(), params)
         row = cursor.fetchone()

@@ -181,6 +181,8 @@ ABILITIES = {
     "read_legal_hold_reasons": _perm("customers.view_legalhold"),
     "place_legal_holds": may_place_legal_holds,
     "release_legal_holds": may_release_legal_holds,
+    # The list of every hold (customers.views.retention.legal_hold_list asks both).
+    "open_legal_holds": lambda user: user.has_perms(["customers.view_legalhold", "customers.change_legalhold"]),
     "record_disclosures": _perm("customers.add_disclosure"),
     "import_disclosures": _perm("customers.import_disclosures"),
     "open_recipients": _perm("customers.view_recipient"),
@@ -190,7 +192,8 @@ ABILITIES = {
     "read_missed_optouts": _perm("customers.view_breaches"),
     "import_preferences": _perm("customers.import_preferences"),
     "screen_campaigns": _perm("customers.add_campaignscreening"),
-    "manage_dialler_tokens": _perm("customers.add_diallertoken"),
+    # The tokens page (customers.views.dialler.dialler_token_list asks both).
+    "manage_dialler_tokens": lambda user: user.has_perms(["customers.add_diallertoken", "customers.view_diallertoken"]),
     "export_list_unsubscribe": _perm("customers.export_list_unsubscribe"),
     "read_inbound_sms": _perm("customers.view_inboundsms"),
     "mark_inbound_sms_handled": _perm("customers.change_inboundsms"),

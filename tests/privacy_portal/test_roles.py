@@ -68,6 +68,16 @@ def test_navigation_shows_staff_link_only_to_the_it_admin(client_for, agent, ita
     assert b'href="/staff/"' not in client.get(reverse("home")).content
 
 
+@pytest.mark.parametrize("role", ["dpo", "agent", "handler", "auditor", "itadmin"])
+def test_the_top_navigation_leads_the_dpo_alone_to_the_dialler_tokens_and_the_legal_holds(client_for, cast, role):
+    """Hostile review: both DPO pages were reachable only from other pages (the screening page,
+    the retention schedule), so a DPO asked to revoke a leaked token had to know where to look."""
+    page = client_for(cast[role]).get(reverse("home")).content.decode()
+    nav = page[page.index('<nav aria-label="Main">') : page.index("</nav>")]
+    for url in (reverse("customers:dialler_tokens"), reverse("customers:legal_holds")):
+        assert (f'href="{url}"' in nav) is (role == "dpo"), (role, url)
+
+
 def test_it_admin_holds_no_customer_or_case_permission(itadmin):
     perms = itadmin.get_all_permissions()
     assert not [p for p in perms if p.startswith(("customers.", "requests."))]

@@ -34,6 +34,14 @@ def summarise_promises() -> int:
     return run_job(JOB_NAME, summarise_quarter).pk
 
 
+@shared_task(name="privacy_portal.tasks.summarise_promises_now")
+def summarise_promises_now(run_id: int) -> int:
+    """The DPO's "Summarise now": the run it recorded (services.promise_summary), done once."""
+    from .services.promise_summary import promise_summary_run
+
+    return promise_summary_run(run_id=run_id).pk
+
+
 @shared_task(name="privacy_portal.tasks.verify_audit_log")
 def verify_audit_log() -> dict:
     """Nightly: the access log's check (audit.access_log_check_nightly: chain, verify, write the

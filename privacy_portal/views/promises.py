@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -76,8 +77,12 @@ def promise_report_page(request):
 @require_POST
 def promise_summarise(request):
     """The DPO's "Summarise now": the hourly summary job's task, enqueued at once."""
-    promise_summary_request(actor=request.user)
-    messages.success(request, MSG_SUMMARY_ASKED)
+    try:
+        promise_summary_request(actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, MSG_SUMMARY_ASKED)
     return redirect("home")
 
 

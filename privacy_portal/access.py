@@ -77,8 +77,8 @@ def requires(*permissions: str, object_perm: str = "") -> Callable[[Callable], C
     """Declare the model permissions a view needs. With none listed, `use_portal` is required.
 
     `object_perm` declares the permission the view's fetch checks on the model or on the object
-    (a handler's grant on its own case's customer; for a breach, the grants on the requests and
-    complaints linked to it, requests.access.visible_breaches): the view must then fetch the
+    (a handler's grant on its own case's customer; for a breach, a grant on it or on the
+    requests and complaints linked to it, requests.access.may_open_breach): the view must then fetch the
     object with the app's access helper that checks it (marked with `fetches`), which answers
     404 to everyone else. What the view then asks of the object it has (work it, sign it off)
     is the access helper's `need`, refused with 403. tests/test_view_rules.py checks that every

@@ -3,7 +3,8 @@ requests app's access rules (the mechanism itself is privacy_portal/access.py).
 
 Each protected model has one fetch helper, the first line of every view that opens one:
 `case_for(user, pk, need=VIEW|WORK|ASSIGN|SIGNOFF)`, `complaint_for(user, pk, need=...)`,
-`breach_for(user, pk)`. Anyone who may not know the object exists gets 404 (the object
+`breach_for(user, pk)`, and the ones of an object already fetched (`case_document_for`,
+`ico_deadline_for`). Anyone who may not know the object exists gets 404 (the object
 permission: the DPO and auditors by the model permission, a handler by its grant on the
 object); someone who may read it but not do what `need` asks gets 403. The predicates
 (`may_work_case` ...) are what views, services (defence in depth) and page contexts ask.
@@ -18,10 +19,10 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from guardian.shortcuts import get_objects_for_user
 
-from privacy_portal.access import fetches, get_for_user_or_404, may_see
+from privacy_portal.access import fetches, get_for_user_or_404, may_see, security_log
 from privacy_portal.models import User
 
-from .models import Breach, BreachTask, Case, CaseDocument, Complaint
+from .models import Breach, BreachTask, Case, CaseDocument, Complaint, IcoDeadline
 
 # Access levels a fetch helper is asked for.
 VIEW = "view"
@@ -58,17 +59,23 @@ def visible_complaints(user) -> QuerySet[Complaint]:
 
 
 def visible_breaches(user) -> QuerySet[Breach]:
-    """Every breach for the model permission (DPO, auditors); for a handler, the breaches linked
-    to the requests and complaints granted to it; nothing for anyone else."""
+    """Every breach for the model permission (DPO, auditors); otherwise the ones granted on the
+    object, and, for a handler, the breaches linked to the requests and complaints granted to it;
+    nothing for anyone else."""
     if user.has_perm(VIEW_BREACH):
         return Breach.objects.all()
+    return Breach.objects.filter(_granted_or_linked_breaches(user))
+
+
+def _granted_or_linked_breaches(user) -> Q:
+    granted = get_objects_for_user(user, VIEW_BREACH, klass=Breach, accept_global_perms=False, with_superuser=False)
     cases = get_objects_for_user(user, VIEW_CASE, klass=Case, accept_global_perms=False, with_superuser=False)
     complaints = get_objects_for_user(
         user, VIEW_COMPLAINT, klass=Complaint, accept_global_perms=False, with_superuser=False
     )
     linked = Breach.cases.through.objects.filter(case__in=cases).values("breach_id")
     linked_complaints = Breach.complaints.through.objects.filter(complaint__in=complaints).values("breach_id")
-    return Breach.objects.filter(Q(pk__in=linked) | Q(pk__in=linked_complaints))
+    return Q(pk__in=granted.values("pk")) | Q(pk__in=linked) | Q(pk__in=linked_complaints)
 
 
 # --- Rights requests ----------------------------------------------------------------------
@@ -251,6 +258,16 @@ def complaint_for(user, pk, *, need: str = VIEW) -> Complaint:
     return complaint
 
 
+@fetches(None)
+def ico_deadline_for(complaint: Complaint, pk) -> IcoDeadline:
+    """A deadline the ICO set on `complaint` (fetched with complaint_for): 404 alike for one that
+    does not exist and for one of another complaint."""
+    deadline = IcoDeadline.objects.filter(pk=pk, ico_case__complaint=complaint).first()
+    if deadline is None:
+        raise Http404
+    return deadline
+
+
 # --- Breaches -----------------------------------------------------------------------------
 
 
@@ -299,12 +316,24 @@ def breach_task_for(user, pk) -> BreachTask:
     return task
 
 
+def may_open_breach(user, breach: Breach) -> bool:
+    """Whether breach_for lets `user` open this breach: view_breach on the model (the DPO,
+    auditors) or on the object, or a link to a request or complaint granted to it (a handler)."""
+    return (
+        may_see(user, VIEW_BREACH, breach)
+        or Breach.objects.filter(_granted_or_linked_breaches(user), pk=breach.pk).exists()
+    )
+
+
 @fetches(VIEW_BREACH)
 def breach_for(user, pk) -> Breach:
-    """The breach `pk`: every breach for view_breach (DPO, auditors); for a handler, those
-    linked to its requests and complaints; 404 for anyone else."""
-    breach = visible_breaches(user).select_related("reported_by", "processor", "assessed_by").filter(pk=pk).first()
+    """The breach `pk`: 404 for anyone without view_breach on it (may_open_breach), as for a
+    breach that does not exist."""
+    breach = Breach.objects.select_related("reported_by", "processor", "assessed_by").filter(pk=pk).first()
     if breach is None:
+        raise Http404
+    if not may_open_breach(user, breach):
+        security_log.warning("object hidden user_id=%s model=%s id=%s", user.pk, Breach._meta.label, breach.pk)
         raise Http404
     return breach
 

@@ -127,6 +127,34 @@ def test_a_handler_sees_only_the_breaches_linked_to_its_own_cases(client_for, dp
     assert client_for(other_handler).get(url("breach", linked.pk)).status_code == 404
 
 
+@pytest.mark.parametrize("role", ["agent", "handler", "itadmin"])
+def test_whoever_has_no_view_breach_on_it_gets_404_for_every_breach_page_and_it_is_logged(
+    client_for, cast, agent, role, caplog
+):
+    """requests.access.breach_for checks view_breach on the object, as case_for does: the model
+    permission, a grant on this breach, or (a handler) a link to its own requests and complaints."""
+    breach = report(agent)
+    client = client_for(cast[role])
+    with caplog.at_level(logging.WARNING, logger="portal.security"):
+        for name in ("breach", "breach_affected"):
+            assert client.get(url(name, breach.pk)).status_code == 404
+    assert f"object hidden user_id={cast[role].pk} model=requests.Breach id={breach.pk}" in caplog.text
+
+
+def test_view_breach_granted_on_one_breach_opens_that_one_and_no_other(client_for, handler, agent):
+    from guardian.shortcuts import assign_perm
+
+    granted, other = report(agent, summary="Granted one"), report(agent, summary="Other one")
+    assign_perm("requests.view_breach", handler, granted)
+    client = client_for(handler)
+    assert client.get(url("breach", granted.pk)).status_code == 200
+    assert client.get(url("breach_affected", granted.pk)).status_code == 200
+    assert client.get(url("breach", other.pk)).status_code == 404
+    assert [b.pk for b in client.get(url("breaches")).context["result"]["breaches"]] == [granted.pk]
+    # A grant to read is not one to assess: the DPO's steps stay refused.
+    assert client.get(url("breach_ico_report", granted.pk)).status_code == 403
+
+
 def test_the_auditor_reads_the_register_and_its_csv_but_changes_nothing(client_for, auditor, agent):
     breach = report(agent, summary="=HYPERLINK(evil)")
     client = client_for(auditor)

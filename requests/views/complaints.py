@@ -199,7 +199,8 @@ def _escalate(request, complaint, data):
 
 
 def _ico_answer(request, complaint, data):
-    svc.ico_deadline_answer(actor=request.user, complaint=complaint, deadline_id=data["deadline"], on=data["on"])
+    deadline = access.ico_deadline_for(complaint, data["deadline"])
+    svc.ico_deadline_answer(actor=request.user, complaint=complaint, deadline_id=deadline.pk, on=data["on"])
     return "Answer to the ICO recorded."
 
 

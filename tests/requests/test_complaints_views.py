@@ -311,7 +311,8 @@ def test_dpo_escalates_through_the_ico_panel_and_a_past_deadline_is_refused(clie
     assert "IC-777-X" in body and "Call recording" in body and "Record the ICO's outcome" in body
 
 
-def test_answering_a_deadline_of_another_complaint_is_refused(client_for, dpo, complaint):
+def test_answering_a_deadline_of_another_complaint_is_answered_404_as_for_none(client_for, dpo, auditor, complaint):
+    """The deadline is fetched through requests.access.ico_deadline_for, within the complaint named."""
     other = ComplaintFactory()
     for c in (complaint, other):
         svc.complaint_acknowledge(actor=dpo, complaint=c, on=TODAY())
@@ -320,9 +321,15 @@ def test_answering_a_deadline_of_another_complaint_is_refused(client_for, dpo, c
     theirs = other.ico_case.deadlines.get()
     client = client_for(dpo)
     response = act(client, complaint, "ico_answer", deadline=theirs.pk, on=d(TODAY()))
-    assert page_messages(response) == [svc.ERR_NO_ICO_CASE]
+    assert response.status_code == 404
+    assert act(client, complaint, "ico_answer", deadline=theirs.pk + 1000, on=d(TODAY())).status_code == 404
     theirs.refresh_from_db()
     assert theirs.answered_on is None
+    # Through its own complaint it is answered; a reader is refused (403) whatever it names.
+    assert page_messages(act(client, other, "ico_answer", deadline=theirs.pk, on=d(TODAY()))) == [
+        "Answer to the ICO recorded."
+    ]
+    assert act(client_for(auditor), other, "ico_answer", deadline=theirs.pk, on=d(TODAY())).status_code == 403
 
 
 def test_linking_a_request_through_the_page(client_for, handler, complaint):

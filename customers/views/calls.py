@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from functools import partial
+
+from django.core.exceptions import PermissionDenied
 from django.db.models import BooleanField, ExpressionWrapper, Q
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from privacy_portal.access import requires
 from privacy_portal.audit import access_record
-from privacy_portal.forms import add_service_errors
 from privacy_portal.models import AccessEvent
+from privacy_portal.views.helpers import form_saved
 
 from .. import access
 from ..access import customer_for
@@ -83,12 +85,7 @@ def correspondence(request, pk: int):
 def correspondence_add(request, pk: int):
     customer = customer_for(request.user, pk, need=access.ADD_CORRESPONDENCE)
     form = CorrespondenceForm(request.POST)
-    if form.is_valid():
-        try:
-            correspondence_record(actor=request.user, customer=customer, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Correspondence recorded.")
-            return redirect("customers:correspondence", pk=customer.pk)
-    return _render_correspondence(request, customer, form, status=400)
+    back = reverse("customers:correspondence", kwargs={"pk": customer.pk})
+    save = partial(correspondence_record, customer=customer)
+    saved = form_saved(request, form, save, message=lambda _: "Correspondence recorded.", to=back)
+    return saved or _render_correspondence(request, customer, form, status=400)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -13,6 +15,7 @@ from privacy_portal.audit import access_record
 from privacy_portal.forms import add_service_errors
 from privacy_portal.history import timeline_page
 from privacy_portal.models import AccessEvent
+from privacy_portal.views.helpers import form_saved
 
 from .. import access
 from ..access import customer_for
@@ -37,6 +40,8 @@ from ..services.normalise import format_phone
 from ..services.screening import screen_customer
 
 Action = AccessEvent.Action
+MSG_OBJECTED = "Objection recorded: all marketing on every channel is withdrawn."
+MSG_BEREAVEMENT = "Bereavement recorded: all marketing on every channel is stopped."
 
 
 @requires("customers.view_customer")
@@ -92,15 +97,10 @@ def customer_page_context(user, customer: Customer, *, break_glass: bool = False
 @require_http_methods(["GET", "POST"])
 def create(request):
     form = ContactForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            customer = customer_services.customer_create(actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"Customer {customer.reference} created.")
-            return redirect(customer)
-    return render(request, "customers/create.html", {"form": form})
+    saved = form_saved(
+        request, form, customer_services.customer_create, message=lambda c: f"Customer {c.reference} created."
+    )
+    return saved or render(request, "customers/create.html", {"form": form})
 
 
 @requires("customers.change_customer")
@@ -179,14 +179,9 @@ def _preference_message(change, created: bool) -> str:
 def object_to_marketing(request, pk: int):
     customer = customer_for(request.user, pk)
     form = ObjectionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            preference_services.customer_object_to_marketing(actor=request.user, customer=customer, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Objection recorded: all marketing on every channel is withdrawn.")
-            return redirect(customer)
+    save = partial(preference_services.customer_object_to_marketing, customer=customer)
+    if saved := form_saved(request, form, save, message=lambda _: MSG_OBJECTED, to=customer):
+        return saved
     access_record(request=request, action=Action.VIEW_CUSTOMER, customer_id=customer.pk, obj=customer)
     return render(request, "customers/object_form.html", {"form": form, "customer": customer})
 
@@ -197,15 +192,9 @@ def record_bereavement(request, pk: int):
     """The family tells us the customer has died: every marketing purpose stops on every channel."""
     customer = customer_for(request.user, pk)
     form = BereavementForm(request.POST or None, initial={"reported_on": timezone.localdate()})
-    if request.method == "POST" and form.is_valid():
-        try:
-            customer_record_bereavement(actor=request.user, customer=customer, source=Bereavement.Source.AGENT,
-                                        **form.cleaned_data)  # fmt: skip
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Bereavement recorded: all marketing on every channel is stopped.")
-            return redirect(customer)
+    save = partial(customer_record_bereavement, customer=customer, source=Bereavement.Source.AGENT)
+    if saved := form_saved(request, form, save, message=lambda _: MSG_BEREAVEMENT, to=customer):
+        return saved
     access_record(request=request, action=Action.VIEW_CUSTOMER, customer_id=customer.pk, obj=customer)
     return render(request, "customers/bereavement_form.html", {"form": form, "customer": customer})
 

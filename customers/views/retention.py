@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -11,8 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from privacy_portal.access import requires
 from privacy_portal.audit import access_record
-from privacy_portal.forms import add_service_errors
 from privacy_portal.models import AccessEvent
+from privacy_portal.views.helpers import form_saved
 
 from ..access import customer_for
 from ..forms import LegalHoldFilterForm, LegalHoldForm, MissedFilterForm
@@ -20,6 +22,8 @@ from ..models import LegalHold
 from ..selectors import legal_holds as hold_lists
 from ..selectors.customers import days_late, missed_optout_deadlines
 from ..services import legal_holds
+
+MSG_HOLD_PLACED = "Legal hold placed: the nightly purge skips this customer's records."
 
 MISSED_PAGE_SIZE = 100
 
@@ -58,14 +62,9 @@ def missed_optouts(request):
 def legal_hold_place(request, pk: int):
     customer = customer_for(request.user, pk)
     form = LegalHoldForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            legal_holds.legal_hold_place(actor=request.user, customer=customer, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Legal hold placed: the nightly purge skips this customer's records.")
-            return redirect(customer)
+    save = partial(legal_holds.legal_hold_place, customer=customer)
+    if saved := form_saved(request, form, save, message=lambda _: MSG_HOLD_PLACED, to=customer):
+        return saved
     return render(request, "customers/legal_hold_form.html", {"form": form, "customer": customer})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from base64 import b32encode
+from functools import partial
 
 import qrcode
 import qrcode.image.svg
@@ -45,6 +46,7 @@ from privacy_portal.forms import (
 from privacy_portal.models import AccessEvent, JobRun, User
 from privacy_portal.promises.summary import quarter_summary
 from privacy_portal.services import staff as services
+from privacy_portal.views.helpers import form_saved
 from privacy_portal.views.promises import report_context
 from requests.access import breach_tasks_to_mark, may_own_breach_tasks
 from requests.selectors.breaches import access_patterns, breach_figures, open_breach_tasks_of
@@ -208,14 +210,10 @@ def staff_edit(request, pk: int):
     member = get_object_or_404(User, pk=pk)
     initial = {"role": member.role, "is_active": member.is_active, "access_ends_on": member.access_ends_on}
     form = StaffUpdateForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.staff_update(actor=request.user, user=member, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"Account {member.username} updated.")
-            return redirect("staff_list")
+    save = partial(services.staff_update, user=member)
+    saved = form_saved(request, form, save, message=lambda _: f"Account {member.username} updated.", to="staff_list")
+    if saved:
+        return saved
     context = {"form": form, "member": member, "title": f"Edit {member.username}"}
     return render(request, "privacy_portal/staff_form.html", context)
 

@@ -15,12 +15,14 @@ from privacy_portal.forms import add_service_errors
 
 
 def form_saved(
-    request, form: forms.Form, save: Callable[..., Any], *, message: Callable[[Any], str]
+    request, form: forms.Form, save: Callable[..., Any], *, message: Callable[[Any], str], to: Any = None
 ) -> HttpResponse | None:
     """A create or edit page's POST: a valid form goes to its service, `save(actor=request.user,
-    **form.cleaned_data)`; what the service saved is announced (`message(saved)`) and opened (a
-    redirect to it). None on a GET, on an invalid form, or when the service refuses (its errors
-    then stand on the form, under the fields they name): the page is shown again."""
+    **form.cleaned_data)` (what else the service takes bound with functools.partial); what the
+    service saved is announced (`message(saved)`) and opened (a redirect to it, or to `to`: an
+    object, a URL name or a URL, where the page goes back to something else). None on a GET, on
+    an invalid form, or when the service refuses (its errors then stand on the form, under the
+    fields they name): the page is shown again."""
     if request.method != "POST" or not form.is_valid():
         return None
     try:
@@ -29,4 +31,4 @@ def form_saved(
         add_service_errors(form, exc)
         return None
     messages.success(request, message(saved))
-    return redirect(saved)
+    return redirect(saved if to is None else to)

@@ -3,14 +3,14 @@ version, the earlier ones in its history); auditors read them."""
 
 from __future__ import annotations
 
-from django.contrib import messages as flash
-from django.core.exceptions import ValidationError
+from functools import partial
+
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from privacy_portal.access import requires
-from privacy_portal.forms import add_service_errors
+from privacy_portal.views.helpers import form_saved
 
 from ..forms.messages import TemplateForm
 from ..models import MessageTemplate
@@ -30,14 +30,13 @@ def template_edit(request, key: str):
         raise Http404
     template = svc.template_for(key)
     form = TemplateForm(request.POST or None, initial={"subject": template.subject, "body": template.body})
-    if request.method == "POST" and form.is_valid():
-        try:
-            updated = svc.message_template_update(actor=request.user, key=key, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            flash.success(request, f"Saved as version {updated.version}. Messages sent from now on use it.")
-            return redirect("requests:message_templates")
+    save = partial(svc.message_template_update, key=key)
+    saved = form_saved(
+        request, form, save, to="requests:message_templates",
+        message=lambda updated: f"Saved as version {updated.version}. Messages sent from now on use it.",
+    )  # fmt: skip
+    if saved:
+        return saved
     context = {
         "template": template,
         "form": form,

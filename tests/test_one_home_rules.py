@@ -4,6 +4,7 @@ only by privacy_portal/audit.py, and a task's body only runs a service (no rule 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -225,7 +226,7 @@ def test_no_module_tracks_then_saves_by_hand():
 TIMELINE_HOME = "privacy_portal/history.py"
 # Sorted by an "at" that is not a history row's: why each is not a timeline of history.
 NOT_HISTORY_SORTS = {
-    "privacy_portal/services/replay.py": "the erasure replay ledger's lines (a file), not history rows",
+    "privacy_portal/services/replay.py": "the replay ledger's lines (erasures and purges, a file), not history rows",
 }
 HISTORY_ORDER = {"history_date", "history_id"}
 
@@ -294,3 +295,61 @@ def test_only_the_timeline_builder_orders_and_diffs_history_rows():
         if path != TIMELINE_HOME and lines:
             found[path] = lines
     assert found == {}, "build timelines with privacy_portal.history (timeline, history_page, TimelineRow.changes)"
+
+
+# One map of history labels: privacy_portal/history_labels.py says what a history type, a kind
+# of record and a field read as; no other module reads a verbose name or maps models to words.
+LABELS_HOME = "privacy_portal/history_labels.py"
+MODEL_LABEL = re.compile(r"^[a-z_]+\.[A-Z][A-Za-z]+$")
+SHORT = 4  # words: a label, not a reason
+
+
+def labels_made_at(source: str) -> list[tuple[int, str]]:
+    """The lines of `source` that label a kind of record or a field themselves: a read of a
+    verbose name (`model._meta.verbose_name`, `field.verbose_name`), or a dict from model
+    labels ("customers.Call") to short words."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in {"verbose_name", "verbose_name_plural"}:
+            found.append((node.lineno, "verbose name"))
+        if isinstance(node, ast.Dict) and len(node.keys) >= 2:
+            keys = [k.value if isinstance(k, ast.Constant) else None for k in node.keys]
+            words = [v.value if isinstance(v, ast.Constant) else None for v in node.values]
+            if all(isinstance(k, str) and MODEL_LABEL.match(k) for k in keys) and all(
+                isinstance(w, str) and len(w.split()) <= SHORT for w in words
+            ):
+                found.append((node.lineno, "label map"))
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize(
+    ("source", "what"),
+    [
+        ("kind = apps.get_model(label)._meta.verbose_name.capitalize()", "verbose name"),
+        ("label = str(Customer._meta.get_field(name).verbose_name)", "verbose name"),
+        ("KINDS = {'customers.Call': 'Call', 'requests.Case': 'Rights request'}", "label map"),
+    ],
+)
+def test_a_label_made_by_hand_is_found(source, what):
+    assert labels_made_at(source) == [(1, what)]
+
+
+def test_a_label_asked_of_the_map_or_a_reason_per_model_is_not_found():
+    source = (
+        "kind = record_kind('customers.Call', capital=True)\n"
+        "label = field_label(Customer, 'email')\n"
+        "WHY = {'customers.Recipient': 'The recipient register: organisations, not people.',\n"
+        "       'requests.ReferenceCounter': 'The last reference number issued per year: no personal data.'}\n"
+        "class Meta:\n    verbose_name = 'ICO case'\n"
+    )
+    assert labels_made_at(source) == []
+
+
+def test_only_history_labels_says_what_a_record_or_a_field_reads_as():
+    assert (ROOT / LABELS_HOME).exists()
+    found = {
+        path: lines
+        for p in MODULES
+        if (path := p.relative_to(ROOT).as_posix()) != LABELS_HOME and (lines := labels_made_at(p.read_text()))
+    }
+    assert found == {}, "label kinds of record and fields with privacy_portal.history_labels (record_kind, field_label)"

@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from dateutil.relativedelta import relativedelta
-from django.apps import apps
 from django.db.models import Count, DateField, F, QuerySet
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
+
+from privacy_portal.history_labels import record_kind
 
 KEPT = "kept"
 BROKEN = "broken"
@@ -124,7 +125,7 @@ class PromiseException:
     def kind(self) -> str:
         """What the record is, in words ("case", "preference change"), for a reader of the page."""
         try:
-            return str(apps.get_model(self.model)._meta.verbose_name)
+            return record_kind(self.model)
         except (LookupError, ValueError):
             return self.model
 

@@ -28,6 +28,7 @@ from customers.selectors.customers import missed_optout_deadlines
 from customers.services.legal_holds import held_customer_ids
 from customers.services.preferences import MARKETING_PURPOSES
 from privacy_portal import legal
+from privacy_portal.history_labels import record_kind
 from privacy_portal.models import AccessEvent, BreakGlassReview, JobRun, LawfulBasis, PrivacyNoticeVersion, User
 from requests.models import Breach, BreachNotification, Case, Complaint, IcoDeadline
 
@@ -196,7 +197,7 @@ def _held_past_retention(model, date_field: str, months: int, period: Period, to
         day=date_field,
         model=label,
         fields=("customer_id",),
-        reference=lambda row: f"{model._meta.verbose_name} {row['pk']} of {_customer_ref(row['customer_id'])}",
+        reference=lambda row: f"{record_kind(model)} {row['pk']} of {_customer_ref(row['customer_id'])}",
         url=lambda row: _customer_url(row["customer_id"]),
         customer=lambda row: row["customer_id"],
         note=lambda row: f"recorded {row['promise_day']:%-d %b %Y}, still held",

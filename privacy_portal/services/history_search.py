@@ -19,7 +19,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from privacy_portal.history_labels import history_type_label
+from privacy_portal.history_labels import history_type_label, record_kind
 
 HISTORY_APPS = ("privacy_portal", "customers", "requests")
 PAGE_SIZE = 50
@@ -43,7 +43,7 @@ def tracked_kinds() -> dict[str, Any]:
 
 
 def kind_choices() -> list[tuple[str, str]]:
-    return [(label, apps.get_model(label)._meta.verbose_name.capitalize()) for label in tracked_kinds()]
+    return [(label, record_kind(label, capital=True)) for label in tracked_kinds()]
 
 
 @dataclass(frozen=True)

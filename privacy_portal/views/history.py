@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from django.apps import apps
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -14,6 +13,7 @@ from privacy_portal.access import requires
 from privacy_portal.audit import access_record
 from privacy_portal.forms import HistorySearchForm
 from privacy_portal.history import timeline_page
+from privacy_portal.history_labels import record_kind
 from privacy_portal.models import AccessEvent, User
 from privacy_portal.services import history_search
 
@@ -123,7 +123,7 @@ def record_history(request, kind: str, record_id: int):
     )
     context = {
         "kind": kind,
-        "kind_label": apps.get_model(kind)._meta.verbose_name.capitalize(),
+        "kind_label": record_kind(kind, capital=True),
         "record_id": record_id,
         "entries": entries,
         "next_cursor": next_cursor,

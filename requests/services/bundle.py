@@ -32,7 +32,7 @@ from django.utils import timezone
 from customers.models import REFERENCE_PREFIX
 from customers.subject import case_file_records, subject_records
 from privacy_portal.history import TimelineRow, history_model, timeline
-from privacy_portal.history_labels import history_type_label
+from privacy_portal.history_labels import history_type_label, record_kind
 from privacy_portal.models import User
 from privacy_portal.private_storage import private_file
 
@@ -85,7 +85,7 @@ def _value(field: models.Field | None, value, names: _Names, refs: dict) -> str:
         if related is get_user_model():
             return names(value)
         label = related._meta.label_lower
-        return refs.get((label, value)) or f"{related._meta.verbose_name} #{value}"
+        return refs.get((label, value)) or f"{record_kind(related)} #{value}"
     if isinstance(value, datetime.datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, datetime.date):
@@ -151,23 +151,24 @@ REFERENCED = {Case._meta.label, Complaint._meta.label}
 
 def _labeller(model: type[models.Model], refs: dict):
     """How a history row names its record: "Request R-2026-00001", "Customer C-000042",
-    "ICO case IC-123", "Case note #7 on R-2026-00001"."""
-    name = str(model._meta.verbose_name)
+    "ICO case IC-123", "Case note #7 on R-2026-00001" (the kind in words: history_labels)."""
+    name = record_kind(model, capital=True)
     if model is Case:
+        # Named by its reference, a case is the request the reference names (R-…).
         return lambda r: f"Request {r.reference}"
     if model is Complaint:
-        return lambda r: f"Complaint {r.reference}"
+        return lambda r: f"{name} {r.reference}"
     if model is IcoCase:
-        return lambda r: f"ICO case {r.ico_reference}"
+        return lambda r: f"{name} {r.ico_reference}"
     if model is IcoDeadline:
-        return lambda r: f"ICO deadline {r.due_on.isoformat()}"
+        return lambda r: f"{name} {r.due_on.isoformat()}"
     if model._meta.label == "customers.Customer":
-        return lambda r: f"Customer {REFERENCE_PREFIX}{r.id:06d}"
+        return lambda r: f"{name} {REFERENCE_PREFIX}{r.id:06d}"
 
     def label(r) -> str:
         case_id = getattr(r, "case_id", None)
         on = f" on {refs.get(('requests.case', case_id), f'request #{case_id}')}" if case_id else ""
-        return f"{name[:1].upper()}{name[1:]} #{r.id}{on}"
+        return f"{name} #{r.id}{on}"
 
     return label
 

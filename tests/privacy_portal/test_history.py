@@ -13,6 +13,7 @@ from customers.models import Customer, PreferenceChange
 from customers.services import customers as customer_services
 from customers.services.preferences import preference_record
 from privacy_portal.history import timeline
+from privacy_portal.history_labels import record_kind
 from privacy_portal.models import AccessEvent
 from tests.factories import CaseFactory, CustomerFactory
 
@@ -97,6 +98,14 @@ def test_rows_of_different_sources_changed_at_the_same_instant_keep_the_sources_
     assert [(r.kind, r.record.history_id) for r in rows] == [("b.Second", 9), ("a.First", 3), ("a.First", 7)]
     rows = timeline({"a.First": [row(3, at)], "b.Second": [row(9, at)]})
     assert [r.kind for r in rows] == ["a.First", "b.Second"]
+
+
+def test_a_kind_of_record_reads_as_its_verbose_name_with_abbreviations_in_capitals():
+    assert record_kind("customers.Call") == "call" and record_kind(Customer, capital=True) == "Customer"
+    assert record_kind("requests.CaseNote", capital=True) == "Case note"
+    assert record_kind("requests.IcoCase", capital=True) == "ICO case"  # capitalize() made it "Ico case"
+    assert record_kind("requests.IcoDeadline", capital=True) == "ICO deadline"
+    assert record_kind("customers.InboundSms") == "inbound SMS" and record_kind("customers.MpsMatch") == "MPS match"
 
 
 @pytest.mark.django_db

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from customers.models import InboundSms
 from customers.services import customers as customer_services
 from customers.services.preferences import preference_record
 from privacy_portal.services import history_search
@@ -81,6 +82,16 @@ def test_the_page_lists_changes_and_links_each_to_its_readable_history(client_fo
     )
     detail = client.get(reverse("record_history", args=["customers.Customer", a.pk])).content.decode()
     assert "York" in detail and "Leeds" in detail and "Moved" in detail
+
+
+def test_the_kinds_of_record_read_as_the_bundle_and_the_export_name_them(client_for, auditor, changes):
+    client = client_for(auditor)
+    body = client.get(reverse("history_search")).content.decode()
+    assert ">ICO case</option>" in body and ">ICO deadline</option>" in body and ">Inbound SMS</option>" in body
+    assert "Ico case" not in body and "Inbound sms" not in body
+    sms = InboundSms.objects.create(message_id="m-kinds", outcome="opted_out", customer_id=changes[0].pk)
+    detail = client.get(reverse("record_history", args=["customers.InboundSms", sms.pk])).content.decode()
+    assert f"Inbound SMS #{sms.pk}: change history" in detail
 
 
 def test_the_period_downloads_as_csv(client_for, auditor, changes):

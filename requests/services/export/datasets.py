@@ -34,7 +34,7 @@ from customers.models import (
 from customers.models_screening import Bereavement, MpsMatch
 from customers.subject import COVERAGE, SubjectRecords
 from privacy_portal import legal
-from privacy_portal.history_labels import history_type_label
+from privacy_portal.history_labels import history_type_label, record_kind
 from privacy_portal.models import AccessEvent
 
 from ...models import (
@@ -647,7 +647,7 @@ DATA_SETS += [
 
 def _history_set(label: str) -> DataSet:
     model = apps.get_model(label)
-    name = model._meta.verbose_name
+    name = record_kind(model)
     return DataSet(
         f"{model._meta.model_name}_history",
         f"Earlier versions: {name}",

@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import IntegerField, Q, QuerySet, Value
 from django.utils import timezone
 
+from privacy_portal import paging
+
 from ..models import ERASURE_REASON, Customer, InboundSms, PreferenceChange
 from ..services.normalise import looks_like_phone, normalise_email, normalise_phone, normalise_postcode
 from ..subject import Identifiers, party_matches
@@ -314,17 +316,17 @@ REMOVED_BY_ERASURE = "erasure"
 REMOVED_BY_RETENTION = "retention"
 
 
-def inbound_messages(*, handled: bool, before: int | None = None, limit: int = INBOUND_PAGE) -> list[InboundSms]:
-    """Text messages that are not a stop, newest first, keyset-paged after the message `before`
-    (one indexed query whatever the number kept: inboundsms_to_read)."""
+def inbound_messages(
+    *, handled: bool, cursor: str = "", limit: int = INBOUND_PAGE
+) -> tuple[list[InboundSms], str | None]:
+    """Text messages that are not a stop, newest first, keyset-paged (privacy_portal.paging: one
+    indexed query whatever the number kept, inboundsms_to_read), and the next (older) page's cursor."""
     rows = InboundSms.objects.filter(outcome=InboundSms.Outcome.NOT_A_STOP, handled_at__isnull=not handled)
-    if before is not None:
-        after = InboundSms.objects.filter(pk=before).values_list("received_at", flat=True).first()
-        if after is not None:
-            rows = rows.filter(Q(received_at__lt=after) | Q(received_at=after, pk__lt=before))
-    found = list(rows.select_related("handled_by").order_by("-received_at", "-id")[:limit])
+    found, next_cursor = paging.newest_first(
+        rows.select_related("handled_by"), date_field="received_at", cursor=cursor, limit=limit
+    )
     _mark_removed(found)
-    return found
+    return found, next_cursor
 
 
 def _mark_removed(messages: list[InboundSms]) -> None:

@@ -52,7 +52,7 @@ def manual_holds_page(*, state: str, today: datetime.date, cursor: str = "") -> 
         manual_holds(state=state, today=today), date_field="placed_at", cursor=cursor
     )
     for hold in rows:
-        hold.active = hold.in_force(today)
+        hold.active = hold.in_force(today)  # type: ignore[attr-defined]  # for the template
     return rows, next_cursor
 
 

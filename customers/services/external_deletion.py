@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -126,7 +127,7 @@ def deletion_task_token_valid(task: DeletionTask, token: str) -> bool:
     return hmac.compare_digest(deletion_task_token(task), token or "")
 
 
-def open_deletion_tasks():
+def open_deletion_tasks() -> QuerySet[DeletionTask]:
     return DeletionTask.objects.filter(confirmed_at__isnull=True).select_related("recipient")
 
 

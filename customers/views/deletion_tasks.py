@@ -4,12 +4,10 @@ with the provider's confirmation attached, confirming many from the provider's c
 
 from __future__ import annotations
 
-import datetime
 import json
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from privacy_portal import paging
 from privacy_portal.access import public, requires
 
 from .. import access
@@ -26,8 +25,9 @@ from ..services import external_deletion as svc
 from ..services.external_deletion import DELETION_CONFIRMATION_HEADER
 from ..services.imports import IMPORT_TIME_ZONE, ImportRejected
 
-# Open tasks shown a page at a time (keyset on the list's order, due_on then id, with the
-# deletiontask_open_due index): the page reads and renders the same at 10 and at 10,000 open tasks.
+# Open tasks shown a page at a time, soonest due first (privacy_portal.paging, keyset on due_on
+# then id, with the deletiontask_open_due index): the page reads and renders the same at 10 and at
+# 10,000 open tasks. A cursor that cannot be read starts from the first page.
 OPEN_PAGE_SIZE = 50
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -36,7 +36,9 @@ MAX_BODY_BYTES = 1024 * 1024
 @require_GET
 def deletion_tasks(request):
     today = timezone.localdate()
-    open_tasks, next_cursor = _open_page(request.GET.get("after", ""))
+    open_tasks, next_cursor = paging.keyset_page(
+        svc.open_deletion_tasks(), order=("due_on", "pk"), cursor=request.GET.get("after", ""), limit=OPEN_PAGE_SIZE
+    )
     confirmed = list(
         DeletionTask.objects.filter(confirmed_at__isnull=False)
         .select_related("recipient", "confirmed_by")
@@ -61,30 +63,6 @@ def deletion_tasks(request):
         "paged": bool(request.GET.get("after")),
     }
     return render(request, "customers/deletion_tasks.html", context)
-
-
-def _parse_after(cursor: str) -> tuple[datetime.date, int] | None:
-    try:
-        due_text, pk_text = cursor.split("|")
-        due, pk = datetime.date.fromisoformat(due_text), int(pk_text)
-    except (ValueError, AttributeError):
-        return None
-    return (due, pk) if 0 < pk < 2**63 else None
-
-
-def _open_page(cursor: str) -> tuple[list[DeletionTask], str | None]:
-    """One page of the open tasks, soonest due first, and the cursor of the next page (or None).
-    Never OFFSET, never COUNT. A cursor that cannot be read starts from the first page."""
-    tasks = svc.open_deletion_tasks()
-    after = _parse_after(cursor) if cursor else None
-    if after is not None:
-        due, pk = after
-        tasks = tasks.filter(Q(due_on__gt=due) | Q(due_on=due, pk__gt=pk))
-    rows = list(tasks.order_by("due_on", "pk")[: OPEN_PAGE_SIZE + 1])
-    shown = rows[:OPEN_PAGE_SIZE]
-    if len(rows) <= OPEN_PAGE_SIZE:
-        return shown, None
-    return shown, f"{shown[-1].due_on.isoformat()}|{shown[-1].pk}"
 
 
 @requires("customers.change_deletiontask")

@@ -9,12 +9,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from privacy_portal.access import requires
 from privacy_portal.audit import access_record
-from privacy_portal.bounds import parse_id
 from privacy_portal.models import AccessEvent
 
 from ..access import inbound_sms_for
 from ..models import Customer
-from ..selectors.customers import INBOUND_PAGE, inbound_messages
+from ..selectors.customers import inbound_messages
 from ..services.normalise import format_phone
 from ..services.sms import sms_inbound_mark_handled
 
@@ -24,8 +23,7 @@ from ..services.sms import sms_inbound_mark_handled
 def inbound_sms(request):
     """Messages to answer (or, with ?show=handled, those handled), newest first, 50 a page."""
     handled = request.GET.get("show") == "handled"
-    before = parse_id(request.GET.get("before", ""))
-    rows = inbound_messages(handled=handled, before=before)
+    rows, next_before = inbound_messages(handled=handled, cursor=request.GET.get("before", ""))
     customers = Customer.objects.in_bulk({m.customer_id for m in rows if m.customer_id})
     shown = [(m, customers.get(m.customer_id) if m.customer_id else None, format_phone(m.sender)) for m in rows]
     access_record(request=request, action=AccessEvent.Action.VIEW_INBOUND_SMS, result_ids=sorted(customers),
@@ -33,7 +31,7 @@ def inbound_sms(request):
     context = {
         "shown": shown,
         "handled": handled,
-        "next_before": rows[-1].pk if len(rows) == INBOUND_PAGE else None,
+        "next_before": next_before,
     }
     return render(request, "customers/inbound_sms.html", context)
 

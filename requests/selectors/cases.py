@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from customers.selectors.customers import customers_matching
+from privacy_portal import paging
 from privacy_portal.charts import Column, MonthlyColumns, monthly_columns
 
 from ..access import visible_cases
@@ -82,17 +83,10 @@ def case_queue(
             due_on__gte=today, due_on__lte=today + datetime.timedelta(days=DUE_SOON_DAYS), closed_on__isnull=True
         )
     qs = qs.annotate(sort_due=Coalesce("due_on", Value(FAR_FUTURE), output_field=DateField()))
-    if after:
-        try:
-            due_text, _, pk_text = after.partition(":")
-            due, pk = datetime.date.fromisoformat(due_text), int(pk_text)
-            qs = qs.filter(Q(sort_due__gt=due) | Q(sort_due=due, pk__gt=pk))
-        except ValueError:
-            pass
-    rows = list(qs.select_related("customer", "handler").order_by("sort_due", "id")[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    queue = Queue(cases=rows, next_after=f"{rows[-1].sort_due.isoformat()}:{rows[-1].pk}" if more else None)
+    rows, next_after = paging.keyset_page(
+        qs.select_related("customer", "handler"), order=("sort_due", "pk"), cursor=after, limit=limit
+    )
+    queue = Queue(cases=rows, next_after=next_after)
     # Counts over open cases only (a small set), one grouped query; never a count of all history.
     by_status = dict(open_scope.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     # In workflow order, labelled for people.

@@ -19,10 +19,9 @@ from customers.access import customers_open_to
 from customers.forms import SearchForm
 from customers.selectors.customers import customer_search
 from customers.services.imports import ImportRejected, read_upload
-from privacy_portal import csv_safe
+from privacy_portal import csv_safe, paging
 from privacy_portal.access import requires
 from privacy_portal.audit import access_record
-from privacy_portal.bounds import parse_id
 from privacy_portal.forms import add_service_errors
 from privacy_portal.models import AccessEvent
 
@@ -330,16 +329,13 @@ def breach_affected(request, pk: int):
     reference and whether they were told; the name only of a customer its own cases grant it.
     The read is recorded (the customers' ids)."""
     breach = breach_for(request.user, pk)
-    after = request.GET.get("after", "")
-    rows = breach.affected.select_related("customer").order_by("pk")
-    if (after_id := parse_id(after)) is not None:
-        rows = rows.filter(pk__gt=after_id)
+    rows = breach.affected.select_related("customer")
     told = request.GET.get("told", "")
     if told in BreachAffected.Told.values:
         rows = rows.filter(told=told)
-    page = list(rows[: AFFECTED_PAGE_SIZE + 1])
-    more = len(page) > AFFECTED_PAGE_SIZE
-    page = page[:AFFECTED_PAGE_SIZE]
+    page, next_after = paging.keyset_page(
+        rows, order=("pk",), cursor=request.GET.get("after", ""), limit=AFFECTED_PAGE_SIZE
+    )
     ids = [row.customer_id for row in page]
     named = customers_open_to(request.user, ids)
     for row in page:
@@ -348,7 +344,7 @@ def breach_affected(request, pk: int):
     context = {
         "breach": breach,
         "rows": page,
-        "next_after": page[-1].pk if more else None,
+        "next_after": next_after,
         "told": told,
         "progress": svc.breach_progress(breach),
         "may_assess": breach_actions(request.user, breach)["manage"],

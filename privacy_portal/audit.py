@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.db.models.sql import InsertQuery
@@ -23,6 +22,7 @@ from django.utils import timezone
 
 from customers.services.legal_holds import held_among
 
+from .mail import email_dpo
 from .models import GENESIS_HASH, AccessEvent, AccessEventText, BreakGlassReview, free_text_commitment
 from .private_storage import private_path
 from .services.replay import record_access_log_trim
@@ -464,13 +464,13 @@ def access_log_check_nightly() -> dict:
     checkpoint = write_checkpoint() if report.ok else None
     if not report.ok:
         broken = "\n".join(f"- {b}" for b in report.breaks)
-        send_mail(
-            "Privacy Portal: the access log's tamper check failed",
-            f"The access log's hash chain is broken in {len(report.breaks)} places "
+        email_dpo(
+            subject="Privacy Portal: the access log's tamper check failed",
+            body=f"The access log's hash chain is broken in {len(report.breaks)} places "
             f"({report.checked} entries checked):\n{broken}\n\n"
             "Investigate before anything else changes: run `manage.py verify_audit_log`.",
-            settings.DEFAULT_FROM_EMAIL,
-            [settings.DPO_EMAIL],
+            kind="access_log_broken",
+            breaks=len(report.breaks),
         )
     return {
         "chained": chained,

@@ -1,5 +1,6 @@
 """Kinds of thing with one home, kept so by reading the source: access-log entries are written
-only by privacy_portal/audit.py, and a task's body only runs a service (no rule of its own)."""
+only by privacy_portal/audit.py, a task's body only runs a service (no rule of its own), and emails
+to staff are sent only by privacy_portal/mail.py."""
 
 from __future__ import annotations
 
@@ -353,3 +354,34 @@ def test_only_history_labels_says_what_a_record_or_a_field_reads_as():
         if (path := p.relative_to(ROOT).as_posix()) != LABELS_HOME and (lines := labels_made_at(p.read_text()))
     }
     assert found == {}, "label kinds of record and fields with privacy_portal.history_labels (record_kind, field_label)"
+
+
+# Emails to staff (the DPO told, the reminders, a password link) go through privacy_portal/mail.py;
+# emails to the public through requests/services/messages.py (its templates and headers).
+MAIL_HOMES = {"privacy_portal/mail.py", "requests/services/messages.py"}
+MAIL_SENDERS = {"send_mail", "send_mass_mail", "mail_admins", "mail_managers", "EmailMessage", "EmailMultiAlternatives"}
+
+
+def mail_sent_at(source: str) -> list[int]:
+    """The lines of `source` that import one of Django's mail senders to send an email itself."""
+    return sorted(
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom)
+        and (node.module or "").startswith("django.core.mail")
+        and any(alias.name in MAIL_SENDERS for alias in node.names)
+    )
+
+
+def test_a_module_sending_an_email_itself_is_found():
+    assert mail_sent_at("import os\nfrom django.core.mail import send_mail\nsend_mail('s', 'b', 'f', ['t'])\n") == [2]
+    assert mail_sent_at("from privacy_portal.mail import email_dpo\nemail_dpo(subject='s', body='b', kind='k')\n") == []
+
+
+def test_only_the_mail_homes_send_email():
+    senders = {
+        p.relative_to(ROOT).as_posix(): lines
+        for p in MODULES
+        if p.relative_to(ROOT).as_posix() not in MAIL_HOMES and (lines := mail_sent_at(p.read_text()))
+    }
+    assert senders == {}, "email staff through privacy_portal.mail (email_dpo, email_staff)"

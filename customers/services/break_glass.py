@@ -3,14 +3,13 @@ flagged in the access log and the DPO is told at once, in one transaction."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
 
 from privacy_portal.access import may_break_glass
 from privacy_portal.audit import access_record
+from privacy_portal.mail import email_dpo
 from privacy_portal.models import AccessEvent, User
 
 from ..models import Customer
@@ -54,10 +53,11 @@ def customer_break_glass(*, actor: User, request: HttpRequest, reference: str, r
 
 def _tell_dpo(actor: User, customer: Customer) -> None:
     # Ids only: the email leaves the portal.
-    send_mail(
-        "Privacy Portal: break-glass access",
-        f"Staff #{actor.pk} ({actor.get_role_display()}) opened customer {customer.reference} outside their cases "
-        "and gave a reason. Review it in the access log.",
-        settings.DEFAULT_FROM_EMAIL,
-        [settings.DPO_EMAIL],
+    email_dpo(
+        subject="Privacy Portal: break-glass access",
+        body=f"Staff #{actor.pk} ({actor.get_role_display()}) opened customer {customer.reference} outside their "
+        "cases and gave a reason. Review it in the access log.",
+        kind="break_glass",
+        user_id=actor.pk,
+        customer_id=customer.pk,
     )

@@ -16,7 +16,6 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +26,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from privacy_portal import legal
 from privacy_portal.access import access_must_end, may_approve_staff
 from privacy_portal.audit import access_log_trim, chain_pending
+from privacy_portal.mail import email_staff
 from privacy_portal.models import JobRun, User
 from privacy_portal.roles import group_name
 from privacy_portal.tracked import save_tracked
@@ -105,12 +105,13 @@ def staff_send_password_link(*, user: User) -> bool:
     """Email the one-time link to set a password. False, logged, if the mail server cannot be
     reached or refuses: the caller says so rather than failing a change that has committed."""
     try:
-        send_mail(
-            "Privacy Portal: set your password",
-            "A Privacy Portal account has been set up for you. Choose your password here (the link works once):\n\n"
-            f"{password_link(user)}\n\nIf you did not expect this, tell the IT team.",
-            settings.DEFAULT_FROM_EMAIL,
-            [user.email],
+        email_staff(
+            to=[user.email],
+            subject="Privacy Portal: set your password",
+            body="A Privacy Portal account has been set up for you. Choose your password here (the link works once):"
+            f"\n\n{password_link(user)}\n\nIf you did not expect this, tell the IT team.",
+            kind="password_link",
+            user_id=user.pk,
         )
     except (smtplib.SMTPException, OSError) as exc:
         log.warning("password link for user %s not sent: %s", user.pk, type(exc).__name__)

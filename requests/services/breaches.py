@@ -27,9 +27,7 @@ import datetime
 from collections.abc import Iterable
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -45,6 +43,7 @@ from customers.services.imports import (
     read_csv,
 )
 from privacy_portal import legal
+from privacy_portal.mail import email_dpo
 from privacy_portal.models import AccessEvent, User
 from privacy_portal.tracked import save_tracked, track
 
@@ -187,11 +186,11 @@ def _check_processor(errors: dict[str, str], processor, told_at, now, aware_at=N
 
 
 def _alert_dpo(breach: Breach) -> None:
-    send_mail(
-        ALERT_SUBJECT.format(reference=breach.reference, due=_local(breach.due_at)),
-        ALERT_BODY.format(reference=breach.reference, aware=_local(breach.aware_at), due=_local(breach.due_at)),
-        settings.DEFAULT_FROM_EMAIL,
-        [settings.DPO_EMAIL],
+    email_dpo(
+        subject=ALERT_SUBJECT.format(reference=breach.reference, due=_local(breach.due_at)),
+        body=ALERT_BODY.format(reference=breach.reference, aware=_local(breach.aware_at), due=_local(breach.due_at)),
+        kind="breach_reported",
+        breach_id=breach.pk,
     )
 
 

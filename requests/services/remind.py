@@ -11,9 +11,9 @@ reminder goes again, once, about the new date.
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+
+from privacy_portal.mail import email_staff
 
 from ..models import Case, ReminderKey
 
@@ -28,7 +28,7 @@ def remind_once(key: str, *, subject: str, body: str, to: list[str], case: Case 
                 ReminderKey(key=key, case=case).save()
         except IntegrityError:
             return False  # already sent (by an earlier run, or one running now)
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to)
+        email_staff(to=to, subject=subject, body=body, kind=f"reminder:{key}", case_id=case.pk if case else None)
     return True
 
 

@@ -2,9 +2,11 @@
 
 simple-history takes the author and the reason of the next history row from two private
 attributes of the instance (`_history_user`, `_change_reason`). This module is the one place
-that sets them; services call `save_tracked` (or `track` where the history row is written by
-something other than `save()`: an m2m `add()`, or `bulk_create_with_history` with a reason per
-row).
+that sets them; services call `save_tracked` (`get_or_create_tracked` for a row made on first
+use), or `track` where the history row is written by something other than `save()`: an m2m
+`add()`, or `bulk_create_with_history` with a reason per row. No other module calls a tracked
+model's `save()` or its manager's `create()`/`get_or_create()` itself
+(`tests/test_one_home_rules.py`).
 
 `actor` is the member of staff making the change, or None when no member of staff does (the
 email or SMS gateway, the background worker, the requester on a public page, seeding): None is
@@ -14,10 +16,11 @@ recorded as no author, even if someone happens to be signed in. `reason` None re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db import models, transaction
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import IntegrityError, models, transaction
 
 if TYPE_CHECKING:
     from .models import User
@@ -53,3 +56,31 @@ def save_tracked(
     else:
         obj.save(update_fields=update_fields)
     return obj
+
+
+def get_or_create_tracked(
+    rows: models.QuerySet[M],
+    *,
+    actor: User | None,
+    reason: str | None,
+    defaults: Mapping[str, Any] | None = None,
+    **lookup: Any,
+) -> tuple[M, bool]:
+    """The row of `rows` matching `lookup`, or a new one (`lookup` and `defaults`) saved with
+    save_tracked: (row, created). As Django's get_or_create: the insert in a savepoint, so a
+    concurrent insert of the same row (a unique constraint) is answered by reading that row.
+    `rows` may be locking (`select_for_update()`, so run inside the caller's transaction); an
+    existing row's history is untouched."""
+    try:
+        return rows.get(**lookup), False
+    except ObjectDoesNotExist:
+        pass
+    obj = rows.model(**lookup, **(defaults or {}))
+    try:
+        save_tracked(obj, actor=actor, reason=reason, savepoint=True)
+    except IntegrityError as error:
+        try:
+            return rows.get(**lookup), False
+        except ObjectDoesNotExist:
+            raise error from None  # another constraint: not a concurrent insert of this row
+    return obj, True

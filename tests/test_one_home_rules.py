@@ -385,3 +385,100 @@ def test_only_the_mail_homes_send_email():
         if p.relative_to(ROOT).as_posix() not in MAIL_HOMES and (lines := mail_sent_at(p.read_text()))
     }
     assert senders == {}, "email staff through privacy_portal.mail (email_dpo, email_staff)"
+
+
+# A tracked model is written through privacy_portal/tracked.py (save_tracked, get_or_create_tracked),
+# so every history row says who and why. Found: every `x.save(...)` (its receiver's model cannot be
+# known from the source, so each one left is listed below with why a plain save is right), and a
+# write of a tracked model's manager (`Model.objects...create/get_or_create/update_or_create/
+# bulk_create`, Model by name).
+TRACKED_HOME = "privacy_portal/tracked.py"
+MANAGER_WRITES = {"create", "get_or_create", "update_or_create", "bulk_create"}
+PLAIN_SAVES = {
+    ("privacy_portal/audit.py", "event"): "an AccessEvent: the append-only access log keeps no history (its chain)",
+    ("privacy_portal/services/jobs.py", "run"): "a JobRun: an operational record without history (UNTRACKED)",
+    ("privacy_portal/services/promise_summary.py", "run"): "a JobRun (the asked-for summary's run): without history",
+    ("privacy_portal/signals.py", "user"): "the sign-in time only, skip_history_when_saving (last_login untracked)",
+    ("privacy_portal/views/accounts.py", "device"): "django-otp's TOTPDevice, a third-party model without history",
+    ("requests/services/public.py", "old"): "a VerificationCode: transient, without history (UNTRACKED)",
+    ("requests/services/public.py", "live"): "a VerificationCode: transient, without history (UNTRACKED)",
+}
+
+
+def _manager_model(node: ast.expr) -> str | None:
+    """`Name` of `Name.objects` at the root of a chain (`Name.objects.select_for_update()`), or None."""
+    while isinstance(node, ast.Call | ast.Attribute):
+        if isinstance(node, ast.Attribute) and node.attr == "objects" and isinstance(node.value, ast.Name):
+            return node.value.id
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return None
+
+
+def plain_saves_at(source: str, tracked_models: set[str]) -> list[tuple[int, str]]:
+    """(line, receiver) of each plain save in `source`: `x.save(...)` (not `super().save()`, a
+    model's own save calling Django's), or a write of the manager of a model in `tracked_models`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        func = node.func
+        receiver = func.value
+        if func.attr == "save":
+            is_super = isinstance(receiver, ast.Call) and getattr(receiver.func, "id", "") == "super"
+            if not is_super:
+                found.append((node.lineno, ast.unparse(receiver)))
+        elif func.attr in MANAGER_WRITES and _manager_model(receiver) in tracked_models:
+            found.append((node.lineno, ast.unparse(receiver)))
+    return sorted(found)
+
+
+def _tracked_models() -> set[str]:
+    from django.apps import apps
+
+    return {m.__name__ for m in apps.get_models() if hasattr(m, "history") and not m.__name__.startswith("Historical")}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "entry = AdRemovalEntry(kind='email')\nentry.save()",
+        "ReminderKey(key=key, case=case).save()",
+        "counter, _ = ReferenceCounter.objects.select_for_update().get_or_create(prefix='R')",
+        "SuppressionEntry.objects.create(channel='email')",
+        "form.save()",
+    ],
+)
+def test_a_plain_save_of_a_tracked_model_is_found(source):
+    tracked = {"AdRemovalEntry", "ReminderKey", "ReferenceCounter", "SuppressionEntry"}
+    assert [line for line, _ in plain_saves_at(source, tracked)] == [source.count("\n") + 1]
+
+
+def test_save_tracked_a_model_s_own_save_and_an_untracked_manager_are_not_plain_saves():
+    source = (
+        "save_tracked(entry, actor=None, reason='x')\n"
+        "get_or_create_tracked(Rows.objects.all(), actor=None, reason='x')\n"
+        "class M(models.Model):\n    def save(self, *args, **kwargs):\n        super().save(*args, **kwargs)\n"
+        "JobRun.objects.create(name='x')\nSuppressionEntry.objects.filter(pk=1).exists()\n"
+    )
+    assert plain_saves_at(source, {"SuppressionEntry", "Rows"}) == []
+
+
+def test_the_tracked_models_are_found():
+    assert {"SuppressionEntry", "ReminderKey", "User", "Case"} <= _tracked_models()
+    assert not {"JobRun", "AccessEvent", "VerificationCode"} & _tracked_models()
+
+
+def test_no_module_saves_a_tracked_model_by_hand():
+    tracked = _tracked_models()
+    found: dict[tuple[str, str], list[int]] = {}
+    for p in MODULES:
+        path = p.relative_to(ROOT).as_posix()
+        if path != TRACKED_HOME:
+            for line, receiver in plain_saves_at(p.read_text(), tracked):
+                found.setdefault((path, receiver), []).append(line)
+    unexplained = {key: lines for key, lines in found.items() if key not in PLAIN_SAVES}
+    assert unexplained == {}, (
+        "save a tracked model through privacy_portal.tracked (save_tracked, get_or_create_tracked) with an "
+        "actor and a reason; a plain save that is right goes in PLAIN_SAVES with why"
+    )
+    assert set(PLAIN_SAVES) <= set(found), "PLAIN_SAVES names a save that is no longer there: remove it"

@@ -40,6 +40,8 @@ import phonenumbers
 from django.db.models import Exists, OuterRef, Q
 
 from privacy_portal import csv_safe
+from privacy_portal.models import User
+from privacy_portal.tracked import save_tracked
 
 from ..models import AdRemovalEntry, Customer, PreferenceChange, Purpose
 
@@ -114,9 +116,12 @@ def may_be_in_an_audience(customer: Customer) -> bool:
     return PreferenceChange.objects.filter(customer=customer, purpose=Purpose.PERSONALISED_ADS).exists()
 
 
-def ad_removal_add(*, emails, phones) -> int:
+REASON_AD_REMOVAL_KEPT = "Kept for the advertising audiences' removal feed (erasure)"
+
+
+def ad_removal_add(*, actor: User | None, emails, phones) -> int:
     """Keep the platform hashes of `emails` and `phones` for every later removal file (erasure,
-    before it blanks them). Returns how many entries are new."""
+    before it blanks them; `actor` the erasure's). Returns how many entries are new."""
     wanted = []
     for email in sorted(set(emails)):
         google, _ = google_hashes(email, "")
@@ -133,7 +138,7 @@ def ad_removal_add(*, emails, phones) -> int:
     )
     new = [w for w in wanted if (w.kind, w.google_hash) not in known]
     for entry in new:  # one at a time: each with its history row
-        entry.save()
+        save_tracked(entry, actor=actor, reason=REASON_AD_REMOVAL_KEPT)
     return len(new)
 
 

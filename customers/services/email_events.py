@@ -245,7 +245,7 @@ def _record_one(event: ProviderEvent) -> tuple[EmailEvent, bool]:
             source=PreferenceChange.Source.EMAIL_PROVIDER,
             evidence=f"SendGrid {EmailEvent.Kind(event.kind).label.lower()} {event.event_id}"[:500],
         )
-    suppression_add(channel=Channel.EMAIL, identifier=event.email, reason=SuppressionEntry.Reason.OPTED_OUT)
+    suppression_add(actor=None, channel=Channel.EMAIL, identifier=event.email, reason=SuppressionEntry.Reason.OPTED_OUT)
     return record, True
 
 

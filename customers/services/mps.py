@@ -406,5 +406,7 @@ def customer_record_bereavement(
         if purpose in WITHDRAWN_BY_OBJECTION:
             preference_record(actor=actor, customer=customer, purpose=purpose, channel=channel, granted=False,
                               source=pref_source, received_at=received_at, evidence=DECEASED_EVIDENCE)  # fmt: skip
-    suppression_add_customer(customer=customer, channels=Channel.values, reason=SuppressionEntry.Reason.DECEASED)
+    suppression_add_customer(
+        actor=actor, customer=customer, channels=Channel.values, reason=SuppressionEntry.Reason.DECEASED
+    )
     return record

@@ -283,7 +283,9 @@ def preference_record(
         reason += f"; {REASON_AT_ONCE}"
     save_tracked(change, actor=actor, reason=reason)
     if not granted and purpose == Purpose.DIRECT_MARKETING:
-        suppression_add_customer(customer=customer, channels=[channel], reason=SuppressionEntry.Reason.OPTED_OUT)
+        suppression_add_customer(
+            actor=actor, customer=customer, channels=[channel], reason=SuppressionEntry.Reason.OPTED_OUT
+        )
     return change, True
 
 
@@ -321,5 +323,7 @@ def customer_object_to_marketing(
         customer.marketing_objected = True
         customer.objected_at = received_at
         save_tracked(customer, actor=actor, reason="Objection to direct marketing (Art 21)")
-    suppression_add_customer(customer=customer, channels=Channel.values, reason=SuppressionEntry.Reason.OBJECTED)
+    suppression_add_customer(
+        actor=actor, customer=customer, channels=Channel.values, reason=SuppressionEntry.Reason.OBJECTED
+    )
     return changes

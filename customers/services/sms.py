@@ -286,7 +286,9 @@ def sms_inbound_record(*, message: InboundMessage) -> tuple[InboundSms, bool]:
             source=PreferenceChange.Source.SMS_STOP,
             evidence=f"Inbound SMS {message.message_id}",
         )
-    suppression_add(channel=Channel.SMS, identifier=message.sender, reason=SuppressionEntry.Reason.OPTED_OUT)
+    suppression_add(
+        actor=None, channel=Channel.SMS, identifier=message.sender, reason=SuppressionEntry.Reason.OPTED_OUT
+    )
     return record, True
 
 

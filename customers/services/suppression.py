@@ -8,6 +8,9 @@ import hmac
 from django.conf import settings
 from django.db import transaction
 
+from privacy_portal.models import User
+from privacy_portal.tracked import get_or_create_tracked
+
 from ..models import Channel, Customer, SuppressionEntry
 from .normalise import address_key
 
@@ -34,27 +37,43 @@ def channel_identifier(customer: Customer, channel: str) -> str:
 
 
 @transaction.atomic
-def suppression_add(*, channel: str, identifier: str, reason: str) -> SuppressionEntry | None:
-    """Suppress `identifier` on `channel`. Idempotent: an existing entry is kept as it is."""
+def suppression_add(*, actor: User | None, channel: str, identifier: str, reason: str) -> SuppressionEntry | None:
+    """Suppress `identifier` on `channel`. Idempotent: an existing entry is kept as it is.
+
+    `actor`: who recorded what it follows from (None for a gateway, a provider or a replay)."""
     if not identifier:
         return None
-    entry, _ = SuppressionEntry.objects.get_or_create(
-        channel=channel, identifier_hash=identifier_hash(identifier), defaults={"reason": reason}
+    entry, _ = get_or_create_tracked(
+        SuppressionEntry.objects.all(),
+        actor=actor,
+        reason=suppression_reason(reason),
+        channel=channel,
+        identifier_hash=identifier_hash(identifier),
+        defaults={"reason": reason},
     )
     return entry
 
 
-def suppression_add_customer(*, customer: Customer, channels, reason: str) -> list[SuppressionEntry]:
+def suppression_reason(reason: str) -> str:
+    """The history reason of a new suppression entry: its own reason's label."""
+    return f"Suppressed: {SuppressionEntry.Reason(reason).label}"
+
+
+def suppression_add_customer(
+    *, actor: User | None, customer: Customer, channels, reason: str
+) -> list[SuppressionEntry]:
     """Suppress every identifier the customer has on each of `channels`."""
     entries = []
     for channel in channels:
-        entry = suppression_add(channel=channel, identifier=channel_identifier(customer, channel), reason=reason)
+        entry = suppression_add(
+            actor=actor, channel=channel, identifier=channel_identifier(customer, channel), reason=reason
+        )
         if entry is not None:
             entries.append(entry)
     return entries
 
 
-def suppression_add_identifiers(*, identifiers, reason: str) -> list[SuppressionEntry]:
+def suppression_add_identifiers(*, actor: User | None, identifiers, reason: str) -> list[SuppressionEntry]:
     """Suppress every identifier the person has ever had on record (customers.subject.Identifiers:
     current and former emails, numbers on SMS and phone, postal addresses): a list holding a
     former one must not reach them either."""
@@ -62,7 +81,9 @@ def suppression_add_identifiers(*, identifiers, reason: str) -> list[Suppression
     for phone in sorted(identifiers.phones):
         wanted += [(Channel.SMS, phone), (Channel.PHONE, phone)]
     wanted += [(Channel.POST, key) for key in sorted(identifiers.postal_keys)]
-    entries = [suppression_add(channel=channel, identifier=value, reason=reason) for channel, value in wanted]
+    entries = [
+        suppression_add(actor=actor, channel=channel, identifier=value, reason=reason) for channel, value in wanted
+    ]
     return [entry for entry in entries if entry is not None]
 
 

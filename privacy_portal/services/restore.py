@@ -17,9 +17,11 @@ from django.conf import settings
 from django.db import transaction
 
 from customers.models import Customer, SuppressionEntry
+from customers.services.suppression import suppression_reason
 from privacy_portal.audit import access_log_trim, audit_scrub, chain_pending
 from privacy_portal.purge import delete_with_history
 from privacy_portal.services.replay import ACCESS_LOG_TRIM, ERASURE, PURGE, ledger_entries, replaying
+from privacy_portal.tracked import get_or_create_tracked
 from requests.models import Case
 from requests.services.cases import case_signoff
 from requests.services.erasure import customer_erase
@@ -56,8 +58,13 @@ def _replay_erasure(entry: dict, report: ReplayReport) -> None:
     with transaction.atomic():
         restored = 0
         for channel, digest, reason in entry["suppression"]:
-            _, created = SuppressionEntry.objects.get_or_create(
-                channel=channel, identifier_hash=digest, defaults={"reason": reason}
+            _, created = get_or_create_tracked(
+                SuppressionEntry.objects.all(),
+                actor=None,  # the replay of the ledger, not a member of staff
+                reason=f"{suppression_reason(reason)} (replayed from the erasure ledger)",
+                channel=channel,
+                identifier_hash=digest,
+                defaults={"reason": reason},
             )
             restored += created
         report.suppression_restored += restored

@@ -165,6 +165,7 @@ def staff_update(
 
 MFA_RESET_REASON = "Second factor reset by the IT administrator ({devices} authenticator device(s) removed)"
 UNLOCK_REASON = "Sign-in lockout cleared by the IT administrator ({attempts} failed attempts)"
+CHOSEN_BY_LINK_REASON = "Password chosen through the one-time link"
 ERR_NOT_LOCKED = "{username} is not locked out: there is nothing to unlock."
 
 
@@ -200,6 +201,16 @@ def staff_reset_second_factor(*, actor: User, user: User) -> int:
     save_tracked(user, actor=actor, reason=MFA_RESET_REASON.format(devices=count))
     security_log.info("second factor reset user_id=%s devices=%s by user_id=%s", user.pk, count, actor.pk)
     return count
+
+
+@transaction.atomic
+def staff_password_set(*, user: User, password: str) -> User:
+    """A member of staff chooses their password through the one-time link (the form has checked
+    it with the password validators). The account's history records it, without the password:
+    by no one signed in (the link's token stands for the member), for CHOSEN_BY_LINK_REASON."""
+    user.set_password(password)
+    save_tracked(user, actor=None, reason=CHOSEN_BY_LINK_REASON)
+    return user
 
 
 # --- Retention (privacy_portal.retention.SCHEDULE) ----------------------------------------------

@@ -281,7 +281,7 @@ def set_password(request, uidb64: str, token: str):
         return render(request, "registration/set_password_invalid.html", status=400)
     form = StaffSetPasswordForm(member, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services.staff_password_set(user=member, password=form.cleaned_data["new_password1"])
         messages.success(request, "Your password is set. Sign in with it.")
         return redirect("login")
     return render(request, "registration/set_password.html", {"form": form, "member": member})

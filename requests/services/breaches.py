@@ -228,7 +228,7 @@ def breach_report(
     if errors:
         raise ValidationError(errors)
     breach = Breach(
-        reference=next_reference(REFERENCE_PREFIX),
+        reference=next_reference(REFERENCE_PREFIX, actor=actor),
         summary=summary.strip(),
         what_happened=what_happened.strip(),
         how_discovered=how_discovered.strip(),

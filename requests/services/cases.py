@@ -153,7 +153,7 @@ def case_log(
     cases = []
     for right in dict.fromkeys(rights):  # keep order, drop repeats
         case = Case(
-            reference=next_reference("R"),
+            reference=next_reference("R", actor=actor),
             right=right,
             channel=channel,
             received_on=received_on,

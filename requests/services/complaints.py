@@ -276,7 +276,7 @@ def complaint_log(
     if errors:
         raise ValidationError(errors)
     complaint = Complaint(
-        reference=next_reference("CP"),
+        reference=next_reference("CP", actor=actor),
         customer=customer,
         complainant_name=complainant_name.strip(),
         complainant_email=complainant_email.strip().lower(),

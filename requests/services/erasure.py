@@ -589,11 +589,13 @@ def customer_erase(*, actor: User, case: Case, include: Iterable[str] = ()) -> E
     # Recipients before anything changes (Art 19 asks who received the data).
     recipients = subject_recipients(graph)
 
-    suppressed = suppression_add_identifiers(identifiers=graph.identifiers, reason=SuppressionEntry.Reason.ERASED)
+    suppressed = suppression_add_identifiers(
+        actor=actor, identifiers=graph.identifiers, reason=SuppressionEntry.Reason.ERASED
+    )
     ledger.suppressed = len(suppressed)
     if may_be_in_an_audience(customer):
         ids = graph.identifiers
-        ledger.ad_removal = ad_removal_add(emails=ids.emails, phones=ids.phones)
+        ledger.ad_removal = ad_removal_add(actor=actor, emails=ids.emails, phones=ids.phones)
     files = graph.files()
     # Per table: (rows removed or changed, history rows removed or scrubbed, rows kept as they were).
     done: dict[str, tuple[int, int | None, int]] = {}

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from privacy_portal import legal
 from privacy_portal.models import User
-from privacy_portal.tracked import save_tracked
+from privacy_portal.tracked import get_or_create_tracked, save_tracked
 
 from ..access import may_edit_message_templates
 from ..models import CaseCorrespondence, MessageTemplate
@@ -127,6 +127,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
 }
 
 SIGNATURE = "\n\n-- \nData Protection Officer, ${company}"
+REASON_DEFAULT_WORDING = "Created from its default wording on first use"
 
 
 def template_for(key: str) -> MessageTemplate:
@@ -134,7 +135,14 @@ def template_for(key: str) -> MessageTemplate:
     template = MessageTemplate.objects.filter(key=key).first()
     if template is None:
         subject, body = DEFAULTS[key]
-        template, _ = MessageTemplate.objects.get_or_create(key=key, defaults={"subject": subject, "body": body})
+        # actor None: the default wording is the portal's, not whoever's page asked for it first.
+        template, _ = get_or_create_tracked(
+            MessageTemplate.objects.all(),
+            actor=None,
+            reason=REASON_DEFAULT_WORDING,
+            key=key,
+            defaults={"subject": subject, "body": body},
+        )
     return template
 
 

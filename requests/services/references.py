@@ -10,6 +10,9 @@ from typing import TypeVar
 from django.db import transaction
 from django.utils import timezone
 
+from privacy_portal.models import User
+from privacy_portal.tracked import get_or_create_tracked, save_tracked
+
 from ..models import Case, Complaint, ReferenceCounter
 
 ERR_CASE_UNKNOWN = "No request has the reference {reference}."
@@ -20,12 +23,21 @@ R = TypeVar("R", Case, Complaint)
 
 
 @transaction.atomic
-def next_reference(prefix: str, *, year: int | None = None) -> str:
+def next_reference(prefix: str, *, actor: User | None, year: int | None = None) -> str:
+    """The next reference of `prefix` this year, its counter row locked while used; `actor`
+    who is creating the record it names (None: the public door, an import, seeding)."""
     year = year or timezone.localdate().year
-    counter, _ = ReferenceCounter.objects.select_for_update().get_or_create(prefix=prefix, year=year)
+    counter, _ = get_or_create_tracked(
+        ReferenceCounter.objects.select_for_update(),
+        actor=actor,
+        reason=f"Counter of {prefix} references for {year} started",
+        prefix=prefix,
+        year=year,
+    )
     counter.last += 1
-    counter.save()
-    return f"{prefix}-{year}-{counter.last:05d}"
+    reference = f"{prefix}-{year}-{counter.last:05d}"
+    save_tracked(counter, actor=actor, reason=f"Reference {reference} issued")
+    return reference
 
 
 def find_by_reference(

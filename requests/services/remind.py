@@ -14,8 +14,11 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from privacy_portal.mail import email_staff
+from privacy_portal.tracked import save_tracked
 
 from ..models import Case, ReminderKey
+
+REASON_SENT = "Reminder sent"
 
 
 def remind_once(key: str, *, subject: str, body: str, to: list[str], case: Case | None = None) -> bool:
@@ -24,8 +27,8 @@ def remind_once(key: str, *, subject: str, body: str, to: list[str], case: Case 
     `case`: the rights request the reminder is about, so that it is part of the case's file."""
     with transaction.atomic():
         try:
-            with transaction.atomic():
-                ReminderKey(key=key, case=case).save()
+            # actor None: the reminder job sends it, not whoever might be signed in.
+            save_tracked(ReminderKey(key=key, case=case), actor=None, reason=REASON_SENT, savepoint=True)
         except IntegrityError:
             return False  # already sent (by an earlier run, or one running now)
         email_staff(to=to, subject=subject, body=body, kind=f"reminder:{key}", case_id=case.pk if case else None)

@@ -153,7 +153,7 @@ def test_opt_ins_for_objected_or_restricted_customers_and_rows_for_erased_ones_a
 def test_opt_outs_of_direct_marketing_suppress_each_identifier_once_and_keep_existing_entries(dpo, customer):
     other = CustomerFactory(email="bob@example.co.uk")
     existing = suppression_add(
-        channel=Channel.EMAIL, identifier=customer.email, reason=SuppressionEntry.Reason.OBJECTED
+        actor=None, channel=Channel.EMAIL, identifier=customer.email, reason=SuppressionEntry.Reason.OBJECTED
     )
     data = csv_bytes(
         f"{customer.reference},direct_marketing,email,opt_out,letter,2026-03-03,,",

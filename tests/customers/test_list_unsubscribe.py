@@ -66,7 +66,7 @@ def world(agent):
         "objected": opt_in(agent, CustomerFactory(email="objected@example.org")),
         "restricted": opt_in(agent, CustomerFactory(email="restricted@example.org")),
     }
-    suppression_add(channel=Channel.EMAIL, identifier="suppressed@example.org",
+    suppression_add(actor=None, channel=Channel.EMAIL, identifier="suppressed@example.org",
                     reason=SuppressionEntry.Reason.OPTED_OUT)  # fmt: skip
     w["erased"].erased_at = now
     w["erased"].save()

@@ -88,7 +88,9 @@ def test_an_opt_out_goes_into_its_channels_file_as_a_hash_only(agent):
 
 
 def test_every_suppression_entry_is_included_even_without_a_customer():
-    suppression_add(channel=Channel.POST, identifier="1 HIGH STREET|SW1A1AA", reason=SuppressionEntry.Reason.ERASED)
+    suppression_add(
+        actor=None, channel=Channel.POST, identifier="1 HIGH STREET|SW1A1AA", reason=SuppressionEntry.Reason.ERASED
+    )
     suppression_feed_build()
     assert _rows("post") == [{"identifier_hash": identifier_hash("1 HIGH STREET|SW1A1AA"), "reason": "erased"}]
 

@@ -126,7 +126,9 @@ def test_a_prospects_number_on_no_register_is_cleared(registers):
 
 
 def test_the_suppression_list_blocks_a_number_nobody_holds_any_more(registers):
-    suppression_add(channel=Channel.PHONE, identifier="+447911123457", reason=SuppressionEntry.Reason.ERASED)
+    suppression_add(
+        actor=None, channel=Channel.PHONE, identifier="+447911123457", reason=SuppressionEntry.Reason.ERASED
+    )
     assert "suppressed" in codes(screen_number("07911 123457"))
 
 
@@ -299,7 +301,9 @@ def test_the_dialler_answers_as_screen_number_does_for_every_kind_of_number(clie
     objected = CustomerFactory(phone="+447911123459")
     opt_in_to_calls(agent, objected)
     customer_object_to_marketing(actor=agent, customer=objected, source="phone_call")
-    suppression_add(channel=Channel.PHONE, identifier="+447911123460", reason=SuppressionEntry.Reason.OPTED_OUT)
+    suppression_add(
+        actor=None, channel=Channel.PHONE, identifier="+447911123460", reason=SuppressionEntry.Reason.OPTED_OUT
+    )
     numbers = [LISTED, NEW, "01134 960000", FREE, "+447911123458", "+447911123459", "+447911123460",
                "02073787244", "+33 1 42 68 53 00", "not a number"]  # fmt: skip
     for number in numbers:
@@ -494,7 +498,9 @@ def test_a_batch_is_answered_as_screen_number_answers_each_number(registers, age
     dead = CustomerFactory(phone="+447911123462")
     opt_in_to_calls(agent, dead)
     customer_record_bereavement(actor=agent, customer=dead, source="agent", reported_on=TODAY)
-    suppression_add(channel=Channel.PHONE, identifier="+447911123463", reason=SuppressionEntry.Reason.OPTED_OUT)
+    suppression_add(
+        actor=None, channel=Channel.PHONE, identifier="+447911123463", reason=SuppressionEntry.Reason.OPTED_OUT
+    )
     free = CustomerFactory(phone=FREE)
     opt_in_to_calls(agent, free)
     items = [(NEW, []), ("01635 506160", [told_us]), ("+447911123460", []), ("07911 123461", [shared[0]]),

@@ -93,6 +93,22 @@ def test_a_weak_password_is_refused_on_the_set_password_page(client_for, itadmin
     assert not User.objects.get(username="newbie").has_usable_password()
 
 
+def test_the_password_chosen_by_the_link_is_in_the_account_history_by_no_one_signed_in(
+    client_for, itadmin, django_capture_on_commit_callbacks
+):
+    client = client_for(itadmin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("staff_create"), NEW_AGENT)
+    path = _link_from(mail.outbox[0]).split("8000", 1)[-1]
+    client.logout()
+    passphrase = "a-long-unusual-passphrase-42"
+    assert client.post(path, {"new_password1": passphrase, "new_password2": passphrase}).status_code == 302
+    newbie = User.objects.get(username="newbie")
+    assert newbie.check_password(passphrase)
+    row = newbie.history.latest()
+    assert row.history_change_reason == services.CHOSEN_BY_LINK_REASON and row.history_user is None
+
+
 def test_a_forged_link_is_refused(client, agent):
     assert client.get(reverse("set_password", args=["MQ", "forged-token"])).status_code == 400
 

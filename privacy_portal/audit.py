@@ -8,7 +8,6 @@ import functools
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -24,7 +23,7 @@ from customers.services.legal_holds import held_among
 
 from .mail import email_dpo
 from .models import GENESIS_HASH, AccessEvent, AccessEventText, BreakGlassReview, free_text_commitment
-from .private_storage import private_path
+from .private_storage import file_read_text, file_write_now, private_path
 from .services.replay import record_access_log_trim
 
 Action = AccessEvent.Action
@@ -414,18 +413,13 @@ def _opens(salt_hex: str, text: str, digest: str) -> bool:
 # --- The checkpoint: the chain's head anchored outside the database -------------------------------
 
 CHECKPOINT_FILE = "audit/checkpoint.json"
-
-
-def _checkpoint_path():
-    return private_path(CHECKPOINT_FILE)
+CHECKPOINT_FILE_MODE = 0o640  # owner read-write, group read, as it has always been written
 
 
 def read_checkpoint() -> dict | None:
     """The last checkpoint written (None if there is none)."""
-    path = _checkpoint_path()
-    if not path.exists():
-        return None
-    return json.loads(path.read_text())
+    text = file_read_text(CHECKPOINT_FILE)
+    return None if text is None else json.loads(text)
 
 
 def write_checkpoint() -> dict | None:
@@ -444,12 +438,8 @@ def write_checkpoint() -> dict | None:
     seq, head_hash = head
     body = {"seq": seq, "hash": head_hash, "at": timezone.now().isoformat(timespec="seconds")}
     checkpoint = {**body, "mac": _mac("checkpoint", body)}
-    path = _checkpoint_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(checkpoint, sort_keys=True))
-    os.chmod(tmp, 0o640)
-    tmp.replace(path)
+    private_path(CHECKPOINT_FILE).parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+    file_write_now(CHECKPOINT_FILE, json.dumps(checkpoint, sort_keys=True).encode(), mode=CHECKPOINT_FILE_MODE)
     return checkpoint
 
 

@@ -11,7 +11,14 @@ through access-checked views. The rules, each in one function here:
   promise report pass their own limits).
 - Files follow the commit: the row and the file's bytes (under a temporary name, so a failed
   write fails the step) are written in the caller's transaction, and the file is renamed into
-  place only once that commits: `write_after_commit`.
+  place only once that commits: `write_after_commit`. A file no row names, written by code that
+  needs no commit (the suppression and ad feeds, the access log's checkpoint), is replaced the
+  same way at once: `file_write_now`, or `file_writing` to stream one too big to hold in memory.
+  Every file is written to a temporary file of private storage, fsynced, given its mode
+  (FILE_MODE unless the caller names another) and renamed into place atomically; no other module
+  opens, replaces or renames a file of private storage (`tests/test_one_home_rules.py`).
+- Reading: `file_open` (a view's download), `file_read` and `file_read_text` (a service's
+  read); each answers None for a row naming no file or a file not there.
   Deleting follows the commit too: `files_delete_after_commit` (or `files_delete` from code
   that already runs after one).
 - What a crash leaves is swept nightly: files no row names, and half-written `.part` files:
@@ -28,10 +35,11 @@ import os
 import tempfile
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 from django.apps import apps
 from django.conf import settings
@@ -44,6 +52,9 @@ ERR_TYPE = "Upload a PDF, JPEG or PNG file. This file is not one of those, whate
 ERR_SIZE = f"The file is too big: the limit is {IDENTITY_DOCUMENT_MAX_BYTES // (1024 * 1024)} MB."
 ERR_EMPTY = "The file is empty."
 FILE_NOT_WRITTEN = "The file could not be written to private storage"
+# A file of private storage is readable by the portal's own user only; a caller whose file
+# another system's loader reads (the feeds) names its own mode.
+FILE_MODE = 0o600
 ORPHAN_BATCH = 1000
 
 log = logging.getLogger(__name__)
@@ -81,6 +92,26 @@ def file_open(relative: str) -> BinaryIO | None:
         return None
     try:
         return private_path(relative).open("rb")
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+
+
+def file_read(relative: str) -> bytes | None:
+    """The bytes of the file a row names, or None if it names none or the file is not there."""
+    handle = file_open(relative)
+    if handle is None:
+        return None
+    with handle:
+        return handle.read()
+
+
+def file_read_text(relative: str) -> str | None:
+    """The text (UTF-8, newlines as Path.read_text reads them) of the file a row names, or None
+    if it names none or the file is not there."""
+    if not relative:
+        return None
+    try:
+        return private_path(relative).read_text(encoding="utf-8")
     except (FileNotFoundError, IsADirectoryError):
         return None
 
@@ -178,35 +209,77 @@ def temporary_files_delete_stale(*, older_than_seconds: float, now: float | None
 # --- Files tied to a row: written and deleted after the commit --------------------------------
 
 
-def _temporary_write(data: bytes) -> str:
-    """Write `data` to a new temporary file of private storage; its absolute path. Nothing is
-    left if the write fails (a full disk, a read-only mount): the error is raised."""
+@contextmanager
+def _temporary(*, mode: int, text: bool) -> Iterator[tuple[IO[Any], str]]:
+    """A new temporary file of private storage, open for writing (text: UTF-8, newlines as
+    written, as the csv module asks), and its absolute path. On leaving the block it is flushed,
+    fsynced and given `mode`; nothing is left if anything fails (a full disk, a read-only
+    mount, the caller's error): the error is raised."""
     fd, partial_name = temporary_file()
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
+        out: IO[Any] = os.fdopen(fd, "w", newline="", encoding="utf-8") if text else os.fdopen(fd, "wb")
+        with out:
+            yield out, partial_name
+            out.flush()
+            os.fsync(out.fileno())
+            os.fchmod(out.fileno(), mode)
     except BaseException:
         Path(partial_name).unlink(missing_ok=True)
         raise
+
+
+def _temporary_write(data: bytes, *, mode: int = FILE_MODE) -> str:
+    """Write `data` to a new temporary file of private storage (fsynced, `mode`); its absolute
+    path."""
+    with _temporary(mode=mode, text=False) as (out, partial_name):
+        out.write(data)
     return partial_name
 
 
 def _into_place(partial_name: str, path: Path) -> None:
-    """Rename a written temporary file to its row's name (one filesystem: atomic)."""
+    """Rename a written temporary file to its row's name (one filesystem: atomic), then fsync
+    its folder, so the new name survives a crash."""
     path.parent.mkdir(parents=True, exist_ok=True)
     os.replace(partial_name, path)
+    try:
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+    except OSError:  # the file is in place; only the name's durability across a crash is unsure
+        log.warning("folder of %s could not be synced", path.name)  # a random or fixed name: no personal data
 
 
-def file_write_now(relative: str, data: bytes) -> None:
-    """Write (or replace) a file atomically: under a temporary name, then renamed into place.
-    Only for code that already runs after its commit; everything else uses write_after_commit."""
-    path = private_path(relative)
-    partial_name = _temporary_write(data)
+def _replace_with(partial_name: str, path: Path) -> None:
+    """Put a written temporary file in place of `path` now; the temporary file is deleted if
+    that fails."""
     try:
         _into_place(partial_name, path)
     except BaseException:
         Path(partial_name).unlink(missing_ok=True)
         raise
+
+
+def file_write_now(relative: str, data: bytes, *, mode: int = FILE_MODE) -> None:
+    """Write (or replace) a file atomically: under a temporary name (fsynced, given `mode`), then
+    renamed into place, so a reader sees the old file or the new one, never half of one. Only for
+    code that already runs after its commit or writes a file no row names; everything else uses
+    write_after_commit."""
+    path = private_path(relative)
+    _replace_with(_temporary_write(data, mode=mode), path)
+
+
+@contextmanager
+def file_writing(relative: str, *, mode: int = FILE_MODE) -> Iterator[IO[str]]:
+    """file_write_now for a text file written bit by bit (a feed of any length, in bounded
+    memory): the block writes to the handle yielded (UTF-8, newlines as written, as the csv
+    module asks); once it ends the file replaces `relative` atomically. An error in the block
+    leaves the old file (or none) as it was, and no temporary file."""
+    path = private_path(relative)
+    with _temporary(mode=mode, text=True) as (out, partial_name):
+        yield out
+    _replace_with(partial_name, path)
 
 
 class _PendingFile:

@@ -482,3 +482,86 @@ def test_no_module_saves_a_tracked_model_by_hand():
         "actor and a reason; a plain save that is right goes in PLAIN_SAVES with why"
     )
     assert set(PLAIN_SAVES) <= set(found), "PLAIN_SAVES names a save that is no longer there: remove it"
+
+
+# Files of private storage are opened, read, written, replaced and renamed only by
+# privacy_portal/private_storage.py (file_open, file_read, file_read_text, file_write_now,
+# file_writing, write_after_commit). Found: `open(...)` / `x.open(...)`, `os.open`, `os.fdopen`,
+# `x.read_bytes()`, `x.read_text()`, `x.write_bytes(...)`, `x.write_text(...)`, `os.replace`,
+# `os.rename`, `os.chmod`, `tempfile.mkstemp`, and a path's `x.replace(target)` / `x.rename(target)`
+# (one argument: str.replace takes two, datetime.replace keywords). The few left open files
+# outside private storage, each listed with why.
+STORAGE_HOME = "privacy_portal/private_storage.py"
+FILE_CALLS = {"open", "fdopen", "read_bytes", "read_text", "write_bytes", "write_text", "chmod", "mkstemp"}
+MOVES = {"replace", "rename"}
+OTHER_FILES = {
+    ("customers/management/commands/_importing.py", "open"): "the operator's file named on the command line",
+    ("customers/management/commands/import_tps.py", "open"): "the operator's TPS file named on the command line",
+    ("privacy_portal/services/replay.py", "open"): (
+        "the replay ledger (settings.REPLAY_LEDGER_PATH, which may lie outside private storage): appended a line "
+        "at a time and fsynced, never replaced"
+    ),
+}
+
+
+def files_touched_at(source: str) -> list[tuple[int, str]]:
+    """(line, call) of each place `source` opens, reads, writes, replaces or renames a file itself."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in FILE_CALLS:
+            found.append((node.lineno, func.id))
+        elif isinstance(func, ast.Attribute):
+            os_call = isinstance(func.value, ast.Name) and func.value.id == "os"
+            if func.attr in FILE_CALLS or (os_call and func.attr in MOVES):
+                found.append((node.lineno, func.attr))
+            elif func.attr in MOVES and len(node.args) == 1 and not node.keywords and not os_call:
+                dataclass_copy = isinstance(func.value, ast.Name) and func.value.id == "dataclasses"
+                if not dataclass_copy:
+                    found.append((node.lineno, func.attr))
+    return sorted(found)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "data = private_path(item.attachment_path).read_bytes()",
+        "rows = csv.reader(io.StringIO(path.read_text(encoding='utf-8')))",
+        "tmp.write_text(json.dumps(checkpoint))",
+        "os.chmod(tmp, 0o640)",
+        "tmp.replace(path)",
+        "os.replace(partial, path)",
+        "os.rename(partial, path)",
+        "handle = tmp.open('w', newline='', encoding='utf-8')",
+        "handle = open(path, 'rb')",
+    ],
+)
+def test_a_module_touching_a_file_itself_is_found(source):
+    assert [line for line, _ in files_touched_at(source)] == [1]
+
+
+def test_asking_private_storage_and_replacing_text_are_not_touching_a_file():
+    source = (
+        "data = file_read(item.attachment_path)\nhandle = file_open(doc.path)\n"
+        "with file_writing(relative, mode=0o640) as fh:\n    fh.write('x')\n"
+        "name = value.replace('&', '_')\nday = today.replace(day=1)\nrow = dataclasses.replace(row, concat=1)\n"
+    )
+    assert files_touched_at(source) == []
+
+
+def test_no_module_touches_a_file_of_private_storage_itself():
+    found: dict[tuple[str, str], list[int]] = {}
+    for p in MODULES:
+        path = p.relative_to(ROOT).as_posix()
+        if path != STORAGE_HOME:
+            for line, call in files_touched_at(p.read_text()):
+                found.setdefault((path, call), []).append(line)
+    unexplained = {key: lines for key, lines in found.items() if key not in OTHER_FILES}
+    assert unexplained == {}, (
+        "open, write, replace and rename files of private storage through privacy_portal.private_storage "
+        "(file_read, file_read_text, file_write_now, file_writing, write_after_commit); a file outside it goes in "
+        "OTHER_FILES with why"
+    )
+    assert set(OTHER_FILES) <= set(found), "OTHER_FILES names a file no longer touched there: remove it"

@@ -30,17 +30,16 @@ again.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import zip_longest
-from pathlib import Path
 
 import phonenumbers
 from django.db.models import Exists, OuterRef, Q
 
 from privacy_portal import csv_safe
 from privacy_portal.models import User
+from privacy_portal.private_storage import file_writing
 from privacy_portal.tracked import save_tracked
 
 from ..models import AdRemovalEntry, Customer, PreferenceChange, Purpose
@@ -50,6 +49,10 @@ GOOGLE_HEADER = ("Email", "Phone")
 META_FILE = "meta_custom_audiences.csv"
 META_HEADER = ("email", "phone")
 AD_FEED_FILES = (GOOGLE_FILE, META_FILE)
+# Owner read-write, group read, as the feed files have always been written: the marketing and
+# advertising systems load them (customers/services/feed.py); every other file of private
+# storage is the portal's own (private_storage.FILE_MODE).
+FEED_FILE_MODE = 0o640
 CHUNK_SIZE = 2000
 
 
@@ -196,14 +199,13 @@ class AdFeedResult:
     erased: int = 0
 
 
-def write_ad_feed(directory: Path) -> AdFeedResult:
-    """Write both platforms' removal files into `directory`, atomically (a reader never sees half a file)."""
+def write_ad_feed(folder: str) -> AdFeedResult:
+    """Write both platforms' removal files into `folder` (of private storage), each atomically (a
+    reader never sees half a file), both put in place once both are written."""
     result = AdFeedResult()
-    paths = {name: directory / name for name in AD_FEED_FILES}
-    tmps = {name: path.with_name(f".{path.name}.tmp") for name, path in paths.items()}
     with (
-        tmps[GOOGLE_FILE].open("w", newline="", encoding="utf-8") as g,
-        tmps[META_FILE].open("w", newline="", encoding="utf-8") as m,
+        file_writing(f"{folder}/{GOOGLE_FILE}", mode=FEED_FILE_MODE) as g,
+        file_writing(f"{folder}/{META_FILE}", mode=FEED_FILE_MODE) as m,
     ):
         google, meta = csv_safe.writer(g), csv_safe.writer(m)
         google.writerow(GOOGLE_HEADER)
@@ -224,7 +226,4 @@ def write_ad_feed(directory: Path) -> AdFeedResult:
             meta.writerow(meta_row)
             result.rows += 1
             result.erased += 1
-    for name, tmp in tmps.items():
-        os.chmod(tmp, 0o640)
-        tmp.replace(paths[name])
     return result

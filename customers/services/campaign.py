@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from privacy_portal import csv_safe, legal
 from privacy_portal.models import User
-from privacy_portal.private_storage import files_delete_after_commit, private_file, write_after_commit
+from privacy_portal.private_storage import file_read_text, files_delete_after_commit, private_file, write_after_commit
 from privacy_portal.tracked import save_tracked
 
 from .. import tasks
@@ -156,10 +156,10 @@ def campaign_screen(*, actor: User, file, name: str) -> CampaignScreening:
 
 
 def _read_rows(screening: CampaignScreening) -> list[_Row] | None:
-    path = private_file(screening.rows_path)
-    if path is None:
+    text = file_read_text(screening.rows_path)
+    if text is None:
         return None
-    reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8")))
+    reader = csv.reader(io.StringIO(text))
     return [_Row(int(line), reference, phone) for line, reference, phone in reader]
 
 
@@ -281,6 +281,8 @@ def campaign_screenings_sweep(*, now=None) -> dict:
 
 
 def result_file(screening: CampaignScreening) -> Path | None:
+    """Where the screening's result file is (None if it is not there), for a reader outside the
+    services (a test); a service reads it through private_storage.file_read_text."""
     return private_file(screening.result_path)
 
 
@@ -326,10 +328,10 @@ def results_redacted(*, phones: frozenset[str], references: frozenset[str]) -> d
     {relative path: content}. Reads every kept file (a year of campaigns); writes nothing."""
     changed: dict[str, bytes] = {}
     for screening in CampaignScreening.objects.exclude(result_path="").order_by("pk"):
-        path = result_file(screening)
-        if path is None:
+        text = file_read_text(screening.result_path)
+        if text is None:
             continue
-        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+        rows = list(csv.reader(io.StringIO(text)))
         dirty = False
         for row in rows[1:]:
             if len(row) != len(RESULT_HEADER):

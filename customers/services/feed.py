@@ -22,7 +22,6 @@ on record.
 from __future__ import annotations
 
 import datetime
-import os
 from pathlib import Path
 
 from django.db import transaction
@@ -30,11 +29,11 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from privacy_portal import csv_safe
-from privacy_portal.private_storage import private_path
+from privacy_portal.private_storage import file_writing, private_path
 
 from ..models import Channel, Customer, PreferenceChange, Purpose, SuppressionEntry
 from ..selectors.customers import missed_optout_open_count
-from .ad_feed import write_ad_feed
+from .ad_feed import FEED_FILE_MODE, write_ad_feed
 from .suppression import channel_identifier, identifier_hash
 
 FEED_HEADER = ("identifier_hash", "reason")
@@ -45,9 +44,14 @@ FEED_FOLDER = "suppression"
 FEED_CHUNK_SIZE = 2000
 
 
+def feed_folder(day: datetime.date) -> str:
+    """The folder of private storage the feed for `day` is written to: one folder per day."""
+    return f"{FEED_FOLDER}/{day.isoformat()}"
+
+
 def feed_directory(day: datetime.date) -> Path:
-    """Where the feed for `day` is written: private storage, one folder per day."""
-    return private_path(f"{FEED_FOLDER}/{day.isoformat()}")
+    """Where the feed for `day` is written (its absolute path)."""
+    return private_path(feed_folder(day))
 
 
 def _restricted_hashes() -> dict[str, set[str]]:
@@ -64,21 +68,20 @@ def _restricted_hashes() -> dict[str, set[str]]:
     return hashes
 
 
-def _write_channel(path: Path, channel: str, restricted: set[str]) -> tuple[int, list[int]]:
+def _write_channel(relative: str, channel: str, restricted: set[str]) -> tuple[int, list[int]]:
     """Write one channel's file (atomically: a reader never sees half a file).
 
     Returns (rows written, ids of entries included for the first time).
     """
     first_time: list[int] = []
     rows = 0
-    tmp = path.with_name(f".{path.name}.tmp")
     entries = (
         SuppressionEntry.objects.filter(channel=channel)
         .order_by("identifier_hash")
         .values_list("pk", "identifier_hash", "reason", "first_included_at")
     )
     extra = set(restricted)
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
+    with file_writing(relative, mode=FEED_FILE_MODE) as fh:
         writer = csv_safe.writer(fh)
         writer.writerow(FEED_HEADER)
         for pk, hashed, reason, first_included_at in entries.iterator(chunk_size=FEED_CHUNK_SIZE):
@@ -90,8 +93,6 @@ def _write_channel(path: Path, channel: str, restricted: set[str]) -> tuple[int,
         for hashed in sorted(extra):
             writer.writerow((hashed, RESTRICTED_REASON))
             rows += 1
-    os.chmod(tmp, 0o640)
-    tmp.replace(path)
     return rows, first_time
 
 
@@ -158,17 +159,17 @@ def suppression_feed_build(*, now: datetime.datetime | None = None) -> dict[str,
     waiting = PreferenceChange.objects.filter(granted=False, actioned_at__isnull=True, received_at__lte=run_at)
     marketing = list(waiting.filter(purpose=Purpose.DIRECT_MARKETING).order_by("pk").values_list("pk", flat=True))
     ads = list(waiting.filter(purpose=Purpose.PERSONALISED_ADS).order_by("pk").values_list("pk", "customer_id"))
-    directory = feed_directory(today)
-    directory.mkdir(parents=True, exist_ok=True, mode=0o750)
+    folder = feed_folder(today)
+    private_path(folder).mkdir(parents=True, exist_ok=True, mode=0o750)
     restricted = _restricted_hashes()
     report: dict[str, int] = {}
     first_time: list[int] = []
     for channel in Channel.values:
-        rows, new_ids = _write_channel(directory / f"{channel}.csv", channel, restricted[channel])
+        rows, new_ids = _write_channel(f"{folder}/{channel}.csv", channel, restricted[channel])
         report[channel] = rows
         first_time.extend(new_ids)
     report["restricted"] = sum(len(hashes) for hashes in restricted.values())
-    ad_feed = write_ad_feed(directory)
+    ad_feed = write_ad_feed(folder)
     report["ad_audiences"] = ad_feed.rows
     report["first_included"] = _mark(
         SuppressionEntry, first_time, "first_included_at", run_at, "First included in the suppression feed"

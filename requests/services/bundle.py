@@ -34,7 +34,7 @@ from customers.subject import case_file_records, subject_records
 from privacy_portal.history import TimelineRow, history_model, timeline
 from privacy_portal.history_labels import history_type_label, record_kind
 from privacy_portal.models import User
-from privacy_portal.private_storage import private_file
+from privacy_portal.private_storage import file_read
 
 from ..models import Case, CaseCorrespondence, Complaint, IcoCase, IcoDeadline
 
@@ -505,7 +505,7 @@ def bundle_zip(complaint: Complaint, *, actor: User | None = None) -> tuple[str,
             case__in=complaint.cases.all()
         )
         for item in items.exclude(attachment_path=""):
-            path = private_file(item.attachment_path)
-            if path is not None:
-                archive.write(path, attachment_name(item))
+            attachment = file_read(item.attachment_path)
+            if attachment is not None:
+                archive.writestr(attachment_name(item), attachment)
     return f"{reference}-bundle.zip", buffer.getvalue()

@@ -37,7 +37,7 @@ def test_an_erased_person_who_was_in_an_audience_is_in_the_next_removal_files_by
     customer.refresh_from_db()
     assert customer.is_erased and customer.email == ""
 
-    write_ad_feed(tmp_path)
+    write_ad_feed(".")  # the root of private storage: tmp_path
     google, meta = _files(tmp_path)
     raw = (tmp_path / GOOGLE_FILE).read_text() + (tmp_path / META_FILE).read_text()
     for email in (EMAIL, FORMER_EMAIL):
@@ -51,7 +51,7 @@ def test_an_erased_person_who_was_in_an_audience_is_in_the_next_removal_files_by
     stored = " ".join(f"{e.google_hash} {e.meta_hash}" for e in AdRemovalEntry.objects.all())
     assert EMAIL not in stored and PHONE not in stored and len(AdRemovalEntry.objects.all()) == 4
     # The next day's files carry them again.
-    write_ad_feed(tmp_path)
+    write_ad_feed(".")  # the root of private storage: tmp_path
     assert _files(tmp_path)[0] == google
 
 

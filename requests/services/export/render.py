@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 
 from customers.subject import SubjectRecords, subject_records
 from privacy_portal import csv_safe, legal
-from privacy_portal.private_storage import private_path
+from privacy_portal.private_storage import file_read
 from privacy_portal.services.register import supplementary_information
 
 from ...models import Case, CaseCorrespondence
@@ -144,10 +144,11 @@ def _files(case: Case, graph: SubjectRecords, generated_at: datetime.datetime) -
             {"about": about, "body": render_html_sections(info)},
         ).encode()
         for item in graph.rows(CaseCorrespondence).exclude(attachment_path=""):
-            try:
-                files[attachment_name(item)] = private_path(item.attachment_path).read_bytes()
-            except FileNotFoundError:
+            attachment = file_read(item.attachment_path)
+            if attachment is None:
                 log.warning("export: attachment of case correspondence %s is missing", item.pk)
+            else:
+                files[attachment_name(item)] = attachment
     files["index.html"] = render_to_string(
         "requests/export/index.html",
         {

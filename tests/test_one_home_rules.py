@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.template import Context, Template
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("privacy_portal", "customers", "requests")
@@ -565,3 +566,24 @@ def test_no_module_touches_a_file_of_private_storage_itself():
         "OTHER_FILES with why"
     )
     assert set(OTHER_FILES) <= set(found), "OTHER_FILES names a file no longer touched there: remove it"
+
+
+# A page shows a history row's type through the history_labels template filter, not through
+# simple-history's own words (get_history_type_display, a second map of the same labels).
+TEMPLATES = ROOT / "templates"
+
+
+def test_no_template_labels_a_history_type_itself():
+    found = {
+        path.relative_to(TEMPLATES).as_posix(): n
+        for path in sorted(TEMPLATES.rglob("*.html"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "get_history_type_display" in line
+    }
+    assert found == {}, "show a history type with {% load history_labels %}{{ row.history_type|history_type }}"
+
+
+@pytest.mark.parametrize(("history_type", "words"), [("+", "Created"), ("~", "Changed"), ("-", "Deleted")])
+def test_the_history_type_filter_says_what_history_labels_says(history_type, words):
+    page = Template("{% load history_labels %}{{ t|history_type }}").render(Context({"t": history_type}))
+    assert page == words

@@ -94,6 +94,7 @@ def test_the_recipient_page_shows_its_disclosures_paged_and_records_the_read(cli
     assert first.context["page"].next_after is not None and len(first.context["page"].rows) == 50
     event = AccessEvent.objects.get(action=Action.VIEW_DISCLOSURES)
     assert (event.object_type, event.object_id, len(event.result_ids)) == ("customers.Recipient", recipient.pk, 50)
+    assert "<td>Created</td>" in first.content.decode()  # its history: the type in history_labels' words
     second = client.get(
         reverse("customers:recipient", args=[recipient.pk]), {"after": first.context["page"].next_after}
     )

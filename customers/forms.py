@@ -286,12 +286,18 @@ class DisclosureForm(forms.Form):
         recipient.label_from_instance = lambda r: r.name if r.active else f"{r.name} (inactive)"  # type: ignore[assignment]  # a label per recipient
 
 
+class CsvFileField(forms.FileField):
+    """A CSV file to upload: the hint (encoding and the size limit the import enforces) and the
+    file picker's filter every CSV upload shows."""
+
+    def __init__(self, *, label: str, **kwargs):
+        kwargs.setdefault("help_text", f"UTF-8 CSV (.csv), at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
+        kwargs.setdefault("widget", forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}))
+        super().__init__(label=label, **kwargs)
+
+
 class DisclosureImportForm(forms.Form):
-    file = forms.FileField(
-        label="CSV file",
-        help_text=f"UTF-8 CSV (.csv), at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-    )
+    file = CsvFileField(label="CSV file")
 
 
 class ConfirmForm(forms.Form):
@@ -300,11 +306,7 @@ class ConfirmForm(forms.Form):
 
 
 class ConfirmationFileForm(forms.Form):
-    file = forms.FileField(
-        label="The provider's confirmation file (CSV)",
-        help_text=f"UTF-8 CSV (.csv), at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-    )
+    file = CsvFileField(label="The provider's confirmation file (CSV)")
 
 
 class CorrespondenceForm(forms.Form):
@@ -328,16 +330,8 @@ class CorrespondenceForm(forms.Form):
 
 
 class PreferenceImportForm(forms.Form):
-    file = forms.FileField(
-        label="CSV file",
-        help_text=f"UTF-8 CSV (.csv), at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-    )
+    file = CsvFileField(label="CSV file")
 
 
 class CallListForm(forms.Form):
-    file = forms.FileField(
-        label="Call list (CSV)",
-        help_text=f"UTF-8 CSV (.csv), at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-    )
+    file = CsvFileField(label="Call list (CSV)")

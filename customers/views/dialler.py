@@ -3,13 +3,15 @@ secret), issued (the secret shown once, on the answer to the POST) and revoked."
 
 from __future__ import annotations
 
-from django.contrib import messages
+from functools import partial
+
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from privacy_portal.access import requires
 from privacy_portal.forms import add_service_errors
+from privacy_portal.views.helpers import step_done
 
 from ..access import dialler_token_for
 from ..forms import DiallerTokenForm
@@ -41,10 +43,6 @@ def dialler_token_list(request):
 @require_POST
 def dialler_token_revoke(request, pk: int):
     record = dialler_token_for(request.user, pk)
-    try:
-        dialler.dialler_token_revoke(actor=request.user, pk=record.pk)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, MSG_REVOKED.format(name=record.name))
+    revoke = partial(dialler.dialler_token_revoke, actor=request.user, pk=record.pk)
+    step_done(request, revoke, message=MSG_REVOKED.format(name=record.name))
     return redirect("customers:dialler_tokens")

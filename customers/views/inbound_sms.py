@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
-from django.core.exceptions import ValidationError
+from functools import partial
+
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from privacy_portal.access import requires
 from privacy_portal.audit import access_record
 from privacy_portal.models import AccessEvent
+from privacy_portal.views.helpers import step_done
 
 from ..access import inbound_sms_for
 from ..models import Customer
@@ -40,10 +41,6 @@ def inbound_sms(request):
 @require_POST
 def inbound_sms_handled(request, pk: int):
     record = inbound_sms_for(request.user, pk)
-    try:
-        sms_inbound_mark_handled(actor=request.user, message_pk=record.pk)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "Marked handled.")
+    handled = partial(sms_inbound_mark_handled, actor=request.user, message_pk=record.pk)
+    step_done(request, handled, message="Marked handled.")
     return redirect("customers:inbound_sms")

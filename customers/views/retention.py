@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from functools import partial
 
-from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -14,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from privacy_portal.access import requires
 from privacy_portal.audit import access_record
 from privacy_portal.models import AccessEvent
-from privacy_portal.views.helpers import form_saved
+from privacy_portal.views.helpers import form_saved, step_done
 
 from ..access import customer_for
 from ..forms import LegalHoldFilterForm, LegalHoldForm, MissedFilterForm
@@ -99,12 +97,8 @@ def legal_hold_list(request):
 @require_POST
 def legal_hold_release(request, pk: int):
     hold = get_object_or_404(LegalHold, pk=pk)
-    try:
-        legal_holds.legal_hold_release(actor=request.user, hold=hold)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "Legal hold released: the next nightly run purges what is past its period.")
+    release = partial(legal_holds.legal_hold_release, actor=request.user, hold=hold)
+    step_done(request, release, message="Legal hold released: the next nightly run purges what is past its period.")
     # Released from the list of holds: back to the list; from the customer page: back there.
     if request.GET.get("from") == "list":
         return redirect("customers:legal_holds")

@@ -46,7 +46,7 @@ from privacy_portal.forms import (
 from privacy_portal.models import AccessEvent, JobRun, User
 from privacy_portal.promises.summary import quarter_summary
 from privacy_portal.services import staff as services
-from privacy_portal.views.helpers import form_saved
+from privacy_portal.views.helpers import form_saved, step_done
 from privacy_portal.views.promises import report_context
 from requests.access import breach_tasks_to_mark, may_own_breach_tasks
 from requests.selectors.breaches import access_patterns, breach_figures, open_breach_tasks_of
@@ -231,12 +231,8 @@ def staff_reset_mfa(request, pk: int):
 @require_POST
 def staff_unlock(request, pk: int):
     member = get_object_or_404(User, pk=pk)
-    try:
-        services.staff_unlock(actor=request.user, user=member)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"{member.username} is unlocked and can sign in again.")
+    unlock = partial(services.staff_unlock, actor=request.user, user=member)
+    step_done(request, unlock, message=f"{member.username} is unlocked and can sign in again.")
     return redirect("staff_list")
 
 

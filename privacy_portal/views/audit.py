@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -14,6 +15,7 @@ from privacy_portal.models import AccessEvent, User
 from privacy_portal.paging import newest_by_id
 from privacy_portal.selectors import events_for_customer
 from privacy_portal.services.break_glass import break_glass_review as review
+from privacy_portal.views.helpers import step_done
 
 PAGE_SIZE = 100
 
@@ -48,10 +50,6 @@ def break_glass_review(request, event_id: int):
     if not form.is_valid():
         messages.error(request, "Outcome: " + " ".join(map(str, form.errors.get("outcome", ["choose one."]))))
         return redirect("home")
-    try:
-        review(actor=request.user, event=event, outcome=form.cleaned_data["outcome"])
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Break-glass opening {event.pk} reviewed.")
+    done = partial(review, actor=request.user, event=event, outcome=form.cleaned_data["outcome"])
+    step_done(request, done, message=f"Break-glass opening {event.pk} reviewed.")
     return redirect("home")

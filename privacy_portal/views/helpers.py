@@ -1,4 +1,5 @@
-"""What the pages of every app share: the POST half of a create or edit page."""
+"""What the pages of every app share: the POST half of a create or edit page, and of a button that
+runs one step."""
 
 from __future__ import annotations
 
@@ -32,3 +33,15 @@ def form_saved(
         return None
     messages.success(request, message(saved))
     return redirect(saved if to is None else to)
+
+
+def step_done(request, step: Callable[[], Any], *, message: str) -> None:
+    """A button's POST that runs one service step and goes back to a page: the step's refusal is
+    shown as an error message (its messages, joined), its success as `message`. The caller
+    redirects, to wherever the button was."""
+    try:
+        step()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, message)

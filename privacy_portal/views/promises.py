@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime
+from functools import partial
 
-from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -26,6 +25,7 @@ from privacy_portal.promises.report import (
     report_verify,
 )
 from privacy_portal.services.promise_summary import MSG_SUMMARY_ASKED, promise_summary_request
+from privacy_portal.views.helpers import step_done
 
 
 def period_query(period: Period) -> str:
@@ -77,12 +77,7 @@ def promise_report_page(request):
 @require_POST
 def promise_summarise(request):
     """The DPO's "Summarise now": the hourly summary job's task, enqueued at once."""
-    try:
-        promise_summary_request(actor=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, MSG_SUMMARY_ASKED)
+    step_done(request, partial(promise_summary_request, actor=request.user), message=MSG_SUMMARY_ASKED)
     return redirect("home")
 
 

@@ -5,14 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from demo.management.arguments import positive_int
 from demo.scale_customers import DEFAULT_BATCH_SIZE, seed_scale
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError(value)
-    return number
 
 
 class Command(BaseCommand):
@@ -24,11 +18,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--customers", type=_positive, required=True, help="How many customers to add.")
+        parser.add_argument("--customers", type=positive_int, required=True, help="How many customers to add.")
         parser.add_argument("--seed", type=int, default=None, help="Random seed, for repeatable data.")
         parser.add_argument(
             "--batch-size",
-            type=_positive,
+            type=positive_int,
             default=DEFAULT_BATCH_SIZE,
             help=f"Customers per transaction (default {DEFAULT_BATCH_SIZE:,}).",
         )

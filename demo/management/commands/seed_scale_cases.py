@@ -5,14 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from demo.management.arguments import positive_int
 from demo.scale_cases import DEFAULT_BATCH_SIZE, SPREAD_DAYS, seed_scale_cases
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError(value)
-    return number
 
 
 class Command(BaseCommand):
@@ -24,14 +18,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--cases", type=_positive, required=True, help="How many cases to add.")
+        parser.add_argument("--cases", type=positive_int, required=True, help="How many cases to add.")
         parser.add_argument("--seed", type=int, default=None, help="Random seed, for repeatable data.")
         parser.add_argument(
-            "--days", type=_positive, default=SPREAD_DAYS, help=f"Received over this many days (default {SPREAD_DAYS})."
+            "--days",
+            type=positive_int,
+            default=SPREAD_DAYS,
+            help=f"Received over this many days (default {SPREAD_DAYS}).",
         )
         parser.add_argument(
             "--batch-size",
-            type=_positive,
+            type=positive_int,
             default=DEFAULT_BATCH_SIZE,
             help=f"Cases per transaction (default {DEFAULT_BATCH_SIZE:,}).",
         )

@@ -45,6 +45,9 @@ def test_search_by_staff_member(agent, changes):
     assert {(r.kind, r.reason) for r in rows} == {
         ("customers.Customer", "Moved"),
         ("customers.PreferenceChange", "Opt-out via Letter"),
+        # The opt-out's suppression entry is the agent's change too: suppression_add records the
+        # actor the step passes (before f6d41b4 it took whoever the middleware saw, none here).
+        ("customers.SuppressionEntry", "Suppressed: Opted out"),
     }
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
 
@@ -20,6 +23,9 @@ pytest_plugins = [
     "tests.fixtures.sms_gateway",
     "tests.fixtures.smtp",
 ]
+
+# The root the environment configures (pyproject.toml's pytest-env, or PRIVATE_STORAGE_ROOT).
+_CONFIGURED_PRIVATE_ROOT = Path(django_settings.PRIVATE_STORAGE_ROOT)
 
 ROLES = [User.Role.AGENT, User.Role.HANDLER, User.Role.DPO, User.Role.AUDITOR, User.Role.ITADMIN]
 
@@ -47,6 +53,19 @@ def _fast_hashing_and_postgres(settings, request):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if "django_db_setup" in request.fixturenames or request.node.get_closest_marker("django_db"):
         assert connection.vendor == "postgresql", "The suite runs on PostgreSQL, never SQLite."
+
+
+@pytest.fixture(autouse=True)
+def _own_private_storage(settings, tmp_path_factory):
+    """Each test writes its files to a private storage of its own, unless its module already set
+    one (seed_demo_once, the hostile walk's world, or a fixture of the module's own). The
+    configured PRIVATE_STORAGE_ROOT is shared by both xdist workers, whose databases number their
+    rows alike, and by every earlier run on the machine (make test after the session's own runs,
+    with --create-db numbering from 1 again): a test asserting that nothing was written under
+    cases/<pk>/ found the export another run's test had left for the same pk (the identity upload
+    test of tests/public/test_secure_page.py, with cases/5 and cases/6 left in the default root)."""
+    if Path(settings.PRIVATE_STORAGE_ROOT) == _CONFIGURED_PRIVATE_ROOT:
+        settings.PRIVATE_STORAGE_ROOT = tmp_path_factory.mktemp("private")
 
 
 @pytest.fixture(autouse=True)

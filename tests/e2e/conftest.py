@@ -25,8 +25,11 @@ from tests.factories import PASSWORD
 E2E_DIR = Path(__file__).parent
 CHROMIUM = "/usr/bin/chromium"
 
-# Failed steps fail fast instead of waiting Playwright's default 30 seconds.
+# Failed steps fail fast instead of waiting Playwright's default 30 seconds. The assertions wait as
+# long as the actions: `expect(...)` has a default of its own (5 s), which a page answering a
+# click on a loaded machine (the suite's two workers and a browser each on two cores) could miss.
 ACTION_TIMEOUT_MS = 10_000
+expect.set_options(timeout=ACTION_TIMEOUT_MS)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

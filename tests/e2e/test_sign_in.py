@@ -122,8 +122,8 @@ def test_the_browser_problem_watcher_notices_an_inline_script_blocked_by_the_csp
         }"""
     )
 
-    # The report comes back from the page asynchronously; give it a moment.
-    for _ in range(50):
+    # The report comes back from the page asynchronously; give it a moment (up to 20 s when loaded).
+    for _ in range(200):
         if browser_problems.csp_violations and browser_problems.console_errors:
             break
         page.wait_for_timeout(100)

@@ -195,7 +195,7 @@ def main() -> int:
         failures.append("not every reference was linked")
     if BreachAffected.history.filter(breach_id=breach.pk).count() != len(live):
         failures.append("history rows missing")
-    if seconds > TARGET_SECONDS:
+    if seconds > TARGET_SECONDS and not args.smoke:  # a smoke run fails on a wrong answer, never on time
         failures.append(f"linking took {seconds:.1f} s, over {TARGET_SECONDS} s")
 
     def refused(payload: bytes) -> int:
@@ -257,7 +257,7 @@ def main() -> int:
         failures.append(f"the query linked {n:,}, previewed {counts['to_link']:,}, wanted at least {args.rows:,}")
     if BreachAffected.history.filter(breach_id=third.pk).count() != n:
         failures.append("history rows missing for the query's links")
-    if seconds > TARGET_SECONDS:
+    if seconds > TARGET_SECONDS and not args.smoke:
         failures.append(f"linking from the query took {seconds:.1f} s, over {TARGET_SECONDS} s")
     for failure in failures:
         print(f"FAILED: {failure}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.core.paginator import Page, Paginator
 from django.db.models import Case as When_
 from django.db.models import CharField, F, Q, QuerySet, Value, When
+from django.db.models.functions import TruncDate
 from django.urls import reverse
 
 from privacy_portal import paging
@@ -65,6 +66,8 @@ class AutomaticHold:
     matter_id: int
     customer_id: int
     since: datetime.datetime
+    # When the matter closed (the ended list only): the hold ended that day.
+    ended: datetime.date | None = None
 
     @property
     def customer_reference(self) -> str:
@@ -111,8 +114,45 @@ def automatic_holds() -> QuerySet:
     return cases.union(complaints, breaches, all=True).order_by("-created_at", "-pk")
 
 
-def automatic_holds_page(number) -> Page:
-    """One numbered page of the automatic holds (each row an AutomaticHold)."""
-    page = Paginator(automatic_holds(), PAGE_SIZE).get_page(number)
+def ended_automatic_holds() -> QuerySet:
+    """Every closed matter that concerned a customer: an automatic hold that ended when it closed
+    (hostile review: it vanished from the list, so "was this person held, until when?" had no
+    answer), latest ended first. The three queries of automatic_holds, closed instead of open,
+    each with its closing day."""
+    text = CharField()
+    cases = (
+        Case.objects.filter(customer_id__isnull=False)
+        .exclude(status__in=Case.OPEN_STATUSES)
+        .values_list(
+            Value(KIND_REQUEST, output_field=text), "reference", "pk", "customer_id", "created_at", "closed_on"
+        )
+    )
+    complaints = Complaint.objects.filter(customer_id__isnull=False, status=Complaint.Status.CLOSED).values_list(
+        When_(
+            When(ico_case__isnull=False, then=Value(KIND_COMPLAINT_ICO)),
+            default=Value(KIND_COMPLAINT),
+            output_field=text,
+        ),
+        "reference",
+        "pk",
+        "customer_id",
+        "created_at",
+        "closed_on",
+    )
+    breaches = BreachAffected.objects.filter(breach__closed_at__isnull=False).values_list(
+        Value(KIND_BREACH, output_field=text),
+        "breach__reference",
+        "breach_id",
+        "customer_id",
+        F("linked_at"),
+        TruncDate("breach__closed_at"),
+    )
+    return cases.union(complaints, breaches, all=True).order_by(F("closed_on").desc(nulls_last=True), "-pk")
+
+
+def automatic_holds_page(number, *, ended: bool = False) -> Page:
+    """One numbered page of the automatic holds in force, or of those ended (each row an
+    AutomaticHold)."""
+    page = Paginator(ended_automatic_holds() if ended else automatic_holds(), PAGE_SIZE).get_page(number)
     page.object_list = [AutomaticHold(*row) for row in page.object_list]
     return page

@@ -76,8 +76,13 @@ def legal_hold_list(request):
     state = (form.cleaned_data.get("state") if form.is_valid() else "") or hold_lists.ACTIVE
     manual, next_cursor = hold_lists.manual_holds_page(state=state, today=today, cursor=request.GET.get("after", ""))
     automatic = hold_lists.automatic_holds_page(request.GET.get("page")) if state != hold_lists.ENDED else None
+    ended = (
+        hold_lists.automatic_holds_page(request.GET.get("ended_page"), ended=True)
+        if state != hold_lists.ACTIVE
+        else None
+    )
     # Which customers the DPO was shown (ids only): a hold says a matter concerns the person.
-    shown = {hold.customer_id for hold in manual} | {hold.customer_id for hold in (automatic or [])}
+    shown = {hold.customer_id for hold in [*manual, *(automatic or []), *(ended or [])]}
     access_record(
         request=request, action=AccessEvent.Action.SEARCH, result_ids=sorted(shown), search_kind="legal_holds"
     )
@@ -88,6 +93,7 @@ def legal_hold_list(request):
         "manual": manual,
         "next_cursor": next_cursor,
         "automatic": automatic,
+        "ended_automatic": ended,
         "paged": bool(request.GET.get("after")),
     }
     return render(request, "customers/legal_holds.html", context)

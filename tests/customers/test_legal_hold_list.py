@@ -176,3 +176,62 @@ def test_only_the_dpo_opens_the_list(client_for, cast, role, dpo):
 
 def test_the_list_refuses_post(client_for, dpo):
     assert client_for(dpo).post(URL).status_code == 405
+
+
+# --- hostile review ------------------------------------------------------------------------------
+
+
+def test_an_automatic_hold_whose_matter_closed_is_listed_under_ended_with_its_dates(client_for, dpo):
+    """Hostile review: a DPO asked "was this person's record held, and until when?" found an
+    ended automatic hold nowhere: it vanished from the list when its matter closed."""
+    from requests.models import Case, Complaint
+
+    closed_on = timezone.localdate() - relativedelta(days=3)
+    case = CaseFactory(customer=CustomerFactory())
+    case.status, case.closed_on = Case.Status.COMPLETED, closed_on
+    case.save()
+    complaint = ComplaintFactory(customer=CustomerFactory())
+    complaint.status, complaint.closed_on = Complaint.Status.CLOSED, closed_on
+    complaint.save()
+    breach = _breach(dpo, CustomerFactory())
+    breach.closed_at = timezone.now()
+    breach.save()
+    still_open = CaseFactory(customer=CustomerFactory())
+    client = client_for(dpo)
+
+    ended = client.get(URL, {"state": "ended"}).content.decode()
+    assert "Automatic, ended when the matter closed" in ended
+    assert f'{lists.KIND_REQUEST} <a href="{case.get_absolute_url()}">{case.reference}</a>' in ended
+    assert f'{lists.KIND_COMPLAINT} <a href="{complaint.get_absolute_url()}">{complaint.reference}</a>' in ended
+    assert f'{lists.KIND_BREACH} <a href="{breach.get_absolute_url()}">{breach.reference}</a>' in ended
+    assert closed_on.strftime("%-d %b %Y") in ended
+    assert still_open.reference not in ended
+    active = client.get(URL).content.decode()
+    assert case.reference not in active and still_open.reference in active
+    everything = client.get(URL, {"state": "all"}).content.decode()
+    assert case.reference in everything and still_open.reference in everything
+    shown = AccessEvent.objects.filter(search_kind="legal_holds").order_by("pk").values_list("result_ids", flat=True)
+    assert case.customer_id in shown[0] and complaint.customer_id in shown[0]  # the ended page's entry
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"state": "<script>alert(1)</script>"},
+        {"state": "ended\x00"},
+        {"after": "9999-12-31T23:59:59+00:00|99999999999999999999999999"},
+        {"after": "0001-01-01T00:00:00+14:00|1"},
+        {"after": "2026-01-01T00:00:00+00:00|-1"},
+        {"after": "\x00|\x00"},
+        {"after": "2026-01-01T00:00:00|1"},
+        {"page": "99999999999999999999999999"},
+        {"page": "-1"},
+        {"ended_page": "x", "state": "ended"},
+        {"ended_page": "99999999999999999999999999", "state": "all"},
+    ],
+)
+def test_hostile_filters_answer_a_page_never_an_error(client_for, dpo, query):
+    _hold(dpo, reason="Hostile filters")
+    response = client_for(dpo).get(URL, query)
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in response.content.decode()

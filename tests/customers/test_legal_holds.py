@@ -240,3 +240,56 @@ def test_a_hold_released_then_placed_again_between_runs_still_holds(dpo):
     svc.legal_hold_release(actor=dpo, hold=second)
     retention_apply()
     assert not Call.objects.filter(pk=call.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hold_released_twice_at_once_is_released_once_and_the_second_is_told():
+    """Hostile review: two DPOs (or one double click) release the same hold at the same moment."""
+    import threading
+
+    from django.contrib.auth.models import Group, Permission
+    from django.db import connections
+
+    from privacy_portal.models import User
+    from privacy_portal.roles import sync_role_groups
+    from tests.factories import UserFactory
+
+    sync_role_groups(Group, Permission)  # a transactional test starts from a flushed database
+    first, second = UserFactory(role=User.Role.DPO), UserFactory(role=User.Role.DPO)
+    hold = svc.legal_hold_place(actor=first, customer=CustomerFactory(), reason="Claim",
+                                        ends_on=timezone.localdate() + datetime.timedelta(days=30))  # fmt: skip
+    barrier = threading.Barrier(2, timeout=20)
+    outcomes: list = []
+
+    def release(actor_pk):
+        try:
+            barrier.wait()
+            svc.legal_hold_release(actor=User.objects.get(pk=actor_pk), hold=LegalHold.objects.get(pk=hold.pk))
+            outcomes.append("released")
+        except ValidationError as exc:
+            outcomes.append(exc.messages)
+        except Exception as exc:
+            outcomes.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=release, args=(u.pk,)) for u in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(map(str, outcomes)) == sorted(["released", str([svc.ERR_ALREADY_RELEASED])])
+    assert LegalHold.history.filter(id=hold.pk, history_change_reason="Legal hold released").count() == 1
+
+
+@pytest.mark.parametrize("role", ["agent", "handler", "auditor", "itadmin", "nobody"])
+def test_only_the_dpo_releases_a_hold_by_the_page_or_the_service(client_for, cast, role, dpo):
+    hold = svc.legal_hold_place(actor=dpo, customer=CustomerFactory(), reason="Claim",
+                                        ends_on=timezone.localdate() + datetime.timedelta(days=30))  # fmt: skip
+    response = client_for(cast[role]).post(reverse("customers:legal_hold_release", args=[hold.pk]) + "?from=list")
+    assert response.status_code == 403
+    with pytest.raises(ValidationError) as raised:
+        svc.legal_hold_release(actor=cast[role], hold=hold)
+    assert raised.value.messages == [svc.ERR_PERMISSION]
+    hold.refresh_from_db()
+    assert hold.released_at is None

@@ -48,7 +48,7 @@ from privacy_portal.selectors import events_for_customer
 from requests.models import Case, Complaint, IcoCase
 
 from .models import Customer
-from .services.normalise import address_key, normalise_phone
+from .services.normalise import address_key, email_key, normalise_phone
 
 # The models a person's records hang from: a path of relations to any of them makes a model
 # "related to a customer" for the introspection walk.
@@ -127,7 +127,7 @@ class Identifiers:
                     if not value or value.lower() in keep:
                         continue
                 if value:
-                    sets[name].add(value.lower() if name == "email" else value)
+                    sets[name].add(email_key(value) if name == "email" else value)
             key = address_key(version["address_line1"], version["postcode"])
             if key:
                 postal.add(key)
@@ -199,7 +199,7 @@ def party_matches(ids: Identifiers, *, name: str, email: str, phone: str, addres
     title). Only a contact identifier (the first three) says it is the same person
     (`same_person`); a name alone is shared by too many people."""
     found = []
-    if email and email.strip().lower() in ids.emails:
+    if email and email_key(email) in ids.emails:
         found.append("email")
     if _same_phone(phone, ids.phones):
         found.append("phone")

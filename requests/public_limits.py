@@ -10,6 +10,7 @@ import logging
 
 from django_ratelimit.core import is_ratelimited
 
+from customers.services.normalise import email_key
 from privacy_portal import legal
 
 log = logging.getLogger("portal.security")
@@ -21,7 +22,7 @@ ERR_TOO_MANY = (
 
 
 def _email_key(email: str):
-    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    digest = hashlib.sha256(email_key(email).encode()).hexdigest()
     return lambda group, request: digest
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from privacy_portal import paging
 
 from ..models import ERASURE_REASON, Customer, InboundSms, PreferenceChange
-from ..services.normalise import looks_like_phone, normalise_email, normalise_phone, normalise_postcode
+from ..services.normalise import email_key, looks_like_phone, normalise_email, normalise_phone, normalise_postcode
 from ..subject import Identifiers, party_matches
 
 SEARCH_MIN_TERM_LENGTH = 3
@@ -84,7 +84,7 @@ def customer_search(term: str, *, after: int | None = None, limit: int = SEARCH_
         try:
             qs = qs.filter(email=normalise_email(term))
         except ValidationError:
-            qs = qs.filter(email__startswith=term.lower())
+            qs = qs.filter(email__startswith=email_key(term))
     elif kind == "phone":
         try:
             qs = qs.filter(phone=normalise_phone(term))

@@ -43,6 +43,7 @@ from privacy_portal.private_storage import file_writing
 from privacy_portal.tracked import save_tracked
 
 from ..models import AdRemovalEntry, Customer, PreferenceChange, Purpose
+from .normalise import email_key
 
 GOOGLE_FILE = "google_customer_match.csv"
 GOOGLE_HEADER = ("Email", "Phone")
@@ -61,8 +62,9 @@ def sha256_hex(value: str) -> str:
 
 
 def normalise_ad_email(email: str) -> str:
-    """Trimmed and lower-cased, as both platforms ask ('' when there is none)."""
-    return (email or "").strip().lower()
+    """Trimmed and lower-cased, as both platforms ask ('' when there is none), by the portal's one
+    email rule (email_key: its compatibility form first, as every address is stored)."""
+    return email_key(email or "")
 
 
 def e164(phone: str) -> str:

@@ -28,7 +28,10 @@ _POSTCODE = re.compile(r"^(GIR0AA|[A-Z]{1,2}[0-9][0-9A-Z]?[0-9][ABD-HJLNP-UW-Z]{
 
 
 def normalise_email(value: str) -> str:
-    value = (value or "").strip().lower()
+    """An email address to store or look up, checked: the one rule (email_key) every door applies,
+    the public forms' and the staff's alike (hostile review: staff-entered addresses were only
+    trimmed and lower-cased, so one person typed by an agent and by themselves was two)."""
+    value = email_key(value)
     if not value:
         return ""
     try:

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from customers.services.normalise import normalise_phone
+from customers.services.normalise import email_key, normalise_phone
 from privacy_portal import legal
 from privacy_portal.models import User
 from privacy_portal.tracked import save_tracked
@@ -160,7 +160,7 @@ def case_log(
             letter_id=letter,
             customer=customer,
             requester_name=requester_name.strip(),
-            requester_email=requester_email.strip().lower(),
+            requester_email=email_key(requester_email),
             requester_phone=requester_phone,
             requester_address=requester_address.strip(),
             acting_for_other=acting_for_other,

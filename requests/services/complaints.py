@@ -30,7 +30,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from customers.models import Customer
-from customers.services.normalise import normalise_phone
+from customers.services.normalise import email_key, normalise_phone
 from customers.subject import Identifiers, same_person
 from privacy_portal.models import User
 from privacy_portal.tracked import save_tracked, track
@@ -198,7 +198,7 @@ def _typed_same(one: dict[str, str], other: dict[str, str]) -> bool:
     ids = Identifiers(
         first_names=frozenset(words[:-1]),
         last_names=frozenset(words[-1:]),
-        emails=frozenset({one["email"].strip().lower()} - {""}),
+        emails=frozenset({email_key(one["email"])} - {""}),
         phones=frozenset({_e164(one["phone"])} - {""}),
     )
     return same_person(ids, **other)
@@ -279,7 +279,7 @@ def complaint_log(
         reference=next_reference("CP", actor=actor),
         customer=customer,
         complainant_name=complainant_name.strip(),
-        complainant_email=complainant_email.strip().lower(),
+        complainant_email=email_key(complainant_email),
         complainant_phone=complainant_phone,
         complainant_address=complainant_address.strip(),
         received_on=received_on,

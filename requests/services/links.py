@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from customers.services.normalise import email_key
+
 from ..models import Case
 
 LINK_SALT = "requests.public.secure-page"
@@ -19,7 +21,7 @@ LINK_SALT = "requests.public.secure-page"
 
 def email_tag(email: str) -> str:
     """A short digest of the verified address: a link stops working if the address changes."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+    return hashlib.sha256(email_key(email).encode()).hexdigest()[:16]
 
 
 def link_token(case: Case) -> str:

@@ -374,7 +374,7 @@ def link_resend(*, reference: str, email: str) -> bool:
     """Send a new link to the verified address of request `reference`, if `email` is it.
     The page says the same whether or not it matched."""
     case = Case.objects.filter(
-        reference=reference.strip().upper(), requester_email=email.strip().lower(), email_verified_at__isnull=False
+        reference=reference.strip().upper(), requester_email=email_key(email), email_verified_at__isnull=False
     ).first()
     if case is None:
         return False

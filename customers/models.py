@@ -333,6 +333,9 @@ class InboundSms(models.Model):
     concat_ref = models.CharField(max_length=64, blank=True)
     concat_total = models.PositiveSmallIntegerField(null=True, blank=True)
     concat_part = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The whole message a part was assembled into (its InboundSms id), once it was: a part not yet
+    # assembled is waiting for the others (a reference comes back for a later text).
+    assembled_into_id = models.BigIntegerField(null=True, blank=True)
     handled_at = models.DateTimeField(null=True, blank=True)
     handled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

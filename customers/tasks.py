@@ -36,3 +36,11 @@ def sweep_campaign_screenings() -> dict:
     from .services.campaign import campaign_screenings_sweep
 
     return campaign_screenings_sweep()
+
+
+@shared_task(name="customers.tasks.flush_waiting_sms_parts")
+def flush_waiting_sms_parts() -> int:
+    """Hourly: texts whose other parts never came, acted on as far as they go (services.sms)."""
+    from .services.sms import sms_inbound_parts_flush
+
+    return run_job("flush_waiting_sms_parts", sms_inbound_parts_flush).pk

@@ -79,6 +79,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "customers.tasks.sweep_campaign_screenings",
         "schedule": crontab(minute="*"),
     },
+    # Concatenated texts whose other parts never came (customers.services.sms): acted on as far
+    # as they go, so a STOP in what came is honoured and an agent reads the rest.
+    "flush-waiting-sms-parts": {
+        "task": "customers.tasks.flush_waiting_sms_parts",
+        "schedule": crontab(minute=40),
+    },
     # The quarter's promise report summarised for the DPO's dashboard (seconds at a million
     # customers: never on a page view). The dashboard says when it was made.
     "summarise-promises": {

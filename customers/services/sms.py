@@ -15,6 +15,7 @@ message that is not a stop keeps its text and number for an agent to read and ma
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import json
@@ -51,6 +52,12 @@ TEXT_MAX_LENGTH = bounds.max_length(InboundSms, "text")  # longer is cut: a gate
 ERR_CONCAT = "Fields 'concat-ref', 'concat-total' and 'concat-part' must name one part of at most {max} parts."
 # The most parts a concatenated text has (the GSM UDH's one-byte count).
 CONCAT_MAX_PARTS = 255
+# A text's parts come within seconds of each other; a part waiting this long lost its others
+# (sms_inbound_parts_flush acts on what came). Operational, not legal: long enough for a gateway's
+# retries (Vonage retries a failed delivery for up to 24 hours).
+CONCAT_WAIT_HOURS = 25
+# Where a part of a text never came, in the text the agents read.
+CONCAT_GAP = "[part {part} did not arrive]"
 CONCAT_REF_MAX_LENGTH = bounds.max_length(InboundSms, "concat_ref")
 ERR_NOT_TO_HANDLE = "Only a message that is not a stop is handled by an agent."
 
@@ -171,40 +178,85 @@ def _lock_concat(sender: str, ref: str) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
+def _waiting_parts(sender: str, ref: str, total: int) -> dict[int | None, list[InboundSms]]:
+    """The parts of (sender, ref, total) not yet assembled, by part number, first come first."""
+    parts: dict[int | None, list[InboundSms]] = {}
+    for part in InboundSms.objects.filter(outcome=InboundSms.Outcome.PART, sender=sender, concat_ref=ref,
+                                          concat_total=total, assembled_into_id__isnull=True
+                                          ).order_by("concat_part", "pk"):  # fmt: skip
+        parts.setdefault(part.concat_part, []).append(part)
+    return parts
+
+
+def _assemble(*, sender: str, ref: str, total: int, parts: dict[int | None, list[InboundSms]], opt_out: bool,
+              gap: str = "") -> InboundSms:  # fmt: skip
+    """Act on the parts as one message (sms_inbound_record: the STOP rule on the text in part
+    order; a missing part written as `gap`), then blank every part's text and mark it assembled.
+    The whole's id names its first part's row, so a reference used again is a new text."""
+    first = min(part.pk for same in parts.values() for part in same)
+    text = "".join(parts[n][0].text if n in parts else gap.format(part=n) for n in range(1, total + 1))
+    whole_id = f"concat:{sender}:{ref}:{total}:{first}"[:MESSAGE_ID_MAX_LENGTH]
+    whole, _created = sms_inbound_record(
+        message=InboundMessage(message_id=whole_id, sender=sender, text=text, opt_out=opt_out)
+    )
+    for part in (part for same in parts.values() for part in same):
+        part.text, part.assembled_into_id = "", whole.pk
+        save_tracked(part, actor=None, reason=f"Inbound SMS: assembled into message {whole.pk}")
+    return whole
+
+
 @transaction.atomic
 def sms_inbound_part_record(*, message: InboundMessage) -> InboundSms | None:
     """Keep one part of a concatenated text; once every part has come, act on the whole text as
     one message (sms_inbound_record: the STOP rule applied to the text reassembled in part order,
     so a STOP split across parts, or said in a long text, is a STOP) and blank the parts' text.
-    Idempotent: a part delivered again is kept once, and the whole text is recorded once, by an id
-    made of the sender, the reference and the count. Returns the whole message's record, or None
-    while parts are missing."""
+    Idempotent: a part delivered again (by its id) is kept once and changes nothing, and the whole
+    text is recorded once. A part that comes after its text was assembled (a reference used again
+    for a later text, as a phone's one-byte reference is) starts a new text. Returns the whole
+    message's record, or None while parts are missing (sms_inbound_parts_flush acts on them after
+    CONCAT_WAIT_HOURS)."""
     assert message.concat is not None
     ref, total, number = message.concat
     _lock_concat(message.sender, ref)
-    if not InboundSms.objects.filter(message_id=message.message_id).exists():
+    known = InboundSms.objects.filter(message_id=message.message_id).first()
+    if known is not None and known.assembled_into_id is not None:
+        return InboundSms.objects.filter(pk=known.assembled_into_id).first()
+    if known is None:
         part = InboundSms(message_id=message.message_id, outcome=InboundSms.Outcome.PART, sender=message.sender,
                           text=message.text[:TEXT_MAX_LENGTH], concat_ref=ref, concat_total=total,
                           concat_part=number)  # fmt: skip
         save_tracked(part, actor=None, reason=f"Inbound SMS: part {number} of {total}")
-    whole_id = f"concat:{message.sender}:{ref}:{total}"[:MESSAGE_ID_MAX_LENGTH]
-    done = InboundSms.objects.filter(message_id=whole_id).first()
-    if done is not None:
-        return done
-    parts: dict[int | None, InboundSms] = {}
-    for part in InboundSms.objects.filter(outcome=InboundSms.Outcome.PART, sender=message.sender, concat_ref=ref,
-                                          concat_total=total).order_by("concat_part", "pk"):  # fmt: skip
-        parts.setdefault(part.concat_part, part)  # a part sent twice under two ids: its first
+    parts = _waiting_parts(message.sender, ref, total)
     if set(parts) != set(range(1, total + 1)):
         return None
-    text = "".join(parts[n].text for n in range(1, total + 1))
-    whole, _created = sms_inbound_record(
-        message=InboundMessage(message_id=whole_id, sender=message.sender, text=text, opt_out=message.opt_out)
+    return _assemble(sender=message.sender, ref=ref, total=total, parts=parts, opt_out=message.opt_out)
+
+
+def sms_inbound_parts_flush(*, now: datetime.datetime | None = None) -> dict:
+    """Every text with a part waiting more than CONCAT_WAIT_HOURS whose other parts never came
+    (lost by the network): acted on as far as it goes, in part order, each missing part marked
+    (CONCAT_GAP), so a STOP in what came is honoured and an agent reads the rest. Each text under
+    its lock, checked again; run again, nothing is done twice."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(hours=CONCAT_WAIT_HOURS)
+    texts = (
+        InboundSms.objects.filter(
+            outcome=InboundSms.Outcome.PART, assembled_into_id__isnull=True, received_at__lt=cutoff
+        )
+        .values_list("sender", "concat_ref", "concat_total")
+        .distinct()
+        .order_by("sender", "concat_ref", "concat_total")
     )
-    for part in parts.values():
-        part.text = ""
-        save_tracked(part, actor=None, reason=f"Inbound SMS: assembled into message {whole.pk}")
-    return whole
+    done = 0
+    for sender, ref, total in list(texts):
+        if total is None:  # a part always has its total (concat_parse); never a text to act on
+            continue
+        with transaction.atomic():
+            _lock_concat(sender, ref)
+            parts = _waiting_parts(sender, ref, total)
+            if parts and min(p.received_at for same in parts.values() for p in same) < cutoff:
+                _assemble(sender=sender, ref=ref, total=total, parts=parts, opt_out=False, gap=CONCAT_GAP)
+                done += 1
+    return {"texts": done}
 
 
 def inbound_parse(body: bytes) -> InboundMessage:

@@ -675,3 +675,63 @@ def test_a_vonage_part_that_names_no_part_is_refused_naming_the_fields_and_nothi
     assert response.status_code == 400
     assert ERR_CONCAT.format(max=CONCAT_MAX_PARTS) in response.content.decode()
     assert nothing_recorded()
+
+
+@pytest.mark.django_db
+def test_a_reference_used_again_for_a_later_text_is_a_new_text(client, customer):
+    """Hostile review: a phone numbers its long texts with a one-byte reference, so the same
+    reference comes back for a later text; the later text's parts were taken for redeliveries of
+    the first, never acted on (a STOP in it ignored) and kept with their text for ever."""
+    vonage_post(client, vonage_part(1, "Where is ", ref="0A", message_id="a-1"))
+    vonage_post(client, vonage_part(2, "my parcel?", ref="0A", message_id="a-2"))
+    vonage_post(client, vonage_part(1, "Please st", ref="0A", message_id="b-1"))
+    vonage_post(client, vonage_part(2, "op texting me", ref="0A", message_id="b-2"))
+    wholes = InboundSms.objects.exclude(outcome=InboundSms.Outcome.PART).order_by("pk")
+    assert [w.outcome for w in wholes] == [InboundSms.Outcome.NOT_A_STOP, InboundSms.Outcome.OPTED_OUT]
+    assert opted_out(customer)
+    assert set(InboundSms.objects.filter(outcome=InboundSms.Outcome.PART).values_list("text", flat=True)) == {""}
+
+
+@pytest.mark.django_db
+def test_a_part_redelivered_after_its_text_was_assembled_changes_nothing(client, customer):
+    vonage_post(client, vonage_part(1, "Call me ", ref="0B"))
+    vonage_post(client, vonage_part(2, "back please", ref="0B"))
+    for part, text in ((1, "Call me "), (2, "back please")):
+        assert vonage_post(client, vonage_part(part, text, ref="0B")).status_code == 200
+    assert InboundSms.objects.exclude(outcome=InboundSms.Outcome.PART).count() == 1
+    assert InboundSms.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_parts_whose_other_parts_never_come_are_acted_on_as_far_as_they_go(client, customer):
+    """Hostile review: a text whose last part was lost by the network stayed a part for ever: a
+    STOP in what came was never honoured and nobody read the rest. After CONCAT_WAIT_HOURS the
+    sweep acts on what came, in part order, a gap marked where a part is missing."""
+    import datetime
+
+    from django.utils import timezone
+
+    vonage_post(client, vonage_part(1, "Please stop sending me ", total=3, ref="0C"))
+    vonage_post(client, vonage_part(3, "thanks", total=3, ref="0C"))
+    assert sms.sms_inbound_parts_flush() == {"texts": 0}  # not waited long enough
+    later = timezone.now() + datetime.timedelta(hours=sms.CONCAT_WAIT_HOURS, minutes=1)
+    assert sms.sms_inbound_parts_flush(now=later) == {"texts": 1}
+    whole = InboundSms.objects.exclude(outcome=InboundSms.Outcome.PART).get()
+    assert whole.outcome == InboundSms.Outcome.OPTED_OUT and opted_out(customer)
+    assert set(InboundSms.objects.filter(outcome=InboundSms.Outcome.PART).values_list("text", flat=True)) == {""}
+    assert sms.sms_inbound_parts_flush(now=later) == {"texts": 0}  # once
+    vonage_post(client, vonage_part(2, "lost part ", total=3, ref="0C"))  # the lost part, at last
+    assert InboundSms.objects.exclude(outcome=InboundSms.Outcome.PART).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_unanswered_text_missing_a_part_reaches_the_agents_with_the_gap_marked(client, customer):
+    import datetime
+
+    from django.utils import timezone
+
+    vonage_post(client, vonage_part(1, "Please ring me about ", ref="0D"))
+    sms.sms_inbound_parts_flush(now=timezone.now() + datetime.timedelta(hours=sms.CONCAT_WAIT_HOURS, minutes=1))
+    whole = InboundSms.objects.exclude(outcome=InboundSms.Outcome.PART).get()
+    assert whole.outcome == InboundSms.Outcome.NOT_A_STOP
+    assert whole.text == "Please ring me about " + sms.CONCAT_GAP.format(part=2)

@@ -31,6 +31,11 @@ KIND_REQUEST = "Open rights request"
 KIND_COMPLAINT = "Open complaint"
 KIND_COMPLAINT_ICO = "Open complaint with an ICO case"
 KIND_BREACH = "Open breach"
+# The same matters once closed (the ended list).
+KIND_REQUEST_ENDED = "Rights request"
+KIND_COMPLAINT_ENDED = "Complaint"
+KIND_COMPLAINT_ICO_ENDED = "Complaint with an ICO case"
+KIND_BREACH_ENDED = "Breach"
 
 
 def _in_force(today: datetime.date) -> Q:
@@ -75,8 +80,9 @@ class AutomaticHold:
 
     @property
     def url(self) -> str:
-        name = {KIND_REQUEST: "requests:case", KIND_BREACH: "requests:breach"}.get(self.kind, "requests:complaint")
-        return reverse(name, args=[self.matter_id])
+        cases, breaches = (KIND_REQUEST, KIND_REQUEST_ENDED), (KIND_BREACH, KIND_BREACH_ENDED)
+        name = "requests:case" if self.kind in cases else "requests:breach" if self.kind in breaches else ""
+        return reverse(name or "requests:complaint", args=[self.matter_id])
 
 
 def automatic_holds() -> QuerySet:
@@ -124,13 +130,13 @@ def ended_automatic_holds() -> QuerySet:
         Case.objects.filter(customer_id__isnull=False)
         .exclude(status__in=Case.OPEN_STATUSES)
         .values_list(
-            Value(KIND_REQUEST, output_field=text), "reference", "pk", "customer_id", "created_at", "closed_on"
+            Value(KIND_REQUEST_ENDED, output_field=text), "reference", "pk", "customer_id", "created_at", "closed_on"
         )
     )
     complaints = Complaint.objects.filter(customer_id__isnull=False, status=Complaint.Status.CLOSED).values_list(
         When_(
-            When(ico_case__isnull=False, then=Value(KIND_COMPLAINT_ICO)),
-            default=Value(KIND_COMPLAINT),
+            When(ico_case__isnull=False, then=Value(KIND_COMPLAINT_ICO_ENDED)),
+            default=Value(KIND_COMPLAINT_ENDED),
             output_field=text,
         ),
         "reference",
@@ -140,7 +146,7 @@ def ended_automatic_holds() -> QuerySet:
         "closed_on",
     )
     breaches = BreachAffected.objects.filter(breach__closed_at__isnull=False).values_list(
-        Value(KIND_BREACH, output_field=text),
+        Value(KIND_BREACH_ENDED, output_field=text),
         "breach__reference",
         "breach_id",
         "customer_id",

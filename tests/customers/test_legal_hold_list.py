@@ -201,9 +201,9 @@ def test_an_automatic_hold_whose_matter_closed_is_listed_under_ended_with_its_da
 
     ended = client.get(URL, {"state": "ended"}).content.decode()
     assert "Automatic, ended when the matter closed" in ended
-    assert f'{lists.KIND_REQUEST} <a href="{case.get_absolute_url()}">{case.reference}</a>' in ended
-    assert f'{lists.KIND_COMPLAINT} <a href="{complaint.get_absolute_url()}">{complaint.reference}</a>' in ended
-    assert f'{lists.KIND_BREACH} <a href="{breach.get_absolute_url()}">{breach.reference}</a>' in ended
+    assert f'{lists.KIND_REQUEST_ENDED} <a href="{case.get_absolute_url()}">{case.reference}</a>' in ended
+    assert f'{lists.KIND_COMPLAINT_ENDED} <a href="{complaint.get_absolute_url()}">{complaint.reference}</a>' in ended
+    assert f'{lists.KIND_BREACH_ENDED} <a href="{breach.get_absolute_url()}">{breach.reference}</a>' in ended
     assert closed_on.strftime("%-d %b %Y") in ended
     assert still_open.reference not in ended
     active = client.get(URL).content.decode()

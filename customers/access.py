@@ -18,7 +18,7 @@ from guardian.shortcuts import get_objects_for_user
 from privacy_portal.access import CHECKS_NEED, fetches, get_for_user_or_404
 from privacy_portal.models import User
 
-from .models import Call, CampaignScreening, Customer, DiallerToken, InboundSms
+from .models import Call, CampaignScreening, Customer, DiallerToken, InboundSms, MpsMatch
 
 # Access levels for customer_for: the permission checked on the model or on the customer.
 VIEW = "customers.view_customer"
@@ -28,6 +28,8 @@ TRANSCRIPTS = "customers.view_transcript"
 ADD_CORRESPONDENCE = "customers.add_correspondence"
 VIEW_SCREENING = "customers.view_campaignscreening"
 CHANGE_INBOUND_SMS = "customers.change_inboundsms"
+VIEW_MPS_MATCH = "customers.view_mpsmatch"
+CHANGE_MPS_MATCH = "customers.change_mpsmatch"
 CHANGE_DIALLER_TOKEN = "customers.change_diallertoken"  # noqa: S105 (a permission, not a secret)
 
 
@@ -136,6 +138,17 @@ def may_issue_dialler_tokens(user) -> bool:
     )
 
 
+def may_review_mps_matches(user) -> bool:
+    """The DPO: confirm or dismiss an MPS match at a former address."""
+    return user.has_perms([VIEW_MPS_MATCH, CHANGE_MPS_MATCH])
+
+
+@fetches(CHANGE_MPS_MATCH)
+def mps_match_for(user, pk) -> MpsMatch:
+    """An MPS match to review, by the model permission: 404 for anyone else."""
+    return get_for_user_or_404(user, MpsMatch, CHANGE_MPS_MATCH, pk=pk)
+
+
 def may_place_legal_holds(user) -> bool:
     """The DPO: a manual legal hold on a customer's records."""
     return user.has_perm("customers.add_legalhold")
@@ -181,6 +194,7 @@ ABILITIES = {
     "read_legal_hold_reasons": _perm("customers.view_legalhold"),
     "place_legal_holds": may_place_legal_holds,
     "release_legal_holds": may_release_legal_holds,
+    "review_mps_matches": may_review_mps_matches,
     # The list of every hold (customers.views.retention.legal_hold_list asks both).
     "open_legal_holds": lambda user: user.has_perms(["customers.view_legalhold", "customers.change_legalhold"]),
     "record_disclosures": _perm("customers.add_disclosure"),

@@ -6,9 +6,18 @@ from django.utils import timezone
 from privacy_portal import bounds, legal
 from privacy_portal.models import LawfulBasis, SpecialCategoryCondition
 
-from .models import Correspondence, DataCategory, Disclosure, PreferenceChange, Recipient, preference_label
+from .models import (
+    Correspondence,
+    DataCategory,
+    Disclosure,
+    MpsMatch,
+    PreferenceChange,
+    Recipient,
+    preference_label,
+)
 from .selectors.customers import MISSED_LATE, MISSED_OPEN
 from .selectors.legal_holds import ACTIVE, ALL, ENDED
+from .selectors.mps import REVIEWED, TO_REVIEW
 from .services.calls import ERR_SUMMARY_LONG, SUMMARY_MAX_LENGTH
 from .services.imports import MAX_IMPORT_BYTES
 from .services.legal_holds import ERR_ENDS_ON
@@ -136,6 +145,14 @@ class MissedFilterForm(forms.Form):
         if data.get("due_from") and data.get("due_to") and data["due_from"] > data["due_to"]:
             self.add_error("due_to", "“Due to” must be on or after “Due from”.")
         return data
+
+
+class MpsReviewFilterForm(forms.Form):
+    state = forms.ChoiceField(choices=[(TO_REVIEW, "To review"), (REVIEWED, "Reviewed")], required=False, label="Show")
+
+
+class MpsDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=MpsMatch.Decision.choices, label="Decision")
 
 
 class LegalHoldFilterForm(forms.Form):

@@ -188,6 +188,10 @@ class MpsMatch(models.Model):
         APPLIED = "applied", "Deceased at a former address: all marketing stopped; check it is this customer"
         NOT_APPLIED = "not_applied", "Namesake at a former address: nothing applied; check with the customer"
 
+    class Decision(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed: the record is this customer's"
+        DISMISSED = "dismissed", "Dismissed: a namesake, not this customer"
+
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="mps_matches")
     mps_file = models.ForeignKey(MpsFile, on_delete=models.PROTECT, related_name="matches")
     line = models.PositiveIntegerField()
@@ -200,6 +204,12 @@ class MpsMatch(models.Model):
     address_version = models.BigIntegerField(null=True, blank=True)
     # A match at a former address is shown for an agent or the DPO to check (Review).
     review = models.CharField(max_length=12, choices=Review.choices, blank=True, default="")
+    # The DPO's check of a match to review (the MPS reviews page): who, when, which way.
+    decision = models.CharField(max_length=10, choices=Decision.choices, blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     history = HistoricalRecords()
 

@@ -11,6 +11,7 @@ from .views import (
     imports,
     inbound_sms,
     list_unsubscribe,
+    mps,
     purchases,
     retention,
     screening,
@@ -74,6 +75,9 @@ urlpatterns = [
     path("screening/", screening.screenings, name="screenings"),
     path("screening/<int:pk>/", screening.screening, name="screening"),
     path("screening/<int:pk>/result.csv", screening.screening_download, name="screening_download"),
+    # MPS matches at a former address, for the DPO to confirm or dismiss
+    path("mps-reviews/", mps.mps_reviews, name="mps_reviews"),
+    path("mps-reviews/<int:pk>/decide/", mps.mps_review_decide, name="mps_review_decide"),
     # The dialler's tokens for the pre-dial check (the check itself is in public_urls.py)
     path("dialler-tokens/", dialler.dialler_token_list, name="dialler_tokens"),
     path("dialler-tokens/<int:pk>/revoke/", dialler.dialler_token_revoke, name="dialler_token_revoke"),

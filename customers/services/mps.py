@@ -38,6 +38,7 @@ from privacy_portal.models import User
 from privacy_portal.private_storage import UploadTooBig, upload_bytes
 from privacy_portal.tracked import save_tracked
 
+from ..access import may_review_mps_matches
 from ..models import Bereavement, Channel, Customer, MpsFile, MpsMatch, PreferenceChange, SuppressionEntry
 from .imports import ImportRejected, RowError
 from .normalise import address_key
@@ -369,6 +370,33 @@ def mps_matches_of(customer: Customer, *, limit: int = 5) -> list[tuple[MpsMatch
         )
     } if versions else {}  # fmt: skip
     return [(m, addresses.get(m.address_version, "") if m.on_former_address else "") for m in shown]
+
+
+ERR_NOT_TO_REVIEW = "This MPS match is at the customer's current address: there is nothing to review."
+ERR_ALREADY_DECIDED = "This MPS match was already reviewed ({decision}, {when:%-d %B %Y at %H:%M})."
+ERR_DECISION = "Decision: choose whether to confirm or dismiss the match."
+ERR_MAY_NOT_REVIEW = "Only the DPO reviews MPS matches."
+
+
+@transaction.atomic
+def mps_match_decide(*, actor: User, match_id: int, decision: str) -> MpsMatch:
+    """The DPO's check of a match at a former address: confirmed (the record is this customer's)
+    or dismissed (a namesake), recorded once with who and when (the history keeps it). Only the
+    decision is recorded: a dismissed deceased match does not lift the bereavement it recorded,
+    nor does a confirmed removal apply it; the customer page says what was applied."""
+    if not may_review_mps_matches(actor):
+        raise ValidationError(ERR_MAY_NOT_REVIEW)
+    if decision not in MpsMatch.Decision.values:
+        raise ValidationError({"decision": ERR_DECISION})
+    match = MpsMatch.objects.select_for_update().get(pk=match_id)
+    if match.review == MpsMatch.Review.NONE:
+        raise ValidationError(ERR_NOT_TO_REVIEW)
+    if match.decided_at is not None:
+        when = timezone.localtime(match.decided_at)
+        raise ValidationError(ERR_ALREADY_DECIDED.format(decision=match.get_decision_display(), when=when))
+    match.decision, match.decided_at, match.decided_by = decision, timezone.now(), actor
+    save_tracked(match, actor=actor, reason=f"MPS match reviewed: {decision}")
+    return match
 
 
 def bereavement_of(customer: Customer) -> Bereavement | None:

@@ -232,10 +232,18 @@ def build_world(cast) -> World:
     from customers.services.dialler import dialler_token_create
 
     dialler_token, _secret = dialler_token_create(actor=dpo, name="walk-dialler")
+    from customers.models import MpsFile, MpsMatch
+
+    mps_file = MpsFile.objects.create(name="walk-mps.txt", sha256="a" * 64, format="fixed", lines=1, removals=0,
+                                      deceased=1, matched=1, loaded_by=dpo)  # fmt: skip
+    mps_match = MpsMatch.objects.create(customer=customer, mps_file=mps_file, line=1, flag="X",
+                                        requested_on=timezone.localdate(), on_former_address=True,
+                                        review=MpsMatch.Review.APPLIED)  # fmt: skip
     world = World(users=cast)
     world.ids = {
         "inbound_sms": inbound.pk,
         "dialler_token": dialler_token.pk,
+        "mps_match": mps_match.pk,
         "legal_hold": hold.pk,
         "deletion_task": deletion.pk,
         "screening": screening.pk,
@@ -288,6 +296,7 @@ PARAMS: list[tuple[str, str, str]] = [
     ("customers/screening/", "pk", "screening"),
     ("customers/inbound-sms/", "pk", "inbound_sms"),
     ("customers/dialler-tokens/", "pk", "dialler_token"),
+    ("customers/mps-reviews/", "pk", "mps_match"),
     ("customers/recipients/", "pk", "recipient"),
     ("customers/legal-holds/", "pk", "legal_hold"),
     ("customers/deletion-tasks/", "pk", "deletion_task"),

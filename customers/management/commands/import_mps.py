@@ -17,6 +17,6 @@ class Command(ImportCommand):
             self.style.SUCCESS(
                 f"Loaded {loaded.lines:,} MPS record(s) ({loaded.removals:,} P, {loaded.deceased:,} X):"
                 f" {loaded.matched:,} matched a customer; {mps_to_review(loaded):,} match(es) at a former address"
-                " to review on the customer's page."
+                " to review on the MPS reviews page (/customers/mps-reviews/)."
             )
         )

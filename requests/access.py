@@ -164,14 +164,34 @@ def case_for(user, pk, *, need: str = VIEW, queryset: QuerySet[Case] | None = No
     return case
 
 
+def may_read_case_document(user, case: Case, doc: CaseDocument, *, sensitive: bool | None = None) -> bool:
+    """Whether `user` may download `doc`, a file of `case`: one not deleted, and identity evidence
+    or an export only for those who work the case (`sensitive`: may_read_sensitive_documents,
+    when already asked). The case page offers the download by it (case_documents_to_read) and
+    case_document_for checks it."""
+    if doc.deleted_at is not None:
+        return False
+    if doc.kind not in SENSITIVE_KINDS:
+        return True
+    return may_read_sensitive_documents(user, case) if sensitive is None else sensitive
+
+
+def case_documents_to_read(user, case: Case, docs: Iterable[CaseDocument]) -> list[tuple[CaseDocument, bool]]:
+    """Each of `case`'s documents with whether `user` may download it (may_read_case_document),
+    for a page; who may read the sensitive ones is asked once."""
+    sensitive = may_read_sensitive_documents(user, case)
+    return [(doc, may_read_case_document(user, case, doc, sensitive=sensitive)) for doc in docs]
+
+
 @fetches(None)
 def case_document_for(user, case: Case, pk) -> CaseDocument:
     """A file of `case` (fetched with case_for), written and not deleted: 404 alike for one
-    that is absent and for identity evidence or an export to anyone who does not work the case."""
+    that is absent and for identity evidence or an export to anyone who does not work the case
+    (may_read_case_document)."""
     doc = case.documents.filter(pk=pk, deleted_at__isnull=True).first()
     if doc is None or not doc.path:
         raise Http404
-    if doc.kind in SENSITIVE_KINDS and not may_read_sensitive_documents(user, case):
+    if not may_read_case_document(user, case, doc):
         raise Http404
     return doc
 

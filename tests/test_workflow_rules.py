@@ -100,7 +100,7 @@ def test_requests_and_complaints_are_found_by_reference_in_one_place():
 # breach_actions), never from the object's status themselves.
 VIEWS = sorted((ROOT / "requests" / "views").rglob("*.py"))
 # Pages still deriving some offers from the status (issue 13's review, G7): each is to move.
-VIEWS_NOT_YET = {"requests/views/case.py", "requests/views/complaints.py", "requests/views/fulfilment.py"}
+VIEWS_NOT_YET = {"requests/views/complaints.py"}
 
 
 def offers_from_status(source: str) -> list[int]:

@@ -37,6 +37,7 @@ from .workflow import (
     ERR_CASE_MOVE,
     ERR_ERASURE_ONLY,
     ERR_REASON,
+    may_stop_clock,
     move,
     require_signoff,
     require_worker,
@@ -89,11 +90,6 @@ def _check_date(case: Case, day: datetime.date) -> None:
         raise ValidationError(ERR_DATE_FUTURE)
     if day < case.received_on:
         raise ValidationError(ERR_DATE_BEFORE)
-
-
-def may_stop_clock(case: Case) -> bool:
-    """Whether asking this requester for clarification stops the clock (UK GDPR Art 12A(5))."""
-    return case.right in legal.CLOCK_STOP_RIGHTS
 
 
 def recompute_due(case: Case) -> None:

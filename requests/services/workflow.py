@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
+from privacy_portal import legal
+
 from ..access import (
     SIGNOFF_NOT_DPO,
     SIGNOFF_OWN_CASE,
@@ -218,16 +220,69 @@ def breach_actions(user, breach: Breach) -> dict[str, bool]:
     return {name: manager and name in steps for name in BREACH_STEPS}
 
 
+def may_stop_clock(case: Case) -> bool:
+    """Whether asking this requester for clarification stops the clock (UK GDPR Art 12A(5)):
+    only then is the "request_clarification" step taken (case_request_clarification refuses it
+    for every other right)."""
+    return case.right in legal.CLOCK_STOP_RIGHTS
+
+
+# The "fulfil" step takes the form its right calls for, by the customer's state now
+# (fulfilment_step): one of these actions, or, where there is none to take, the note saying why.
+FULFILMENT_ACTIONS = ("rectify", "restrict", "lift_restriction", "object", "inform")
+FULFILMENT_NOTES = ("objection_recorded", "erased_at_signoff")
+
+
+def fulfilment_step(case: Case) -> str | None:
+    """Which fulfilment action (FULFILMENT_ACTIONS) applies to `case`, or which note
+    (FULFILMENT_NOTES) says why none does, by its right and its customer: a correction needs a
+    customer not erased, a restriction or an objection a customer (a restriction in force is
+    lifted, an objection recorded once), supplementary information is sent, an erasure is carried
+    out at sign-off. None for a right with no step of its own (access, portability) or no customer."""
+    R = Case.Right
+    customer = case.customer if case.customer_id else None
+    if case.right == R.RECTIFICATION:
+        return "rectify" if customer is not None and not customer.is_erased else None
+    if case.right == R.RESTRICTION and customer is not None:
+        return "lift_restriction" if customer.processing_restricted else "restrict"
+    if case.right == R.OBJECTION and customer is not None:
+        return "objection_recorded" if customer.marketing_objected else "object"
+    if case.right == R.INFORMED:
+        return "inform"
+    if case.right == R.ERASURE:
+        return "erased_at_signoff"
+    return None
+
+
 def case_actions(user, case: Case, *, may_export: bool) -> dict[str, bool]:
-    """The action forms the case page offers `user` now, by name: the steps the state table
-    allows from the case's status (steps_offered), to whoever the access rules let take them.
-    The services check both again (a page that offered too much still could not move it)."""
+    """What the case page offers `user` now, by name: the steps the state table allows from the
+    case's status (steps_offered), to whoever the access rules let take them, and the notes that
+    stand where a step cannot be taken. The services check both again (a page that offered too
+    much still could not move it).
+
+    Besides CASE_STEPS: "assign" and "signoff" (the DPO's); the fulfilment action or note that
+    applies (FULFILMENT_ACTIONS, FULFILMENT_NOTES, under "fulfil"); "clock_cannot_stop" (the
+    note in place of "request_clarification" for a right whose clock the law does not pause);
+    "link_customer" (a suggested customer record) and "correspondence" (recording a letter,
+    email or call), while open; "art19_done" (ticking off who was told, open or closed: an
+    erasure closes its case at sign-off, its recipients are told afterwards); "nothing_to_do"."""
     steps = steps_offered(case)  # none once closed
+    is_open = bool(steps)
     worker = may_work_case(user, case)
     actions = {name: worker and name in steps for name in CASE_STEPS}
     actions["build_export"] = actions["build_export"] and may_export
-    actions["assign"] = may_assign_cases(user) and case.is_open
+    clarify = actions["request_clarification"]
+    actions["request_clarification"] = clarify and may_stop_clock(case)
+    actions["clock_cannot_stop"] = clarify and not may_stop_clock(case)
+    fulfil = fulfilment_step(case) if actions["fulfil"] else None
+    for name in (*FULFILMENT_ACTIONS, *FULFILMENT_NOTES):
+        actions[name] = fulfil == name
+    actions["assign"] = may_assign_cases(user) and is_open
     actions["signoff"] = may_signoff_case(user, case)
+    actions["link_customer"] = worker and is_open
+    actions["correspondence"] = worker and is_open
+    actions["art19_done"] = worker
+    actions["nothing_to_do"] = not (worker and is_open) and not actions["assign"] and not actions["signoff"]
     return actions
 
 

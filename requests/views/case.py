@@ -76,8 +76,12 @@ def case_page(request, pk: int):
         case.notes.select_related("author"), date_field="created_at", cursor=request.GET.get("notes", "")
     )
     user = request.user
-    may_work = access.may_work_case(user, case)
-    matches = case_customer_matches(case) if may_work and case.is_open else []
+    # What the page offers: the steps the state table allows now, to this user, with the notes
+    # standing where a step cannot be taken (requests.services.workflow.case_actions).
+    actions = workflow.case_actions(
+        user, case, may_export=case.right in export.EXPORT_RIGHTS and case.customer_id is not None
+    )
+    matches = case_customer_matches(case) if actions["link_customer"] else []
     if matches:
         # The handler sees the matching records' names: recorded as a search that showed them.
         access_record(
@@ -97,18 +101,10 @@ def case_page(request, pk: int):
         "notes": notes,
         "notes_next": notes_next,
         "notes_paged": "notes" in request.GET,
-        "documents": case.documents.order_by("-uploaded_at"),
+        # Each document with whether this user may download it (requests.access).
+        "documents": access.case_documents_to_read(user, case, case.documents.order_by("-uploaded_at")),
         "export_requests": case.export_requests.order_by("-requested_at")[:EXPORT_REQUESTS_SHOWN],
-        "may_download_sensitive": access.may_read_sensitive_documents(user, case),
-        "sensitive_kinds": access.SENSITIVE_KINDS,
-        "may_work": may_work and case.is_open,
-        # The action forms to show: the steps the state table allows now, to this user.
-        "actions": workflow.case_actions(
-            user, case, may_export=case.right in export.EXPORT_RIGHTS and case.customer_id is not None
-        ),
-        "may_assign": access.may_assign_cases(user) and case.is_open,
-        "may_stop_clock": svc.may_stop_clock(case),
-        "may_signoff": access.may_signoff_case(user, case),
+        "actions": actions,
         # Each form's ids carry its action's name: several forms on the page share field names.
         "forms": {
             name: form_class(auto_id=f"{name}_%s")
@@ -116,7 +112,7 @@ def case_page(request, pk: int):
             if form_class is not None
         },
         "today": timezone.localdate(),
-        **fulfilment.page_context(user, case),
+        **fulfilment.page_context(case),
     }
     return render(request, "requests/case.html", context)
 

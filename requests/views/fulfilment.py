@@ -10,7 +10,6 @@ from __future__ import annotations
 from customers.models import Recipient
 from customers.services.customers import CONTACT_FIELDS
 
-from ..access import may_work_case
 from ..forms import cases as forms
 from ..models import Case, CaseTask
 from ..services.erasure import erasure_preview
@@ -19,7 +18,6 @@ from ..services.informed import case_inform
 from ..services.objection import case_object
 from ..services.rectification import case_rectify
 from ..services.restriction import case_lift_restriction, case_restrict
-from ..services.workflow import steps_offered
 
 MSG_TASKS = " {n} recipient(s) to tell (Art 19): see Tasks."
 MSG_RECTIFIED = "The record is corrected."
@@ -28,17 +26,13 @@ MSG_LIFTED = "The restriction is lifted."
 MSG_OBJECTED = "Objection recorded: all marketing withdrawn ({n} change(s)) and every identifier suppressed."
 
 
-def page_context(user, case: Case) -> dict:
-    """What the case page needs for fulfilment: which actions to offer, the pre-filled
-    correction form, the erasure preview for the DPO to read before signing off, and the
-    tasks with each recipient's contact."""
+def page_context(case: Case) -> dict:
+    """What the case page needs for fulfilment (which actions it offers is the workflow's:
+    requests.services.workflow.case_actions): the pre-filled correction form, the erasure
+    preview for the DPO to read before signing off, and the tasks with each recipient's contact."""
     customer = case.customer if case.customer_id else None
     live = customer is not None and not customer.is_erased
     context: dict[str, object] = {
-        # The state table's "fulfil" step (requests.services.workflow.CASE_STEPS), to who works it.
-        "may_fulfil": may_work_case(user, case) and "fulfil" in steps_offered(case),
-        # An erasure closes its case at sign-off; its recipients are told afterwards.
-        "may_tick_tasks": may_work_case(user, case),
         "erasure_preview": None,
         "rectify_form": None,
     }

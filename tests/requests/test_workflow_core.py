@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from customers.models import Customer
 from requests.models import Case, Complaint
 from requests.services import workflow
 
@@ -39,3 +40,30 @@ def test_a_complaint_is_escalated_from_any_acknowledged_open_status():
     S = Complaint.Status
     offered = {s for s in S.values if "escalate" in workflow.steps_offered(Complaint(status=s))}
     assert offered == {S.ACKNOWLEDGED, S.INVESTIGATING, S.RESPONDED, S.REVIEW_REQUESTED, S.REVIEW_CONCLUDED}
+
+
+R = Case.Right
+
+
+@pytest.mark.parametrize(
+    ("right", "customer", "step"),
+    [
+        (R.RECTIFICATION, {}, "rectify"),
+        (R.RECTIFICATION, {"erased_at": "2026-01-01T00:00Z"}, None),
+        (R.RECTIFICATION, None, None),
+        (R.RESTRICTION, {}, "restrict"),
+        (R.RESTRICTION, {"processing_restricted": True}, "lift_restriction"),
+        (R.RESTRICTION, None, None),
+        (R.OBJECTION, {}, "object"),
+        (R.OBJECTION, {"marketing_objected": True}, "objection_recorded"),
+        (R.OBJECTION, None, None),
+        (R.INFORMED, None, "inform"),
+        (R.ERASURE, {}, "erased_at_signoff"),
+        (R.ACCESS, {}, None),
+        (R.PORTABILITY, {}, None),
+    ],
+)
+def test_the_fulfilment_step_follows_the_right_and_the_customer(right, customer, step):
+    case = Case(right=right, customer=None if customer is None else Customer(pk=1, **customer))
+    assert workflow.fulfilment_step(case) == step
+    assert step is None or step in (*workflow.FULFILMENT_ACTIONS, *workflow.FULFILMENT_NOTES)

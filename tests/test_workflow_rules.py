@@ -99,8 +99,6 @@ def test_requests_and_complaints_are_found_by_reference_in_one_place():
 # The pages take the steps they offer from the workflow core (case_actions, complaint_actions,
 # breach_actions), never from the object's status themselves.
 VIEWS = sorted((ROOT / "requests" / "views").rglob("*.py"))
-# Pages still deriving some offers from the status (issue 13's review, G7): each is to move.
-VIEWS_NOT_YET = {"requests/views/complaints.py"}
 
 
 def offers_from_status(source: str) -> list[int]:
@@ -123,10 +121,5 @@ def test_the_check_finds_an_offer_made_from_the_status():
 
 def test_the_pages_take_their_offers_from_the_workflow_core():
     assert any(p.name == "breaches.py" for p in VIEWS)
-    found = [
-        f"{path.relative_to(ROOT)}:{line}"
-        for path in VIEWS
-        if path.relative_to(ROOT).as_posix() not in VIEWS_NOT_YET
-        for line in offers_from_status(path.read_text())
-    ]
+    found = [f"{path.relative_to(ROOT)}:{line}" for path in VIEWS for line in offers_from_status(path.read_text())]
     assert found == [], f"ask requests.services.workflow's *_actions for what the page offers: {found}"

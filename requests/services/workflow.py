@@ -19,6 +19,7 @@ from ..access import (
     SIGNOFF_OWN_CASE,
     may_assess_breaches,
     may_assign_cases,
+    may_download_bundle,
     may_escalate_complaints,
     may_manage_complaints,
     may_signoff_case,
@@ -287,9 +288,14 @@ def case_actions(user, case: Case, *, may_export: bool) -> dict[str, bool]:
 
 
 def complaint_actions(user, complaint: Complaint, ico: IcoCase | None) -> dict[str, bool]:
-    """The action forms the complaint page offers `user` now, by name: the steps the state table
-    allows from the complaint's status (steps_offered), to whoever the access rules let take them
-    (its handler or the DPO works it; the DPO manages it and deals with the ICO)."""
+    """What the complaint page offers `user` now, by name: the steps the state table allows from
+    the complaint's status (steps_offered), to whoever the access rules let take them (its
+    handler or the DPO works it; the DPO manages it and deals with the ICO).
+
+    Besides the steps: "target" (the DPO sets the response target until we respond);
+    "correspondence" (recording a letter, email or call, while open); the ICO's side once it has
+    taken the complaint up ("ico_deadline", "ico_answer", "ico_outcome", "ico_outcome_correct");
+    "bundle" (the case bundle for the ICO, open or closed); "nothing_to_do"."""
     steps = steps_offered(complaint)  # none once closed
     is_open = bool(steps)
     worker = may_work_complaint(user, complaint) and is_open
@@ -297,6 +303,9 @@ def complaint_actions(user, complaint: Complaint, ico: IcoCase | None) -> dict[s
     escalator = may_escalate_complaints(user) and is_open
     ico_outcome = ico is not None and bool(ico.outcome)
     return {
+        "nothing_to_do": not (worker or manager or escalator),
+        "bundle": may_download_bundle(user),
+        "correspondence": worker,
         "assign": manager,
         "target": manager and not complaint.responded_on,
         "acknowledge": worker and "acknowledge" in steps,
@@ -307,6 +316,8 @@ def complaint_actions(user, complaint: Complaint, ico: IcoCase | None) -> dict[s
         "link_case": worker and "link_case" in steps,
         "conclude_review": manager and "conclude_review" in steps,
         "escalate": escalator and ico is None and "escalate" in steps,
+        "ico_deadline": escalator and ico is not None,
+        "ico_answer": escalator and ico is not None,
         "ico_outcome": escalator and ico is not None and not ico_outcome,
         "ico_outcome_correct": escalator and ico_outcome,
         "close_escalated": escalator and ico_outcome and "close_escalated" in steps,

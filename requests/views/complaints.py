@@ -139,7 +139,6 @@ def complaint_page(request, pk: int):
         {"case": case, "state": deadline_state(case.due_on, case.closed_on, today)}
         for case in complaint.cases.order_by("received_on", "pk")
     ]
-    is_open = complaint.status != Complaint.Status.CLOSED
     timeline, timeline_next = _timeline(complaint, request.GET.get("history", ""))
     context = {
         "complaint": complaint,
@@ -153,11 +152,8 @@ def complaint_page(request, pk: int):
         "ack_state": deadline_state(complaint.acknowledge_by, complaint.acknowledged_on, today),
         "ack_bounced": complaint_ack_bounced(complaint),
         "response_state": deadline_state(complaint.response_due_on, complaint.responded_on, today),
-        "may_work": access.may_work_complaint(user, complaint) and is_open,
-        "may_manage": access.may_manage_complaints(user) and is_open,
-        "may_escalate": access.may_escalate_complaints(user) and is_open,
-        "may_bundle": access.may_download_bundle(user),
-        # The action forms to show: the steps the state table allows now, to this user.
+        # What the page offers: the steps the state table allows now, to this user
+        # (requests.services.workflow.complaint_actions).
         "actions": workflow.complaint_actions(user, complaint, ico),
         # Each form's ids carry its action's name: several forms on the page share field names.
         "forms": {name: cls(auto_id=f"{name}_%s") for name, (cls, _, _) in ACTIONS.items() if cls is not None},

@@ -215,10 +215,14 @@ def require_breach_manager(user, breach: Breach | None = None) -> None:
 
 def breach_actions(user, breach: Breach) -> dict[str, bool]:
     """The steps the breach pages offer `user` now, by name: those BREACH_STEPS allows from the
-    breach's status, to the DPO (the services check both again)."""
+    breach's status, to the DPO, with a report to the ICO only once the DPO decided to make one
+    (the services check all of it again). "manage" (the DPO's forms on an open breach: its
+    details, links, tasks, the people affected) is what the pages ask most."""
     steps = steps_offered(breach)  # none once closed
     manager = may_assess_breaches(user)
-    return {name: manager and name in steps for name in BREACH_STEPS}
+    actions = {name: manager and name in steps for name in BREACH_STEPS}
+    actions["notify_ico"] = actions["notify_ico"] and bool(breach.report_to_ico)
+    return actions
 
 
 def may_stop_clock(case: Case) -> bool:

@@ -143,7 +143,6 @@ def _iso(value) -> str:
 def breach_page(request, pk: int):
     breach = breach_for(request.user, pk)
     user = request.user
-    may_assess = breach_actions(user, breach)["manage"]
     now = timezone.now()
     initial = {
         "summary": breach.summary, "what_happened": breach.what_happened, "how_discovered": breach.how_discovered,
@@ -177,8 +176,8 @@ def breach_page(request, pk: int):
         "complaints": breach.complaints.order_by("reference"),
         "recipients": breach.recipients.order_by("name"),
         "history": breach.history.select_related("history_user").order_by("-history_date", "-history_id")[:30],
-        "may_assess": may_assess,
-        "may_read_all": access.may_read_all_breaches(user),
+        # What the page offers: the steps the state table allows now, to this user.
+        "actions": breach_actions(user, breach),
         "forms": {
             "details": forms.BreachDetailsForm(initial=initial, auto_id="details_%s"),
             "assess": forms.AssessForm(initial=assess_initial, auto_id="assess_%s"),
@@ -347,7 +346,7 @@ def breach_affected(request, pk: int):
         "next_after": next_after,
         "told": told,
         "progress": svc.breach_progress(breach),
-        "may_assess": breach_actions(request.user, breach)["manage"],
+        "actions": breach_actions(request.user, breach),
         "forms": {
             "link_customers": forms.LinkCustomersForm(auto_id="lc_%s"),
             "link_csv": forms.AffectedCsvForm(auto_id="csv_%s"),
@@ -387,7 +386,7 @@ def breach_affected_search(request, pk: int):
         "form": form,
         "result": result,
         "q": form.data.get("q", ""),
-        "may_link": breach_actions(request.user, breach)["manage"],
+        "actions": breach_actions(request.user, breach),
     }
     return render(request, "requests/breaches/affected_search.html", context)
 
@@ -411,7 +410,7 @@ def breach_affected_query(request, pk: int):
         "breach": breach,
         "form": form,
         "preview": preview,
-        "may_assess": breach_actions(request.user, breach)["manage"],
+        "actions": breach_actions(request.user, breach),
     }
     return render(request, "requests/breaches/affected_query.html", context)
 

@@ -485,11 +485,6 @@ def requester_reply(*, case: Case, text: str) -> CaseCorrespondence:
     return item
 
 
-def may_upload_identity(case: Case) -> bool:
-    """The requester may upload identity evidence: the request is open and waits for it."""
-    return case.is_open and case.status == Case.Status.AWAITING_IDENTITY
-
-
 @transition("case")
 def requester_identity_upload(*, case: Case, upload) -> CaseDocument:
     """Identity evidence uploaded by the requester: the same checks as the staff upload

@@ -138,6 +138,14 @@ BREACH_STEPS: dict[str, tuple[frozenset[str] | None, str | None]] = {
     "notify_ico": (frozenset({BS.ASSESSED}), None),
     "close": (frozenset({BS.ASSESSED}), BS.CLOSED),
 }
+# The requester's own steps on the secure page (requests.services.public): a message while the
+# request is open, which is the answer while we wait for one (and moves it on), and identity
+# evidence while we wait for that.
+REQUESTER_STEPS: dict[str, tuple[frozenset[str] | None, str | None]] = {
+    "reply": (None, None),
+    "answer": (frozenset({CS.AWAITING_CLARIFICATION}), CS.IN_PROGRESS),
+    "upload_identity": (frozenset({CS.AWAITING_IDENTITY}), None),
+}
 _STEPS: dict[type, dict[str, tuple[frozenset[str] | None, str | None]]] = {
     Case: CASE_STEPS,
     Complaint: COMPLAINT_STEPS,
@@ -145,14 +153,17 @@ _STEPS: dict[type, dict[str, tuple[frozenset[str] | None, str | None]]] = {
 }
 
 
-def steps_offered(obj: Case | Complaint | Breach) -> set[str]:
-    """The steps of CASE_STEPS / COMPLAINT_STEPS / BREACH_STEPS that `obj`'s status allows now."""
+def steps_offered(
+    obj: Case | Complaint | Breach, steps: dict[str, tuple[frozenset[str] | None, str | None]] | None = None
+) -> set[str]:
+    """The steps of `steps` (by default CASE_STEPS / COMPLAINT_STEPS / BREACH_STEPS, by the
+    kind of `obj`) that `obj`'s status allows now."""
     table = _TABLES[type(obj)][0]
     if not table[obj.status]:
         return set()  # closed: nothing more happens to it
     return {
         name
-        for name, (sources, target) in _STEPS[type(obj)].items()
+        for name, (sources, target) in (_STEPS[type(obj)] if steps is None else steps).items()
         if (sources is None or obj.status in sources) and (target is None or can_move(obj, target))
     }
 
@@ -326,3 +337,11 @@ def complaint_actions(user, complaint: Complaint, ico: IcoCase | None) -> dict[s
         "ico_outcome_correct": escalator and ico_outcome,
         "close_escalated": escalator and ico_outcome and "close_escalated" in steps,
     }
+
+
+def requester_actions(case: Case) -> dict[str, bool]:
+    """What the secure page offers the verified requester now, by name: the REQUESTER_STEPS the
+    case's status allows (the link itself is the requester's access; the public services check
+    the status again)."""
+    steps = steps_offered(case, REQUESTER_STEPS)  # none once closed
+    return {name: name in steps for name in REQUESTER_STEPS}

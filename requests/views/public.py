@@ -23,6 +23,7 @@ from privacy_portal.private_storage import file_open
 from .. import public_limits as limits
 from ..forms import public as forms
 from ..services import public as svc
+from ..services import workflow
 
 
 def _too_many(request, template: str, form, status: int = 429):
@@ -167,7 +168,8 @@ def _page(request, token: str, case, *, reply=None, upload=None, status: int = 2
         "messages_list": svc.requester_messages(case),
         "reply_form": reply or forms.ReplyForm(auto_id="reply_%s"),
         "upload_form": upload or forms.IdentityForm(auto_id="upload_%s"),
-        "may_upload_identity": svc.may_upload_identity(case),
+        # What the page offers: the requester's steps the case's status allows now.
+        "actions": workflow.requester_actions(case),
         "export": doc,
         "export_refusal": svc.export_refusal(doc) if doc else "",
         "downloads_left": legal.EXPORT_PUBLIC_DOWNLOADS - doc.public_downloads if doc else 0,

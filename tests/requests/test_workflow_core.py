@@ -12,20 +12,22 @@ from requests.services import workflow
 TABLES = [
     (Case, workflow.CASE_STEPS, workflow.CASE_TRANSITIONS),
     (Complaint, workflow.COMPLAINT_STEPS, workflow.COMPLAINT_TRANSITIONS),
+    (Case, workflow.REQUESTER_STEPS, workflow.CASE_TRANSITIONS),
 ]
+IDS = ["case", "complaint", "requester"]
 
 
-@pytest.mark.parametrize(("model", "steps", "table"), TABLES, ids=["case", "complaint"])
+@pytest.mark.parametrize(("model", "steps", "table"), TABLES, ids=IDS)
 def test_every_step_that_moves_is_an_edge_of_the_state_table(model, steps, table):
     for name, (sources, target) in steps.items():
         if sources is not None and target is not None:
             assert all(target in table[source] for source in sources), name
 
 
-@pytest.mark.parametrize(("model", "steps", "table"), TABLES, ids=["case", "complaint"])
+@pytest.mark.parametrize(("model", "steps", "table"), TABLES, ids=IDS)
 def test_a_closed_object_offers_no_step_and_an_open_one_some(model, steps, table):
     for status, targets in table.items():
-        offered = workflow.steps_offered(model(status=status))
+        offered = workflow.steps_offered(model(status=status), steps)
         assert bool(offered) == bool(targets), status
         assert offered <= set(steps)
 
@@ -67,3 +69,18 @@ def test_the_fulfilment_step_follows_the_right_and_the_customer(right, customer,
     case = Case(right=right, customer=None if customer is None else Customer(pk=1, **customer))
     assert workflow.fulfilment_step(case) == step
     assert step is None or step in (*workflow.FULFILMENT_ACTIONS, *workflow.FULFILMENT_NOTES)
+
+
+def test_the_requester_replies_while_open_answers_our_question_and_sends_identity_when_asked():
+    S = Case.Status
+    offers = {s: {n for n, on in workflow.requester_actions(Case(status=s)).items() if on} for s in S.values}
+    assert offers == {
+        S.RECEIVED: {"reply"},
+        S.AWAITING_IDENTITY: {"reply", "upload_identity"},
+        S.IN_PROGRESS: {"reply"},
+        S.AWAITING_CLARIFICATION: {"reply", "answer"},
+        S.AWAITING_SIGNOFF: {"reply"},
+        S.COMPLETED: set(),
+        S.REFUSED: set(),
+        S.WITHDRAWN: set(),
+    }

@@ -1,9 +1,11 @@
-"""Templates decide nothing: no access rule (`perms.`) and no figure with a unit of time typed in.
+"""Templates decide nothing: no access rule (`perms.`), no figure with a unit of time typed in,
+and no choice of what to offer by an object's status, state, right or kind.
 
 Who may do what comes from the access modules (`may.<name>`: privacy_portal.context_processors
 over privacy_portal/access.py, customers/access.py, requests/access.py, or a page's own
 `may_*` booleans); every period shown comes from privacy_portal/legal.py (`legal.<NAME>`) or a
-named constant the page is given, so a figure changed in one place changes on every page.
+named constant the page is given, so a figure changed in one place changes on every page; the
+actions a page offers come from requests.services.workflow (`actions.<name>`).
 """
 
 from __future__ import annotations
@@ -99,3 +101,72 @@ def test_no_ability_is_named_twice():
 def test_every_ability_a_template_asks_for_exists(path):
     asked = set(re.findall(r"\bmay\.([a-z_]+)", path.read_text()))
     assert asked <= set(ABILITIES), asked - set(ABILITIES)
+
+
+# What a page offers comes from the workflow core (requests.services.workflow's *_actions) and
+# the access modules, never from a template comparing an object's status, state, right or kind
+# (or asking whether it is open) itself. A comparison that only chooses how a fact is shown is
+# listed here, exactly as written, with its reason.
+DISPLAY_ONLY = {
+    ("customers/screening.html", 'screening.status == "done"'): "the result's summary, not an action",
+    ("customers/screening.html", 'screening.status == "failed"'): "the failure's message",
+    ("customers/screening.html", 'screening.status == "queued"'): "the progress line's wording",
+    ("customers/screenings.html", 's.status == "done"'): "the list's status column (the download is s.downloadable)",
+    ("customers/screenings.html", 's.status == "failed"'): "the list's status column",
+    ("privacy_portal/_promise_report.html", 'o.status == "kept"'): "the badge's colour and words",
+    ("privacy_portal/_promise_report.html", 'o.status == "broken"'): "the badge's colour and words",
+    ("privacy_portal/_promise_report.html", 'o.status == "not_measurable"'): "the reason it is shown",
+    ("requests/case.html", 'case.status == "refused"'): "the refusal's facts among the request's facts",
+    ("requests/case.html", 'er.status == "queued"'): "an export request's progress, in words",
+    ("requests/case.html", 'er.status == "running"'): "an export request's progress, in words",
+    ("requests/case.html", 'er.status == "failed"'): "an export request's failure, in words",
+    ("public/case.html", "not case.is_open"): "the closed request's notice (the forms are actions.reply ...)",
+}
+IF_TAG = re.compile(r"{%\s*(?:if|elif)\b(.*?)%}", re.DOTALL)
+_VALUE = r"""(?:"[^"]*"|'[^']*'|[\w.]+)"""
+_FIELD = r"[\w.]+\.(?:status|state|right|kind)\b"
+CHOICE = re.compile(
+    rf"(?:not\s+)?[\w.]+\.is_open\b"
+    rf"|{_FIELD}\s*(?:==|!=|not\s+in\b|in\b)\s*{_VALUE}"
+    rf"|{_VALUE}\s*(?:==|!=)\s*{_FIELD}"
+)
+
+
+def choices_by_status(source: str) -> list[str]:
+    """Each comparison of an object's status, state, right or kind (and each test of `.is_open`) in
+    the `{% if %}` / `{% elif %}` tags of `source`, as written."""
+    return [
+        " ".join(match.group(0).split()) for tag in IF_TAG.finditer(source) for match in CHOICE.finditer(tag.group(1))
+    ]
+
+
+def test_the_rule_sees_a_choice_made_by_status():
+    source = (
+        '{% if case.status == "in_progress" %}a{% elif complaint.state != "x" %}b{% endif %}'
+        '{% if case.right in rights and ok %}c{% endif %}{% if "erasure" == case.right %}d{% endif %}'
+        "{% if not breach.is_open %}e{% endif %}{% if actions.fulfil %}f{% endif %}"
+        "{% if doc.deleted_at %}{% elif may or doc.kind not in sensitive_kinds %}h{% endif %}"
+        '{% if state == "met" %}g{% endif %}{{ case.status }}'
+    )
+    assert choices_by_status(source) == [
+        'case.status == "in_progress"',
+        'complaint.state != "x"',
+        "case.right in rights",
+        '"erasure" == case.right',
+        "not breach.is_open",
+        "doc.kind not in sensitive_kinds",
+    ]
+
+
+@pytest.mark.parametrize("path", _template_files(), ids=lambda p: str(p.relative_to(TEMPLATES)))
+def test_no_template_chooses_what_to_offer_by_status(path):
+    name = path.relative_to(TEMPLATES).as_posix()
+    found = [c for c in choices_by_status(path.read_text()) if (name, c) not in DISPLAY_ONLY]
+    assert found == [], (
+        f"{name}: {found}: offer what requests.services.workflow's *_actions (or a may_* predicate) says"
+    )
+
+
+def test_every_display_only_choice_is_still_there():
+    stale = [key for key in DISPLAY_ONLY if key[1] not in choices_by_status((TEMPLATES / key[0]).read_text())]
+    assert stale == [], f"no longer in the template: drop them from DISPLAY_ONLY: {stale}"

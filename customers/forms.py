@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from privacy_portal import bounds, legal
 from privacy_portal.models import LawfulBasis, SpecialCategoryCondition
+from privacy_portal.text_rules import PortalForm
 
 from .models import (
     Correspondence,
@@ -40,7 +41,7 @@ STAFF_SOURCES = [
 DISCLOSURE_DATETIME_FORMATS = ["%d/%m/%Y %H:%M", "%d/%m/%Y", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 
 
-class SearchForm(forms.Form):
+class SearchForm(PortalForm):
     q = forms.CharField(
         label="Find a customer",
         help_text="Name, email, phone (any format), postcode or reference (C-000123).",
@@ -80,7 +81,7 @@ class NormalisedField(forms.CharField):
         return self.normalise(value) if value else value
 
 
-class ContactForm(forms.Form):
+class ContactForm(PortalForm):
     title = forms.CharField(max_length=20, required=False)
     first_name = forms.CharField(max_length=100)
     last_name = forms.CharField(max_length=100)
@@ -103,7 +104,7 @@ class ContactEditForm(ContactForm):
     version = bounds.IntegerField(widget=forms.HiddenInput)
 
 
-class PreferenceForm(forms.Form):
+class PreferenceForm(PortalForm):
     preference = forms.ChoiceField(choices=PREFERENCE_CHOICES, label="Preference")
     action = forms.ChoiceField(
         choices=[("opt_out", "Opt out (stop)"), ("opt_in", "Opt in (customer agrees)")],
@@ -125,12 +126,12 @@ class PreferenceForm(forms.Form):
         return purpose, channel
 
 
-class ObjectionForm(forms.Form):
+class ObjectionForm(PortalForm):
     source = forms.ChoiceField(choices=STAFF_SOURCES, label="How the customer told us")
     evidence = forms.CharField(max_length=500, required=False, label="Evidence or note")
 
 
-class MissedFilterForm(forms.Form):
+class MissedFilterForm(PortalForm):
     due_from = bounds.DateField(required=False, label="Due from", help_text="dd/mm/yyyy")
     due_to = bounds.DateField(required=False, label="Due to", help_text="dd/mm/yyyy")
     state = forms.ChoiceField(
@@ -147,15 +148,15 @@ class MissedFilterForm(forms.Form):
         return data
 
 
-class MpsReviewFilterForm(forms.Form):
+class MpsReviewFilterForm(PortalForm):
     state = forms.ChoiceField(choices=[(TO_REVIEW, "To review"), (REVIEWED, "Reviewed")], required=False, label="Show")
 
 
-class MpsDecisionForm(forms.Form):
+class MpsDecisionForm(PortalForm):
     decision = forms.ChoiceField(choices=MpsMatch.Decision.choices, label="Decision")
 
 
-class LegalHoldFilterForm(forms.Form):
+class LegalHoldFilterForm(PortalForm):
     state = forms.ChoiceField(
         choices=[(ACTIVE, "In force"), (ENDED, "Ended (released or past their end date)"), (ALL, "All")],
         required=False,
@@ -163,7 +164,7 @@ class LegalHoldFilterForm(forms.Form):
     )
 
 
-class LegalHoldForm(forms.Form):
+class LegalHoldForm(PortalForm):
     reason = forms.CharField(
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -178,7 +179,7 @@ class LegalHoldForm(forms.Form):
         return ends_on
 
 
-class DiallerTokenForm(forms.Form):
+class DiallerTokenForm(PortalForm):
     name = forms.CharField(
         label="Dialler's name",
         max_length=100,
@@ -193,7 +194,7 @@ class DiallerTokenForm(forms.Form):
     )
 
 
-class BereavementForm(forms.Form):
+class BereavementForm(PortalForm):
     reported_on = bounds.DateField(label="Date the family told us", help_text="dd/mm/yyyy")
     evidence = forms.CharField(
         max_length=500,
@@ -203,7 +204,7 @@ class BereavementForm(forms.Form):
     )
 
 
-class BreakGlassForm(forms.Form):
+class BreakGlassForm(PortalForm):
     reference = forms.CharField(max_length=20, label="Customer reference", help_text="For example C-000123.")
     reason = forms.CharField(
         widget=forms.Textarea,
@@ -214,7 +215,7 @@ class BreakGlassForm(forms.Form):
     )
 
 
-class RecipientForm(forms.Form):
+class RecipientForm(PortalForm):
     name = forms.CharField(max_length=200)
     code = forms.SlugField(
         label="Short code",
@@ -260,7 +261,7 @@ class RecipientEditForm(RecipientForm):
     reason = forms.CharField(max_length=100, help_text="Why the entry changes (kept in its history).")
 
 
-class DisclosureForm(forms.Form):
+class DisclosureForm(PortalForm):
     recipient = forms.ModelChoiceField(queryset=Recipient.objects.order_by("name"), empty_label="Choose a recipient")
     data_categories = forms.MultipleChoiceField(
         label="Data disclosed", choices=DataCategory.choices, widget=forms.CheckboxSelectMultiple
@@ -313,20 +314,20 @@ class CsvFileField(forms.FileField):
         super().__init__(label=label, **kwargs)
 
 
-class DisclosureImportForm(forms.Form):
+class DisclosureImportForm(PortalForm):
     file = CsvFileField(label="CSV file")
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(PortalForm):
     file = forms.FileField(label="The provider's confirmation", help_text="PDF, JPEG or PNG, at most 10 MB.")
     note = forms.CharField(max_length=500, required=False, label="Note (e.g. the provider's ticket number)")
 
 
-class ConfirmationFileForm(forms.Form):
+class ConfirmationFileForm(PortalForm):
     file = CsvFileField(label="The provider's confirmation file (CSV)")
 
 
-class CorrespondenceForm(forms.Form):
+class CorrespondenceForm(PortalForm):
     direction = forms.ChoiceField(choices=Correspondence.Direction.choices)
     medium = forms.ChoiceField(choices=Correspondence.Medium.choices)
     occurred_at = bounds.DateTimeField(
@@ -346,9 +347,9 @@ class CorrespondenceForm(forms.Form):
     )
 
 
-class PreferenceImportForm(forms.Form):
+class PreferenceImportForm(PortalForm):
     file = CsvFileField(label="CSV file")
 
 
-class CallListForm(forms.Form):
+class CallListForm(PortalForm):
     file = CsvFileField(label="Call list (CSV)")

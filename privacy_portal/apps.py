@@ -4,8 +4,6 @@ from django.apps import AppConfig, apps
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_delete, post_migrate, post_save
 
-from .text_rules import install as install_text_rules
-
 
 class PrivacyPortalConfig(AppConfig):
     name = "privacy_portal"
@@ -20,8 +18,6 @@ class PrivacyPortalConfig(AppConfig):
         from . import signals
         from .reference_data import ensure_after_migrate
         from .roles import sync_roles_after_migrate
-
-        install_text_rules()  # every form's text fields refuse bidirectional controls
 
         user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
         user_logged_in.connect(signals.record_last_login, dispatch_uid="privacy_portal.record_last_login")

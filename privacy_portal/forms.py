@@ -20,7 +20,7 @@ from .private_storage import UploadTooBig, upload_bytes
 from .promises.base import Period
 from .promises.report import ERR_REPORT_TOO_BIG, REPORT_MAX_BYTES, sha256
 from .services import history_search
-from .text_rules import LONG_TEXT_MAX_LENGTH, NOTICE_TEXT_MAX_LENGTH
+from .text_rules import LONG_TEXT_MAX_LENGTH, NOTICE_TEXT_MAX_LENGTH, PortalForm, TextRulesMixin
 
 # Longer than any passphrase a person types; a 10,000-character "password" is refused by length
 # (and never hashed: PBKDF2 over megabytes is a denial of service).
@@ -42,7 +42,7 @@ CUSTOM_MAX_YEARS = 3
 KINDS = [("quarter", "Quarter"), ("month", "Month"), ("year", "Year"), ("custom", "Custom")]
 
 
-class StaffSetPasswordForm(SetPasswordForm):
+class StaffSetPasswordForm(TextRulesMixin, SetPasswordForm):
     """The one-time link's form: Django's, with a length limit on both password fields."""
 
     def __init__(self, *args, **kwargs):
@@ -54,7 +54,7 @@ class StaffSetPasswordForm(SetPasswordForm):
             field.widget.attrs["maxlength"] = str(PASSWORD_MAX_LENGTH)
 
 
-class SignInForm(AuthenticationForm):
+class SignInForm(TextRulesMixin, AuthenticationForm):
     error_messages = {
         "invalid_login": "Wrong username or password. After 5 failed attempts the account is locked.",
         "inactive": "This account is switched off or its access has ended.",
@@ -81,7 +81,7 @@ class SignInForm(AuthenticationForm):
         super().confirm_login_allowed(user)
 
 
-class TokenForm(forms.Form):
+class TokenForm(PortalForm):
     otp_token = forms.CharField(
         label="6-digit code from your authenticator app",
         min_length=6,
@@ -96,7 +96,7 @@ class TokenForm(forms.Form):
         return token
 
 
-class StaffCreateForm(forms.Form):
+class StaffCreateForm(PortalForm):
     username = forms.CharField(max_length=150)
     first_name = forms.CharField(max_length=150)
     last_name = forms.CharField(max_length=150)
@@ -109,7 +109,7 @@ class StaffCreateForm(forms.Form):
     )
 
 
-class StaffUpdateForm(forms.Form):
+class StaffUpdateForm(PortalForm):
     role = forms.ChoiceField(choices=[("", "No role"), *User.Role.choices], required=False)
     is_active = forms.BooleanField(required=False, label="Account active")
     access_ends_on = bounds.DateField(required=False, label="Access ends on", help_text="dd/mm/yyyy")
@@ -154,7 +154,7 @@ def add_service_errors(form: forms.Form, exc) -> None:
         form.add_error(None, exc.messages)
 
 
-class VerifyForm(forms.Form):
+class VerifyForm(PortalForm):
     """The "verify a report" form: the report file (its bytes, read up to REPORT_MAX_BYTES) or its SHA-256."""
 
     report = forms.FileField(required=False, label="The report file (PDF or JSON)")
@@ -187,7 +187,7 @@ class VerifyForm(forms.Form):
         return sha256(content) if content else self.cleaned_data["sha256"]
 
 
-class ActivityForm(forms.Form):
+class ActivityForm(PortalForm):
     name = forms.CharField(max_length=200)
     position = bounds.IntegerField(min_value=0, max_value=32767, initial=100, help_text="Order on the register page.")
     purpose = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
@@ -246,7 +246,7 @@ class ActivityEditForm(ActivityForm):
     reason = forms.CharField(max_length=100, help_text="Why the register changes (kept in its history).")
 
 
-class NoticeVersionForm(forms.Form):
+class NoticeVersionForm(PortalForm):
     label = forms.CharField(max_length=40, help_text="As staff will record it with preference changes, e.g. 2027-01.")
     effective_on = bounds.DateField(
         label="Takes effect on", help_text="dd/mm/yyyy", input_formats=["%d/%m/%Y", "%Y-%m-%d"]
@@ -257,7 +257,7 @@ class NoticeVersionForm(forms.Form):
     )
 
 
-class HistorySearchForm(forms.Form):
+class HistorySearchForm(PortalForm):
     staff = forms.ModelChoiceField(
         queryset=User.objects.order_by("username"), required=False, label="Staff member", empty_label="Anyone"
     )
@@ -281,7 +281,7 @@ class HistorySearchForm(forms.Form):
         return data
 
 
-class PeriodForm(forms.Form):
+class PeriodForm(PortalForm):
     kind = forms.ChoiceField(choices=KINDS, required=False, label="Period")
     month = forms.CharField(max_length=7, required=False, help_text="YYYY-MM")
     quarter = forms.CharField(max_length=7, required=False, help_text="YYYY-Qn")
@@ -345,5 +345,5 @@ class PeriodForm(forms.Form):
         return None
 
 
-class BreakGlassReviewForm(forms.Form):
+class BreakGlassReviewForm(PortalForm):
     outcome = forms.ChoiceField(choices=BreakGlassReview.Outcome.choices)

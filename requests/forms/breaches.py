@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from customers.models import Correspondence, Customer, Purchase, Recipient
 from privacy_portal import bounds, legal
-from privacy_portal.text_rules import LONG_TEXT_MAX_LENGTH
+from privacy_portal.text_rules import LONG_TEXT_MAX_LENGTH, PortalForm
 
 from ..models import Breach, BreachAffected, BreachDataCategory, BreachNotification, BreachPeopleCategory
 from ..selectors.breaches import DUE_SOON_HOURS
@@ -118,7 +118,7 @@ def count(label: str) -> bounds.IntegerField:
     )
 
 
-class BreachReportForm(forms.Form):
+class BreachReportForm(PortalForm):
     """The short form anyone may use: it starts the clock and tells the DPO."""
 
     summary = forms.CharField(max_length=200, label="What happened, in a few words", help_text="No customer's name.")
@@ -139,7 +139,7 @@ class ProcessorReportForm(BreachReportForm):
     processor_told_at = when("When the processor told us")
 
 
-class BreachDetailsForm(forms.Form):
+class BreachDetailsForm(PortalForm):
     summary = forms.CharField(max_length=200, label="Summary", help_text="No customer's name.")
     what_happened = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="What happened")
     how_discovered = forms.CharField(
@@ -187,7 +187,7 @@ class BreachDetailsForm(forms.Form):
     )
 
 
-class AssessForm(forms.Form):
+class AssessForm(PortalForm):
     consequences = forms.CharField(
         max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="Potential consequences for the people affected"
     )
@@ -218,7 +218,7 @@ class AssessForm(forms.Form):
     )
 
 
-class NotifyForm(forms.Form):
+class NotifyForm(PortalForm):
     phase = forms.ChoiceField(choices=BreachNotification.Phase.choices, label="Report")
     sent_at = when("Sent to the ICO at", initial=_now_text)
     ico_reference = forms.CharField(max_length=40, required=False, label="ICO case reference")
@@ -231,7 +231,7 @@ class NotifyForm(forms.Form):
     )
 
 
-class TaskForm(forms.Form):
+class TaskForm(PortalForm):
     title = forms.CharField(max_length=300, label="Action")
     owner = forms.ModelChoiceField(
         # Those who may mark a task done (roles with change_breachtask): auditors change nothing
@@ -242,7 +242,7 @@ class TaskForm(forms.Form):
     due_on = bounds.DateField(label="Due on", help_text=DATE_HELP)
 
 
-class LinkRecordsForm(forms.Form):
+class LinkRecordsForm(PortalForm):
     case_references = forms.CharField(max_length=400, required=False, label="Rights requests (R-2026-00042, …)")
     complaint_references = forms.CharField(max_length=400, required=False, label="Complaints (CP-2026-00007, …)")
     recipients = forms.ModelMultipleChoiceField(
@@ -259,7 +259,7 @@ class LinkRecordsForm(forms.Form):
         return self._refs("complaint_references")
 
 
-class LinkCustomersForm(forms.Form):
+class LinkCustomersForm(PortalForm):
     references = forms.CharField(
         max_length=2000, label="Customer references", help_text="C-000123, separated by commas or spaces."
     )
@@ -278,11 +278,11 @@ class LinkCustomersForm(forms.Form):
         return [found[pk] for pk in dict.fromkeys(pks)]
 
 
-class AffectedCsvForm(forms.Form):
+class AffectedCsvForm(PortalForm):
     file = forms.FileField(label="CSV of customer references", help_text="One column headed customer_reference.")
 
 
-class ToldForm(forms.Form):
+class ToldForm(PortalForm):
     told = forms.ChoiceField(choices=BreachAffected.Told.choices, initial="told", label="They were")
     method = forms.ChoiceField(choices=[("", "—"), *BreachAffected.Method.choices], required=False, label="How")
     told_at = when("When", initial=_now_text)
@@ -303,11 +303,11 @@ class ToldForm(forms.Form):
         return sub.cleaned_data["references"]
 
 
-class CloseForm(forms.Form):
+class CloseForm(PortalForm):
     lessons_learned = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="Lessons learned")
 
 
-class FromAccessForm(forms.Form):
+class FromAccessForm(PortalForm):
     event_ids = forms.CharField(max_length=2000, label="Access-log entries", widget=forms.HiddenInput)
     summary = forms.CharField(max_length=200, label="Summary", initial="Access to customer records without a reason")
 
@@ -321,7 +321,7 @@ class FromAccessForm(forms.Form):
         return ids
 
 
-class RegisterFilterForm(forms.Form):
+class RegisterFilterForm(PortalForm):
     show = forms.ChoiceField(
         choices=[
             ("open", "Open"),
@@ -334,7 +334,7 @@ class RegisterFilterForm(forms.Form):
     )
 
 
-class AffectedQueryForm(forms.Form):
+class AffectedQueryForm(PortalForm):
     """Who was affected, as a query: a source of records and what they have in common."""
 
     source = forms.ChoiceField(choices=[("", "Choose"), *SOURCES.items()], label="Customers with")

@@ -8,7 +8,7 @@ from django.utils import timezone
 from customers.forms import ContactForm, PhoneField
 from customers.services.customers import CONTACT_FIELDS
 from privacy_portal import bounds
-from privacy_portal.text_rules import LONG_TEXT_MAX_LENGTH
+from privacy_portal.text_rules import LONG_TEXT_MAX_LENGTH, PortalForm
 
 from ..access import staff_who_may_be_given_cases
 from ..models import Case
@@ -19,7 +19,7 @@ from ..services.informed import SENT_BY
 DATE_HELP = "dd/mm/yyyy"
 
 
-class IntakeForm(forms.Form):
+class IntakeForm(PortalForm):
     customer_id = bounds.IntegerField(required=False, widget=forms.HiddenInput)
     rights = forms.MultipleChoiceField(
         choices=Case.Right.choices,
@@ -48,11 +48,11 @@ class IntakeForm(forms.Form):
     )
 
 
-class LinkCustomerForm(forms.Form):
+class LinkCustomerForm(PortalForm):
     customer_id = bounds.IntegerField(label="Customer", widget=forms.HiddenInput)
 
 
-class QueueFilterForm(forms.Form):
+class QueueFilterForm(PortalForm):
     status = forms.ChoiceField(choices=[("", "Open (all)"), ("closed", "Closed"), *Case.Status.choices], required=False)
     right = forms.ChoiceField(choices=[("", "Any right"), *Case.Right.choices], required=False)
     window = forms.ChoiceField(
@@ -69,19 +69,19 @@ class QueueFilterForm(forms.Form):
     after = forms.CharField(max_length=200, required=False, widget=forms.HiddenInput)
 
 
-class AssignForm(forms.Form):
+class AssignForm(PortalForm):
     handler = forms.ModelChoiceField(
         queryset=staff_who_may_be_given_cases().order_by("username"),
         label="Handler",
     )
 
 
-class IdentityUploadForm(forms.Form):
+class IdentityUploadForm(PortalForm):
     file = forms.FileField(label="Identity evidence", help_text="PDF, JPEG or PNG, at most 10 MB.")
     received_on = bounds.DateField(label="Date received", help_text=DATE_HELP, initial=timezone.localdate)
 
 
-class IdentityDecisionForm(forms.Form):
+class IdentityDecisionForm(PortalForm):
     verified = forms.TypedChoiceField(
         choices=[("yes", "Identity confirmed"), ("no", "Not confirmed")],
         coerce=lambda v: v == "yes",
@@ -91,16 +91,16 @@ class IdentityDecisionForm(forms.Form):
     note = forms.CharField(max_length=500, required=False, label="Note")
 
 
-class ClarificationForm(forms.Form):
+class ClarificationForm(PortalForm):
     question = forms.CharField(widget=forms.Textarea, max_length=1000, label="What we asked the requester")
     on = bounds.DateField(label="Date asked", help_text=DATE_HELP, initial=timezone.localdate)
 
 
-class DateForm(forms.Form):
+class DateForm(PortalForm):
     on = bounds.DateField(label="Date", help_text=DATE_HELP, initial=timezone.localdate)
 
 
-class SignoffRequestForm(forms.Form):
+class SignoffRequestForm(PortalForm):
     kind = forms.ChoiceField(choices=Case.Signoff.choices, label="Ask the DPO to sign off")
     reason = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="Reason")
     refusal_ground = forms.ChoiceField(
@@ -117,7 +117,7 @@ class CandidateKeysField(forms.MultipleChoiceField):
         return bool(re.fullmatch(r"(case|complaint):\d{1,12}", str(value)))
 
 
-class SignoffForm(forms.Form):
+class SignoffForm(PortalForm):
     approve = forms.TypedChoiceField(
         choices=[("yes", "Approve"), ("no", "Decline")], coerce=lambda v: v == "yes", widget=forms.RadioSelect,
         label="Decision",
@@ -133,15 +133,15 @@ class SignoffForm(forms.Form):
     include = CandidateKeysField(required=False, label="")
 
 
-class OutcomeForm(forms.Form):
+class OutcomeForm(PortalForm):
     outcome = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="What was done")
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(PortalForm):
     reason = forms.CharField(max_length=500, label="Reason")
 
 
-class NoteForm(forms.Form):
+class NoteForm(PortalForm):
     text = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="Note")
 
 
@@ -163,15 +163,15 @@ class RectifyForm(ContactForm):
         return cls(initial={f: getattr(customer, f) for f in CONTACT_FIELDS} | {"expected_version": customer.version})
 
 
-class RestrictionForm(forms.Form):
+class RestrictionForm(PortalForm):
     reason = forms.CharField(max_length=REASON_MAX_LENGTH, label="Reason", help_text=FULFILMENT_REASON_HELP)
 
 
-class InformForm(forms.Form):
+class InformForm(PortalForm):
     sent_by = forms.ChoiceField(
         choices=[(k.value, k.label) for k in SENT_BY], label="Sent to the requester by", widget=forms.RadioSelect
     )
 
 
-class TaskDoneForm(forms.Form):
+class TaskDoneForm(PortalForm):
     task_id = bounds.IntegerField(widget=forms.HiddenInput)

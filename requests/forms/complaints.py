@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from customers.forms import PhoneField
 from privacy_portal import bounds
-from privacy_portal.text_rules import LONG_TEXT_MAX_LENGTH
+from privacy_portal.text_rules import LONG_TEXT_MAX_LENGTH, PortalForm
 
 from ..models import Case, CaseCorrespondence, Complaint, IcoCase
 from .cases import DATE_HELP, AssignForm
@@ -16,7 +16,7 @@ from .cases import DATE_HELP, AssignForm
 __all__ = ["AssignForm"]
 
 
-class ComplaintForm(forms.Form):
+class ComplaintForm(PortalForm):
     customer_id = bounds.IntegerField(required=False, widget=forms.HiddenInput)
     received_on = bounds.DateField(label="Date received", help_text=DATE_HELP, initial=timezone.localdate)
     channel = forms.ChoiceField(choices=Case.Channel.choices, label="How the complaint arrived")
@@ -45,7 +45,7 @@ class ComplaintForm(forms.Form):
         return [ref.strip().upper() for ref in text.replace(";", ",").split(",") if ref.strip()]
 
 
-class ComplaintFilterForm(forms.Form):
+class ComplaintFilterForm(PortalForm):
     status = forms.ChoiceField(
         choices=[("", "Open (all)"), ("all", "Any status"), *Complaint.Status.choices], required=False
     )
@@ -55,42 +55,42 @@ class ComplaintFilterForm(forms.Form):
     mine = forms.BooleanField(required=False, label="Only mine")
 
 
-class TargetForm(forms.Form):
+class TargetForm(PortalForm):
     due_on = bounds.DateField(label="Respond by", help_text=DATE_HELP)
 
 
-class AcknowledgeForm(forms.Form):
+class AcknowledgeForm(PortalForm):
     on = bounds.DateField(label="Date acknowledged", help_text=DATE_HELP, initial=timezone.localdate)
 
 
-class RespondForm(forms.Form):
+class RespondForm(PortalForm):
     on = bounds.DateField(label="Date of our response", help_text=DATE_HELP, initial=timezone.localdate)
     summary = forms.CharField(
         max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="What we told the complainant"
     )
 
 
-class ReviewRequestForm(forms.Form):
+class ReviewRequestForm(PortalForm):
     on = bounds.DateField(label="Date the review was asked for", help_text=DATE_HELP, initial=timezone.localdate)
 
 
-class ReviewConcludeForm(forms.Form):
+class ReviewConcludeForm(PortalForm):
     on = bounds.DateField(label="Date concluded", help_text=DATE_HELP, initial=timezone.localdate)
     outcome = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="Outcome of the review")
 
 
-class CloseForm(forms.Form):
+class CloseForm(PortalForm):
     outcome = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, label="Outcome")
 
 
-class LinkCaseForm(forms.Form):
+class LinkCaseForm(PortalForm):
     reference = forms.CharField(max_length=16, label="Request reference", help_text="For example R-2026-00042.")
 
     def clean_reference(self) -> str:
         return self.cleaned_data["reference"].strip().upper()
 
 
-class EscalateForm(forms.Form):
+class EscalateForm(PortalForm):
     ico_reference = forms.CharField(max_length=40, label="ICO case reference")
     contacted_on = bounds.DateField(label="The ICO contacted us on", help_text=DATE_HELP, initial=timezone.localdate)
     contact_method = forms.ChoiceField(choices=IcoCase.Method.choices, label="How")
@@ -107,17 +107,17 @@ class EscalateForm(forms.Form):
         return data
 
 
-class IcoDeadlineForm(forms.Form):
+class IcoDeadlineForm(PortalForm):
     what = forms.CharField(max_length=500, label="What the ICO wants")
     due_on = bounds.DateField(label="By", help_text=DATE_HELP)
 
 
-class IcoAnswerForm(forms.Form):
+class IcoAnswerForm(PortalForm):
     deadline = bounds.IntegerField(widget=forms.HiddenInput)
     on = bounds.DateField(label="Answered on", help_text=DATE_HELP, initial=timezone.localdate)
 
 
-class IcoOutcomeForm(forms.Form):
+class IcoOutcomeForm(PortalForm):
     outcome = forms.ChoiceField(choices=IcoCase.Outcome.choices, label="The ICO's outcome")
     on = bounds.DateField(label="Date of the outcome", help_text=DATE_HELP, initial=timezone.localdate)
     notes = forms.CharField(max_length=LONG_TEXT_MAX_LENGTH, widget=forms.Textarea, required=False, label="Notes")
@@ -129,7 +129,7 @@ class IcoOutcomeCorrectForm(IcoOutcomeForm):
     )
 
 
-class CorrespondenceForm(forms.Form):
+class CorrespondenceForm(PortalForm):
     occurred_on = bounds.DateField(label="Date", help_text=DATE_HELP, initial=timezone.localdate)
     direction = forms.ChoiceField(
         choices=[("inbound", "In (to us)"), ("outbound", "Out (from us)")], widget=forms.RadioSelect, label="Direction"

@@ -7,7 +7,7 @@ from django import forms
 
 from customers.forms import PhoneField
 from privacy_portal import bounds, legal
-from privacy_portal.text_rules import LONG_TEXT_MAX_LENGTH
+from privacy_portal.text_rules import LONG_TEXT_MAX_LENGTH, PortalForm
 
 from ..models import Case, Complaint
 
@@ -15,7 +15,7 @@ WHO = [("self", "Myself"), ("other", "Someone else, on their behalf")]
 HONEYPOT = "website"
 
 
-class HoneypotForm(forms.Form):
+class HoneypotForm(PortalForm):
     website = forms.CharField(
         max_length=100,
         required=False,
@@ -108,7 +108,7 @@ class PublicRequestForm(HoneypotForm):
     ]  # fmt: skip
 
 
-class CodeForm(forms.Form):
+class CodeForm(PortalForm):
     code = forms.CharField(
         min_length=legal.VERIFICATION_CODE_DIGITS,
         max_length=legal.VERIFICATION_CODE_DIGITS,
@@ -128,11 +128,11 @@ class ResendForm(HoneypotForm):
     email = forms.EmailField(max_length=254, label="The email address you gave us")
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(PortalForm):
     text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 5}), label="Your message")
 
 
-class IdentityForm(forms.Form):
+class IdentityForm(PortalForm):
     file = forms.FileField(
         label="Identity evidence",
         help_text="A PDF, JPEG or PNG file, at most 10 MB: a photo ID, or a recent bill with your name and address.",

@@ -51,6 +51,7 @@ from django.utils.html import escape
 
 from privacy_portal.access import requires
 from privacy_portal.middleware import NO_STORE
+from privacy_portal.text_rules import clean_field
 from privacy_portal.urlwalk import ADMIN_NAMESPACE, Route, walk
 
 # Slow: left out of `make test-fast` (still in `make test`).
@@ -528,7 +529,7 @@ def _refuses(f: forms.Field, value) -> bool:
     elif isinstance(f, forms.MultipleChoiceField) and not isinstance(value, list):
         value = [value]
     try:
-        f.clean(value)
+        clean_field(f, value)  # as the field's form (a PortalForm) cleans it
     except forms.ValidationError:
         return True
     return False

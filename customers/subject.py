@@ -126,8 +126,13 @@ class Identifiers:
                     value = value.strip()
                     if not value or value.lower() in keep:
                         continue
-                if value:
-                    sets[name].add(email_key(value) if name == "email" else value)
+                if value and name == "email":
+                    # The form every door compares (email_key) and, for a row stored before staff
+                    # entries were NFKC-normalised too, the stored form: older suppression entries
+                    # hash it, and free text may spell it so.
+                    sets[name].update({email_key(value), value.lower()})
+                elif value:
+                    sets[name].add(value)
             key = address_key(version["address_line1"], version["postcode"])
             if key:
                 postal.add(key)

@@ -12,8 +12,7 @@ from django.db import connection
 
 from privacy_portal.models import User
 from privacy_portal.roles import sync_role_groups
-from tests import cast_once
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, UserFactory
 
 # Fixtures shared across apps live in tests/fixtures/, loaded here, never imported from a test module.
 pytest_plugins = [
@@ -38,18 +37,12 @@ TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "django_db_reset_se
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every transactional test (the browser journeys, real workers, races) is `slow`: its
     teardown empties the database and re-creates its reference rows, seconds per test."""
-    transactional = set()
     for item in items:
         marker = item.get_closest_marker("django_db")
         kwargs = marker.kwargs if marker is not None else {}
-        if (
-            kwargs.get("transaction")
-            or kwargs.get("reset_sequences")
-            or TRANSACTIONAL_FIXTURES & set(getattr(item, "fixturenames", ()))
-        ):
+        transactional = kwargs.get("transaction") or kwargs.get("reset_sequences")
+        if transactional or TRANSACTIONAL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-            transactional.add(item)
-    cast_once.mark_holdable(items, transactional, __file__)
     # The slow tests first (a stable sort: each module's tests keep their order), so the run ends
     # on many short tests that the two workers share evenly rather than on one long journey.
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
@@ -110,72 +103,42 @@ def password() -> str:
     return PASSWORD
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    item.stash[cast_once.NEXT] = nextitem  # read by _cast_held's teardown, which runs after this
-
-
-@pytest.fixture
-def _cast_held(request, django_db_setup, django_db_blocker):
-    """The cast members this test asks for, held in the transaction that its own runs inside
-    (tests/cast_once.py); set up before pytest-django opens the test's transaction, and after it
-    is rolled back, the held one is rolled back too unless the next test may share it (a test of
-    a module holding no cast, transactional, or the last of the run or of an xdist batch)."""
-    with django_db_blocker.unblock():
-        cast_once.HELD.hold(request.node.stash.get(cast_once.WANTED, frozenset()))
-    yield
-    nextitem = request.node.stash.get(cast_once.NEXT, None)
-    if nextitem is None or cast_once.WANTED not in nextitem.stash:
-        with django_db_blocker.unblock():
-            cast_once.HELD.release()
-
-
-@pytest.fixture
-def _django_db_helper(_cast_held, _django_db_helper):
-    """pytest-django's, after the held cast is in place (the argument order is the set-up order)."""
-    return _django_db_helper
-
-
-def _member(name: str) -> User:
-    return cast_once.HELD.give(name) or cast_once.make(name)
-
-
 @pytest.fixture
 def agent(db) -> User:
-    return _member("agent")
+    return UserFactory(username="alice_agent", role=User.Role.AGENT)
 
 
 @pytest.fixture
 def handler(db) -> User:
     """A handler who will be assigned the case in case fixtures."""
-    return _member("handler")
+    return UserFactory(username="hana_handler", role=User.Role.HANDLER)
 
 
 @pytest.fixture
 def other_handler(db) -> User:
     """A handler without the case."""
-    return _member("other_handler")
+    return UserFactory(username="otto_handler", role=User.Role.HANDLER)
 
 
 @pytest.fixture
 def dpo(db) -> User:
-    return _member("dpo")
+    return UserFactory(username="dora_dpo", role=User.Role.DPO)
 
 
 @pytest.fixture
 def auditor(db) -> User:
-    return _member("auditor")
+    return UserFactory(username="aud_auditor", role=User.Role.AUDITOR)
 
 
 @pytest.fixture
 def itadmin(db) -> User:
-    return _member("itadmin")
+    return UserFactory(username="ian_itadmin", role=User.Role.ITADMIN)
 
 
 @pytest.fixture
 def nobody(db) -> User:
     """Signed in, but with no role."""
-    return _member("nobody")
+    return UserFactory(username="noah_norole")
 
 
 @pytest.fixture
@@ -216,7 +179,7 @@ def client_for(client):
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_db_setup):
     """One pytest session per test database: a second run sharing a DATABASE_URL (hence the same
     test_<name>_gw<n> databases under --reuse-db) inserted the same fixture users at the same time
     and deadlocked on privacy_portal_user_username_key. Each session holds an advisory lock on its
@@ -238,8 +201,6 @@ def django_db_setup(django_db_setup, django_db_blocker):
         )
     _no_wait_for_the_disk()
     yield
-    with django_db_blocker.unblock():
-        cast_once.HELD.release()
     holder.close()
 
 
